@@ -1,0 +1,23 @@
+//! usersync keeps a company's users in step with the user APIs of the services it buys.
+//!
+//! The library holds every piece of the engine; `src/main.rs` only parses the command line and
+//! maps a command's result to an exit code. Data flows one way:
+//! `input` (streaming CSV/JSONL records with their line) -> `mapping` (source columns to provider
+//! fields) -> `validate` (the provider's field rules) -> `plan` (diff against the ledger's
+//! snapshot) -> `dispatch` (rate-limited, retried HTTP through a `provider` adapter) -> `ledger`
+//! (every row's outcome in SQLite) -> `report`.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod dispatch;
+pub mod exit;
+pub mod input;
+pub mod ledger;
+pub mod mapping;
+pub mod mock;
+pub mod payload;
+pub mod plan;
+pub mod provider;
+pub mod report;
+pub mod validate;

@@ -1,0 +1,9 @@
+//! Abitmedia user fields and their rules (stub: filled in by the validation work).
+
+use crate::validate::Schema;
+
+/// The Abitmedia user schema.
+pub static SCHEMA: Schema = Schema {
+    fields: &[],
+    cross: |_, _| {},
+};

@@ -1,0 +1,9 @@
+//! MeetingLawyers user fields and their rules (stub: filled in by the validation work).
+
+use crate::validate::Schema;
+
+/// The MeetingLawyers user schema.
+pub static SCHEMA: Schema = Schema {
+    fields: &[],
+    cross: |_, _| {},
+};

@@ -1,0 +1,248 @@
+//! The `Provider` trait every target API implements, the types it speaks, and the registry.
+//!
+//! A provider is one folder under `src/provider/`:
+//! - `mod.rs`: the adapter (builds each operation's request, classifies every response, and opens
+//!   an authenticated [`Session`] from the target's credentials);
+//! - `schema.rs`: its user fields and their rules (used by `validate` and by its mock);
+//! - `mock.rs`: its routes in the built-in mock server.
+//!
+//! and one line in [`registry`]. Dispatch, retry, backoff and rate limiting are shared
+//! (`crate::dispatch`); an adapter only knows its own API.
+
+pub mod abitmedia;
+pub mod faveo;
+pub mod gnoss;
+pub mod meetinglawyers;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::payload::Payload;
+use crate::validate::{FieldError, Schema};
+
+/// What a request does to a user.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Create,
+    /// A full update: every field.
+    Update,
+    /// A partial update: only the fields in the payload.
+    Patch,
+    Deactivate,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Patch => "patch",
+            Operation::Deactivate => "deactivate",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which user a request is about.
+#[derive(Debug, Clone)]
+pub struct UserRef {
+    /// The value of the target's `key` field (e.g. MeetingLawyers `user_id`).
+    pub key: String,
+    /// The provider's own id for the user, where it has one (Abitmedia's integer `id`), from the
+    /// ledger or from the config's `remote_id_column`.
+    pub remote_id: Option<String>,
+}
+
+/// A request an adapter wants sent. Authentication is added later, per attempt, by a [`Session`].
+#[derive(Debug, Clone)]
+pub struct ProviderRequest {
+    pub method: http::Method,
+    /// Path (and query) relative to the target's base URL, without a leading slash,
+    /// e.g. `s2s/v1/users/42`.
+    pub path: String,
+    /// The JSON body, if any.
+    pub body: Option<serde_json::Value>,
+}
+
+/// A response as the dispatcher received it.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// The one outcome of one attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The provider applied the change. `remote_id` is the provider's id when it returns one.
+    Synced { remote_id: Option<String> },
+    /// The provider refused the data; retrying the same payload will not help.
+    Rejected {
+        status: u16,
+        errors: Vec<FieldError>,
+        detail: String,
+    },
+    /// The user already exists (create) or a unique value is taken.
+    Conflict { status: u16, detail: String },
+    /// A passing problem: throttled, server error, timeout, dropped connection.
+    Retry {
+        status: Option<u16>,
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// The credentials were refused: the run must stop.
+    AuthFailed { status: u16, detail: String },
+}
+
+/// A credential value by its name in the target's `credentials` table (e.g. `api_key`).
+/// Values are secrets: `Debug` never shows them.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    values: BTreeMap<String, SecretString>,
+}
+
+impl Credentials {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values
+            .insert(name.into(), SecretString::from(value.into()));
+    }
+    /// The secret named `name`, if given.
+    pub fn get(&self, name: &str) -> Option<&SecretString> {
+        self.values.get(name)
+    }
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.values.keys().map(|k| (k, "[redacted]")))
+            .finish()
+    }
+}
+
+/// Everything an adapter needs to open a session against one target.
+#[derive(Debug, Clone)]
+pub struct TargetContext {
+    /// Base URL, with a trailing slash (so `base.join(path)` keeps its path).
+    pub base_url: url::Url,
+    pub credentials: Credentials,
+    /// The target's `[targets.X.options]` table: provider-specific settings
+    /// (GNOSS `signing = "gnoss" | "rfc5849"`, Faveo deactivate actions, ...).
+    pub options: toml::Table,
+}
+
+/// Why a session could not authenticate.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The provider refused the credentials (login answered 401/403/422 "Unauthorized", ...).
+    #[error("the provider refused the credentials: {0}")]
+    Refused(String),
+    /// The login endpoint could not be reached or answered garbage: worth retrying later.
+    #[error("could not log in: {0}")]
+    Transient(String),
+}
+
+/// Authentication state for one target during one run. Shared by every in-flight request.
+#[async_trait::async_trait]
+pub trait Session: Send + Sync {
+    /// Adds authentication to `req` just before it is sent (headers, a fresh OAuth nonce and
+    /// timestamp), logging in first when there is no valid token yet.
+    async fn authorize(
+        &self,
+        client: &reqwest::Client,
+        req: &mut reqwest::Request,
+    ) -> Result<(), AuthError>;
+
+    /// The provider refused the credentials of the last request. Drops a cached token and
+    /// returns true when logging in again may help (bearer tokens), false when it cannot
+    /// (static keys, signatures).
+    fn invalidate(&self) -> bool {
+        false
+    }
+}
+
+/// A provider's problem with a target's config (unknown option, missing credential).
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ProviderConfigError {
+    /// The config key, relative to the target (`credentials.api_key`, `options.signing`).
+    pub key: String,
+    pub message: String,
+}
+
+/// One target API.
+pub trait Provider: Send + Sync + 'static {
+    /// The name used in config files (`meetinglawyers`).
+    fn name(&self) -> &'static str;
+
+    /// The user fields and their rules.
+    fn schema(&self) -> &'static Schema;
+
+    /// The accepted sets of credential names; a target must name every credential of one set
+    /// (e.g. Faveo: `[["email","password"], ["user_name","password"], ["token"]]`).
+    fn credential_sets(&self) -> &'static [&'static [&'static str]];
+
+    /// Whether this provider supports the operation at all (GNOSS has no create in some setups...).
+    fn supports(&self, op: Operation) -> bool;
+
+    /// The operation used to send a changed user: `Patch` where the API has a partial update,
+    /// `Update` where it only has a full one.
+    fn update_operation(&self) -> Operation;
+
+    /// The request for `op` on `user` with `payload` (the validated, canonical fields; for
+    /// `Patch`, only the changed ones).
+    fn build_request(
+        &self,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
+    ) -> Result<ProviderRequest, String>;
+
+    /// Classifies a response to a request built for `op`.
+    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome;
+
+    /// Opens an authenticated session for one run.
+    fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError>;
+
+    /// This provider's routes in the built-in mock server.
+    fn mock_router(&self, state: crate::mock::MockState) -> axum::Router;
+}
+
+/// Every provider usersync knows, by config name. A new provider is one line here.
+pub fn registry() -> &'static [&'static dyn Provider] {
+    &[
+        &meetinglawyers::MeetingLawyers,
+        &gnoss::Gnoss,
+        &faveo::Faveo,
+        &abitmedia::Abitmedia,
+    ]
+}
+
+/// The provider named `name` in a config file.
+pub fn by_name(name: &str) -> Option<&'static dyn Provider> {
+    registry().iter().copied().find(|p| p.name() == name)
+}
+
+/// The names of all providers, for error messages.
+pub fn names() -> Vec<&'static str> {
+    registry().iter().map(|p| p.name()).collect()
+}
