@@ -18,6 +18,7 @@ pub mod mapping;
 pub mod mock;
 pub mod payload;
 pub mod plan;
+pub mod prepare;
 pub mod provider;
 pub mod report;
 pub mod validate;

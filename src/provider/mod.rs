@@ -208,6 +208,13 @@ pub trait Provider: Send + Sync + 'static {
     /// `Update` where it only has a full one.
     fn update_operation(&self) -> Operation;
 
+    /// Fields every update or patch carries even when unchanged, because the API identifies the
+    /// user by them or drops data without them (GNOSS `user_id`/`community_id`, Faveo's
+    /// organisation fields).
+    fn always_send(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The request for `op` on `user` with `payload` (the validated, canonical fields; for
     /// `Patch`, only the changed ones).
     fn build_request(

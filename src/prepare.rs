@@ -1,0 +1,1 @@
+//! Input file -> validated rows for one target (stub)
