@@ -108,18 +108,14 @@ fn invalid(errors: &[FieldError]) -> Response {
     )
 }
 
-fn store_error(e: StoreError, payload: &Payload) -> Response {
+fn store_error(e: StoreError) -> Response {
     match e {
         StoreError::NotFound => {
             envelope(StatusCode::NOT_FOUND, "Recurso no encontrado", Value::Null)
         }
         StoreError::Conflict { field } => {
-            let value = text(payload, &field).unwrap_or_default();
-            invalid(&[FieldError::new(
-                field.clone(),
-                "taken",
-                format!("{field} \"{value}\" ya ha sido utilizado."),
-            )])
+            let message = format!("El {field} ya existe");
+            invalid(&[FieldError::new(field, "taken", message)])
         }
     }
 }
@@ -217,7 +213,7 @@ async fn create(
             "Recurso creado exitosamente",
             user_json(&user),
         ),
-        Err(e) => store_error(e, &payload),
+        Err(e) => store_error(e),
     }
 }
 
@@ -281,7 +277,7 @@ async fn update(
     let id = id.trim().to_string();
     let mut store = state.store();
     let Some(current) = store.get(&id).cloned() else {
-        return store_error(StoreError::NotFound, &payload);
+        return store_error(StoreError::NotFound);
     };
     let mut next = if status_only {
         current.fields.clone()
@@ -313,6 +309,6 @@ async fn update(
             "Recurso actualizado exitosamente",
             user_json(&user),
         ),
-        Err(e) => store_error(e, &payload),
+        Err(e) => store_error(e),
     }
 }
