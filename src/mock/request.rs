@@ -62,9 +62,10 @@ pub fn validate_create(schema: &'static Schema, payload: &mut Payload) -> Vec<Fi
     validate::validate(schema, payload, &Context::default())
 }
 
-/// Validates the body of a change (update, patch): every rule on the fields sent, but only the
-/// fields required always (not those required on create) must be there. Each route checks
-/// what its API requires on update itself, with [`require`].
+/// Validates the body of a change (update, patch): every rule on the fields sent, and no field
+/// required: what an update must carry differs by route (a MeetingLawyers PUT needs `status`,
+/// its PATCH nothing; the user's id may travel in the path), so each route checks it itself,
+/// with [`require`].
 pub fn validate_change(schema: &'static Schema, payload: &mut Payload) -> Vec<FieldError> {
     validate::validate(partial_schema(schema), payload, &Context::default())
 }
@@ -82,7 +83,7 @@ pub fn require(payload: &Payload, fields: &[&str]) -> Vec<FieldError> {
         .collect()
 }
 
-/// `schema` with its `OnCreate` fields made optional, built once per schema.
+/// `schema` with every field optional (the rules stay), built once per schema.
 fn partial_schema(schema: &'static Schema) -> &'static Schema {
     static CACHE: OnceLock<Mutex<Vec<(usize, &'static Schema)>>> = OnceLock::new();
     let key = schema as *const Schema as usize;
@@ -97,10 +98,7 @@ fn partial_schema(schema: &'static Schema) -> &'static Schema {
         .fields
         .iter()
         .map(|f| FieldDef {
-            required: match f.required {
-                Required::OnCreate => Required::Optional,
-                other => other,
-            },
+            required: Required::Optional,
             ..*f
         })
         .collect();
@@ -172,7 +170,7 @@ mod tests {
     }
 
     #[test]
-    fn partial_schemas_drop_on_create_requirements_only() {
+    fn partial_schemas_require_nothing_and_keep_the_rules() {
         let partial = partial_schema(&SCHEMA);
         assert_eq!(partial.fields[0].required, Required::Optional);
         assert_eq!(partial.fields[0].rule, Rule::Email);
