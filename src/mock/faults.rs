@@ -1,6 +1,6 @@
 //! Fault injection: what makes the mock behave like a real API on a bad night.
 //!
-//! Every provider route goes through [`inject`], which counts the request and then, by the
+//! Every provider route goes through `inject::inject`, which counts the request and then, by the
 //! configured rates and a seeded generator (so a test run is reproducible), answers 500/503,
 //! answers 429 with `Retry-After`, never answers at all ("hang"), or lets the handler apply the
 //! change and then drops the connection without an answer. A token bucket (`rate_limit`)
@@ -15,17 +15,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use http::{header, HeaderValue, StatusCode};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::Semaphore;
-
-use super::server::DropConnection;
-use super::stats::Ending;
-use super::MockState;
 
 /// How long the mock takes to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -220,21 +212,24 @@ impl TokenBucket {
 
 /// What happens to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
+pub(super) enum Fault {
     Fail(u16),
     Throttle,
     Drop,
     Hang,
 }
 
+/// What the engine decided for one request.
 #[derive(Default)]
-struct Decision {
-    rate_limited: Option<Duration>,
-    rate_headers: Option<(u64, u64, u64)>,
-    capacity: Option<Arc<Semaphore>>,
-    latency: Duration,
-    fault: Option<Fault>,
-    retry_after_secs: u64,
+pub(super) struct Decision {
+    /// Refused by the rate limit: the wait until a token is there.
+    pub rate_limited: Option<Duration>,
+    /// (limit, remaining, reset seconds) for the `RateLimit-*` headers.
+    pub rate_headers: Option<(u64, u64, u64)>,
+    pub capacity: Option<Arc<Semaphore>>,
+    pub latency: Duration,
+    pub fault: Option<Fault>,
+    pub retry_after_secs: u64,
 }
 
 /// The fault settings of one server and the state they need (generator, bucket, capacity).
@@ -264,7 +259,8 @@ impl FaultEngine {
         &self.config
     }
 
-    fn decide(&mut self, auth_route: bool) -> Decision {
+    /// The fate of the next request (on a login route when `auth_route`).
+    pub(super) fn decide(&mut self, auth_route: bool) -> Decision {
         if auth_route && !self.config.include_auth {
             return Decision::default();
         }
@@ -301,111 +297,6 @@ impl FaultEngine {
             fault,
             retry_after_secs: c.retry_after_secs,
         }
-    }
-}
-
-/// Counts a request as in flight until it is answered or abandoned (a dropped or hung request
-/// ends when its connection goes away).
-struct InFlight(MockState);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.stats_ref().leave();
-    }
-}
-
-fn too_many(retry_after_secs: u64) -> Response {
-    let mut resp = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    resp
-}
-
-fn add_rate_headers(resp: &mut Response, (limit, remaining, reset): (u64, u64, u64)) {
-    let headers = resp.headers_mut();
-    headers.insert("ratelimit-limit", HeaderValue::from(limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(reset));
-}
-
-/// The middleware on every provider API route: counts, then injects the configured faults.
-pub async fn inject(State(state): State<MockState>, request: Request, next: Next) -> Response {
-    run(state, request, next, false).await
-}
-
-/// The middleware on login and token routes: counts, and injects faults only with
-/// `include_auth`.
-pub async fn inject_auth(State(state): State<MockState>, request: Request, next: Next) -> Response {
-    run(state, request, next, true).await
-}
-
-async fn run(state: MockState, request: Request, next: Next, auth_route: bool) -> Response {
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| request.uri().path().to_string());
-    let stats = state.stats_ref();
-    let second = stats.begin(&method, &route);
-    let _in_flight = InFlight(state.clone());
-    let decision = state.decide_faults(auth_route);
-
-    if let Some(wait) = decision.rate_limited {
-        stats.fault("rate_limit");
-        let mut resp = too_many(wait.as_secs_f64().ceil().max(1.0) as u64);
-        if let Some(h) = decision.rate_headers {
-            add_rate_headers(&mut resp, h);
-        }
-        stats.end(second, Ending::Answered(429));
-        return resp;
-    }
-    let _permit = match &decision.capacity {
-        Some(semaphore) => semaphore.clone().acquire_owned().await.ok(),
-        None => None,
-    };
-    if !decision.latency.is_zero() {
-        tokio::time::sleep(decision.latency).await;
-    }
-    let mut resp = match decision.fault {
-        Some(Fault::Hang) => {
-            stats.fault("hang");
-            stats.end(second, Ending::Hung);
-            tracing::debug!(route = %route, "mock: hanging a request");
-            return std::future::pending::<Response>().await;
-        }
-        Some(Fault::Fail(code)) => {
-            stats.fault(&format!("fail_{code}"));
-            if code == 503 {
-                (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
-            } else {
-                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
-            }
-        }
-        Some(Fault::Throttle) => {
-            stats.fault("throttle");
-            too_many(decision.retry_after_secs)
-        }
-        Some(Fault::Drop) => {
-            let mut resp = next.run(request).await;
-            stats.fault("drop");
-            stats.end(second, Ending::Dropped);
-            tracing::debug!(route = %route, "mock: dropping the connection after the change");
-            resp.extensions_mut().insert(DropConnection);
-            return resp;
-        }
-        None => next.run(request).await,
-    };
-    if let Some(h) = decision.rate_headers {
-        add_rate_headers(&mut resp, h);
-    }
-    stats.end(second, Ending::Answered(resp.status().as_u16()));
-    resp
-}
-
-impl MockState {
-    fn decide_faults(&self, auth_route: bool) -> Decision {
-        self.faults_engine().decide(auth_route)
     }
 }
 

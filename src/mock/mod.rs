@@ -4,7 +4,7 @@
 //! rehearsing a config, and what the tests and benches run against. For one provider it serves
 //! that provider's routes (`provider/<name>/mock.rs`), checks credentials as the provider does,
 //! validates bodies with the provider's schema, keeps users in memory ([`store`]), injects
-//! seeded faults ([`faults`]), counts everything ([`stats`]) and shows it under `/__mock/`
+//! seeded faults ([`faults`], [`inject`]), counts everything ([`stats`]) and shows it under `/__mock/`
 //! ([`admin`]).
 //!
 //! [`start`] binds the listener before it returns, so a caller can send requests at once.
@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod auth;
 pub mod faults;
+pub mod inject;
 pub mod request;
 pub mod server;
 pub mod stats;
@@ -215,7 +216,7 @@ impl MockState {
 pub fn api_routes(routes: Router<MockState>, state: &MockState) -> Router<MockState> {
     routes.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
-        faults::inject,
+        inject::inject,
     ))
 }
 
@@ -224,7 +225,7 @@ pub fn api_routes(routes: Router<MockState>, state: &MockState) -> Router<MockSt
 pub fn auth_routes(routes: Router<MockState>, state: &MockState) -> Router<MockState> {
     routes.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
-        faults::inject_auth,
+        inject::inject_auth,
     ))
 }
 
