@@ -110,7 +110,10 @@ fn protocol_params(
     nonce: &str,
 ) -> Vec<(String, String)> {
     let mut params = vec![
-        ("oauth_consumer_key".to_string(), keys.consumer_key.to_string()),
+        (
+            "oauth_consumer_key".to_string(),
+            keys.consumer_key.to_string(),
+        ),
         ("oauth_nonce".to_string(), nonce.to_string()),
         (
             "oauth_signature_method".to_string(),
@@ -352,8 +355,7 @@ mod tests {
     };
 
     fn photos() -> url::Url {
-        url::Url::parse("http://photos.example.net/photos?file=vacation.jpg&size=original")
-            .unwrap()
+        url::Url::parse("http://photos.example.net/photos?file=vacation.jpg&size=original").unwrap()
     }
 
     #[test]
@@ -384,14 +386,7 @@ mod tests {
         assert!(!header.contains("oauth_version"));
         let parsed = parse_authorization_header(&header).unwrap();
         assert_eq!(parsed["oauth_signature"], "MdpQcU8iPSUjWoN/UDMsK2sui9I=");
-        let verified = verify(
-            SigningStyle::Rfc5849,
-            "GET",
-            &photos(),
-            &header,
-            &RFC_KEYS,
-        )
-        .unwrap();
+        let verified = verify(SigningStyle::Rfc5849, "GET", &photos(), &header, &RFC_KEYS).unwrap();
         assert_eq!(verified.timestamp, 137131202);
         assert_eq!(verified.nonce, "chapoH");
     }
@@ -404,7 +399,14 @@ mod tests {
         let post = signature(SigningStyle::Gnoss, "POST", &with_query, &RFC_KEYS, 1, "n");
         let get = signature(SigningStyle::Gnoss, "GET", &without, &RFC_KEYS, 1, "n");
         assert_eq!(post, get);
-        let rfc = signature(SigningStyle::Rfc5849, "POST", &with_query, &RFC_KEYS, 1, "n");
+        let rfc = signature(
+            SigningStyle::Rfc5849,
+            "POST",
+            &with_query,
+            &RFC_KEYS,
+            1,
+            "n",
+        );
         assert_ne!(post, rfc);
         let header =
             authorization_header(SigningStyle::Gnoss, "POST", &with_query, &RFC_KEYS, 1, "n");
@@ -412,7 +414,13 @@ mod tests {
         // GNOSS's server verifies the same way, whatever the method and query.
         assert!(verify(SigningStyle::Gnoss, "POST", &with_query, &header, &RFC_KEYS).is_ok());
         assert_eq!(
-            verify(SigningStyle::Rfc5849, "POST", &with_query, &header, &RFC_KEYS),
+            verify(
+                SigningStyle::Rfc5849,
+                "POST",
+                &with_query,
+                &header,
+                &RFC_KEYS
+            ),
             Err(VerifyError::BadSignature)
         );
     }
