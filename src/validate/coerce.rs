@@ -11,6 +11,13 @@ use super::{code, date, FieldType, Invalid};
 
 /// Trims surrounding whitespace in place, without allocating.
 pub fn trim_in_place(s: &mut String) {
+    // The usual case, decided on two bytes: nothing to trim.
+    let bytes = s.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (None, _) => return,
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => return,
+        _ => {}
+    }
     let end = s.trim_end().len();
     s.truncate(end);
     let start = s.len() - s.trim_start().len();

@@ -206,10 +206,16 @@ impl Schema {
     /// The definition of the provider field `name`: an exact match first, then a wildcard one
     /// (`custom_7` is a `custom_*` field). `None` for a field the provider does not know.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
-        self.fields
-            .iter()
-            .find(|f| f.name == name)
-            .or_else(|| self.fields.iter().find(|f| f.matches(name)))
+        self.position(name).map(|i| &self.fields[i])
+    }
+
+    /// The index in [`Schema::fields`] of the definition of `name`, found as by [`Schema::field`].
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name).or_else(|| {
+            self.fields
+                .iter()
+                .position(|f| f.wildcard_prefix().is_some() && f.matches(name))
+        })
     }
 }
 
