@@ -22,7 +22,8 @@ use crate::payload::Payload;
 ///   `2`), then normalised and checked by their [`Rule`].
 /// - [`Required::Always`] and [`Required::OnCreate`] fields, and `ctx.extra_required`, must be
 ///   present unless `ctx.partial`.
-/// - Fields the schema does not know are left untouched (the config layer refuses them earlier).
+/// - Fields the schema does not know are only trimmed (and dropped when empty), never checked:
+///   the config layer refuses unknown mapped fields earlier.
 pub fn validate(schema: &Schema, payload: &mut Payload, ctx: &Context<'_>) -> Vec<FieldError> {
     let mut errors = Vec::new();
     // Bit i: the schema's field i is present (fields past the 64th are looked up instead).

@@ -57,7 +57,8 @@ pub fn uppercase(s: &mut String) {
     }
 }
 
-/// Reads a yes/no answer as HR exports write it: true/false, 1/0, yes/no, si/sí, in any case.
+/// Reads a yes/no answer as HR exports write it: true/false, 1/0, yes/no, si/sí, and the
+/// one-letter y/s/n, in any case.
 pub fn parse_bool(s: &str) -> Option<bool> {
     const TRUE: &[&str] = &["true", "1", "yes", "si", "sí", "y", "s"];
     const FALSE: &[&str] = &["false", "0", "no", "n"];

@@ -97,16 +97,18 @@ impl FieldError {
 /// The JSON type a provider expects for a field. CSV cells are strings; validation converts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
+    /// Text (a JSONL number given for it becomes its decimal text).
     String,
     /// A JSON integer ("2" in a CSV becomes 2).
     Integer,
-    /// A JSON boolean (accepts true/false, 1/0, yes/no, si/sí in any case).
+    /// A JSON boolean (accepts true/false, 1/0, yes/no, si/sí, y/s/n in any case).
     Boolean,
     /// An ISO 8601 calendar date, `YYYY-MM-DD`, that exists.
     Date,
-    /// An ISO 8601 date-time `YYYY-MM-DDTHH:MM:SS` (a bare date is accepted and gets `T00:00:00`).
+    /// An ISO 8601 date-time `YYYY-MM-DDTHH:MM:SS` (a bare date is accepted and gets `T00:00:00`;
+    /// a space instead of the `T` is accepted and replaced).
     DateTime,
-    /// A JSON array (from `split`, or a JSONL array).
+    /// A JSON array (from `split`, a JSONL array, or a CSV cell holding a JSON array).
     Array,
     /// A JSON object or array of objects, passed through (JSONL nested data). A CSV cell holding
     /// a JSON object or array is parsed.
