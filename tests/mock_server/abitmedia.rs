@@ -57,6 +57,12 @@ async fn create_update_by_query_and_path_and_deactivate() {
         .unwrap()
         .contains("ya existe"));
 
+    let mut weak = person("eva@example.com");
+    weak["password"] = json!("weak");
+    let (status, body) = send(http.post(users.clone()), &token, weak).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["data"][0]["field"], "password");
+
     let mut changed = person("ana@example.com");
     changed["address"] = json!("Calle Nueva 2");
     let by_query = http.put(mock.join("administration/v1/users?id=1"));

@@ -156,6 +156,11 @@ async fn field_errors_and_unknown_users_answer_success_false() {
     assert!(body["message"]["first_name"].is_string());
     assert!(body["message"]["last_name"].is_string());
 
+    let bad = json!({"first_name": "A", "last_name": "B", "email": "not-an-email"});
+    let resp = post(&mock, "v3/user/create/api", &token, bad).await;
+    assert_eq!(resp.status(), 412);
+    assert!(json(resp).await["message"]["email"].is_string());
+
     let ghost = post(
         &mock,
         "v3/user/update/api/99",

@@ -90,6 +90,13 @@ async fn create_modify_block_unblock_read_and_delete() {
     assert_eq!(status, 400);
     assert!(message.contains("email") && message.contains("last_name"));
 
+    let mut odd = person.clone();
+    odd["email"] = json!("eva@example.com");
+    odd["sex"] = json!("X");
+    let (status, _, message) = text(post(&mock, "user/create-user", odd).await).await;
+    assert_eq!(status, 400);
+    assert!(message.starts_with("sex: "), "{message}");
+
     let modify = json!({"user_id": guid, "community_id": COMMUNITY, "city": "Madrid", "name": ""});
     assert_eq!(post(&mock, "user/modify-user", modify).await.status(), 200);
     let user = mock.state.user(&guid).unwrap();
@@ -156,7 +163,8 @@ async fn create_modify_block_unblock_read_and_delete() {
 async fn refuses_a_wrong_secret_a_replayed_nonce_and_a_stale_timestamp() {
     let mock = start("gnoss", MockOptions::default()).await;
     let url = mock.join("user/create-user");
-    let body = json!({"name": "Ana", "last_name": "Ruiz", "email": "ana@example.com"});
+    let body = json!({"name": "Ana", "last_name": "Ruiz", "email": "ana@example.com",
+        "community_id": COMMUNITY});
     let send = |auth: String| {
         client()
             .post(url.clone())

@@ -121,6 +121,14 @@ async fn refuses_bad_keys_bad_json_missing_fields_and_unknown_users() {
         .collect();
     assert!(fields.contains(&"user_id") && fields.contains(&"status"));
 
+    let bad_email = demo(http.post(mock.join("s2s/v1/users")))
+        .json(&json!({"user_id": "u9", "status": 2, "email": "not-an-email"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_email.status(), 400);
+    assert_eq!(json(bad_email).await["errors"][0]["field"], "email");
+
     let put_without_status = demo(http.put(mock.join("s2s/v1/users/u1")))
         .json(&json!({"first_name": "Ana"}))
         .send()
