@@ -2,13 +2,11 @@
 //! with the provider's own schema (whole on create, only the fields sent on a change), finding
 //! a bearer token, and the clock.
 
-use std::sync::{Mutex, OnceLock};
-
 use axum::response::{IntoResponse, Response};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::payload::Payload;
-use crate::validate::{self, Context, FieldDef, FieldError, Required, Schema};
+use crate::validate::{self, Context, FieldError, Schema};
 
 /// A response that ends a handler early: a refused credential, an unreadable body. Boxed,
 /// because a response is large and travels in `Result`s.
@@ -67,7 +65,11 @@ pub fn validate_create(schema: &'static Schema, payload: &mut Payload) -> Vec<Fi
 /// its PATCH nothing; the user's id may travel in the path), so each route checks it itself,
 /// with [`require`].
 pub fn validate_change(schema: &'static Schema, payload: &mut Payload) -> Vec<FieldError> {
-    validate::validate(partial_schema(schema), payload, &Context::default())
+    let ctx = Context {
+        partial: true,
+        ..Context::default()
+    };
+    validate::validate(schema, payload, &ctx)
 }
 
 /// One `required` error for each of `fields` absent (or null, or blank) in `payload`.
@@ -81,34 +83,6 @@ pub fn require(payload: &Payload, fields: &[&str]) -> Vec<FieldError> {
         })
         .map(|name| FieldError::new(*name, "required", format!("{name} is required")))
         .collect()
-}
-
-/// `schema` with every field optional (the rules stay), built once per schema.
-fn partial_schema(schema: &'static Schema) -> &'static Schema {
-    static CACHE: OnceLock<Mutex<Vec<(usize, &'static Schema)>>> = OnceLock::new();
-    let key = schema as *const Schema as usize;
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, partial)) = cache.iter().find(|(k, _)| *k == key) {
-        return partial;
-    }
-    let fields: Vec<FieldDef> = schema
-        .fields
-        .iter()
-        .map(|f| FieldDef {
-            required: Required::Optional,
-            ..*f
-        })
-        .collect();
-    // One small schema per provider for the life of the process.
-    let partial: &'static Schema = Box::leak(Box::new(Schema {
-        fields: Box::leak(fields.into_boxed_slice()),
-        cross: schema.cross,
-    }));
-    cache.push((key, partial));
-    partial
 }
 
 /// The bearer token of `Authorization: Bearer X`, if any.
@@ -148,16 +122,16 @@ pub fn text(payload: &Payload, field: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::{FieldType, Rule};
+    use crate::validate::{FieldDef, FieldType, Required, Rule};
     use serde_json::json;
 
     static SCHEMA: Schema = Schema {
-        fields: &[FieldDef {
-            name: "email",
-            ty: FieldType::String,
-            required: Required::OnCreate,
-            rule: Rule::Email,
-        }],
+        fields: &[FieldDef::new(
+            "email",
+            FieldType::String,
+            Required::Always,
+            Rule::Email,
+        )],
         cross: |_, _| {},
     };
 
@@ -170,11 +144,12 @@ mod tests {
     }
 
     #[test]
-    fn partial_schemas_require_nothing_and_keep_the_rules() {
-        let partial = partial_schema(&SCHEMA);
-        assert_eq!(partial.fields[0].required, Required::Optional);
-        assert_eq!(partial.fields[0].rule, Rule::Email);
-        assert!(std::ptr::eq(partial, partial_schema(&SCHEMA)));
+    fn changes_require_nothing_but_keep_the_rules() {
+        let mut empty = Payload::new();
+        assert!(validate_change(&SCHEMA, &mut empty).is_empty());
+        assert_eq!(validate_create(&SCHEMA, &mut empty)[0].field, "email");
+        let mut bad = json!({"email": "nope"}).as_object().unwrap().clone();
+        assert_eq!(validate_change(&SCHEMA, &mut bad)[0].field, "email");
     }
 
     #[test]
