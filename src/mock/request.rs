@@ -2,8 +2,9 @@
 //! with the provider's own schema (whole on create, only the fields sent on a change), finding
 //! a bearer token, and the clock.
 
-use axum::response::{IntoResponse, Response};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::response::{IntoResponse, Response};
 
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
