@@ -1,1 +1,3 @@
 //! Subcommands (stub)
+
+pub mod mock_server;

@@ -1,5 +1,308 @@
-//! The built-in mock provider server (stub: filled in by the mock work).
+//! The built-in mock provider server: a product feature, not only a test helper.
+//!
+//! It is what `base_url = "mock"` syncs to, what `usersync mock-server` serves for operators
+//! rehearsing a config, and what the tests and benches run against. For one provider it serves
+//! that provider's routes (`provider/<name>/mock.rs`), checks credentials as the provider does,
+//! validates bodies with the provider's schema, keeps users in memory ([`store`]), injects
+//! seeded faults ([`faults`], [`inject`]), counts everything ([`stats`]) and shows it under `/__mock/`
+//! ([`admin`]).
+//!
+//! [`start`] binds the listener before it returns, so a caller can send requests at once.
+
+pub mod admin;
+pub mod auth;
+pub mod faults;
+pub mod inject;
+pub mod request;
+pub mod server;
+pub mod stats;
+pub mod store;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use axum::Router;
+use http::StatusCode;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::provider::gnoss::oauth::SigningStyle;
+use crate::provider::{Credentials, Provider};
+
+pub use faults::{FaultConfig, Latency};
+pub use stats::StatsSnapshot;
+pub use store::{Change, StoredUser};
+
+use auth::{NonceBook, TokenBook};
+use faults::FaultEngine;
+use stats::{Ending, Stats};
+use store::Store;
+
+/// How a mock server behaves.
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    /// Where to listen; `None` is 127.0.0.1 on a free port.
+    pub listen: Option<SocketAddr>,
+    /// The credentials it accepts, by their names in a target's `credentials` table; a name not
+    /// given takes the provider's documented demo default.
+    pub credentials: Credentials,
+    /// How GNOSS signatures are checked.
+    pub signing: SigningStyle,
+    /// How long a Faveo or Abitmedia token lives.
+    pub token_ttl: Duration,
+    pub faults: FaultConfig,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions {
+            listen: None,
+            credentials: Credentials::new(),
+            signing: SigningStyle::default(),
+            token_ttl: Duration::from_secs(3600),
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// The documented demo credentials of the provider named `provider` (empty for an unknown one):
+/// what the mock accepts when none are given.
+pub fn demo_credentials(provider: &str) -> Credentials {
+    use crate::provider::{abitmedia, faveo, gnoss, meetinglawyers};
+    match provider {
+        "meetinglawyers" => meetinglawyers::mock::demo_credentials(),
+        "gnoss" => gnoss::mock::demo_credentials(),
+        "faveo" => faveo::mock::demo_credentials(),
+        "abitmedia" => abitmedia::mock::demo_credentials(),
+        _ => Credentials::new(),
+    }
+}
+
+struct Shared {
+    credentials: Credentials,
+    signing: SigningStyle,
+    token_ttl: Duration,
+    store: Mutex<Store>,
+    faults: Mutex<FaultEngine>,
+    stats: Stats,
+    tokens: Mutex<TokenBook>,
+    nonces: Mutex<NonceBook>,
+}
 
 /// Shared state of one mock server: its store, its accepted credentials, its fault settings.
-#[derive(Clone, Default)]
-pub struct MockState {}
+/// Cheap to clone; every clone is the same server.
+#[derive(Clone)]
+pub struct MockState {
+    shared: Arc<Shared>,
+}
+
+impl Default for MockState {
+    fn default() -> Self {
+        MockState::new(&MockOptions::default())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl MockState {
+    /// The state of a new server with `opts` (faults as given; [`start`] checks them).
+    pub fn new(opts: &MockOptions) -> Self {
+        let seed = opts.faults.seed.unwrap_or_else(rand::random);
+        MockState {
+            shared: Arc::new(Shared {
+                credentials: opts.credentials.clone(),
+                signing: opts.signing,
+                token_ttl: opts.token_ttl,
+                store: Mutex::new(Store::new(&[], seed)),
+                faults: Mutex::new(FaultEngine::new(opts.faults.clone())),
+                stats: Stats::default(),
+                tokens: Mutex::new(TokenBook::default()),
+                nonces: Mutex::new(NonceBook::default()),
+            }),
+        }
+    }
+
+    /// The accepted value of the credential `name`, or `default` when none was given.
+    /// A secret: compare it, never log it.
+    pub fn credential<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
+        self.shared
+            .credentials
+            .get(name)
+            .map_or(default, |secret| secret.expose_secret())
+    }
+
+    /// Whether the credential `name` was given (not defaulted).
+    pub fn has_credential(&self, name: &str) -> bool {
+        self.shared.credentials.get(name).is_some()
+    }
+
+    /// How GNOSS signatures are checked.
+    pub fn signing(&self) -> SigningStyle {
+        self.shared.signing
+    }
+
+    /// How long an issued token lives.
+    pub fn token_ttl(&self) -> Duration {
+        self.shared.token_ttl
+    }
+
+    /// Every stored user, in creation order.
+    pub fn users(&self) -> Vec<StoredUser> {
+        self.store().users()
+    }
+
+    /// The stored user with the provider's id `id`.
+    pub fn user(&self, id: &str) -> Option<StoredUser> {
+        self.store().get(id).cloned()
+    }
+
+    /// The request counters now.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// The fault settings in force.
+    pub fn faults(&self) -> FaultConfig {
+        self.faults_engine().config().clone()
+    }
+
+    /// Replaces the fault settings (the generator restarts from the new seed).
+    pub fn set_faults(&self, config: FaultConfig) -> Result<(), String> {
+        config.check()?;
+        *self.faults_engine() = FaultEngine::new(config);
+        Ok(())
+    }
+
+    /// Every bearer token issued so far expires now (to test renewal without waiting).
+    pub fn expire_tokens(&self) {
+        lock(&self.shared.tokens).expire_all();
+    }
+
+    /// The users, locked. Keep the guard short; never hold it across an `await`.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.shared.store)
+    }
+
+    /// The issued bearer tokens, locked.
+    pub fn tokens(&self) -> MutexGuard<'_, TokenBook> {
+        lock(&self.shared.tokens)
+    }
+
+    /// The OAuth nonces seen, locked.
+    pub fn nonces(&self) -> MutexGuard<'_, NonceBook> {
+        lock(&self.shared.nonces)
+    }
+
+    pub(crate) fn stats_ref(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    pub(crate) fn faults_engine(&self) -> MutexGuard<'_, FaultEngine> {
+        lock(&self.shared.faults)
+    }
+}
+
+/// Wraps a provider's API routes with request counting and fault injection.
+pub fn api_routes(routes: Router<MockState>, state: &MockState) -> Router<MockState> {
+    routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        inject::inject,
+    ))
+}
+
+/// Wraps a provider's login and token routes with request counting (and faults only when
+/// [`FaultConfig::include_auth`] is set).
+pub fn auth_routes(routes: Router<MockState>, state: &MockState) -> Router<MockState> {
+    routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        inject::inject_auth,
+    ))
+}
+
+/// A running mock server. Dropping it (or [`MockHandle::stop`]) stops the server and closes
+/// every connection.
+pub struct MockHandle {
+    /// The server's root URL, with a trailing slash (`http://127.0.0.1:PORT/`).
+    pub url: url::Url,
+    pub addr: SocketAddr,
+    pub state: MockState,
+    shutdown: Option<watch::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockHandle {
+    /// The URL of `path` (relative, without a leading slash) on this server.
+    pub fn join(&self, path: &str) -> url::Url {
+        self.url
+            .join(path.trim_start_matches('/'))
+            .unwrap_or_else(|_| self.url.clone())
+    }
+
+    /// Stops the server and waits until it no longer accepts connections.
+    pub async fn stop(mut self) {
+        self.shutdown.take();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockHandle {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the accept loop and every connection.
+        self.shutdown.take();
+    }
+}
+
+/// Starts a mock of `provider` with `opts`. The listener is bound before this returns, so the
+/// server can be used at once, without waiting.
+pub async fn start(
+    provider: &'static dyn Provider,
+    opts: MockOptions,
+) -> anyhow::Result<MockHandle> {
+    opts.faults
+        .check()
+        .map_err(|message| anyhow::anyhow!("invalid mock fault settings: {message}"))?;
+    let addr = opts
+        .listen
+        .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("the mock server cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let state = MockState::new(&opts);
+    let fallback_state = state.clone();
+    let app = provider
+        .mock_router(state.clone())
+        .merge(admin::router(state.clone()))
+        .fallback(move |request: Request| not_found(fallback_state.clone(), request));
+    let (shutdown, stop) = watch::channel(());
+    let task = server::spawn(listener, app, stop);
+    let url = url::Url::parse(&format!("http://{local}/"))?;
+    tracing::info!(provider = provider.name(), url = %url, "mock provider listening");
+    Ok(MockHandle {
+        url,
+        addr: local,
+        state,
+        shutdown: Some(shutdown),
+        task: Some(task),
+    })
+}
+
+async fn not_found(state: MockState, request: Request) -> impl IntoResponse {
+    let stats = state.stats_ref();
+    let second = stats.begin(request.method().as_str(), "unmatched");
+    stats.end(second, Ending::Answered(404));
+    stats.leave();
+    (StatusCode::NOT_FOUND, "Not Found")
+}

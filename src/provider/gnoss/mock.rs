@@ -1,8 +1,385 @@
-//! Gnoss routes in the built-in mock server (stub: filled in by the mock work).
+//! GNOSS routes in the built-in mock server: the `user/` routes of the GNOSS API, behind OAuth 1.0.
+//!
+//! Every request must carry an OAuth 1.0 HMAC-SHA1 `Authorization` header signed with the
+//! accepted consumer key/secret and token/secret, the way [`MockOptions::signing`] says (GNOSS's
+//! own way by default); a stale timestamp or a nonce seen in the last 10 minutes is refused. As
+//! GNOSS does, errors are plain text: 401 for OAuth problems, 400 for invalid parameters.
+//!
+//! - `POST user/create-user`: name, last_name, email required; answers the new user's GUID
+//!   (as a JSON string); a taken email is 400 "The email is already being used".
+//! - `POST user/modify-user`: a partial update of the user named by `user_id` + `community_id`
+//!   (empty fields are skipped).
+//! - `POST user/block`, `POST user/unblock` `{user_id, community_id}`: deactivate, reactivate.
+//! - `GET user/get-by-id?user_id=`, `GET user/get-by-email?email=`: the user as JSON.
+//! - `POST user/delete-user` `{user_id}` (or `?user_id=`): removes the user.
+//!
+//! [`MockOptions::signing`]: crate::mock::MockOptions::signing
 
-use crate::mock::MockState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::{header, HeaderMap, Method, StatusCode, Uri};
+use serde_json::Value;
+use std::collections::HashMap;
 
-/// The mock's router for Gnoss.
-pub fn router(state: MockState) -> axum::Router {
-    axum::Router::new().with_state(state)
+use super::oauth::{self, OAuthKeys};
+use crate::mock::auth::NonceProblem;
+use crate::mock::request::{
+    json_object, path_and_query, require, text, unix_now, validate_change, validate_create, Refusal,
+};
+use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
+use crate::mock::{api_routes, MockState};
+use crate::payload::Payload;
+use crate::provider::Credentials;
+use crate::validate::FieldError;
+
+/// The demo `consumer_key` the mock accepts when none is given.
+pub const DEMO_CONSUMER_KEY: &str = "demo-consumer-key";
+/// The demo `consumer_secret`.
+pub const DEMO_CONSUMER_SECRET: &str = "demo-consumer-secret";
+/// The demo access `token`.
+pub const DEMO_TOKEN: &str = "demo-token";
+/// The demo access `token_secret`.
+pub const DEMO_TOKEN_SECRET: &str = "demo-token-secret";
+
+/// The demo credentials, by their names in a target's `credentials` table.
+pub fn demo_credentials() -> Credentials {
+    let mut c = Credentials::new();
+    c.insert("consumer_key", DEMO_CONSUMER_KEY);
+    c.insert("consumer_secret", DEMO_CONSUMER_SECRET);
+    c.insert("token", DEMO_TOKEN);
+    c.insert("token_secret", DEMO_TOKEN_SECRET);
+    c
+}
+
+const UNIQUE: &[&str] = &["email"];
+const EMAIL_TAKEN: &str = "The email is already being used";
+const NO_SUCH_USER: &str = "The user does not exist";
+const NOT_IN_COMMUNITY: &str = "The user does not participate in the community";
+
+/// The mock's router for GNOSS.
+pub fn router(state: MockState) -> Router {
+    state.store().set_unique_fields(UNIQUE);
+    let api = Router::new()
+        .route("/user/create-user", post(create_user))
+        .route("/user/modify-user", post(modify_user))
+        .route("/user/block", post(block))
+        .route("/user/unblock", post(unblock))
+        .route("/user/delete-user", post(delete_user))
+        .route("/user/get-by-id", get(get_by_id))
+        .route("/user/get-by-email", get(get_by_email));
+    api_routes(api, &state).with_state(state)
+}
+
+fn text_response(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.to_string(),
+    )
+        .into_response()
+}
+
+fn bad_request(message: &str) -> Response {
+    text_response(StatusCode::BAD_REQUEST, message)
+}
+
+fn invalid_fields(errors: &[FieldError]) -> Response {
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    bad_request(&lines.join("\n"))
+}
+
+/// Checks the OAuth header as GNOSS does: signature, then timestamp age and nonce reuse.
+fn check_oauth(
+    state: &MockState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
+    let unauthorized = |message: &str| text_response(StatusCode::UNAUTHORIZED, message);
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Err(Refusal::from(unauthorized(
+            "Missing OAuth Authorization header",
+        )));
+    };
+    // The URL the client signed: the host it called and the path (and query) it asked for.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let url = url::Url::parse(&format!("http://{host}/{}", path_and_query(uri)))
+        .map_err(|_| Refusal::from(unauthorized("invalid OAuth signature")))?;
+    let keys = OAuthKeys {
+        consumer_key: state.credential("consumer_key", DEMO_CONSUMER_KEY),
+        consumer_secret: state.credential("consumer_secret", DEMO_CONSUMER_SECRET),
+        token: state.credential("token", DEMO_TOKEN),
+        token_secret: state.credential("token_secret", DEMO_TOKEN_SECRET),
+    };
+    let verified = oauth::verify(state.signing(), method.as_str(), &url, value, &keys)
+        .map_err(|e| Refusal::from(unauthorized(&e.to_string())))?;
+    let accepted = state
+        .nonces()
+        .accept(&verified.nonce, verified.timestamp, unix_now());
+    match accepted {
+        Ok(()) => Ok(()),
+        Err(NonceProblem::Stale) => Err(Refusal::from(unauthorized(
+            "The OAuth timestamp is too old or in the future",
+        ))),
+        Err(NonceProblem::Replayed) => Err(Refusal::from(unauthorized(
+            "The OAuth nonce has already been used",
+        ))),
+    }
+}
+
+/// The JSON object body, or GNOSS's 400.
+fn body_object(body: &[u8]) -> Result<Payload, Refusal> {
+    json_object(body)
+        .map_err(|e| Refusal::from(bad_request(&format!("The request is invalid: {e}"))))
+}
+
+/// Drops the fields GNOSS skips: null, empty strings, empty lists.
+fn without_empty(payload: &Payload) -> Payload {
+    payload
+        .iter()
+        .filter(|(_, value)| match value {
+            Value::Null => false,
+            Value::String(s) => !s.trim().is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            _ => true,
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn user_json(user: &StoredUser) -> Value {
+    let mut fields = user.fields.clone();
+    fields.remove("password");
+    fields.insert("blocked".into(), Value::Bool(!user.active));
+    Value::Object(fields)
+}
+
+fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound => bad_request(NO_SUCH_USER),
+        StoreError::Conflict { .. } => bad_request(EMAIL_TAKEN),
+    }
+}
+
+/// The user named by `user_id`, checked to belong to `community_id` when both are known.
+fn find_member(state: &MockState, payload: &Payload) -> Result<String, Refusal> {
+    let errors = require(payload, &["user_id", "community_id"]);
+    if !errors.is_empty() {
+        return Err(Refusal::from(invalid_fields(&errors)));
+    }
+    let user_id = text(payload, "user_id").unwrap_or_default().to_lowercase();
+    let store = state.store();
+    let user = store
+        .get(&user_id)
+        .ok_or_else(|| Refusal::from(bad_request(NO_SUCH_USER)))?;
+    let community = text(payload, "community_id").map(|c| c.to_lowercase());
+    let member_of = text(&user.fields, "community_id").map(|c| c.to_lowercase());
+    if member_of.is_some() && community != member_of {
+        return Err(Refusal::from(bad_request(NOT_IN_COMMUNITY)));
+    }
+    Ok(user_id)
+}
+
+async fn create_user(
+    State(state): State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let mut payload = match body_object(&body) {
+        Ok(p) => p,
+        Err(resp) => return resp.into_response(),
+    };
+    let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
+    let mut errors = validate_create(&super::schema::SCHEMA, &mut payload);
+    for missing in require(&payload, &["name", "last_name", "email"]) {
+        if !errors.iter().any(|e| e.field == missing.field) {
+            errors.push(missing);
+        }
+    }
+    if !errors.is_empty() {
+        return invalid_fields(&errors);
+    }
+    let mut fields = without_empty(&payload);
+    let mut store = state.store();
+    let user_id = store.next_guid();
+    fields.insert("user_id".into(), Value::String(user_id.clone()));
+    let created = store.create(IdKind::Given(user_id), fields, true, record);
+    drop(store);
+    match created {
+        // .NET Web API serialises the returned Guid as a JSON string.
+        Ok(user) => Json(Value::String(user.id)).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn modify_user(
+    State(state): State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let mut payload = match body_object(&body) {
+        Ok(p) => p,
+        Err(resp) => return resp.into_response(),
+    };
+    let record = RequestRecord::new(Change::Patch, &method, &path_and_query(&uri), &payload);
+    let errors = validate_change(&super::schema::SCHEMA, &mut payload);
+    if !errors.is_empty() {
+        return invalid_fields(&errors);
+    }
+    let user_id = match find_member(&state, &payload) {
+        Ok(id) => id,
+        Err(resp) => return resp.into_response(),
+    };
+    let mut changes = without_empty(&payload);
+    changes.remove("user_id");
+    let updated = state.store().update(&user_id, record, |user| {
+        user.fields.extend(changes);
+    });
+    match updated {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn block(
+    state: State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    set_blocked(state, method, uri, headers, body, true).await
+}
+
+async fn unblock(
+    state: State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    set_blocked(state, method, uri, headers, body, false).await
+}
+
+async fn set_blocked(
+    State(state): State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    blocked: bool,
+) -> Response {
+    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let payload = match body_object(&body) {
+        Ok(p) => p,
+        Err(resp) => return resp.into_response(),
+    };
+    let user_id = match find_member(&state, &payload) {
+        Ok(id) => id,
+        Err(resp) => return resp.into_response(),
+    };
+    let change = if blocked {
+        Change::Deactivate
+    } else {
+        Change::Reactivate
+    };
+    let record = RequestRecord::new(change, &method, &path_and_query(&uri), &payload);
+    let updated = state.store().update(&user_id, record, |user| {
+        user.active = !blocked;
+    });
+    match updated {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn delete_user(
+    State(state): State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let payload = match body_object(&body) {
+        Ok(p) => p,
+        Err(resp) => return resp.into_response(),
+    };
+    let user_id = text(&payload, "user_id")
+        .or_else(|| query.get("user_id").cloned())
+        .map(|id| id.to_lowercase());
+    let Some(user_id) = user_id else {
+        return bad_request("user_id: user_id is required");
+    };
+    let deleted = state.store().delete(&user_id);
+    match deleted {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn get_by_id(
+    State(state): State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let Some(user_id) = query.get("user_id").map(|id| id.to_lowercase()) else {
+        return bad_request("user_id: user_id is required");
+    };
+    match state.user(&user_id) {
+        Some(user) => Json(user_json(&user)).into_response(),
+        None => bad_request(NO_SUCH_USER),
+    }
+}
+
+async fn get_by_email(
+    State(state): State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
+        return refused.into_response();
+    }
+    let Some(email) = query.get("email") else {
+        return bad_request("email: email is required");
+    };
+    let user = state.store().find_by("email", email).cloned();
+    match user {
+        Some(user) => Json(user_json(&user)).into_response(),
+        None => bad_request(NO_SUCH_USER),
+    }
 }

@@ -1,8 +1,272 @@
-//! MeetingLawyers routes in the built-in mock server (stub: filled in by the mock work).
+//! MeetingLawyers routes in the built-in mock server, as its server-to-server API documents them.
+//!
+//! - `POST s2s/v1/users` creates (the integrator's `user_id` names the user; a taken `user_id`
+//!   or email is 409, an assumption: the page is silent);
+//! - `PUT s2s/v1/users/{user_id}` replaces every field (`status` required), `PATCH` changes the
+//!   fields sent, `GET` reads; a user is deactivated with `status: 0` ("Free (no access)");
+//! - every request needs the `Api-Key` and `Secret-Key` headers (401 otherwise);
+//! - invalid JSON is 406, field errors 400 `{"errors":[{"field","code","message"}]}` (the error
+//!   body is not documented; this shape is assumed), an unknown user 404.
 
-use crate::mock::MockState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::{HeaderMap, Method, StatusCode, Uri};
+use serde_json::{json, Value};
+
+use crate::mock::request::{
+    json_object, path_and_query, require, text, validate_change, validate_create, Refusal,
+};
+use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
+use crate::mock::{api_routes, MockState};
+use crate::payload::Payload;
+use crate::provider::Credentials;
+use crate::validate::FieldError;
+
+/// The demo `api_key` the mock accepts when none is given.
+pub const DEMO_API_KEY: &str = "demo-api-key";
+/// The demo `secret_key` the mock accepts when none is given.
+pub const DEMO_SECRET_KEY: &str = "demo-secret-key";
+
+/// The demo credentials, by their names in a target's `credentials` table.
+pub fn demo_credentials() -> Credentials {
+    let mut c = Credentials::new();
+    c.insert("api_key", DEMO_API_KEY);
+    c.insert("secret_key", DEMO_SECRET_KEY);
+    c
+}
+
+/// Email addresses are unique across users (an assumption; `user_id` always is).
+const UNIQUE: &[&str] = &["email"];
 
 /// The mock's router for MeetingLawyers.
-pub fn router(state: MockState) -> axum::Router {
-    axum::Router::new().with_state(state)
+pub fn router(state: MockState) -> Router {
+    state.store().set_unique_fields(UNIQUE);
+    let api = Router::new().route("/s2s/v1/users", post(create)).route(
+        "/s2s/v1/users/:user_id",
+        get(fetch).put(replace).patch(patch),
+    );
+    api_routes(api, &state).with_state(state)
+}
+
+fn errors(status: StatusCode, errors: &[FieldError]) -> Response {
+    (status, Json(json!({ "errors": errors }))).into_response()
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "errors": [{ "code": code, "message": message }] })),
+    )
+        .into_response()
+}
+
+fn check_keys(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
+    let given = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let api_key = state.credential("api_key", DEMO_API_KEY);
+    let secret_key = state.credential("secret_key", DEMO_SECRET_KEY);
+    if given("api-key") == Some(api_key) && given("secret-key") == Some(secret_key) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Invalid Api-Key or Secret-Key",
+        )
+        .into())
+    }
+}
+
+fn body_object(body: &[u8]) -> Result<Payload, Refusal> {
+    json_object(body)
+        .map_err(|e| error(StatusCode::NOT_ACCEPTABLE, "invalid_json", &e.to_string()).into())
+}
+
+/// Adds `required` errors for `fields` that have no error yet.
+fn with_required(
+    mut found: Vec<FieldError>,
+    payload: &Payload,
+    fields: &[&str],
+) -> Vec<FieldError> {
+    for missing in require(payload, fields) {
+        if !found.iter().any(|e| e.field == missing.field) {
+            found.push(missing);
+        }
+    }
+    found
+}
+
+fn user_json(user: &StoredUser) -> Value {
+    Value::Object(user.fields.clone())
+}
+
+fn conflict(field: &str) -> Response {
+    let field = if field == "id" { "user_id" } else { field };
+    (
+        StatusCode::CONFLICT,
+        Json(json!({ "errors": [{
+            "field": field,
+            "code": "already_exists",
+            "message": format!("A user with this {field} already exists"),
+        }] })),
+    )
+        .into_response()
+}
+
+fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound => error(StatusCode::NOT_FOUND, "not_found", "User not found"),
+        StoreError::Conflict { field } => conflict(&field),
+    }
+}
+
+/// Active unless `status` is 0 ("Free (no access)").
+fn is_active(fields: &Payload) -> bool {
+    fields.get("status").and_then(Value::as_i64) != Some(0)
+}
+
+/// The change a request made, by its effect on the user's access.
+fn change_kind(was_active: bool, now_active: bool, otherwise: Change) -> Change {
+    match (was_active, now_active) {
+        (true, false) => Change::Deactivate,
+        (false, true) => Change::Reactivate,
+        _ => otherwise,
+    }
+}
+
+async fn create(
+    State(state): State<MockState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = check_keys(&state, &headers) {
+        return refused.into_response();
+    }
+    let mut payload = match body_object(&body) {
+        Ok(p) => p,
+        Err(resp) => return resp.into_response(),
+    };
+    let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
+    let found = validate_create(&super::schema::SCHEMA, &mut payload);
+    let found = with_required(found, &payload, &["user_id", "status"]);
+    if !found.is_empty() {
+        return errors(StatusCode::BAD_REQUEST, &found);
+    }
+    let Some(user_id) = text(&payload, "user_id") else {
+        return error(StatusCode::BAD_REQUEST, "required", "user_id is required");
+    };
+    let active = is_active(&payload);
+    let created = state
+        .store()
+        .create(IdKind::Given(user_id), payload, active, record);
+    match created {
+        Ok(user) => (StatusCode::CREATED, Json(user_json(&user))).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn fetch(
+    State(state): State<MockState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = check_keys(&state, &headers) {
+        return refused.into_response();
+    }
+    let user = state.user(&user_id);
+    match user {
+        Some(user) => Json(user_json(&user)).into_response(),
+        None => store_error(StoreError::NotFound),
+    }
+}
+
+async fn replace(
+    state: State<MockState>,
+    path: Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change(state, path, method, uri, headers, body, true).await
+}
+
+async fn patch(
+    state: State<MockState>,
+    path: Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change(state, path, method, uri, headers, body, false).await
+}
+
+async fn change(
+    State(state): State<MockState>,
+    Path(user_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    full: bool,
+) -> Response {
+    if let Err(refused) = check_keys(&state, &headers) {
+        return refused.into_response();
+    }
+    let mut payload = match body_object(&body) {
+        Ok(p) => p,
+        Err(resp) => return resp.into_response(),
+    };
+    let path = path_and_query(&uri);
+    let mut found = validate_change(&super::schema::SCHEMA, &mut payload);
+    if full {
+        found = with_required(found, &payload, &["status"]);
+    }
+    if let Some(other) = payload.get("user_id").and_then(Value::as_str) {
+        if other != user_id {
+            found.push(FieldError::new(
+                "user_id",
+                "immutable",
+                "user_id cannot be changed",
+            ));
+        }
+    }
+    if !found.is_empty() {
+        return errors(StatusCode::BAD_REQUEST, &found);
+    }
+    let mut store = state.store();
+    let Some(was_active) = store.get(&user_id).map(|u| u.active) else {
+        return store_error(StoreError::NotFound);
+    };
+    let mut next = if full {
+        Payload::new()
+    } else {
+        store
+            .get(&user_id)
+            .map(|u| u.fields.clone())
+            .unwrap_or_default()
+    };
+    next.extend(payload.clone());
+    next.insert("user_id".into(), Value::String(user_id.clone()));
+    let now_active = is_active(&next);
+    let kind = change_kind(
+        was_active,
+        now_active,
+        if full { Change::Update } else { Change::Patch },
+    );
+    let record = RequestRecord::new(kind, &method, &path, &payload);
+    let updated = store.update(&user_id, record, |user| {
+        user.fields = next;
+        user.active = now_active;
+    });
+    drop(store);
+    match updated {
+        Ok(user) => Json(user_json(&user)).into_response(),
+        Err(e) => store_error(e),
+    }
 }

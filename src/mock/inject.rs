@@ -1,0 +1,121 @@
+//! The middleware that puts the fault engine's decisions into effect on every provider route:
+//! it counts the request, answers 429 past the rate limit, waits its turn (capacity) and its
+//! latency, then fails, throttles, hangs, or runs the handler (and drops the connection after
+//! it when told to). Which faults happen is decided in [`super::faults`].
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+
+use super::faults::{Decision, Fault};
+use super::server::DropConnection;
+use super::stats::Ending;
+use super::MockState;
+
+/// Counts a request as in flight until it is answered or abandoned (a dropped or hung request
+/// ends when its connection goes away).
+struct InFlight(MockState);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.stats_ref().leave();
+    }
+}
+
+fn too_many(retry_after_secs: u64) -> Response {
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    resp
+}
+
+fn add_rate_headers(resp: &mut Response, (limit, remaining, reset): (u64, u64, u64)) {
+    let headers = resp.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(reset));
+}
+
+/// The middleware on every provider API route: counts, then injects the configured faults.
+pub async fn inject(State(state): State<MockState>, request: Request, next: Next) -> Response {
+    run(state, request, next, false).await
+}
+
+/// The middleware on login and token routes: counts, and injects faults only with
+/// `include_auth`.
+pub async fn inject_auth(State(state): State<MockState>, request: Request, next: Next) -> Response {
+    run(state, request, next, true).await
+}
+
+async fn run(state: MockState, request: Request, next: Next, auth_route: bool) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| request.uri().path().to_string());
+    let stats = state.stats_ref();
+    let second = stats.begin(&method, &route);
+    let _in_flight = InFlight(state.clone());
+    let decision = state.decide_faults(auth_route);
+
+    if let Some(wait) = decision.rate_limited {
+        stats.fault("rate_limit");
+        let mut resp = too_many(wait.as_secs_f64().ceil().max(1.0) as u64);
+        if let Some(h) = decision.rate_headers {
+            add_rate_headers(&mut resp, h);
+        }
+        stats.end(second, Ending::Answered(429));
+        return resp;
+    }
+    let _permit = match &decision.capacity {
+        Some(semaphore) => semaphore.clone().acquire_owned().await.ok(),
+        None => None,
+    };
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    let mut resp = match decision.fault {
+        Some(Fault::Hang) => {
+            stats.fault("hang");
+            stats.end(second, Ending::Hung);
+            tracing::debug!(route = %route, "mock: hanging a request");
+            return std::future::pending::<Response>().await;
+        }
+        Some(Fault::Fail(code)) => {
+            stats.fault(&format!("fail_{code}"));
+            if code == 503 {
+                (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+            } else {
+                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+            }
+        }
+        Some(Fault::Throttle) => {
+            stats.fault("throttle");
+            too_many(decision.retry_after_secs)
+        }
+        Some(Fault::Drop) => {
+            let mut resp = next.run(request).await;
+            stats.fault("drop");
+            stats.end(second, Ending::Dropped);
+            tracing::debug!(route = %route, "mock: dropping the connection after the change");
+            resp.extensions_mut().insert(DropConnection);
+            return resp;
+        }
+        None => next.run(request).await,
+    };
+    if let Some(h) = decision.rate_headers {
+        add_rate_headers(&mut resp, h);
+    }
+    let status = resp.status().as_u16();
+    stats.end(second, Ending::Answered(status));
+    tracing::debug!(method = %method, route = %route, status, "mock: answered");
+    resp
+}
+
+impl MockState {
+    fn decide_faults(&self, auth_route: bool) -> Decision {
+        self.faults_engine().decide(auth_route)
+    }
+}

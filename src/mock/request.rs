@@ -1,0 +1,178 @@
+//! Small pieces every provider's mock routes share: reading a JSON object body, validating it
+//! with the provider's own schema (whole on create, only the fields sent on a change), finding
+//! a bearer token, and the clock.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::response::{IntoResponse, Response};
+
+use crate::payload::Payload;
+use crate::validate::{self, Context, FieldError, Schema};
+
+/// A response that ends a handler early: a refused credential, an unreadable body. Boxed,
+/// because a response is large and travels in `Result`s.
+#[derive(Debug)]
+pub struct Refusal(Box<Response>);
+
+impl From<Response> for Refusal {
+    fn from(response: Response) -> Self {
+        Refusal(Box::new(response))
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// Why a request body is not a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Not JSON at all (with the parser's message).
+    NotJson(String),
+    /// JSON, but not an object.
+    NotObject,
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::NotJson(message) => write!(f, "the body is not valid JSON: {message}"),
+            BodyError::NotObject => f.write_str("the body must be a JSON object"),
+        }
+    }
+}
+
+/// The body as a JSON object (an empty body is an empty object).
+pub fn json_object(body: &[u8]) -> Result<Payload, BodyError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Payload::new());
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(BodyError::NotObject),
+        Err(e) => Err(BodyError::NotJson(e.to_string())),
+    }
+}
+
+/// Validates the body of a create: every rule, every field required on create.
+pub fn validate_create(schema: &'static Schema, payload: &mut Payload) -> Vec<FieldError> {
+    validate::validate(schema, payload, &Context::default())
+}
+
+/// Validates the body of a change (update, patch): every rule on the fields sent, and no field
+/// required: what an update must carry differs by route (a MeetingLawyers PUT needs `status`,
+/// its PATCH nothing; the user's id may travel in the path), so each route checks it itself,
+/// with [`require`].
+pub fn validate_change(schema: &'static Schema, payload: &mut Payload) -> Vec<FieldError> {
+    let ctx = Context {
+        partial: true,
+        ..Context::default()
+    };
+    validate::validate(schema, payload, &ctx)
+}
+
+/// One `required` error for each of `fields` absent (or null, or blank) in `payload`.
+pub fn require(payload: &Payload, fields: &[&str]) -> Vec<FieldError> {
+    fields
+        .iter()
+        .filter(|name| match payload.get(**name) {
+            None | Some(serde_json::Value::Null) => true,
+            Some(serde_json::Value::String(s)) => s.trim().is_empty(),
+            Some(_) => false,
+        })
+        .map(|name| FieldError::new(*name, "required", format!("{name} is required")))
+        .collect()
+}
+
+/// The bearer token of `Authorization: Bearer X`, if any.
+pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// The path and query of a request, without the leading slash.
+pub fn path_and_query(uri: &http::Uri) -> String {
+    uri.path_and_query()
+        .map_or(uri.path(), |pq| pq.as_str())
+        .trim_start_matches('/')
+        .to_string()
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The value of a string or number field, as text.
+pub fn text(payload: &Payload, field: &str) -> Option<String> {
+    match payload.get(field)? {
+        serde_json::Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::{FieldDef, FieldType, Required, Rule};
+    use serde_json::json;
+
+    static SCHEMA: Schema = Schema {
+        fields: &[FieldDef::new(
+            "email",
+            FieldType::String,
+            Required::Always,
+            Rule::Email,
+        )],
+        cross: |_, _| {},
+    };
+
+    #[test]
+    fn bodies_must_be_objects() {
+        assert_eq!(json_object(b" ").unwrap().len(), 0);
+        assert_eq!(json_object(b"[1]"), Err(BodyError::NotObject));
+        assert!(matches!(json_object(b"{"), Err(BodyError::NotJson(_))));
+        assert_eq!(json_object(br#"{"a":1}"#).unwrap()["a"], json!(1));
+    }
+
+    #[test]
+    fn changes_require_nothing_but_keep_the_rules() {
+        let mut empty = Payload::new();
+        assert!(validate_change(&SCHEMA, &mut empty).is_empty());
+        assert_eq!(validate_create(&SCHEMA, &mut empty)[0].field, "email");
+        let mut bad = json!({"email": "nope"}).as_object().unwrap().clone();
+        assert_eq!(validate_change(&SCHEMA, &mut bad)[0].field, "email");
+    }
+
+    #[test]
+    fn require_names_missing_and_blank_fields() {
+        let p = json!({"a": "", "b": null, "c": 0})
+            .as_object()
+            .unwrap()
+            .clone();
+        let missing: Vec<_> = require(&p, &["a", "b", "c", "d"])
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(missing, vec!["a", "b", "d"]);
+    }
+
+    #[test]
+    fn bearer_tokens_and_paths() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(http::header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc"));
+        let uri: http::Uri = "/a/b?id=3".parse().unwrap();
+        assert_eq!(path_and_query(&uri), "a/b?id=3");
+    }
+}

@@ -1,0 +1,142 @@
+//! Abitmedia: Basic login and refresh on the mock's root, bearer tokens, 422 envelopes.
+
+use serde_json::{json, Value};
+use usersync::mock::{Change, MockHandle, MockOptions};
+use usersync::provider::abitmedia::mock::{DEMO_EMAIL, DEMO_PASSWORD};
+
+use crate::{client, json, start};
+
+fn person(email: &str) -> Value {
+    json!({"language": "es", "firstName": "Ana", "lastName": "Ruiz", "email": email,
+        "password": "Secreta-1!", "cellPhoneNumber": "+593984535283",
+        "address": "Av. Amazonas 1", "birthday": "1990-05-15",
+        "companies": [{"companyId": 1, "isAdmin": false, "roleId": 2}]})
+}
+
+/// Logs in with the demo credentials: (access token, refresh token).
+async fn tokens(mock: &MockHandle) -> (String, String) {
+    let resp = client()
+        .get(mock.join("v1/auth"))
+        .basic_auth(DEMO_EMAIL, Some(DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = json(resp).await;
+    assert_eq!(body["expiresIn"], 3600);
+    (
+        body["accessToken"].as_str().unwrap().to_string(),
+        body["refreshToken"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn send(req: reqwest::RequestBuilder, token: &str, body: Value) -> (u16, Value) {
+    let resp = req.bearer_auth(token).json(&body).send().await.unwrap();
+    (resp.status().as_u16(), json(resp).await)
+}
+
+#[tokio::test]
+async fn create_update_by_query_and_path_and_deactivate() {
+    let mock = start("abitmedia", MockOptions::default()).await;
+    let (token, _) = tokens(&mock).await;
+    let http = client();
+    let users = mock.join("administration/v1/users");
+
+    let (status, body) = send(http.post(users.clone()), &token, person("ana@example.com")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["success"], true);
+    assert_eq!(body["data"]["id"], 1);
+    assert_eq!(body["data"]["status"], 1, "status defaults to 1");
+    assert!(body["data"].get("password").is_none());
+
+    let (status, body) = send(http.post(users.clone()), &token, person("ANA@example.com")).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["data"][0]["field"], "email");
+    assert!(body["data"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ya existe"));
+
+    let mut weak = person("eva@example.com");
+    weak["password"] = json!("weak");
+    let (status, body) = send(http.post(users.clone()), &token, weak).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["data"][0]["field"], "password");
+
+    let mut changed = person("ana@example.com");
+    changed["address"] = json!("Calle Nueva 2");
+    let by_query = http.put(mock.join("administration/v1/users?id=1"));
+    let (status, body) = send(by_query, &token, changed.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["address"], "Calle Nueva 2");
+
+    let mut partial = changed.clone();
+    partial.as_object_mut().unwrap().remove("password");
+    let by_path = http.put(mock.join("administration/v1/users/1"));
+    let (status, body) = send(by_path, &token, partial).await;
+    assert_eq!(status, 422, "a full update needs every required field");
+    assert_eq!(body["data"][0]["field"], "password");
+
+    let deactivate = http.put(mock.join("administration/v1/users/1"));
+    let (status, _) = send(deactivate, &token, json!({"status": 0})).await;
+    assert_eq!(status, 200);
+    let user = mock.state.user("1").unwrap();
+    assert!(!user.active);
+    assert_eq!(user.fields["address"], "Calle Nueva 2");
+    assert_eq!(user.count(Change::Create), 1);
+    assert_eq!(user.count(Change::Update), 1);
+    assert_eq!(user.count(Change::Deactivate), 1);
+
+    let ghost = http.put(mock.join("administration/v1/users?id=42"));
+    assert_eq!(send(ghost, &token, json!({"status": 0})).await.0, 404);
+}
+
+#[tokio::test]
+async fn tokens_expire_refresh_and_bad_logins_are_refused() {
+    let mock = start("abitmedia", MockOptions::default()).await;
+    let http = client();
+    let bad = http
+        .get(mock.join("v1/auth"))
+        .basic_auth(DEMO_EMAIL, Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let anonymous = http.get(mock.join("v1/auth")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let (token, refresh) = tokens(&mock).await;
+    let users = mock.join("administration/v1/users");
+    let (status, body) = send(http.post(users.clone()), "not-a-token", person("a@x.ec")).await;
+    assert_eq!((status, body["success"].clone()), (401, json!(false)));
+
+    let expire = http.post(mock.join("__mock/expire-tokens")).send().await;
+    assert_eq!(expire.unwrap().status(), 204);
+    let (status, body) = send(http.post(users.clone()), &token, person("a@x.ec")).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["message"], "Token expirado");
+
+    let renewed = http
+        .post(mock.join("v1/refreshToken"))
+        .json(&json!({ "refreshToken": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renewed.status(), 200);
+    let fresh = json(renewed).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        send(http.post(users), &fresh, person("a@x.ec")).await.0,
+        200
+    );
+
+    let reused = http
+        .post(mock.join("v1/refreshToken"))
+        .json(&json!({ "refreshToken": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reused.status(), 401, "a refresh token works once");
+}

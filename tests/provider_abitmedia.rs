@@ -1,0 +1,167 @@
+//! The Abitmedia adapter against its built-in mock (identity routes on the same root): every
+//! operation accepted by the integer id, every class of answer classified.
+
+mod provider_common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use usersync::mock::{demo_credentials, Change, MockOptions};
+use usersync::provider::abitmedia::session::{auth_url, AbitmediaSession};
+use usersync::provider::{AuthError, Operation, Outcome};
+
+use provider_common::{assert_transient_classes, payload, rejects_field, user, Attempt, Target};
+
+fn options(id_in: &str) -> toml::Table {
+    let mut options = toml::Table::new();
+    options.insert("auth_url".into(), "/".into());
+    options.insert("id_in".into(), id_in.into());
+    options
+}
+
+async fn target(id_in: &str) -> Target {
+    let t = Target::start(
+        "abitmedia",
+        MockOptions::default(),
+        demo_credentials("abitmedia"),
+        options(id_in),
+    )
+    .await;
+    let url = auth_url(&t.ctx.base_url, &t.ctx.options).unwrap();
+    let session = AbitmediaSession::new(url, &t.ctx.credentials)
+        .unwrap()
+        .with_refusal_grace(Duration::ZERO);
+    t.with_session(Arc::new(session))
+}
+
+fn person(email: &str) -> serde_json::Value {
+    json!({"language": "es", "firstName": "Ana", "lastName": "Ruiz", "email": email,
+        "password": "Secreta-1!", "cellPhoneNumber": "+593984535283",
+        "address": "Av. Amazonas 1", "birthday": "1990-05-15",
+        "companies": [{"companyId": 1, "isAdmin": false, "roleId": 2}]})
+}
+
+async fn create(t: &Target, email: &str) -> String {
+    match t
+        .send(
+            Operation::Create,
+            &user(email, None),
+            &payload(person(email)),
+        )
+        .await
+        .outcome()
+    {
+        Outcome::Synced {
+            remote_id: Some(id),
+        } => id,
+        other => panic!("create: {other:?}"),
+    }
+}
+
+async fn every_operation_is_accepted_with(id_in: &str) {
+    let t = target(id_in).await;
+    let id = create(&t, "ana@example.com").await;
+    assert_eq!(id, "1");
+    let ana = user("ana@example.com", Some(&id));
+    let mut full = person("ana@example.com");
+    full["address"] = json!("Calle Nueva 2");
+    for op in [Operation::Update, Operation::Patch] {
+        let outcome = t.send(op, &ana, &payload(full.clone())).await.outcome();
+        assert!(
+            matches!(outcome, Outcome::Synced { .. }),
+            "{op}: {outcome:?}"
+        );
+    }
+    let gone = t
+        .send(Operation::Deactivate, &ana, &payload(json!({})))
+        .await
+        .outcome();
+    assert!(matches!(gone, Outcome::Synced { .. }), "{gone:?}");
+
+    let stored = t.mock.state.user("1").unwrap();
+    assert!(!stored.active);
+    assert_eq!(stored.fields["status"], 0);
+    assert_eq!(stored.fields["address"], "Calle Nueva 2");
+    assert_eq!(stored.count(Change::Create), 1);
+    assert_eq!(stored.count(Change::Update), 2);
+    assert_eq!(stored.count(Change::Deactivate), 1);
+    assert_eq!(stored.last_fields, vec!["status"]);
+    let expected_route = if id_in == "path" {
+        "PUT /administration/v1/users/:id"
+    } else {
+        "PUT /administration/v1/users"
+    };
+    assert_eq!(t.mock.state.stats().by_route[expected_route], 3);
+}
+
+#[tokio::test]
+async fn every_operation_is_accepted_with_the_id_in_the_query() {
+    every_operation_is_accepted_with("query").await;
+}
+
+#[tokio::test]
+async fn every_operation_is_accepted_with_the_id_in_the_path() {
+    every_operation_is_accepted_with("path").await;
+}
+
+#[tokio::test]
+async fn each_class_of_answer_is_classified() {
+    let t = target("query").await;
+    let id = create(&t, "ana@example.com").await;
+    let ana = user("ana@example.com", Some(&id));
+
+    let mut no_password = person("ana@example.com");
+    no_password.as_object_mut().unwrap().remove("password");
+    let rejected = t.send(Operation::Update, &ana, &payload(no_password)).await;
+    assert!(rejects_field(&rejected.outcome(), "password"));
+
+    let taken = t
+        .send(
+            Operation::Create,
+            &user("ana@example.com", None),
+            &payload(person("ana@example.com")),
+        )
+        .await
+        .outcome();
+    assert!(
+        matches!(taken, Outcome::Conflict { status: 422, .. }),
+        "{taken:?}"
+    );
+
+    let bea = user("bea@example.com", None);
+    let after_drop = assert_transient_classes(
+        &t,
+        Operation::Create,
+        &bea,
+        &payload(person("bea@example.com")),
+    )
+    .await;
+    assert!(
+        matches!(after_drop, Outcome::Conflict { .. }),
+        "{after_drop:?}"
+    );
+
+    // An expired token is a 401: an auth failure; the session renews it and goes on.
+    t.mock.state.expire_tokens();
+    let full = payload(person("ana@example.com"));
+    let refused = t.send(Operation::Update, &ana, &full).await.outcome();
+    assert!(
+        matches!(refused, Outcome::AuthFailed { status: 401, .. }),
+        "{refused:?}"
+    );
+    assert!(t.session.invalidate());
+    let again = t.send(Operation::Update, &ana, &full).await.outcome();
+    assert!(matches!(again, Outcome::Synced { .. }), "{again:?}");
+
+    let mut wrong = demo_credentials("abitmedia");
+    wrong.insert("password", "not-the-password");
+    let url = auth_url(&t.ctx.base_url, &t.ctx.options).unwrap();
+    let t = t.with_session(Arc::new(AbitmediaSession::new(url, &wrong).unwrap()));
+    match t.send(Operation::Update, &ana, &full).await {
+        Attempt::Auth(AuthError::Refused(message)) => {
+            assert!(!message.contains("not-the-password"))
+        }
+        other => panic!("a refused login is an auth failure, not {other:?}"),
+    }
+}

@@ -1,0 +1,193 @@
+//! What the `provider_<name>` tests share: an adapter talking to its own built-in mock through
+//! its real session, one attempt at a time, and the transient classes every provider shares.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use usersync::mock::{self, FaultConfig, MockHandle, MockOptions};
+use usersync::payload::Payload;
+use usersync::provider::{
+    AuthError, Credentials, Operation, Outcome, Provider, RawResponse, Session, TargetContext,
+    UserRef,
+};
+
+/// What one attempt came to.
+#[derive(Debug)]
+pub enum Attempt {
+    /// The provider answered; the adapter's classification.
+    Answered(Outcome),
+    /// No answer: the connection failed or was dropped.
+    Transport(reqwest::Error),
+    /// The session could not authenticate (e.g. its login was refused).
+    Auth(AuthError),
+}
+
+impl Attempt {
+    /// The outcome, or a panic naming what happened instead.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Attempt::Answered(outcome) => outcome,
+            other => panic!("expected an answer, got {other:?}"),
+        }
+    }
+}
+
+/// An adapter, its session and a mock of its provider.
+pub struct Target {
+    pub provider: &'static dyn Provider,
+    pub mock: MockHandle,
+    pub ctx: TargetContext,
+    pub session: Arc<dyn Session>,
+    pub client: reqwest::Client,
+}
+
+/// The target context of a target at `mock` with `credentials` and `options`.
+pub fn context(mock: &MockHandle, credentials: Credentials, options: toml::Table) -> TargetContext {
+    TargetContext {
+        base_url: mock.url.clone(),
+        credentials,
+        options,
+    }
+}
+
+impl Target {
+    /// A mock of `name` with `opts`, and the adapter's session for a target at it.
+    pub async fn start(
+        name: &str,
+        opts: MockOptions,
+        credentials: Credentials,
+        options: toml::Table,
+    ) -> Target {
+        let provider = usersync::provider::by_name(name).unwrap();
+        let mock = mock::start(provider, opts).await.unwrap();
+        let ctx = context(&mock, credentials, options);
+        let session = provider.session(&ctx).unwrap();
+        Target {
+            provider,
+            mock,
+            ctx,
+            session,
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// The same target with another session (wrong credentials, other options).
+    pub fn with_session(mut self, session: Arc<dyn Session>) -> Target {
+        self.session = session;
+        self
+    }
+
+    /// One attempt of `op` on `user` with `payload`, as the dispatcher makes it: the adapter's
+    /// request, authorised by the session, classified by the adapter.
+    pub async fn send(&self, op: Operation, user: &UserRef, payload: &Payload) -> Attempt {
+        let built = self
+            .provider
+            .build_request_with(&self.ctx.options, op, user, payload)
+            .unwrap();
+        let url = self.ctx.base_url.join(&built.path).unwrap();
+        let mut builder = self.client.request(built.method, url);
+        if let Some(body) = &built.body {
+            builder = builder.json(body);
+        }
+        let mut request = builder.build().unwrap();
+        if let Err(e) = self.session.authorize(&self.client, &mut request).await {
+            return Attempt::Auth(e);
+        }
+        let response = match self.client.execute(request).await {
+            Ok(response) => response,
+            Err(e) => return Attempt::Transport(e),
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap_or_default();
+        let raw = RawResponse {
+            status,
+            headers,
+            body,
+        };
+        Attempt::Answered(self.provider.classify_with(&self.ctx.options, op, &raw))
+    }
+
+    /// Sets the mock's faults.
+    pub fn faults(&self, faults: FaultConfig) {
+        self.mock.state.set_faults(faults).unwrap();
+    }
+}
+
+/// A payload from a JSON object.
+pub fn payload(value: serde_json::Value) -> Payload {
+    value.as_object().unwrap().clone()
+}
+
+/// A user by key, with the provider's id when known.
+pub fn user(key: &str, remote_id: Option<&str>) -> UserRef {
+    UserRef {
+        key: key.to_string(),
+        remote_id: remote_id.map(str::to_string),
+    }
+}
+
+/// Throttling, 5xx and a dropped connection, for `op` (a create of a new user): 429 is a retry
+/// after the mock's `Retry-After`, 5xx a retry, and a dropped connection a transport error after
+/// which the mock holds the user once; returns the attempt that follows the drop (the client's
+/// retry), for the caller to check it is a conflict, not a second user.
+pub async fn assert_transient_classes(
+    target: &Target,
+    op: Operation,
+    user: &UserRef,
+    payload: &Payload,
+) -> Outcome {
+    let before = target.mock.state.users().len();
+    target.faults(FaultConfig {
+        throttle_rate: 1.0,
+        retry_after_secs: 3,
+        ..FaultConfig::default()
+    });
+    match target.send(op, user, payload).await.outcome() {
+        Outcome::Retry { status, after, .. } => {
+            assert_eq!(status, Some(429));
+            assert_eq!(after, Some(Duration::from_secs(3)));
+        }
+        other => panic!("a 429 is a retry, not {other:?}"),
+    }
+    target.faults(FaultConfig {
+        fail_rate: 1.0,
+        ..FaultConfig::default()
+    });
+    match target.send(op, user, payload).await.outcome() {
+        Outcome::Retry { status, .. } => {
+            assert!(matches!(status, Some(500) | Some(503)), "{status:?}")
+        }
+        other => panic!("a 5xx is a retry, not {other:?}"),
+    }
+    assert_eq!(
+        target.mock.state.users().len(),
+        before,
+        "no fault changed the store"
+    );
+
+    target.faults(FaultConfig {
+        drop_rate: 1.0,
+        ..FaultConfig::default()
+    });
+    match target.send(op, user, payload).await {
+        Attempt::Transport(e) => assert!(!e.is_timeout(), "{e:?}"),
+        other => panic!("a dropped connection is a transport error, not {other:?}"),
+    }
+    assert_eq!(
+        target.mock.state.users().len(),
+        before + 1,
+        "the dropped request was applied"
+    );
+    target.faults(FaultConfig::default());
+    target.send(op, user, payload).await.outcome()
+}
+
+/// Whether `outcome` is a rejection naming `field`.
+pub fn rejects_field(outcome: &Outcome, field: &str) -> bool {
+    matches!(outcome, Outcome::Rejected { errors, .. } if errors.iter().any(|e| e.field == field))
+}
