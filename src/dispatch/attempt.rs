@@ -1,0 +1,169 @@
+//! One HTTP attempt: the adapter's request made concrete, authorized, sent, and classified.
+//!
+//! A job's request is built once per operation ([`Prepared`]: URL resolved, body serialised);
+//! each attempt only copies it into a fresh `reqwest::Request` (cheap: the body is shared
+//! `Bytes`), so the session can add fresh authentication (a new OAuth nonce) every time.
+
+use std::error::Error as _;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+
+use super::backoff::parse_retry_after;
+use super::control::Target;
+use super::Job;
+use crate::provider::{AuthError, Operation, Outcome, RawResponse};
+
+/// A job's request for one operation, ready to send any number of times.
+pub(super) struct Prepared {
+    method: http::Method,
+    url: url::Url,
+    body: Option<Bytes>,
+}
+
+impl Prepared {
+    /// Asks the adapter for the request of `op` on the job's user. The error says why the
+    /// provider cannot do it (unsupported operation, missing remote id, bad path).
+    pub(super) fn build(target: &Target, op: Operation, job: &Job) -> Result<Prepared, String> {
+        let request = target.provider.build_request(op, &job.user, &job.payload)?;
+        let url = target
+            .base_url
+            .join(request.path.trim_start_matches('/'))
+            .map_err(|e| format!("the {op} request has an invalid path: {e}"))?;
+        let body = match &request.body {
+            Some(value) => {
+                Some(Bytes::from(serde_json::to_vec(value).map_err(|e| {
+                    format!("the {op} request body cannot be serialised: {e}")
+                })?))
+            }
+            None => None,
+        };
+        Ok(Prepared {
+            method: request.method,
+            url,
+            body,
+        })
+    }
+}
+
+/// What came back from one attempt.
+pub(super) struct Answer {
+    pub kind: AnswerKind,
+    /// The HTTP status, when an answer arrived.
+    pub status: Option<u16>,
+    /// Round trip: from sending to the end of the answer's body (authorization excluded).
+    pub latency: Duration,
+}
+
+pub(super) enum AnswerKind {
+    /// The provider answered and the adapter classified the answer.
+    Classified(Outcome),
+    /// No usable answer: `code` is `timeout`, `connect` or `connection`. Worth retrying.
+    Transport { code: &'static str, reason: String },
+    /// The session could not authenticate the request.
+    Login(AuthError),
+}
+
+impl Answer {
+    /// A short word for logs.
+    pub(super) fn label(&self) -> &'static str {
+        match &self.kind {
+            AnswerKind::Classified(Outcome::Synced { .. }) => "synced",
+            AnswerKind::Classified(Outcome::Rejected { .. }) => "rejected",
+            AnswerKind::Classified(Outcome::Conflict { .. }) => "conflict",
+            AnswerKind::Classified(Outcome::Retry { .. }) => "retry",
+            AnswerKind::Classified(Outcome::AuthFailed { .. }) => "auth_failed",
+            AnswerKind::Transport { code, .. } => code,
+            AnswerKind::Login(AuthError::Refused(_)) => "login_refused",
+            AnswerKind::Login(AuthError::Transient(_)) => "login",
+        }
+    }
+}
+
+/// Sends `prepared` once (for operation `op`) and classifies the answer.
+pub(super) async fn send(target: &Target, op: Operation, prepared: &Prepared) -> Answer {
+    let mut request = reqwest::Request::new(prepared.method.clone(), prepared.url.clone());
+    let headers = request.headers_mut();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    if let Some(body) = &prepared.body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        *request.body_mut() = Some(body.clone().into());
+    }
+    *request.timeout_mut() = Some(target.settings.timeout);
+
+    if let Err(error) = target.session.authorize(&target.client, &mut request).await {
+        return Answer {
+            kind: AnswerKind::Login(error),
+            status: None,
+            latency: Duration::ZERO,
+        };
+    }
+
+    let started = Instant::now();
+    let mut response = match target.client.execute(request).await {
+        Ok(response) => response,
+        Err(error) => return transport_failure(error, started, target.settings.timeout),
+    };
+    let status = response.status().as_u16();
+    let headers = std::mem::take(response.headers_mut());
+    let body = match response.bytes().await {
+        Ok(body) => body,
+        Err(error) => return transport_failure(error, started, target.settings.timeout),
+    };
+    let latency = started.elapsed();
+
+    let raw = RawResponse {
+        status,
+        headers,
+        body,
+    };
+    let mut outcome = target.provider.classify(op, &raw);
+    if let Outcome::Retry { after, .. } = &mut outcome {
+        if after.is_none() {
+            *after = parse_retry_after(&raw.headers, SystemTime::now());
+        }
+    }
+    Answer {
+        kind: AnswerKind::Classified(outcome),
+        status: Some(status),
+        latency,
+    }
+}
+
+fn transport_failure(error: reqwest::Error, started: Instant, timeout: Duration) -> Answer {
+    let (code, reason) = if error.is_timeout() {
+        (
+            "timeout",
+            format!("no answer within {}s", timeout.as_secs_f64()),
+        )
+    } else if error.is_connect() {
+        ("connect", format!("could not connect: {}", describe(error)))
+    } else {
+        (
+            "connection",
+            format!("connection lost: {}", describe(error)),
+        )
+    };
+    Answer {
+        kind: AnswerKind::Transport { code, reason },
+        status: None,
+        latency: started.elapsed(),
+    }
+}
+
+/// The error and its causes on one line, without the URL (it can hold a user's key).
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,112 @@
+//! The circuit breaker: a long streak of identical failures means the provider (or our config) is
+//! broken, and sending the rest of the file would only hammer it.
+//!
+//! Only final `Failed` results count, in the order jobs finish; a success or a rejection (the
+//! provider answered properly) ends the streak. Jobs that never sent a request do not count.
+
+use super::FinalOutcome;
+
+/// Counts consecutive final failures of the same kind.
+#[derive(Debug)]
+pub(super) struct Breaker {
+    threshold: u32,
+    kind: Option<(String, Option<u16>)>,
+    count: u32,
+}
+
+impl Breaker {
+    /// A breaker that trips after `threshold` identical failures in a row; 0 never trips.
+    pub(super) fn new(threshold: u32) -> Breaker {
+        Breaker {
+            threshold,
+            kind: None,
+            count: 0,
+        }
+    }
+
+    /// Takes one job's outcome; returns the kind and count when the breaker trips.
+    pub(super) fn observe(&mut self, outcome: &FinalOutcome) -> Option<(String, u32)> {
+        match outcome {
+            FinalOutcome::Synced { .. } | FinalOutcome::Rejected { .. } => {
+                self.kind = None;
+                self.count = 0;
+                None
+            }
+            FinalOutcome::NotAttempted { .. } => None,
+            FinalOutcome::Failed { code, .. } if code == "unsupported" => None,
+            FinalOutcome::Failed { status, code, .. } => {
+                let same = matches!(&self.kind, Some((c, s)) if c == code && s == status);
+                if same {
+                    self.count += 1;
+                } else {
+                    self.kind = Some((code.clone(), *status));
+                    self.count = 1;
+                }
+                if self.threshold > 0 && self.count >= self.threshold {
+                    Some((describe(code, *status), self.count))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+fn describe(code: &str, status: Option<u16>) -> String {
+    match status {
+        Some(status) => format!("{code} (HTTP {status})"),
+        None => code.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: &str, status: Option<u16>) -> FinalOutcome {
+        FinalOutcome::Failed {
+            status,
+            code: code.into(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn trips_on_a_streak_of_the_same_kind() {
+        let mut b = Breaker::new(3);
+        assert_eq!(b.observe(&failed("server_error", Some(500))), None);
+        assert_eq!(b.observe(&failed("server_error", Some(500))), None);
+        assert_eq!(
+            b.observe(&failed("server_error", Some(500))),
+            Some(("server_error (HTTP 500)".into(), 3))
+        );
+    }
+
+    #[test]
+    fn a_success_or_another_kind_restarts_the_streak() {
+        let mut b = Breaker::new(2);
+        assert_eq!(b.observe(&failed("timeout", None)), None);
+        assert_eq!(b.observe(&FinalOutcome::Synced { remote_id: None }), None);
+        assert_eq!(b.observe(&failed("timeout", None)), None);
+        assert_eq!(b.observe(&failed("server_error", Some(502))), None);
+        assert_eq!(b.observe(&failed("server_error", Some(503))), None);
+        assert_eq!(
+            b.observe(&failed("server_error", Some(503))),
+            Some(("server_error (HTTP 503)".into(), 2))
+        );
+    }
+
+    #[test]
+    fn unsent_jobs_do_not_count_and_zero_disables() {
+        let mut b = Breaker::new(1);
+        assert_eq!(b.observe(&failed("unsupported", None)), None);
+        assert_eq!(
+            b.observe(&FinalOutcome::NotAttempted { reason: "x".into() }),
+            None
+        );
+        let mut off = Breaker::new(0);
+        for _ in 0..1000 {
+            assert_eq!(off.observe(&failed("timeout", None)), None);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! What every job of a run shares: the target, the rate limiter, the stop phase, the
+//! `Retry-After` pause and the counters.
+//!
+//! A job asks [`Control::wait_turn`] before every attempt; that is where the rate limit, a
+//! provider's request to pause, the request quota and a stop are all enforced, so a stopped run
+//! sends nothing more.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use governor::clock::Clock;
+use governor::DefaultDirectRateLimiter;
+use tokio::sync::watch;
+
+use super::{AbortReason, DispatchSettings};
+use crate::provider::{Provider, Session};
+
+/// The target a dispatcher sends to, and how.
+pub(super) struct Target {
+    pub provider: &'static dyn Provider,
+    pub session: Arc<dyn Session>,
+    pub client: reqwest::Client,
+    /// With a trailing slash, so joining a relative path keeps its path.
+    pub base_url: url::Url,
+    pub settings: DispatchSettings,
+    pub limiter: Option<DefaultDirectRateLimiter>,
+}
+
+/// How far a run is from stopping. Only goes up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Phase {
+    Running,
+    /// No new jobs, no new requests; in-flight requests may finish.
+    Halted,
+    /// In-flight requests are abandoned.
+    Abandoned,
+}
+
+/// The shared state of one run.
+pub(super) struct Control {
+    pub target: Arc<Target>,
+    phase: watch::Sender<Phase>,
+    reason: Mutex<Option<AbortReason>>,
+    started: Instant,
+    /// Milliseconds after `started` before which no request leaves (a `Retry-After`); 0 for none.
+    pause_until_ms: AtomicU64,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// The counters of a run, for its report.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Counters {
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+}
+
+impl Control {
+    pub(super) fn new(target: Arc<Target>) -> Control {
+        Control {
+            target,
+            phase: watch::Sender::new(Phase::Running),
+            reason: Mutex::new(None),
+            started: Instant::now(),
+            pause_until_ms: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+        }
+    }
+
+    /// A watcher of the phase (one per job).
+    pub(super) fn phase_rx(&self) -> watch::Receiver<Phase> {
+        self.phase.subscribe()
+    }
+
+    /// Stops the run for `reason`: no new jobs, no new requests. The first reason is kept, except
+    /// that a hard interrupt replaces a graceful stop, a deadline or a spent quota (the user
+    /// insisted).
+    pub(super) fn abort(&self, reason: AbortReason) {
+        {
+            let mut slot = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
+            let replace = match &*slot {
+                None => true,
+                // A hard interrupt replaces a stop that was letting requests finish.
+                Some(current) => {
+                    reason == AbortReason::HardInterrupted
+                        && matches!(
+                            current,
+                            AbortReason::Interrupted
+                                | AbortReason::Deadline
+                                | AbortReason::RequestQuota { .. }
+                        )
+                }
+            };
+            if replace {
+                tracing::info!(provider = self.target.provider.name(), reason = %reason, "dispatch stopping");
+                *slot = Some(reason);
+            }
+        }
+        self.raise(Phase::Halted);
+    }
+
+    /// Abandons in-flight requests (after a hard stop or the drain timeout).
+    pub(super) fn abandon(&self) {
+        self.raise(Phase::Abandoned);
+    }
+
+    fn raise(&self, phase: Phase) {
+        self.phase.send_if_modified(|current| {
+            if phase > *current {
+                *current = phase;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Why the run stopped, if it did.
+    pub(super) fn reason(&self) -> Option<AbortReason> {
+        self.reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits until a request may leave: after any `Retry-After` pause, within the rate limit and
+    /// the request quota. Returns false, at once, when the run is stopping.
+    pub(super) async fn wait_turn(&self, phase: &mut watch::Receiver<Phase>) -> bool {
+        tokio::select! {
+            biased;
+            _ = reached(phase, Phase::Halted) => false,
+            allowed = self.turn() => allowed,
+        }
+    }
+
+    async fn turn(&self) -> bool {
+        loop {
+            let until = self.pause_until_ms.load(Ordering::Relaxed);
+            if until == 0 {
+                break;
+            }
+            let at = self.started + Duration::from_millis(until);
+            if at <= Instant::now() {
+                break;
+            }
+            tokio::time::sleep_until(at.into()).await;
+        }
+        if let Some(limiter) = &self.target.limiter {
+            while let Err(not_until) = limiter.check() {
+                tokio::time::sleep(not_until.wait_time_from(limiter.clock().now())).await;
+            }
+        }
+        self.take_request()
+    }
+
+    /// Counts one request against the quota; false (and the run stops) when it is spent.
+    fn take_request(&self) -> bool {
+        let sent = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        match self.target.settings.max_requests {
+            Some(max) if sent > max => {
+                self.requests.fetch_sub(1, Ordering::Relaxed);
+                self.abort(AbortReason::RequestQuota { max });
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// No request leaves for `after` (a provider's `Retry-After` applies to the whole client).
+    pub(super) fn pause_for(&self, after: Duration) {
+        let after = after.min(self.target.settings.retry_after_max);
+        let at = self.started.elapsed() + after;
+        let at_ms = u64::try_from(at.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.pause_until_ms.fetch_max(at_ms, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn counters(&self) -> Counters {
+        Counters {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Resolves once the phase is at least `phase`.
+pub(super) async fn reached(rx: &mut watch::Receiver<Phase>, phase: Phase) {
+    if rx.wait_for(|current| *current >= phase).await.is_err() {
+        // The sender lives as long as the run's `Control`: this cannot happen while a job runs.
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,356 @@
+//! One job's life: attempts until a final outcome, and exactly one [`JobResult`] whatever happens.
+//!
+//! The rules, in the order they apply to an answer:
+//! - synced or rejected: final;
+//! - conflict on a create: the same payload is sent again as an update (the user probably was
+//!   created by an earlier attempt whose answer was lost); a conflict on anything else is final;
+//! - credentials refused: if the session can log in again, this attempt is repeated once; otherwise
+//!   the whole run is aborted;
+//! - a passing problem (429, 5xx, timeout, dropped connection, login unreachable): retried after a
+//!   jittered backoff (or the provider's `Retry-After`) up to `max_retries` times.
+//!
+//! When the run stops, a job that has not sent anything is `NotAttempted`; one that has is `Failed`
+//! with its last failure; one whose request is abandoned in flight is `Failed` `interrupted`.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use tokio::sync::watch;
+
+use super::attempt::{self, Answer, AnswerKind, Prepared};
+use super::backoff::retry_delay;
+use super::control::{reached, Control, Phase, Target};
+use super::{AbortReason, FinalOutcome, Job, JobResult};
+use crate::provider::{AuthError, Operation, Outcome, Provider};
+
+/// Runs `job` to its final result.
+pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
+    let mut progress = Progress::new(job.op);
+    let mut phase = ctl.phase_rx();
+    let run = AssertUnwindSafe(drive(&ctl, &job, &mut progress, &mut phase));
+    let outcome = match run.catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::error!(line = job.line, op = %progress.op, "the provider adapter panicked");
+            FinalOutcome::Failed {
+                status: progress.last_status,
+                code: "internal".into(),
+                detail: "the provider adapter panicked".into(),
+            }
+        }
+    };
+    JobResult {
+        op_sent: progress.op,
+        outcome,
+        attempts: progress.attempts,
+        latency: progress
+            .first_sent
+            .map(|at| at.elapsed())
+            .unwrap_or(Duration::ZERO),
+        last_status: progress.last_status,
+        job,
+    }
+}
+
+/// What a job has done so far.
+struct Progress {
+    /// The operation being sent (a create becomes an update after a conflict).
+    op: Operation,
+    attempts: u32,
+    first_sent: Option<Instant>,
+    last_status: Option<u16>,
+    /// The last attempt's failure while the job waits to send again.
+    pending: Option<Failure>,
+    /// Whether a refused request was already repeated after logging in again.
+    logged_in_again: bool,
+}
+
+/// Why an attempt did not succeed.
+struct Failure {
+    status: Option<u16>,
+    code: &'static str,
+    detail: String,
+}
+
+impl Failure {
+    /// The final outcome of a job that ended on this failure, with a note on why it ended here.
+    fn into_outcome(self, note: &str) -> FinalOutcome {
+        let detail = if note.is_empty() {
+            self.detail
+        } else {
+            format!("{}; {note}", self.detail)
+        };
+        FinalOutcome::Failed {
+            status: self.status,
+            code: self.code.to_string(),
+            detail,
+        }
+    }
+}
+
+impl Progress {
+    fn new(op: Operation) -> Progress {
+        Progress {
+            op,
+            attempts: 0,
+            first_sent: None,
+            last_status: None,
+            pending: None,
+            logged_in_again: false,
+        }
+    }
+
+    /// The outcome of a job the run stopped before its next request.
+    fn cut_off(&mut self, ctl: &Control) -> FinalOutcome {
+        let reason = ctl
+            .reason()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "the run stopped".into());
+        match self.pending.take() {
+            None => FinalOutcome::NotAttempted { reason },
+            Some(failure) => failure.into_outcome(&format!("not sent again: {reason}")),
+        }
+    }
+}
+
+/// What a job does after an answer.
+enum Next {
+    /// The job is over.
+    Done(FinalOutcome),
+    /// Send again at once: after logging in again, or (with its new request) a create turned
+    /// into an update.
+    Resend(Option<Prepared>),
+    /// A passing problem: wait, then retry (if retries are left).
+    Retry {
+        failure: Failure,
+        after: Option<Duration>,
+    },
+}
+
+/// The attempts of one job; the returned outcome is final.
+async fn drive(
+    ctl: &Control,
+    job: &Job,
+    progress: &mut Progress,
+    phase: &mut watch::Receiver<Phase>,
+) -> FinalOutcome {
+    let target = &*ctl.target;
+    let settings = &target.settings;
+    let mut request = match Prepared::build(target, progress.op, job) {
+        Ok(request) => request,
+        Err(detail) => {
+            return FinalOutcome::Failed {
+                status: None,
+                code: "unsupported".into(),
+                detail,
+            }
+        }
+    };
+    let mut retries = 0u32;
+    let mut retrying = false;
+
+    loop {
+        if !ctl.wait_turn(phase).await {
+            return progress.cut_off(ctl);
+        }
+        if retrying {
+            ctl.count_retry();
+            retrying = false;
+        }
+        progress.attempts += 1;
+        progress.first_sent.get_or_insert_with(Instant::now);
+        let answer = tokio::select! {
+            biased;
+            _ = reached(phase, Phase::Abandoned) => return abandoned(progress.attempts),
+            answer = attempt::send(target, progress.op, &request) => answer,
+        };
+        progress.last_status = answer.status;
+        log_attempt(job, progress, &answer);
+
+        let (failure, after) = match judge(ctl, job, progress, answer.kind) {
+            Next::Done(outcome) => return outcome,
+            Next::Resend(None) => continue,
+            Next::Resend(Some(update)) => {
+                request = update;
+                continue;
+            }
+            Next::Retry { failure, after } => (failure, after),
+        };
+
+        if retries >= settings.max_retries {
+            let note = format!("gave up after {} attempts", progress.attempts);
+            return failure.into_outcome(&note);
+        }
+        if let Some(after) = after {
+            ctl.pause_for(after);
+        }
+        let delay = retry_delay(
+            settings.backoff_base,
+            settings.backoff_max,
+            retries,
+            after,
+            settings.retry_after_max,
+        );
+        retries += 1;
+        retrying = true;
+        progress.pending = Some(failure);
+        tokio::select! {
+            biased;
+            _ = reached(phase, Phase::Halted) => return progress.cut_off(ctl),
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// What the job does after an answer (see the rules at the top of this file).
+fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) -> Next {
+    let passing = |status, code, detail| Next::Retry {
+        failure: Failure {
+            status,
+            code,
+            detail,
+        },
+        after: None,
+    };
+    match kind {
+        AnswerKind::Classified(Outcome::Synced { remote_id }) => {
+            Next::Done(FinalOutcome::Synced { remote_id })
+        }
+        AnswerKind::Classified(Outcome::Rejected {
+            status,
+            errors,
+            detail,
+        }) => Next::Done(FinalOutcome::Rejected {
+            status,
+            errors,
+            detail,
+        }),
+        AnswerKind::Classified(Outcome::Conflict { status, detail }) => {
+            let conflict = Failure {
+                status: Some(status),
+                code: "conflict",
+                detail,
+            };
+            switch_to_update(&ctl.target, job, progress, conflict)
+        }
+        AnswerKind::Classified(Outcome::AuthFailed { status, detail }) => {
+            if !progress.logged_in_again && ctl.target.session.invalidate() {
+                progress.logged_in_again = true;
+                progress.pending = Some(Failure {
+                    status: Some(status),
+                    code: "auth_failed",
+                    detail,
+                });
+                return Next::Resend(None);
+            }
+            Next::Done(auth_failed(ctl, Some(status), detail))
+        }
+        AnswerKind::Login(AuthError::Refused(detail)) => Next::Done(auth_failed(ctl, None, detail)),
+        AnswerKind::Login(AuthError::Transient(reason)) => {
+            passing(None, "login", format!("could not log in: {reason}"))
+        }
+        AnswerKind::Transport { code, reason } => passing(None, code, reason),
+        AnswerKind::Classified(Outcome::Retry {
+            status,
+            after,
+            reason,
+        }) => {
+            if status == Some(429) || after.is_some() {
+                ctl.count_throttled();
+            }
+            let detail = match status {
+                Some(status) => format!("HTTP {status}: {reason}"),
+                None => reason,
+            };
+            Next::Retry {
+                failure: Failure {
+                    status,
+                    code: retry_code(status),
+                    detail,
+                },
+                after,
+            }
+        }
+    }
+}
+
+/// After a conflict: a create is sent again as an update of the existing user; anything else,
+/// or a provider that cannot build that update, fails `conflict`.
+fn switch_to_update(
+    target: &Target,
+    job: &Job,
+    progress: &mut Progress,
+    conflict: Failure,
+) -> Next {
+    if progress.op != Operation::Create {
+        return Next::Done(conflict.into_outcome(""));
+    }
+    let update = fallback_update(target.provider);
+    match Prepared::build(target, update, job) {
+        Ok(request) => {
+            tracing::debug!(line = job.line, op = %update, "create met a conflict: sending an update");
+            progress.op = update;
+            progress.pending = Some(conflict);
+            Next::Resend(Some(request))
+        }
+        Err(why) => Next::Done(conflict.into_outcome(&format!(
+            "the user exists and cannot be updated instead: {why}"
+        ))),
+    }
+}
+
+/// The operation a create that met a conflict is sent again as.
+fn fallback_update(provider: &dyn Provider) -> Operation {
+    if provider.supports(Operation::Update) {
+        Operation::Update
+    } else {
+        provider.update_operation()
+    }
+}
+
+/// The failure code of a `Retry` outcome.
+fn retry_code(status: Option<u16>) -> &'static str {
+    match status {
+        Some(429) => "throttled",
+        Some(status) if status >= 500 => "server_error",
+        Some(_) => "http_error",
+        None => "retry",
+    }
+}
+
+/// Aborts the run: the credentials are refused.
+fn auth_failed(ctl: &Control, status: Option<u16>, detail: String) -> FinalOutcome {
+    ctl.abort(AbortReason::AuthFailed {
+        status,
+        detail: detail.clone(),
+    });
+    FinalOutcome::Failed {
+        status,
+        code: "auth_failed".into(),
+        detail,
+    }
+}
+
+fn abandoned(attempt: u32) -> FinalOutcome {
+    FinalOutcome::Failed {
+        status: None,
+        code: "interrupted".into(),
+        detail: format!(
+            "abandoned in flight (attempt {attempt}): the request may have reached the provider"
+        ),
+    }
+}
+
+fn log_attempt(job: &Job, progress: &Progress, answer: &Answer) {
+    tracing::debug!(
+        line = job.line,
+        op = %progress.op,
+        attempt = progress.attempts,
+        status = answer.status,
+        latency_ms = answer.latency.as_millis() as u64,
+        result = answer.label(),
+        "attempt"
+    );
+}
