@@ -464,7 +464,7 @@ async fn a_slow_receiver_holds_back_the_stream() {
     let ahead = Arc::new(AtomicU64::new(0));
     let jobs = {
         let (received, pulled, ahead) = (received.clone(), pulled.clone(), ahead.clone());
-        futures::stream::iter(0u64..100).map(move |i| {
+        futures::stream::iter(0i64..100).map(move |i| {
             let now = pulled.fetch_add(1, Ordering::SeqCst) + 1;
             ahead.fetch_max(now - received.load(Ordering::SeqCst), Ordering::SeqCst);
             job(i + 2, Operation::Create, &format!("s{i}.ok"))

@@ -26,7 +26,7 @@ impl Prepared {
     /// Asks the adapter for the request of `op` on the job's user. The error says why the
     /// provider cannot do it (unsupported operation, missing remote id, bad path).
     pub(super) fn build(target: &Target, op: Operation, job: &Job) -> Result<Prepared, String> {
-        let request = target.provider.build_request(op, &job.user, &job.payload)?;
+        let request = target.provider.build_request_with(&target.options, op, &job.user, &job.payload)?;
         let url = target
             .base_url
             .join(request.path.trim_start_matches('/'))
@@ -118,7 +118,7 @@ pub(super) async fn send(target: &Target, op: Operation, prepared: &Prepared) ->
         headers,
         body,
     };
-    let mut outcome = target.provider.classify(op, &raw);
+    let mut outcome = target.provider.classify_with(&target.options, op, &raw);
     if let Outcome::Retry { after, .. } = &mut outcome {
         if after.is_none() {
             *after = parse_retry_after(&raw.headers, SystemTime::now());

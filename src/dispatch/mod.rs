@@ -94,8 +94,8 @@ impl Default for DispatchSettings {
 /// One operation on one user, from one input row.
 #[derive(Clone)]
 pub struct Job {
-    /// The input line the row came from.
-    pub line: u64,
+    /// The input line the row came from (negative for leavers, who have none).
+    pub line: i64,
     pub op: Operation,
     pub user: UserRef,
     /// The validated canonical fields (for a patch, only the changed ones).

@@ -69,9 +69,19 @@ impl Dispatcher {
                 client,
                 base_url,
                 settings,
+                options: toml::Table::new(),
                 limiter,
             }),
         })
+    }
+
+    /// Gives the adapter the target's `[options]` table (GNOSS `community_id`, Faveo's
+    /// deactivate actions, MeetingLawyers' `conflict_statuses`, ...).
+    pub fn with_options(mut self, options: toml::Table) -> Dispatcher {
+        if let Some(target) = Arc::get_mut(&mut self.target) {
+            target.options = options;
+        }
+        self
     }
 
     /// Sends every job of `jobs` and sends one [`JobResult`] per job pulled to `results`, until

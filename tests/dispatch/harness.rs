@@ -30,7 +30,7 @@ pub fn fast() -> DispatchSettings {
     }
 }
 
-pub fn job(line: u64, op: Operation, key: &str) -> Job {
+pub fn job(line: i64, op: Operation, key: &str) -> Job {
     let mut payload = usersync::payload::Payload::new();
     payload.insert("email".into(), format!("{line}@example.com").into());
     Job {
@@ -47,7 +47,7 @@ pub fn job(line: u64, op: Operation, key: &str) -> Job {
 pub fn creates(keys: &[&str]) -> Vec<Job> {
     keys.iter()
         .enumerate()
-        .map(|(i, key)| job(i as u64 + 2, Operation::Create, key))
+        .map(|(i, key)| job(i as i64 + 2, Operation::Create, key))
         .collect()
 }
 
@@ -85,7 +85,7 @@ pub async fn run_all(d: &Dispatcher, jobs: Vec<Job>) -> (DispatchReport, Vec<Job
 
 /// An endless stream of creates (keys `uN.ok`) that counts what was pulled from it.
 pub fn endless(pulled: Arc<AtomicU64>) -> impl Stream<Item = Job> {
-    futures::stream::iter(0u64..).map(move |i| {
+    futures::stream::iter(0i64..).map(move |i| {
         pulled.fetch_add(1, Ordering::SeqCst);
         job(i + 2, Operation::Create, &format!("u{i}.ok"))
     })
@@ -102,7 +102,7 @@ pub fn assert_one_result_per_job(report: &DispatchReport, results: &[JobResult])
         report.jobs,
         "one result per pulled job"
     );
-    let lines: HashSet<u64> = results.iter().map(|r| r.job.line).collect();
+    let lines: HashSet<i64> = results.iter().map(|r| r.job.line).collect();
     assert_eq!(lines.len(), results.len(), "no job reported twice");
 }
 
