@@ -228,6 +228,24 @@ pub struct Record {
 }
 
 impl Record {
+    /// A CSV-style record (tests, tools): `fields` in header order.
+    pub fn from_fields<'a>(line: u64, fields: impl IntoIterator<Item = &'a str>) -> Record {
+        Record {
+            line,
+            values: Values::Csv(fields.into_iter().collect()),
+            problem: None,
+        }
+    }
+
+    /// A JSONL-style record (tests, tools).
+    pub fn from_object(line: u64, object: serde_json::Map<String, Value>) -> Record {
+        Record {
+            line,
+            values: Values::Json(object),
+            problem: None,
+        }
+    }
+
     /// The value in `column`.
     pub fn get(&self, column: &Column) -> Cell<'_> {
         match (&self.values, column) {
