@@ -9,6 +9,7 @@ pub mod validate;
 use crate::cli::{Cli, Command};
 use crate::config::ConfigError;
 use crate::exit::Exit;
+use crate::input::InputError;
 use crate::mapping::MappingError;
 use crate::prepare::PrepareError;
 
@@ -25,7 +26,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 }
 
 /// The exit code for a fatal error: [`Exit::Usage`] when the config, the command line, or the
-/// fit between the config and the file is wrong, [`Exit::Fatal`] otherwise.
+/// fit between the config and the file is wrong (a mapped column the file lacks, a format that
+/// needs `--format`), [`Exit::Fatal`] otherwise.
 pub fn exit_for(err: &anyhow::Error) -> Exit {
     let usage = err.chain().any(|cause| {
         cause.is::<ConfigError>()
@@ -34,6 +36,11 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
             || matches!(
                 cause.downcast_ref::<PrepareError>(),
                 Some(PrepareError::Mapping(_))
+                    | Some(PrepareError::Input(InputError::UnknownFormat { .. }))
+            )
+            || matches!(
+                cause.downcast_ref::<InputError>(),
+                Some(InputError::UnknownFormat { .. })
             )
     });
     if usage {

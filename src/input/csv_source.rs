@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use csv::{ByteRecord, StringRecord};
 use encoding_rs::WINDOWS_1252;
 
+use super::newlines::CrlfToLf;
 use super::{detect_delimiter, Encoding, InputError, InputOptions, Record, RowProblem, Values};
 
 /// How much of the file start is read to guess the delimiter.
@@ -15,7 +16,7 @@ const DETECT_BYTES: u64 = 64 * 1024;
 
 pub(super) struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<CrlfToLf<File>>,
     encoding: Encoding,
     /// The raw bytes of the current row (Windows-1252 only; UTF-8 rows are validated in place).
     raw: ByteRecord,
@@ -51,7 +52,7 @@ impl CsvSource {
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(true)
-            .from_reader(file);
+            .from_reader(CrlfToLf::new(file));
         let raw_header = reader
             .byte_headers()
             .map_err(|e| InputError::Read {

@@ -11,6 +11,7 @@
 mod csv_source;
 mod detect;
 mod jsonl_source;
+mod newlines;
 
 use std::borrow::Cow;
 use std::fmt;
