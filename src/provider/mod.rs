@@ -10,9 +10,12 @@
 //! (`crate::dispatch`); an adapter only knows its own API.
 
 pub mod abitmedia;
+pub mod bearer;
 pub mod faveo;
 pub mod gnoss;
 pub mod meetinglawyers;
+pub mod response;
+pub mod target;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -226,6 +229,33 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Classifies a response to a request built for `op`.
     fn classify(&self, op: Operation, response: &RawResponse) -> Outcome;
+
+    /// [`Provider::build_request`] for a target whose `options` (its `[targets.X.options]`
+    /// table) change the request: GNOSS `community_id`, Faveo's deactivate actions, Abitmedia's
+    /// `id_in`. The dispatcher calls this one; the default ignores the options.
+    fn build_request_with(
+        &self,
+        options: &toml::Table,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
+    ) -> Result<ProviderRequest, String> {
+        let _ = options;
+        self.build_request(op, user, payload)
+    }
+
+    /// [`Provider::classify`] for a target whose `options` change the classification
+    /// (MeetingLawyers' `conflict_statuses`). The dispatcher calls this one; the default
+    /// ignores the options.
+    fn classify_with(
+        &self,
+        options: &toml::Table,
+        op: Operation,
+        response: &RawResponse,
+    ) -> Outcome {
+        let _ = options;
+        self.classify(op, response)
+    }
 
     /// Opens an authenticated session for one run.
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError>;

@@ -6,11 +6,70 @@
 //! row at once, so that HR can fix a row in one go.
 //!
 //! The individual rules live in one file each (`email.rs`, `nid.rs`, `iso.rs`, `date.rs`,
-//! `phone.rs`, `guid.rs`, `password.rs`).
+//! `phone.rs`, `guid.rs`, `password.rs`, and `shape.rs` for nested JSON used by cross-field
+//! rules); `coerce.rs` turns CSV strings into the JSON types a provider expects, and `check.rs`
+//! runs a schema over a payload.
+
+mod check;
+pub mod coerce;
+pub mod date;
+pub mod email;
+pub mod guid;
+pub mod iso;
+pub mod nid;
+pub mod password;
+pub mod phone;
+pub mod shape;
 
 use serde::Serialize;
 
 use crate::payload::Payload;
+
+pub use check::validate;
+
+/// The stable error codes of row validation. Scripts and reports group by them: never rename one.
+pub mod code {
+    pub const REQUIRED: &str = "required";
+    pub const INVALID_TYPE: &str = "invalid_type";
+    pub const INVALID_EMAIL: &str = "invalid_email";
+    pub const INVALID_NID: &str = "invalid_nid";
+    pub const INVALID_COUNTRY: &str = "invalid_country";
+    pub const INVALID_LANGUAGE: &str = "invalid_language";
+    pub const INVALID_DATE: &str = "invalid_date";
+    pub const INVALID_ENUM: &str = "invalid_enum";
+    pub const INVALID_PHONE: &str = "invalid_phone";
+    pub const INVALID_GUID: &str = "invalid_guid";
+    pub const WEAK_PASSWORD: &str = "weak_password";
+    pub const INVALID_LENGTH: &str = "invalid_length";
+    /// Faveo: `organisation_department` without a matching `related`.
+    pub const RELATED_MISMATCH: &str = "related_mismatch";
+}
+
+/// A rule's verdict on one value, before it is tied to a field: a stable [`code`] and a message
+/// a person understands (which never quotes a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The same problem, reported on `field`.
+    pub fn on(self, field: &str) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            code: self.code.to_owned(),
+            message: self.message,
+        }
+    }
+}
 
 /// One problem with one field of one row. `code` is stable (scripts and reports group by it);
 /// `message` is for a person.
@@ -38,24 +97,31 @@ impl FieldError {
 /// The JSON type a provider expects for a field. CSV cells are strings; validation converts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
+    /// Text (a JSONL number given for it becomes its decimal text).
     String,
     /// A JSON integer ("2" in a CSV becomes 2).
     Integer,
-    /// A JSON boolean (accepts true/false, 1/0, yes/no, si/sí in any case).
+    /// A JSON boolean (accepts true/false, 1/0, yes/no, si/sí, y/s/n in any case).
     Boolean,
     /// An ISO 8601 calendar date, `YYYY-MM-DD`, that exists.
     Date,
-    /// An ISO 8601 date-time `YYYY-MM-DDTHH:MM:SS` (a bare date is accepted and gets `T00:00:00`).
+    /// An ISO 8601 date-time `YYYY-MM-DDTHH:MM:SS` (a bare date is accepted and gets `T00:00:00`;
+    /// a space instead of the `T` is accepted and replaced).
     DateTime,
-    /// A JSON array (from `split`, or a JSONL array).
+    /// A JSON array (from `split`, a JSONL array, or a CSV cell holding a JSON array).
     Array,
-    /// A JSON object or array of objects, passed through (JSONL nested data).
+    /// A JSON object or array of objects, passed through (JSONL nested data). A CSV cell holding
+    /// a JSON object or array is parsed.
     Json,
+    /// A string, or a JSON array (Faveo custom fields, which may be either).
+    StringOrArray,
 }
 
-/// When a field must be present.
+/// When a field must be present. A partial update ([`Context::partial`]) requires nothing: it
+/// carries only the fields that changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Required {
+    /// The API requires it on every full request (create and full update).
     Always,
     /// Required when the user is created (and on full updates), not on partial ones.
     OnCreate,
@@ -90,7 +156,8 @@ pub enum Rule {
     },
 }
 
-/// One provider field.
+/// One provider field. A `name` ending in `*` (`custom_*`) stands for every field with that
+/// prefix.
 #[derive(Debug, Clone, Copy)]
 pub struct FieldDef {
     pub name: &'static str,
@@ -107,9 +174,50 @@ pub struct Schema {
     pub cross: fn(&Payload, &mut Vec<FieldError>),
 }
 
+impl FieldDef {
+    /// A field definition; `const` so that schemas can be `static` tables.
+    pub const fn new(name: &'static str, ty: FieldType, required: Required, rule: Rule) -> Self {
+        FieldDef {
+            name,
+            ty,
+            required,
+            rule,
+        }
+    }
+
+    /// An optional text field without a rule, the most common kind.
+    pub const fn text(name: &'static str) -> Self {
+        FieldDef::new(name, FieldType::String, Required::Optional, Rule::None)
+    }
+
+    /// The prefix of a wildcard field (`custom_` for `custom_*`), `None` for a plain one.
+    pub fn wildcard_prefix(&self) -> Option<&'static str> {
+        self.name.strip_suffix('*')
+    }
+
+    /// Whether the provider field `name` is this one (or one of this wildcard's).
+    pub fn matches(&self, name: &str) -> bool {
+        match self.wildcard_prefix() {
+            Some(prefix) => name.len() > prefix.len() && name.starts_with(prefix),
+            None => self.name == name,
+        }
+    }
+}
+
 impl Schema {
+    /// The definition of the provider field `name`: an exact match first, then a wildcard one
+    /// (`custom_7` is a `custom_*` field). `None` for a field the provider does not know.
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
-        self.fields.iter().find(|f| f.name == name)
+        self.position(name).map(|i| &self.fields[i])
+    }
+
+    /// The index in [`Schema::fields`] of the definition of `name`, found as by [`Schema::field`].
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name).or_else(|| {
+            self.fields
+                .iter()
+                .position(|f| f.wildcard_prefix().is_some() && f.matches(name))
+        })
     }
 }
 
@@ -118,10 +226,7 @@ impl Schema {
 pub struct Context<'a> {
     /// Fields the target's config marks required in addition to the schema (Faveo's "configurable").
     pub extra_required: &'a [String],
-}
-
-/// Normalises `payload` in place and checks it against `schema`. Returns every error of the row.
-/// (stub: filled in by the validation work.)
-pub fn validate(_schema: &Schema, _payload: &mut Payload, _ctx: &Context<'_>) -> Vec<FieldError> {
-    Vec::new()
+    /// The payload is a partial update (a PATCH body): it holds only the fields that change, so
+    /// no field is required. Every present field is still checked.
+    pub partial: bool,
 }

@@ -1,54 +1,263 @@
-//! The Faveo adapter (stub: filled in by the provider-adapters work).
+//! The Faveo adapter: Faveo Helpdesk API v3 users.
+//!
+//! Faveo creates with `POST v3/user/create/api`, updates with `POST v3/user/update/api/{id}` (a
+//! full update only: an update without the organisation fields removes the user's organisation
+//! links, so those fields are always sent) and deactivates with
+//! `POST v3/api/account/deactivate/{id}`, where `{id}` is Faveo's own user id (the remote id).
+//! Its answers need care: any `{"success": false, ...}` body is a failure whatever the status,
+//! even 200, and a refused token is answered 422 `{"result":{"fails":"Unauthorized! Please login
+//! again"}}`, which is an auth failure, not a rejection. Authentication: [`session`].
+//!
+//! Deactivation must say what happens to the leaver's tickets. Faveo accepts
+//! `action_on_owned_tickets` = `close` | `change_owner` (with `set_owner_to`, a user id) and
+//! `action_on_assigned_tickets` = `surrender` | `change_assignee` (with `set_assignee_to`);
+//! usersync sends the target's options, by default `close` and `surrender` (the only choices that
+//! need no other user's id).
 
 pub mod mock;
 pub mod schema;
+pub mod session;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use crate::payload::Payload;
 use crate::provider::{
-    Operation, Outcome, Provider, ProviderConfigError, ProviderRequest, RawResponse, Session,
-    TargetContext, UserRef,
+    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
+    RawResponse, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
 /// The Faveo provider.
 pub struct Faveo;
 
+/// The options a Faveo target takes: what a deactivation does with the leaver's tickets.
+pub const OPTIONS: &[&str] = &[
+    "action_on_owned_tickets",
+    "set_owner_to",
+    "action_on_assigned_tickets",
+    "set_assignee_to",
+];
+
+const OWNED_ACTIONS: &[&str] = &["close", "change_owner"];
+const ASSIGNED_ACTIONS: &[&str] = &["surrender", "change_assignee"];
+
+/// Fields whose "has already been taken" means the user (or a user) already exists.
+const UNIQUE_FIELDS: &[&str] = &["email", "user_name", "mobile", "mobile_phone"];
+
 impl Provider for Faveo {
     fn name(&self) -> &'static str {
         "faveo"
     }
+
     fn schema(&self) -> &'static Schema {
         &schema::SCHEMA
     }
+
     fn credential_sets(&self) -> &'static [&'static [&'static str]] {
-        &[]
+        &[
+            &["email", "password"],
+            &["user_name", "password"],
+            &["token"],
+        ]
     }
+
     fn supports(&self, _op: Operation) -> bool {
         true
     }
+
     fn update_operation(&self) -> Operation {
         Operation::Update
     }
+
+    fn always_send(&self) -> &'static [&'static str] {
+        &["organization", "organisation_department", "related"]
+    }
+
     fn build_request(
         &self,
-        _op: Operation,
-        _user: &UserRef,
-        _payload: &Payload,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
     ) -> Result<ProviderRequest, String> {
-        Err("not implemented".into())
+        self.build_request_with(&toml::Table::new(), op, user, payload)
     }
-    fn classify(&self, _op: Operation, _response: &RawResponse) -> Outcome {
-        Outcome::Synced { remote_id: None }
-    }
-    fn session(&self, _ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        Err(ProviderConfigError {
-            key: "provider".into(),
-            message: "not implemented".into(),
+
+    /// A `Patch` is sent as the full update Faveo has: its payload must hold every field.
+    fn build_request_with(
+        &self,
+        options: &toml::Table,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
+    ) -> Result<ProviderRequest, String> {
+        let (path, body) = match op {
+            Operation::Create => (
+                "v3/user/create/api".to_string(),
+                Value::Object(payload.clone()),
+            ),
+            Operation::Update | Operation::Patch => (
+                format!("v3/user/update/api/{}", remote_id(user)?),
+                Value::Object(payload.clone()),
+            ),
+            Operation::Deactivate => (
+                format!("v3/api/account/deactivate/{}", remote_id(user)?),
+                deactivate_body(options).map_err(|e| e.to_string())?,
+            ),
+        };
+        Ok(ProviderRequest {
+            method: http::Method::POST,
+            path,
+            body: Some(body),
         })
     }
+
+    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome {
+        let json = response::json(&response.body).unwrap_or(Value::Null);
+        if asks_to_login_again(&json) {
+            return Outcome::AuthFailed {
+                status: response.status,
+                detail: response::describe(response),
+            };
+        }
+        match response.status {
+            408 | 429 | 401 | 403 | 500..=599 => return response::classify(response),
+            _ => {}
+        }
+        if json.get("success").and_then(Value::as_bool) == Some(false) {
+            return failure(response, &json);
+        }
+        match response.status {
+            200..=299 => Outcome::Synced {
+                remote_id: (op == Operation::Create)
+                    .then(|| {
+                        response::id_at(
+                            &json,
+                            &[
+                                &["data", "id"],
+                                &["data", "user", "id"],
+                                &["id"],
+                                &["user", "id"],
+                            ],
+                        )
+                    })
+                    .flatten(),
+            },
+            400 | 412 | 422 => failure(response, &json),
+            _ => response::classify(response),
+        }
+    }
+
+    fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
+        target::check_known_options(ctx, OPTIONS)?;
+        deactivate_body(&ctx.options)?;
+        target::credential_set(&ctx.credentials, self.credential_sets())?;
+        Ok(Arc::new(session::FaveoSession::new(
+            &ctx.base_url,
+            &ctx.credentials,
+        )?))
+    }
+
     fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
         mock::router(state)
+    }
+}
+
+/// Faveo's user id, which updates and deactivations need.
+fn remote_id(user: &UserRef) -> Result<String, String> {
+    match user.remote_id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => Ok(target::path_segment(id)),
+        _ => Err(format!(
+            "user {}: Faveo identifies users by the id it returned on create, and none is known: \
+             name the column holding it with `remote_id_column` in the target's config",
+            user.key
+        )),
+    }
+}
+
+/// The deactivation body from the target's options (see the module docs).
+fn deactivate_body(options: &toml::Table) -> Result<Value, ProviderConfigError> {
+    let mut body = serde_json::Map::new();
+    for (action, allowed, transfer, target_id) in [
+        (
+            "action_on_owned_tickets",
+            OWNED_ACTIONS,
+            "change_owner",
+            "set_owner_to",
+        ),
+        (
+            "action_on_assigned_tickets",
+            ASSIGNED_ACTIONS,
+            "change_assignee",
+            "set_assignee_to",
+        ),
+    ] {
+        let chosen = target::choice_option(options, action, allowed)?;
+        body.insert(action.into(), Value::String(chosen.into()));
+        match target::integer_option(options, target_id)? {
+            Some(id) if chosen == transfer => {
+                body.insert(target_id.into(), Value::from(id));
+            }
+            None if chosen == transfer => {
+                return Err(target::option_error(
+                    target_id,
+                    &format!("required when {action} = \"{transfer}\" (a Faveo user id)"),
+                ));
+            }
+            Some(_) => {
+                return Err(target::option_error(
+                    target_id,
+                    &format!("only used when {action} = \"{transfer}\""),
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+/// Faveo's answer to a missing or expired token (`{"result":{"fails":"Unauthorized! Please
+/// login again"}}`), in whichever of its usual keys it comes.
+fn asks_to_login_again(json: &Value) -> bool {
+    [
+        json.pointer("/result/fails"),
+        json.get("message"),
+        json.get("error"),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(Value::as_str)
+    .any(|text| response::mentions(text, &["login again", "unauthorized"]))
+}
+
+/// A failure answer: a conflict when a unique field "has already been taken", else a rejection
+/// with the field errors of `message`.
+fn failure(response: &RawResponse, json: &Value) -> Outcome {
+    let detail = response::describe(response);
+    let errors = response::field_errors(json);
+    let taken = |text: &str| response::mentions(text, &["already been taken"]);
+    let conflict = if errors.is_empty() {
+        json.get("message")
+            .and_then(Value::as_str)
+            .is_some_and(taken)
+    } else {
+        errors
+            .iter()
+            .any(|e| UNIQUE_FIELDS.contains(&e.field.as_str()) && taken(&e.message))
+    };
+    if conflict {
+        Outcome::Conflict {
+            status: response.status,
+            detail,
+        }
+    } else {
+        Outcome::Rejected {
+            status: response.status,
+            errors,
+            detail,
+        }
     }
 }

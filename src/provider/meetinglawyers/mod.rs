@@ -1,54 +1,173 @@
-//! The MeetingLawyers adapter (stub: filled in by the provider-adapters work).
+//! The MeetingLawyers adapter: its server-to-server users API (`s2s/v1/users`).
+//!
+//! MeetingLawyers identifies a user by the integrator's own `user_id` (in the path for updates),
+//! has a full update (`PUT`) and a partial one (`PATCH`), no delete (a leaver gets `status: 0`,
+//! "Free (no access)"), and authenticates every request with two static headers
+//! (see [`session`]). Its documentation says nothing about error bodies, rate limits or what
+//! creating an existing user answers: a create answered with one of the target's
+//! `conflict_statuses` (default 409 and 422) is taken as "exists" (the dispatcher then updates).
 
 pub mod mock;
 pub mod schema;
+pub mod session;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use crate::payload::Payload;
 use crate::provider::{
-    Operation, Outcome, Provider, ProviderConfigError, ProviderRequest, RawResponse, Session,
-    TargetContext, UserRef,
+    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
+    RawResponse, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
 /// The MeetingLawyers provider.
 pub struct MeetingLawyers;
 
+/// Statuses that mean "this user exists" on create, unless the target's `conflict_statuses`
+/// option says otherwise.
+pub const DEFAULT_CONFLICT_STATUSES: &[u16] = &[409, 422];
+
+/// The options a MeetingLawyers target takes.
+pub const OPTIONS: &[&str] = &["conflict_statuses"];
+
+const USERS: &str = "s2s/v1/users";
+
 impl Provider for MeetingLawyers {
     fn name(&self) -> &'static str {
         "meetinglawyers"
     }
+
     fn schema(&self) -> &'static Schema {
         &schema::SCHEMA
     }
+
     fn credential_sets(&self) -> &'static [&'static [&'static str]] {
-        &[]
+        &[&["api_key", "secret_key"]]
     }
+
     fn supports(&self, _op: Operation) -> bool {
         true
     }
+
     fn update_operation(&self) -> Operation {
-        Operation::Update
+        Operation::Patch
     }
+
     fn build_request(
         &self,
-        _op: Operation,
-        _user: &UserRef,
-        _payload: &Payload,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
     ) -> Result<ProviderRequest, String> {
-        Err("not implemented".into())
-    }
-    fn classify(&self, _op: Operation, _response: &RawResponse) -> Outcome {
-        Outcome::Synced { remote_id: None }
-    }
-    fn session(&self, _ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        Err(ProviderConfigError {
-            key: "provider".into(),
-            message: "not implemented".into(),
+        let (method, path, body) = match op {
+            Operation::Create => {
+                let mut body = payload.clone();
+                body.entry("user_id")
+                    .or_insert_with(|| Value::String(user.key.clone()));
+                (http::Method::POST, USERS.to_string(), Value::Object(body))
+            }
+            Operation::Update | Operation::Patch => {
+                let mut body = payload.clone();
+                body.remove("user_id");
+                let method = if op == Operation::Update {
+                    http::Method::PUT
+                } else {
+                    http::Method::PATCH
+                };
+                (method, user_path(user, payload), Value::Object(body))
+            }
+            Operation::Deactivate => (
+                http::Method::PATCH,
+                user_path(user, payload),
+                serde_json::json!({ "status": 0 }),
+            ),
+        };
+        Ok(ProviderRequest {
+            method,
+            path,
+            body: Some(body),
         })
     }
+
+    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome {
+        classify_with_conflicts(op, response, DEFAULT_CONFLICT_STATUSES)
+    }
+
+    fn classify_with(
+        &self,
+        options: &toml::Table,
+        op: Operation,
+        response: &RawResponse,
+    ) -> Outcome {
+        match conflict_statuses(options) {
+            Ok(Some(statuses)) => classify_with_conflicts(op, response, &statuses),
+            // Checked when the session opened; a bad value cannot get here.
+            Ok(None) | Err(_) => self.classify(op, response),
+        }
+    }
+
+    fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
+        target::check_known_options(ctx, OPTIONS)?;
+        conflict_statuses(&ctx.options)?;
+        target::credential_set(&ctx.credentials, self.credential_sets())?;
+        Ok(Arc::new(session::HeaderSession::new(&ctx.credentials)?))
+    }
+
     fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
         mock::router(state)
     }
+}
+
+/// `s2s/v1/users/{user_id}`: the payload's `user_id` when it has one, else the user's key.
+fn user_path(user: &UserRef, payload: &Payload) -> String {
+    let id = match payload.get("user_id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => user.key.clone(),
+    };
+    format!("{USERS}/{}", target::path_segment(&id))
+}
+
+/// The default classification, except that a create answered with one of `conflict_statuses`
+/// means the user exists.
+fn classify_with_conflicts(
+    op: Operation,
+    response: &RawResponse,
+    conflict_statuses: &[u16],
+) -> Outcome {
+    if op == Operation::Create && conflict_statuses.contains(&response.status) {
+        return Outcome::Conflict {
+            status: response.status,
+            detail: response::describe(response),
+        };
+    }
+    response::classify(response)
+}
+
+/// The `conflict_statuses` option: a list of HTTP statuses (4xx), if set.
+fn conflict_statuses(options: &toml::Table) -> Result<Option<Vec<u16>>, ProviderConfigError> {
+    let Some(value) = options.get("conflict_statuses") else {
+        return Ok(None);
+    };
+    let invalid = || {
+        target::option_error(
+            "conflict_statuses",
+            "expected a list of 4xx HTTP statuses, e.g. [409, 422]",
+        )
+    };
+    let items = value.as_array().ok_or_else(invalid)?;
+    items
+        .iter()
+        .map(|item| {
+            item.as_integer()
+                .and_then(|n| u16::try_from(n).ok())
+                .filter(|n| (400..500).contains(n))
+                .ok_or_else(invalid)
+        })
+        .collect::<Result<Vec<u16>, _>>()
+        .map(Some)
 }

@@ -1,0 +1,388 @@
+//! Unit tests of the Abitmedia adapter: its requests and answers, and its token session
+//! (login, refresh before expiry, renewal after a refusal) against a small HTTP server.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Json;
+use base64::Engine;
+use serde_json::json;
+
+use super::session::AbitmediaSession;
+use super::*;
+use crate::provider::response::testing::{response, with_retry_after};
+use crate::provider::{AuthError, Credentials};
+
+fn payload(value: Value) -> Payload {
+    match value {
+        Value::Object(map) => map,
+        _ => panic!("not an object"),
+    }
+}
+
+fn user(remote_id: Option<&str>) -> UserRef {
+    UserRef {
+        key: "ana@example.com".into(),
+        remote_id: remote_id.map(str::to_string),
+    }
+}
+
+fn options(text: &str) -> toml::Table {
+    text.parse().unwrap()
+}
+
+#[test]
+fn create_posts_the_payload() {
+    let p = payload(json!({"firstName": "Ana", "email": "ana@example.com"}));
+    let req = Abitmedia
+        .build_request(Operation::Create, &user(None), &p)
+        .unwrap();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("POST", "administration/v1/users")
+    );
+    assert_eq!(req.body.unwrap(), Value::Object(p));
+}
+
+#[test]
+fn update_puts_to_the_remote_id_in_the_query_or_the_path() {
+    let p = payload(json!({"firstName": "Ana"}));
+    for op in [Operation::Update, Operation::Patch] {
+        let req = Abitmedia.build_request(op, &user(Some("17")), &p).unwrap();
+        assert_eq!(
+            (req.method.as_str(), req.path.as_str()),
+            ("PUT", "administration/v1/users?id=17")
+        );
+        assert_eq!(req.body.unwrap(), Value::Object(p.clone()));
+    }
+    let req = Abitmedia
+        .build_request_with(
+            &options("id_in = \"path\""),
+            Operation::Update,
+            &user(Some("17")),
+            &p,
+        )
+        .unwrap();
+    assert_eq!(req.path, "administration/v1/users/17");
+    assert_eq!(Abitmedia.update_operation(), Operation::Update);
+}
+
+#[test]
+fn deactivate_puts_status_zero_only() {
+    let p = payload(json!({"firstName": "Ana"}));
+    let req = Abitmedia
+        .build_request(Operation::Deactivate, &user(Some("17")), &p)
+        .unwrap();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("PUT", "administration/v1/users?id=17")
+    );
+    assert_eq!(req.body.unwrap(), json!({"status": 0}));
+}
+
+#[test]
+fn updates_need_an_integer_remote_id() {
+    let err = Abitmedia
+        .build_request(Operation::Update, &user(None), &Payload::new())
+        .unwrap_err();
+    assert!(err.contains("remote_id_column"), "{err}");
+    let err = Abitmedia
+        .build_request(
+            Operation::Deactivate,
+            &user(Some("17&status=2")),
+            &Payload::new(),
+        )
+        .unwrap_err();
+    assert!(err.contains("integers"), "{err}");
+}
+
+#[test]
+fn create_answers_the_new_id() {
+    let body = json!({"success": true, "status": 200, "data": {"id": 1, "email": "a@b.es"}});
+    assert_eq!(
+        Abitmedia.classify(Operation::Create, &response(200, &body.to_string())),
+        Outcome::Synced {
+            remote_id: Some("1".into())
+        }
+    );
+    assert_eq!(
+        Abitmedia.classify(Operation::Update, &response(200, &body.to_string())),
+        Outcome::Synced { remote_id: None }
+    );
+}
+
+#[test]
+fn validation_errors_are_field_rejections() {
+    let body = json!({"success": false, "status": 422,
+        "message": "Se encontró errores de validación en el recurso enviado",
+        "data": [{"field": "cellPhoneNumber", "message": "Formato inválido"},
+                 {"field": "password", "message": "Debe tener un símbolo"}]});
+    let Outcome::Rejected {
+        status,
+        errors,
+        detail,
+    } = Abitmedia.classify(Operation::Create, &response(422, &body.to_string()))
+    else {
+        panic!("not rejected");
+    };
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["cellPhoneNumber", "password"]);
+    assert_eq!(errors[0].message, "Formato inválido");
+    assert!(detail.contains("errores de validación"));
+}
+
+#[test]
+fn an_email_already_used_is_a_conflict() {
+    for message in ["El email ya existe", "The email has already been taken"] {
+        let body = json!({"success": false, "status": 422,
+            "data": [{"field": "email", "message": message}]});
+        assert!(
+            matches!(
+                Abitmedia.classify(Operation::Create, &response(422, &body.to_string())),
+                Outcome::Conflict { status: 422, .. }
+            ),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn throttle_server_errors_and_auth_failures() {
+    let throttled = with_retry_after(response(429, ""), "2");
+    assert!(matches!(
+        Abitmedia.classify(Operation::Create, &throttled),
+        Outcome::Retry { status: Some(429), after: Some(a), .. } if a == Duration::from_secs(2)
+    ));
+    assert!(matches!(
+        Abitmedia.classify(Operation::Update, &response(502, "")),
+        Outcome::Retry {
+            status: Some(502),
+            ..
+        }
+    ));
+    assert!(matches!(
+        Abitmedia.classify(Operation::Update, &response(401, "")),
+        Outcome::AuthFailed { status: 401, .. }
+    ));
+    let failed = json!({"success": false, "message": "No se pudo"}).to_string();
+    assert!(matches!(
+        Abitmedia.classify(Operation::Update, &response(200, &failed)),
+        Outcome::Rejected { status: 200, .. }
+    ));
+}
+
+// --- the token session, against a test server ------------------------------------------------
+
+#[derive(Default)]
+struct Identity {
+    logins: AtomicUsize,
+    refreshes: AtomicUsize,
+    refresh_bodies: Mutex<Vec<Value>>,
+    refuse_refresh: AtomicBool,
+}
+
+const BASIC: &str = "admin@example.com:Pw-marker1!";
+
+async fn auth(
+    State(state): State<Arc<Identity>>,
+    headers: http::HeaderMap,
+) -> (http::StatusCode, Json<Value>) {
+    let n = state.logins.fetch_add(1, Ordering::SeqCst) + 1;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(BASIC)
+    );
+    if headers
+        .get(http::header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap())
+        != Some(&expected)
+    {
+        let refused = json!({"success": false, "message": "Credenciales inválidas"});
+        return (http::StatusCode::UNAUTHORIZED, Json(refused));
+    }
+    let ok = json!({"accessToken": format!("acc-{n}"), "refreshToken": format!("ref-{n}"), "expiresIn": 3600});
+    (http::StatusCode::OK, Json(ok))
+}
+
+async fn refresh(
+    State(state): State<Arc<Identity>>,
+    Json(body): Json<Value>,
+) -> (http::StatusCode, Json<Value>) {
+    let n = state.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
+    state.refresh_bodies.lock().unwrap().push(body);
+    if state.refuse_refresh.load(Ordering::SeqCst) {
+        return (
+            http::StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "expired"})),
+        );
+    }
+    let ok = json!({"accessToken": format!("racc-{n}"), "expiresIn": 3600});
+    (http::StatusCode::OK, Json(ok))
+}
+
+/// An identity service under `/id/`; returns the API base URL and its counters.
+async fn server() -> (String, Arc<Identity>) {
+    let state = Arc::new(Identity::default());
+    let app = axum::Router::new()
+        .route("/id/v1/auth", get(auth))
+        .route("/id/v1/refreshToken", post(refresh))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/api/"), state)
+}
+
+fn ctx(base: &str, password: &str) -> TargetContext {
+    let mut credentials = Credentials::new();
+    credentials.insert("email", "admin@example.com");
+    credentials.insert("password", password);
+    TargetContext {
+        base_url: url::Url::parse(base).unwrap(),
+        credentials,
+        options: options("auth_url = \"/id\""),
+    }
+}
+
+fn login_session(c: &TargetContext) -> AbitmediaSession {
+    let auth_url = session::auth_url(&c.base_url, &c.options).unwrap();
+    AbitmediaSession::new(auth_url, &c.credentials)
+        .unwrap()
+        .with_refusal_grace(Duration::ZERO)
+}
+
+async fn bearer(session: &dyn Session, client: &reqwest::Client) -> Result<String, AuthError> {
+    let mut req = reqwest::Request::new(http::Method::PUT, "http://127.0.0.1/x".parse().unwrap());
+    session.authorize(client, &mut req).await?;
+    let value = &req.headers()[http::header::AUTHORIZATION];
+    assert!(value.is_sensitive());
+    Ok(value.to_str().unwrap().to_string())
+}
+
+#[test]
+fn auth_url_defaults_to_abitmedia_and_resolves_relative_values() {
+    let base = url::Url::parse("http://127.0.0.1:8080/api/").unwrap();
+    assert_eq!(
+        session::auth_url(&base, &options("")).unwrap().as_str(),
+        "https://id.abitmedia.app/"
+    );
+    assert_eq!(
+        session::auth_url(&base, &options("auth_url = \"/\""))
+            .unwrap()
+            .as_str(),
+        "http://127.0.0.1:8080/"
+    );
+    assert_eq!(
+        session::auth_url(&base, &options("auth_url = \"https://id.example/x\""))
+            .unwrap()
+            .as_str(),
+        "https://id.example/x/"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_share_one_login() {
+    let (base, state) = server().await;
+    let session = Abitmedia.session(&ctx(&base, "Pw-marker1!")).unwrap();
+    let client = reqwest::Client::new();
+    let tokens =
+        futures::future::join_all((0..10).map(|_| bearer(session.as_ref(), &client))).await;
+    for token in tokens {
+        assert_eq!(token.unwrap(), "Bearer acc-1");
+    }
+    assert_eq!(state.logins.load(Ordering::SeqCst), 1);
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn the_token_is_refreshed_before_it_expires() {
+    let (base, state) = server().await;
+    let session = login_session(&ctx(&base, "Pw-marker1!"));
+    let client = reqwest::Client::new();
+    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer acc-1");
+    // 59 minutes and a bit later: inside the renewal margin, before the expiry.
+    session
+        .cache()
+        .unwrap()
+        .age_token(Duration::from_secs(3545));
+    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer racc-1");
+    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer racc-1");
+    assert_eq!(state.logins.load(Ordering::SeqCst), 1);
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        state.refresh_bodies.lock().unwrap()[0],
+        json!({"refreshToken": "ref-1"})
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_is_renewed_and_a_failed_refresh_falls_back_to_login() {
+    let (base, state) = server().await;
+    let session = login_session(&ctx(&base, "Pw-marker1!"));
+    let client = reqwest::Client::new();
+    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer acc-1");
+    assert!(session.invalidate());
+    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer racc-1");
+    state.refuse_refresh.store(true, Ordering::SeqCst);
+    assert!(session.invalidate());
+    // The refresh answer kept the first refresh token, which the server now refuses.
+    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer acc-2");
+    assert_eq!(state.logins.load(Ordering::SeqCst), 2);
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        state.refresh_bodies.lock().unwrap()[1],
+        json!({"refreshToken": "ref-1"})
+    );
+}
+
+#[tokio::test]
+async fn refused_credentials_are_an_auth_error_without_secrets() {
+    let (base, state) = server().await;
+    let session = Abitmedia.session(&ctx(&base, "wrong-marker")).unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..2 {
+        let err = bearer(session.as_ref(), &client).await.unwrap_err();
+        let AuthError::Refused(message) = &err else {
+            panic!("not refused: {err}");
+        };
+        assert!(
+            message.contains("401") && message.contains("Credenciales"),
+            "{message}"
+        );
+        assert!(!message.contains("marker"));
+    }
+    assert_eq!(state.logins.load(Ordering::SeqCst), 1);
+    let shown = format!("{:?}", login_session(&ctx(&base, "wrong-marker")));
+    assert!(
+        !shown.contains("marker") && !shown.contains("admin@"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_configured_token_is_sent_as_is() {
+    let mut c = ctx("http://127.0.0.1:9/", "unused");
+    c.credentials = Credentials::new();
+    c.credentials.insert("token", "static-marker");
+    let session = Abitmedia.session(&c).unwrap();
+    let client = reqwest::Client::new();
+    assert_eq!(
+        bearer(session.as_ref(), &client).await.unwrap(),
+        "Bearer static-marker"
+    );
+    assert!(!session.invalidate());
+}
+
+#[test]
+fn unknown_options_are_refused() {
+    let mut c = ctx("http://127.0.0.1/", "x");
+    c.options = options("id_in = \"header\"");
+    assert_eq!(Abitmedia.session(&c).err().unwrap().key, "options.id_in");
+    c.options = options("idin = \"path\"");
+    assert_eq!(Abitmedia.session(&c).err().unwrap().key, "options.idin");
+}

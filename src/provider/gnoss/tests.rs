@@ -1,0 +1,272 @@
+//! Unit tests of the GNOSS adapter: its routes and bodies, its plain-text errors, and that every
+//! attempt is signed afresh.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::oauth::{OAuthKeys, SigningStyle};
+use super::*;
+use crate::provider::response::testing::{response, with_retry_after};
+use crate::provider::Credentials;
+
+const COMMUNITY: &str = "1ede819e-9d0f-41e9-855b-bbebc7f08dd1";
+const USER: &str = "50b7615f-e32d-469d-ad93-d5829ab983ef";
+
+fn payload(value: Value) -> Payload {
+    match value {
+        Value::Object(map) => map,
+        _ => panic!("not an object"),
+    }
+}
+
+fn user(key: &str, remote_id: Option<&str>) -> UserRef {
+    UserRef {
+        key: key.into(),
+        remote_id: remote_id.map(str::to_string),
+    }
+}
+
+fn ctx(options: &str) -> TargetContext {
+    let mut credentials = Credentials::new();
+    for name in ["consumer_key", "consumer_secret", "token", "token_secret"] {
+        credentials.insert(name, format!("{name}-marker"));
+    }
+    TargetContext {
+        base_url: url::Url::parse("http://127.0.0.1/api/").unwrap(),
+        credentials,
+        options: options.parse().unwrap(),
+    }
+}
+
+#[test]
+fn create_posts_the_payload_to_create_user() {
+    let p = payload(json!({"name": "Ana", "last_name": "Gil", "email": "a@b.es"}));
+    let req = Gnoss
+        .build_request(Operation::Create, &user("e1", None), &p)
+        .unwrap();
+    assert_eq!(req.method, http::Method::POST);
+    assert_eq!(req.path, "user/create-user");
+    assert_eq!(req.body.unwrap(), Value::Object(p));
+}
+
+#[test]
+fn modify_user_carries_the_remote_id_and_community() {
+    let p = payload(json!({"name": "Ana", "user_id": "from-payload", "community_id": COMMUNITY}));
+    for op in [Operation::Update, Operation::Patch] {
+        let req = Gnoss
+            .build_request(op, &user("e1", Some(USER)), &p)
+            .unwrap();
+        assert_eq!(req.method, http::Method::POST);
+        assert_eq!(req.path, "user/modify-user");
+        assert_eq!(
+            req.body.unwrap(),
+            json!({"name": "Ana", "user_id": USER, "community_id": COMMUNITY})
+        );
+    }
+    assert_eq!(Gnoss.update_operation(), Operation::Patch);
+    assert_eq!(Gnoss.always_send(), ["user_id", "community_id"]);
+}
+
+#[test]
+fn user_id_falls_back_to_the_payload_then_the_key() {
+    let p = payload(json!({"user_id": USER, "community_id": COMMUNITY}));
+    let req = Gnoss
+        .build_request(Operation::Patch, &user("e1", None), &p)
+        .unwrap();
+    assert_eq!(req.body.unwrap()["user_id"], USER);
+    let p = payload(json!({"community_id": COMMUNITY}));
+    let req = Gnoss
+        .build_request(Operation::Patch, &user(USER, None), &p)
+        .unwrap();
+    assert_eq!(req.body.unwrap()["user_id"], USER);
+}
+
+#[test]
+fn deactivate_blocks_with_the_community_from_the_options() {
+    let options: toml::Table = format!("community_id = \"{COMMUNITY}\"").parse().unwrap();
+    let req = Gnoss
+        .build_request_with(
+            &options,
+            Operation::Deactivate,
+            &user("e1", Some(USER)),
+            &Payload::new(),
+        )
+        .unwrap();
+    assert_eq!(req.method, http::Method::POST);
+    assert_eq!(req.path, "user/block");
+    assert_eq!(
+        req.body.unwrap(),
+        json!({"user_id": USER, "community_id": COMMUNITY})
+    );
+    let err = Gnoss
+        .build_request(
+            Operation::Deactivate,
+            &user("e1", Some(USER)),
+            &Payload::new(),
+        )
+        .unwrap_err();
+    assert!(err.contains("community_id"), "{err}");
+}
+
+#[test]
+fn create_answers_the_new_guid_in_any_usual_shape() {
+    for body in [
+        format!("\"{USER}\""),
+        USER.to_string(),
+        json!({"user_id": USER}).to_string(),
+        json!({"id": USER}).to_string(),
+    ] {
+        assert_eq!(
+            Gnoss.classify(Operation::Create, &response(200, &body)),
+            Outcome::Synced {
+                remote_id: Some(USER.into())
+            },
+            "{body}"
+        );
+    }
+    assert_eq!(
+        Gnoss.classify(Operation::Patch, &response(200, "")),
+        Outcome::Synced { remote_id: None }
+    );
+}
+
+#[test]
+fn plain_text_errors() {
+    let taken = response(400, "The email is already being used");
+    assert_eq!(
+        Gnoss.classify(Operation::Create, &taken),
+        Outcome::Conflict {
+            status: 400,
+            detail: "The email is already being used".into()
+        }
+    );
+    let not_member = response(400, "The user does not participate in the community");
+    let Outcome::Rejected {
+        status,
+        errors,
+        detail,
+    } = Gnoss.classify(Operation::Patch, &not_member)
+    else {
+        panic!("not rejected");
+    };
+    assert_eq!(status, 400);
+    assert_eq!(errors[0].field, "community_id");
+    assert_eq!(detail, "The user does not participate in the community");
+    let bad_email = response(400, "Invalid email format");
+    let Outcome::Rejected { errors, .. } = Gnoss.classify(Operation::Create, &bad_email) else {
+        panic!("not rejected");
+    };
+    assert_eq!(errors[0].field, "email");
+    assert!(matches!(
+        Gnoss.classify(Operation::Create, &response(400, "Bad params")),
+        Outcome::Rejected { ref errors, .. } if errors.is_empty()
+    ));
+    assert!(matches!(
+        Gnoss.classify(Operation::Patch, &response(401, "Invalid OAuth signature")),
+        Outcome::AuthFailed { status: 401, ref detail } if detail == "Invalid OAuth signature"
+    ));
+    assert!(matches!(
+        Gnoss.classify(Operation::Patch, &response(500, "Object reference not set")),
+        Outcome::Retry {
+            status: Some(500),
+            ..
+        }
+    ));
+    let throttled = with_retry_after(response(429, ""), "5");
+    assert!(matches!(
+        Gnoss.classify(Operation::Patch, &throttled),
+        Outcome::Retry { after: Some(a), .. } if a == Duration::from_secs(5)
+    ));
+}
+
+/// What the test signer saw for one attempt.
+#[derive(Clone)]
+struct Signed {
+    style: SigningStyle,
+    method: String,
+    url: String,
+    consumer_key: String,
+    timestamp: u64,
+    nonce: String,
+}
+
+static SIGNED: Mutex<Vec<Signed>> = Mutex::new(Vec::new());
+
+fn recording_signer(
+    style: SigningStyle,
+    method: &str,
+    url: &url::Url,
+    keys: &OAuthKeys<'_>,
+    timestamp: u64,
+    nonce: &str,
+) -> String {
+    SIGNED.lock().unwrap().push(Signed {
+        style,
+        method: method.into(),
+        url: url.to_string(),
+        consumer_key: keys.consumer_key.into(),
+        timestamp,
+        nonce: nonce.into(),
+    });
+    format!("OAuth oauth_nonce=\"{nonce}\"")
+}
+
+#[tokio::test]
+async fn every_attempt_is_signed_with_a_fresh_nonce_and_the_current_time() {
+    let session = session::OAuthSession::new(&ctx("").credentials, SigningStyle::Rfc5849)
+        .unwrap()
+        .with_signer(recording_signer);
+    let url = url::Url::parse("http://127.0.0.1/api/user/modify-user?x=1").unwrap();
+    let client = reqwest::Client::new();
+    let mut headers = Vec::new();
+    for _ in 0..5 {
+        let mut req = reqwest::Request::new(http::Method::POST, url.clone());
+        session.authorize(&client, &mut req).await.unwrap();
+        let value = &req.headers()[http::header::AUTHORIZATION];
+        assert!(value.is_sensitive());
+        headers.push(value.to_str().unwrap().to_string());
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signed = SIGNED.lock().unwrap().clone();
+    assert_eq!(signed.len(), 5);
+    let nonces: HashSet<&str> = signed.iter().map(|s| s.nonce.as_str()).collect();
+    assert_eq!(nonces.len(), 5, "a nonce was reused");
+    for s in &signed {
+        assert_eq!(s.style, SigningStyle::Rfc5849);
+        assert_eq!(s.method, "POST");
+        assert_eq!(s.url, url.as_str());
+        assert_eq!(s.consumer_key, "consumer_key-marker");
+        assert!(now.abs_diff(s.timestamp) <= 5);
+        assert_eq!(s.nonce.len(), session::NONCE_LEN);
+        assert!(s.nonce.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+    for (header, s) in headers.iter().zip(&signed) {
+        assert!(header.contains(&s.nonce), "the header is the signer's");
+    }
+    assert!(!session.invalidate());
+}
+
+#[test]
+fn signing_option_and_debug() {
+    assert!(Gnoss.session(&ctx("signing = \"rfc5849\"")).is_ok());
+    assert!(Gnoss.session(&ctx("")).is_ok());
+    let err = Gnoss.session(&ctx("signing = \"hmac\"")).err().unwrap();
+    assert_eq!(err.key, "options.signing");
+    let direct = session::OAuthSession::new(&ctx("").credentials, SigningStyle::Gnoss).unwrap();
+    assert_eq!(direct.style(), SigningStyle::Gnoss);
+    let shown = format!("{direct:?}");
+    assert!(!shown.contains("marker"), "{shown}");
+    let mut incomplete = ctx("");
+    incomplete.credentials = Credentials::new();
+    incomplete.credentials.insert("consumer_key", "k");
+    let err = Gnoss.session(&incomplete).err().unwrap();
+    assert!(err
+        .message
+        .contains("consumer_key + consumer_secret + token + token_secret"));
+}
