@@ -138,8 +138,10 @@ impl Rows {
             .as_ref()
             .map(|c| record.get(c).to_text().trim().to_owned())
             .filter(|s| !s.is_empty());
+        // A full payload: the fields required on create are required here too.
         let ctx = Context {
             extra_required: &self.extra_required,
+            partial: false,
         };
         let mut rule_errors = validate::validate(self.schema, &mut payload, &ctx);
         // A field that could not be mapped is absent: do not also call it "required".
@@ -226,7 +228,7 @@ mod tests {
         base_url = "mock"
         key = "user_id"
         remote_id_column = "ml"
-        fields = { user_id = "id", gender = { column = "sex", map = { M = 0, F = 1 } } }
+        fields = { user_id = "id", status = { value = 2 }, gender = { column = "sex", map = { M = 0, F = 1 } } }
     "#;
 
     #[test]
@@ -241,6 +243,26 @@ mod tests {
         assert_eq!(errors[0].field, "user_id");
         assert_eq!(errors[0].code, "duplicate_key");
         assert_eq!(errors[0].message, "`E1` is also on line 2, which is kept");
+    }
+
+    #[test]
+    fn rule_errors_are_not_repeated_for_fields_that_failed_to_map() {
+        let (_d, rows) = rows(CONFIG, "id,sex,ml\nE1,X,\n,M,\n");
+        let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
+        let codes = |r: &PreparedRow| -> Vec<(String, String)> {
+            r.result
+                .as_ref()
+                .unwrap_err()
+                .iter()
+                .map(|e| (e.field.clone(), e.code.clone()))
+                .collect()
+        };
+        assert_eq!(
+            codes(&rows[0]),
+            [("gender".into(), "unmapped_value".into())]
+        );
+        assert_eq!(rows[1].key, None);
+        assert_eq!(codes(&rows[1]), [("user_id".into(), "required".into())]);
     }
 
     #[test]

@@ -179,10 +179,12 @@ fn syntax_errors_have_a_line_and_column() {
     assert!(e.to_string().starts_with("/etc/usersync/usersync.toml:1:"));
 }
 
+const GNOSS_CREDENTIALS: &str = "credentials = { consumer_key = \"CK\", consumer_secret = \"CS\", token = \"T\", token_secret = \"TS\" }\n";
+
 #[test]
 fn choosing_a_target() {
     let two = format!(
-        "{EXAMPLE}\n[targets.other]\nprovider = \"gnoss\"\nbase_url = \"https://gnoss.example.com/api\"\nkey = \"user_id\"\nfields = {{ user_id = \"guid\" }}\n"
+        "{EXAMPLE}\n[targets.other]\nprovider = \"gnoss\"\nbase_url = \"https://gnoss.example.com/api\"\nkey = \"user_id\"\nfields = {{ user_id = \"guid\" }}\n{GNOSS_CREDENTIALS}"
     );
     let config = load_str(&two).unwrap();
     let msg = config.target(None).unwrap_err().to_string();
@@ -228,4 +230,43 @@ fn no_targets_is_an_error() {
 fn line_columns_count_characters() {
     assert_eq!(line_column("ab\ncañón = 1", 3), (2, 1));
     assert_eq!(line_column("ab\ncañón = 1", "ab\ncañón".len()), (2, 6));
+}
+
+#[test]
+fn credentials_must_be_one_accepted_set() {
+    let gnoss = |creds: &str| {
+        format!("[targets.g]\nprovider = \"gnoss\"\nbase_url = \"https://gnoss.example.com/api\"\nkey = \"user_id\"\nfields = {{ user_id = \"guid\" }}\n{creds}")
+    };
+    assert!(load_str(&gnoss(GNOSS_CREDENTIALS)).is_ok());
+    let (key, msg) = error(&gnoss(""));
+    assert_eq!(key.as_deref(), Some("targets.g.credentials"));
+    assert!(
+        msg.contains("consumer_key + consumer_secret + token + token_secret"),
+        "{msg}"
+    );
+    let (key, msg) = error(&gnoss(
+        &GNOSS_CREDENTIALS.replace("token_secret", "token_secet"),
+    ));
+    assert_eq!(
+        key.as_deref(),
+        Some("targets.g.credentials.token_secet"),
+        "{msg}"
+    );
+    // The built-in mock may go without credentials, but not with half a set.
+    let mock = gnoss("").replace("https://gnoss.example.com/api", "mock");
+    assert!(load_str(&mock).is_ok());
+    assert!(load_str(&format!("{mock}credentials = {{ token = \"T\" }}\n")).is_err());
+}
+
+#[test]
+fn unknown_provider_fields_and_unmapped_required_fields_are_named() {
+    let (key, msg) = error(&EXAMPLE.replace(
+        "user_id = \"employee_id\"",
+        "user_id = \"employee_id\"\nemial = \"work_email\"",
+    ));
+    assert_eq!(key.as_deref(), Some("targets.lawyers.fields.emial"));
+    assert!(msg.contains("meetinglawyers has no field `emial`"), "{msg}");
+    let (key, msg) = error(&EXAMPLE.replace("burst = 5", "burst = 5\nrequired = [\"nid_number\"]"));
+    assert_eq!(key.as_deref(), Some("targets.lawyers.required[0]"));
+    assert!(msg.contains("not mapped"), "{msg}");
 }
