@@ -358,6 +358,51 @@ usersync_test!(config_errors_name_the_file_and_the_key, |dir| {
     assert!(e.starts_with("error: bad.toml:1:"), "{e}");
 });
 
+usersync_test!(fatal_errors_print_the_error_then_each_cause, |dir| {
+    dir.write("in.csv", "id\n");
+    let out = dir
+        .usersync()
+        .args(["validate", "in.csv", "-c", "nope.toml"])
+        .output()
+        .unwrap();
+    let text = stderr(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "error: cannot read config file nope.toml");
+    assert!(lines[1].starts_with("  caused by: "), "{text}");
+});
+
+usersync_test!(logs_go_to_stderr_as_json_when_asked, |dir| {
+    dir.write("usersync.toml", ML_CONFIG);
+    dir.write(
+        "in.csv",
+        "id,email,plan,sex,born\nE1,a@example.com,gold,F,01/02/1980\n",
+    );
+    let out = dir
+        .usersync()
+        .args([
+            "validate",
+            "in.csv",
+            "--json",
+            "-vv",
+            "--log-format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let logs = json_lines(&stderr(&out));
+    assert!(logs.iter().any(|l| l["fields"]["message"] == "row rejected"
+        && l["fields"]["line"] == 2
+        && l["level"] == "DEBUG"));
+    // stdout stays pure JSON output.
+    assert_eq!(json_lines(&stdout(&out)).len(), 2);
+    let quiet = dir
+        .usersync()
+        .args(["validate", "in.csv", "-q"])
+        .output()
+        .unwrap();
+    assert!(quiet.stderr.is_empty());
+});
+
 usersync_test!(several_targets_need_t, |dir| {
     dir.write("in.csv", "employee_id\n");
     let out = dir
