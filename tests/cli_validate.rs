@@ -301,6 +301,12 @@ usersync_test!(exit_codes_follow_the_readme, |dir| {
     assert_eq!(code(&["validate", "good.csv", "-c", "nope.toml"]), Some(2));
     assert_eq!(code(&["validate", "good.csv", "--no-such-flag"]), Some(2));
     assert_eq!(code(&["validate", "good.csv", "-t", "nobody"]), Some(2));
+    // --rejects must not overwrite the input.
+    assert_eq!(
+        code(&["validate", "bad.csv", "--rejects", "bad.csv"]),
+        Some(2)
+    );
+    assert!(dir.read("bad.csv").contains("gold"));
 });
 
 /// Runs validate with a config `text` and returns (exit code, stderr).

@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, ValidateArgs};
+use crate::commands::UsageError;
 use crate::config;
 use crate::exit::Exit;
 use crate::input::{Column, Header, Record};
@@ -43,6 +44,13 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Exit> {
     let path = &args.input.input;
     let mut rows = Rows::open(path, target, &options)?;
     let mut rejects = match &args.rejects {
+        Some(file) if same_file(file, path) => {
+            return Err(UsageError(format!(
+                "--rejects {} would overwrite the input: choose another file",
+                file.display()
+            ))
+            .into())
+        }
         Some(file) => Some(RejectsWriter::create(
             file,
             rows.source_columns(),
@@ -233,6 +241,14 @@ impl RejectsWriter {
         self.writer
             .flush()
             .with_context(|| format!("cannot write to {}", self.path.display()))
+    }
+}
+
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 
