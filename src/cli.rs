@@ -1,1 +1,179 @@
-//! Command-line types (stub)
+//! The command line, as clap types only. Commands turn these into a validated plan with
+//! [`crate::config`]; nothing else reads flags.
+//!
+//! Groups of flags that several subcommands share are their own structs, flattened where used:
+//! [`InputArgs`] (an export and how to read it), [`TargetArgs`] (which target of the config) and
+//! [`LedgerArgs`] (where the ledger is).
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::InputSettings;
+use crate::input::{parse_delimiter, Encoding, Format};
+
+/// usersync: keep a company's users in step with the user APIs of the services it buys.
+#[derive(Debug, Parser)]
+#[command(name = "usersync", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts, before or after its name.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The config file.
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_name = "FILE",
+        default_value = "usersync.toml",
+        env = "USERSYNC_CONFIG"
+    )]
+    pub config: PathBuf,
+    /// More detail in the logs on stderr: -v info, -vv debug, -vvv trace.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors in the logs.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// The log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check an export against a target's mapping and field rules, without sending anything.
+    ///
+    /// Exit status: 0 all rows valid, 3 some rows rejected, 2 usage or config error,
+    /// 1 any other fatal error.
+    Validate(ValidateArgs),
+}
+
+/// An export and how to read it.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// The HR export: a CSV or JSONL file.
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+    /// The file format [default: from the extension].
+    #[arg(long, value_name = "csv|jsonl", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// The CSV delimiter, e.g. ';' or tab [default: detected among , ; tab | from the header].
+    #[arg(long, value_name = "D", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// The file encoding: utf-8 or windows-1252 [default: utf-8].
+    #[arg(long, value_name = "E", value_parser = parse_encoding)]
+    pub encoding: Option<Encoding>,
+}
+
+impl InputArgs {
+    /// The input settings given on the command line (override the config's `[input]`).
+    pub fn settings(&self) -> InputSettings {
+        InputSettings {
+            format: self.format,
+            delimiter: self.delimiter,
+            encoding: self.encoding,
+        }
+    }
+}
+
+/// Which target of the config.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// The target (a [targets.NAME] of the config); may be omitted when there is only one.
+    #[arg(short, long, value_name = "NAME")]
+    pub target: Option<String>,
+}
+
+/// Where the ledger is.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerArgs {
+    /// The ledger database [default: the config's `ledger`, relative to the config file].
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+}
+
+/// `usersync validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print one JSON object per rejected row, then a summary object, instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the rejected rows to FILE: a CSV with the original columns plus `_line` and
+    /// `_errors`, safe to open in Excel.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+fn parse_encoding(s: &str) -> Result<Encoding, String> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn validate_takes_input_target_and_global_flags_anywhere() {
+        let cli = Cli::try_parse_from([
+            "usersync",
+            "validate",
+            "x.csv",
+            "-t",
+            "lawyers",
+            "--delimiter",
+            "tab",
+            "--encoding",
+            "windows-1252",
+            "-c",
+            "conf.toml",
+            "-vv",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.config, PathBuf::from("conf.toml"));
+        assert_eq!(cli.global.verbose, 2);
+        let Command::Validate(args) = cli.command;
+        assert_eq!(args.target.target.as_deref(), Some("lawyers"));
+        assert_eq!(args.input.delimiter, Some(b'\t'));
+        assert_eq!(args.input.encoding, Some(Encoding::Windows1252));
+        assert!(args.json);
+    }
+
+    #[test]
+    fn bad_flag_values_are_usage_errors() {
+        let e = Cli::try_parse_from(["usersync", "validate", "x.csv", "--encoding", "ebcdic"])
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+}

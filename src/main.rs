@@ -1,1 +1,51 @@
-fn main() {}
+//! The `usersync` binary: parse the command line, set up logging, run the command, and turn its
+//! result into an exit code. Everything else lives in the library.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use usersync::cli::{Cli, GlobalArgs, LogFormat};
+use usersync::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.global);
+    match commands::run(cli) {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            commands::exit_for(&err).into()
+        }
+    }
+}
+
+/// Logs go to stderr (stdout is for command output). `-q` errors only, default warnings,
+/// `-v` info, `-vv` debug, `-vvv` trace, for usersync's own events; other crates stay at warn so
+/// that no HTTP library logs request details. `USERSYNC_LOG` (an EnvFilter) overrides all this.
+fn init_tracing(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("USERSYNC_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,usersync={level}")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match global.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+    }
+}

@@ -1,1 +1,292 @@
-//! Mapping (stub)
+//! Source columns -> provider fields: the target's `fields` specs, compiled once per file against
+//! its header, then applied to every record.
+//!
+//! Per field: the raw value is the column's value (or the constant `value`); an empty value takes
+//! the `default` if one is given and is otherwise absent (an empty cell means "not given", never
+//! "invalid"); then the `transform`s in order, then `split` into a JSON array of trimmed,
+//! non-empty items, and each item through `map` (a missing value is an `unmapped_value` row error)
+//! or `date_format` (output `YYYY-MM-DD`; a failure is an `invalid_date` row error). Everything
+//! else stays a string: type coercion and field rules are `validate`'s job. JSONL values that are
+//! not strings (numbers, arrays, objects) pass through as JSON unless a `map` or `date_format`
+//! needs their text.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::format::{Item, Parsed, StrftimeItems};
+use chrono::Datelike;
+use serde_json::Value;
+
+use crate::config::{FieldSpec, Source, Target, Transform};
+use crate::input::{Cell, Column, Header, Record};
+use crate::payload::Payload;
+use crate::validate::FieldError;
+
+/// A mapped column that the export does not have: the config does not fit the file.
+#[derive(Debug, thiserror::Error)]
+#[error("column `{column}` (from `{key}`) is not in the header of {}; its columns are: {columns}", file.display())]
+pub struct MappingError {
+    pub file: PathBuf,
+    /// The missing column.
+    pub column: String,
+    /// The config key that names it (`targets.lawyers.fields.email.column`).
+    pub key: String,
+    /// The file's columns, comma-separated.
+    pub columns: String,
+}
+
+/// A target's field specs, compiled against one file's header.
+#[derive(Debug)]
+pub struct Mapper {
+    fields: Vec<MappedField>,
+}
+
+#[derive(Debug)]
+enum MappedSource {
+    Column { at: Column, name: String },
+    Value(Value),
+}
+
+#[derive(Debug)]
+struct MappedField {
+    field: String,
+    /// `targets.X.fields.F`, for messages.
+    key_path: String,
+    source: MappedSource,
+    default: Option<Value>,
+    transforms: Vec<Transform>,
+    split: Option<String>,
+    map: Option<BTreeMap<String, Value>>,
+    /// The format as written and its parsed items.
+    date: Option<(String, Vec<Item<'static>>)>,
+}
+
+/// A raw value before conversion.
+enum Raw<'a> {
+    Text(&'a str),
+    Json(&'a Value),
+}
+
+impl Mapper {
+    /// Compiles `target`'s fields against `header` (of `file`, for the error message). A column
+    /// missing from a CSV header is an error naming the column and the config key.
+    pub fn compile(target: &Target, header: &Header, file: &Path) -> Result<Mapper, MappingError> {
+        let mut fields = Vec::with_capacity(target.fields.len());
+        for spec in &target.fields {
+            fields.push(compile_field(target, spec, header, file)?);
+        }
+        Ok(Mapper { fields })
+    }
+
+    /// The distinct columns the mapping reads, sorted.
+    pub fn columns(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .fields
+            .iter()
+            .filter_map(|f| match &f.source {
+                MappedSource::Column { name, .. } => Some(name.as_str()),
+                MappedSource::Value(_) => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Maps `record` into `payload` (fields added; absent values left out), pushing one error
+    /// per field that cannot be mapped.
+    pub fn map(&self, record: &Record, payload: &mut Payload, errors: &mut Vec<FieldError>) {
+        for f in &self.fields {
+            match f.apply(record) {
+                Ok(Some(v)) => {
+                    payload.insert(f.field.clone(), v);
+                }
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+}
+
+fn compile_field(
+    target: &Target,
+    spec: &FieldSpec,
+    header: &Header,
+    file: &Path,
+) -> Result<MappedField, MappingError> {
+    let key_path = target.key_path(&format!("fields.{}", spec.field));
+    let source = match &spec.source {
+        Source::Value(v) => MappedSource::Value(v.clone()),
+        Source::Column(name) => match header.resolve(name) {
+            Some(at) => MappedSource::Column {
+                at,
+                name: name.clone(),
+            },
+            None => {
+                return Err(MappingError {
+                    file: file.to_owned(),
+                    column: name.clone(),
+                    key: format!("{key_path}.column"),
+                    columns: header.names().unwrap_or_default().join(", "),
+                })
+            }
+        },
+    };
+    // The format was checked when the config was loaded; an unparsable one maps nothing.
+    let date = spec.date_format.as_ref().map(|fmt| {
+        let items = StrftimeItems::new(fmt).parse_to_owned().unwrap_or_default();
+        (fmt.clone(), items)
+    });
+    Ok(MappedField {
+        field: spec.field.clone(),
+        key_path,
+        source,
+        default: spec.default.clone(),
+        transforms: spec.transforms.clone(),
+        split: spec.split.clone(),
+        map: spec.map.clone(),
+        date,
+    })
+}
+
+impl MappedField {
+    /// The provider value for `record`, `None` when absent.
+    fn apply(&self, record: &Record) -> Result<Option<Value>, FieldError> {
+        let cell = match &self.source {
+            MappedSource::Column { at, .. } => record.get(at),
+            MappedSource::Value(v) => json_cell(v),
+        };
+        let raw = match cell {
+            Cell::Missing | Cell::Json(Value::Null) => None,
+            Cell::Text(s) if s.trim().is_empty() => None,
+            Cell::Text(s) => Some(Raw::Text(s)),
+            Cell::Json(v) => Some(Raw::Json(v)),
+        };
+        let raw = match raw.or_else(|| self.default.as_ref().map(|d| raw_of(json_cell(d)))) {
+            Some(raw) => raw,
+            None => return Ok(None),
+        };
+        match raw {
+            Raw::Text(s) => self.convert_text(s).map(Some),
+            Raw::Json(v @ (Value::Number(_) | Value::Bool(_)))
+                if self.map.is_some() || self.date.is_some() =>
+            {
+                self.convert_text(&v.to_string()).map(Some)
+            }
+            Raw::Json(v) => Ok(Some(v.clone())),
+        }
+    }
+
+    fn convert_text(&self, s: &str) -> Result<Value, FieldError> {
+        let s = self.transform(s);
+        match &self.split {
+            Some(sep) => s
+                .split(sep.as_str())
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| self.convert_item(item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            None => self.convert_item(&s),
+        }
+    }
+
+    fn transform<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        let mut s = Cow::Borrowed(s);
+        for t in &self.transforms {
+            s = match t {
+                Transform::Trim => match s {
+                    Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+                    Cow::Owned(o) => Cow::Owned(o.trim().to_owned()),
+                },
+                Transform::Lowercase if s.chars().any(char::is_uppercase) => {
+                    Cow::Owned(s.to_lowercase())
+                }
+                Transform::Uppercase if s.chars().any(char::is_lowercase) => {
+                    Cow::Owned(s.to_uppercase())
+                }
+                Transform::Lowercase | Transform::Uppercase => s,
+            };
+        }
+        s
+    }
+
+    fn convert_item(&self, s: &str) -> Result<Value, FieldError> {
+        if let Some(map) = &self.map {
+            return map
+                .get(s.trim())
+                .cloned()
+                .ok_or_else(|| self.unmapped(s.trim(), map));
+        }
+        if let Some((fmt, items)) = &self.date {
+            let mut parsed = Parsed::new();
+            let date = chrono::format::parse(&mut parsed, s.trim(), items.iter())
+                .ok()
+                .and_then(|()| parsed.to_naive_date().ok());
+            return match date {
+                Some(d) => Ok(Value::String(format!(
+                    "{:04}-{:02}-{:02}",
+                    d.year(),
+                    d.month(),
+                    d.day()
+                ))),
+                None => Err(FieldError::new(
+                    &self.field,
+                    "invalid_date",
+                    format!(
+                        "`{}` {} is not a date in the format `{fmt}` ({}.date_format)",
+                        s.trim(),
+                        self.origin(),
+                        self.key_path
+                    ),
+                )),
+            };
+        }
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn unmapped(&self, value: &str, map: &BTreeMap<String, Value>) -> FieldError {
+        const SHOWN: usize = 12;
+        let mut known: Vec<&str> = map.keys().take(SHOWN).map(String::as_str).collect();
+        if map.len() > SHOWN {
+            known.push("...");
+        }
+        FieldError::new(
+            &self.field,
+            "unmapped_value",
+            format!(
+                "`{value}` {} is not a key of {}.map; known values: {}",
+                self.origin(),
+                self.key_path,
+                known.join(", ")
+            ),
+        )
+    }
+
+    /// Where the value came from, for messages: `(column `plan`)`.
+    fn origin(&self) -> String {
+        match &self.source {
+            MappedSource::Column { name, .. } => format!("(column `{name}`)"),
+            MappedSource::Value(_) => format!("(from {}.value)", self.key_path),
+        }
+    }
+}
+
+fn json_cell(v: &Value) -> Cell<'_> {
+    match v {
+        Value::String(s) => Cell::Text(s),
+        v => Cell::Json(v),
+    }
+}
+
+fn raw_of(cell: Cell<'_>) -> Raw<'_> {
+    match cell {
+        Cell::Text(s) => Raw::Text(s),
+        Cell::Json(v) => Raw::Json(v),
+        Cell::Missing => Raw::Json(&Value::Null),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,301 @@
-//! Input file -> validated rows for one target (stub)
+//! One export, one target -> a stream of validated rows: what `validate`, `plan` and `sync` all
+//! consume.
+//!
+//! [`Rows`] opens the file, compiles the target's mapping against its header, then for every
+//! record maps it, validates it with the provider's schema, and checks that its user key was not
+//! already seen (the first occurrence is kept; every later one is rejected with `duplicate_key`).
+//! A row that could not be read cleanly (ragged, bad bytes, not a JSON object) comes out as a
+//! rejected row on the pseudo-field `_row`. Only file-level problems stop the stream.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::config::Target;
+use crate::input::{self, Column, Header, InputError, InputOptions, InputReader, Record};
+use crate::mapping::{Mapper, MappingError};
+use crate::payload::Payload;
+use crate::validate::{self, Context, FieldError, Schema};
+
+/// The pseudo-field that row-level input problems are reported on.
+pub const ROW_FIELD: &str = "_row";
+
+/// One row of the export, mapped and validated for a target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRow {
+    /// The physical line where the row starts.
+    pub line: u64,
+    /// The value of the target's key field, when the row has one.
+    pub key: Option<String>,
+    /// The canonical payload, or every problem of the row.
+    pub result: Result<Payload, Vec<FieldError>>,
+    /// The provider's id for the user, from the target's `remote_id_column`.
+    pub remote_id: Option<String>,
+}
+
+/// Why an export cannot be prepared at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The config names a column the file does not have.
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+}
+
+/// The prepared rows of one export for one target. Iterating yields every row in file order;
+/// an `Err` is fatal (the file could not be read further) and ends the stream.
+pub struct Rows {
+    reader: InputReader,
+    mapper: Mapper,
+    schema: &'static Schema,
+    extra_required: Vec<String>,
+    key_field: String,
+    remote_id: Option<Column>,
+    /// Every key seen so far -> the line it was first seen on.
+    seen: HashMap<String, u64>,
+    done: bool,
+}
+
+impl Rows {
+    /// Opens `path` and compiles `target`'s mapping against its header.
+    pub fn open(
+        path: &Path,
+        target: &Target,
+        options: &InputOptions,
+    ) -> Result<Rows, PrepareError> {
+        let reader = input::open(path, options)?;
+        let mapper = Mapper::compile(target, reader.header(), path)?;
+        let remote_id = match &target.remote_id_column {
+            None => None,
+            Some(name) => Some(reader.header().resolve(name).ok_or_else(|| MappingError {
+                file: path.to_owned(),
+                column: name.clone(),
+                key: target.key_path("remote_id_column"),
+                columns: reader.header().names().unwrap_or_default().join(", "),
+            })?),
+        };
+        Ok(Rows {
+            reader,
+            mapper,
+            schema: target.provider.schema(),
+            extra_required: target.required.clone(),
+            key_field: target.key.clone(),
+            remote_id,
+            seen: HashMap::new(),
+            done: false,
+        })
+    }
+
+    /// The export's columns.
+    pub fn header(&self) -> &Header {
+        self.reader.header()
+    }
+
+    /// The columns that describe a row of this export in a report (the rejects file): the CSV
+    /// header, or for JSONL the columns the mapping reads.
+    pub fn source_columns(&self) -> Vec<String> {
+        match self.reader.header().names() {
+            Some(names) => names.to_vec(),
+            None => self
+                .mapper
+                .columns()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    /// The raw record of the row last returned (its original columns, for `--rejects`).
+    pub fn record(&self) -> &Record {
+        self.reader.current()
+    }
+
+    fn prepare(&mut self) -> Result<Option<PreparedRow>, InputError> {
+        let Some(record) = self.reader.read()? else {
+            return Ok(None);
+        };
+        let line = record.line;
+        if let Some(problem) = record.problem() {
+            return Ok(Some(PreparedRow {
+                line,
+                key: None,
+                result: Err(vec![FieldError::new(
+                    ROW_FIELD,
+                    problem.code,
+                    problem.message.clone(),
+                )]),
+                remote_id: None,
+            }));
+        }
+        let mut payload = Payload::new();
+        let mut errors = Vec::new();
+        self.mapper.map(record, &mut payload, &mut errors);
+        let remote_id = self
+            .remote_id
+            .as_ref()
+            .map(|c| record.get(c).to_text().trim().to_owned())
+            .filter(|s| !s.is_empty());
+        // A full payload: the fields required on create are required here too.
+        let ctx = Context {
+            extra_required: &self.extra_required,
+            partial: false,
+        };
+        let mut rule_errors = validate::validate(self.schema, &mut payload, &ctx);
+        // A field that could not be mapped is absent: do not also call it "required".
+        rule_errors.retain(|e| !errors.iter().any(|m| m.field == e.field));
+        errors.append(&mut rule_errors);
+        let key = payload.get(&self.key_field).and_then(key_text);
+        if let Some(k) = &key {
+            match self.seen.entry(k.clone()) {
+                Entry::Occupied(first) => errors.push(FieldError::new(
+                    &self.key_field,
+                    "duplicate_key",
+                    format!("`{k}` is also on line {}, which is kept", first.get()),
+                )),
+                Entry::Vacant(slot) => {
+                    slot.insert(line);
+                }
+            }
+        }
+        let result = if errors.is_empty() {
+            Ok(payload)
+        } else {
+            Err(errors)
+        };
+        Ok(Some(PreparedRow {
+            line,
+            key,
+            result,
+            remote_id,
+        }))
+    }
+}
+
+impl Iterator for Rows {
+    type Item = Result<PreparedRow, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.prepare() {
+            Ok(Some(row)) => Some(Ok(row)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A key value as text (`"E1"`, `42`); `None` for null.
+fn key_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn rows(config: &str, csv: &str) -> (tempfile::TempDir, Rows) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(csv.as_bytes())
+            .unwrap();
+        let config = crate::config::from_str(config, &dir.path().join("u.toml")).unwrap();
+        let target = config.target(None).unwrap();
+        let rows = Rows::open(&path, target, &InputOptions::default()).unwrap();
+        (dir, rows)
+    }
+
+    const CONFIG: &str = r#"
+        [targets.t]
+        provider = "meetinglawyers"
+        base_url = "mock"
+        key = "user_id"
+        remote_id_column = "ml"
+        fields = { user_id = "id", status = { value = 2 }, gender = { column = "sex", map = { M = 0, F = 1 } } }
+    "#;
+
+    #[test]
+    fn later_duplicates_are_rejected_on_the_key() {
+        let (_d, rows) = rows(CONFIG, "id,sex,ml\nE1,M,\nE2,F,77\nE1,F,\n");
+        let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 3);
+        assert!(rows[0].result.is_ok());
+        assert_eq!(rows[1].remote_id.as_deref(), Some("77"));
+        assert_eq!(rows[2].line, 4);
+        let errors = rows[2].result.as_ref().unwrap_err();
+        assert_eq!(errors[0].field, "user_id");
+        assert_eq!(errors[0].code, "duplicate_key");
+        assert_eq!(errors[0].message, "`E1` is also on line 2, which is kept");
+    }
+
+    #[test]
+    fn rule_errors_are_not_repeated_for_fields_that_failed_to_map() {
+        let (_d, rows) = rows(CONFIG, "id,sex,ml\nE1,X,\n,M,\n");
+        let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
+        let codes = |r: &PreparedRow| -> Vec<(String, String)> {
+            r.result
+                .as_ref()
+                .unwrap_err()
+                .iter()
+                .map(|e| (e.field.clone(), e.code.clone()))
+                .collect()
+        };
+        assert_eq!(
+            codes(&rows[0]),
+            [("gender".into(), "unmapped_value".into())]
+        );
+        assert_eq!(rows[1].key, None);
+        assert_eq!(codes(&rows[1]), [("user_id".into(), "required".into())]);
+    }
+
+    #[test]
+    fn ragged_rows_are_rejected_and_the_raw_record_stays_reachable() {
+        let (_d, mut rows) = rows(CONFIG, "id,sex,ml\nE1,M\nE2,F,1\n");
+        let first = rows.next().unwrap().unwrap();
+        let errors = first.result.unwrap_err();
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].code.as_str()),
+            (ROW_FIELD, "wrong_field_count")
+        );
+        let raw: Vec<&str> = rows.record().csv_fields().unwrap().collect();
+        assert_eq!(raw, ["E1", "M"]);
+        assert!(rows.next().unwrap().unwrap().result.is_ok());
+        assert!(rows.next().is_none());
+        assert_eq!(rows.source_columns(), ["id", "sex", "ml"]);
+    }
+
+    #[test]
+    fn a_missing_remote_id_column_is_a_mapping_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, "id,sex\n").unwrap();
+        let config = crate::config::from_str(CONFIG, &dir.path().join("u.toml")).unwrap();
+        let err = Rows::open(
+            &path,
+            config.target(None).unwrap(),
+            &InputOptions::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(err, PrepareError::Mapping(ref m) if m.key == "targets.t.remote_id_column")
+        );
+    }
+}

@@ -1,3 +1,52 @@
-//! Subcommands (stub)
+//! The subcommands: one file each. A command turns the parsed command line and the config into
+//! work, writes its output to stdout, and returns how it ended as an [`Exit`].
+//!
+//! Fatal problems are returned as errors; [`exit_for`] decides their exit code (2 for usage and
+//! config problems, 1 for everything else), so every command classifies errors the same way.
 
 pub mod mock_server;
+pub mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::config::ConfigError;
+use crate::exit::Exit;
+use crate::input::InputError;
+use crate::mapping::MappingError;
+use crate::prepare::PrepareError;
+
+/// A problem with how the command was invoked that clap cannot see (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs the command `cli` names.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match &cli.command {
+        Command::Validate(args) => validate::run(&cli.global, args),
+    }
+}
+
+/// The exit code for a fatal error: [`Exit::Usage`] when the config, the command line, or the
+/// fit between the config and the file is wrong (a mapped column the file lacks, a format that
+/// needs `--format`), [`Exit::Fatal`] otherwise.
+pub fn exit_for(err: &anyhow::Error) -> Exit {
+    let usage = err.chain().any(|cause| {
+        cause.is::<ConfigError>()
+            || cause.is::<MappingError>()
+            || cause.is::<UsageError>()
+            || matches!(
+                cause.downcast_ref::<PrepareError>(),
+                Some(PrepareError::Mapping(_))
+                    | Some(PrepareError::Input(InputError::UnknownFormat { .. }))
+            )
+            || matches!(
+                cause.downcast_ref::<InputError>(),
+                Some(InputError::UnknownFormat { .. })
+            )
+    });
+    if usage {
+        Exit::Usage
+    } else {
+        Exit::Fatal
+    }
+}

@@ -1,1 +1,395 @@
-//! input (stub)
+//! Streaming readers for HR exports: CSV and JSONL in, one [`Record`] at a time out.
+//!
+//! Memory stays constant whatever the file size: a reader keeps one record buffer and refills it
+//! for every row ([`InputReader::read`] lends the current record). Every record carries the
+//! physical line where it starts (the CSV header is line 1), which is what every error and report
+//! shows. A row that cannot be read cleanly (wrong number of fields, bytes invalid for the
+//! encoding, a JSONL line that is not an object) is still returned, carrying its [`RowProblem`],
+//! so that the caller reports it and goes on; only problems with the file as a whole (cannot
+//! open, empty, bad header) are fatal [`InputError`]s.
+
+mod csv_source;
+mod detect;
+mod jsonl_source;
+mod newlines;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde_json::Value;
+
+pub use detect::detect_delimiter;
+
+/// The longest JSONL line accepted; a longer line is a row error, not unbounded memory.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl Format {
+    /// The format a file name suggests (`.csv`, `.tsv`, `.txt` -> CSV; `.jsonl`, `.ndjson` -> JSONL).
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" | "txt" => Some(Format::Csv),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            other => Err(format!("unknown format `{other}`: expected csv or jsonl")),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        })
+    }
+}
+
+/// The character encoding of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    Utf8,
+    /// Common in Spanish Excel exports ("CSV (delimitado por comas)").
+    Windows1252,
+}
+
+impl FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Ok(Encoding::Utf8),
+            // WHATWG maps latin1 / iso-8859-1 labels to windows-1252 too.
+            "windows-1252" | "cp1252" | "latin1" | "iso-8859-1" => Ok(Encoding::Windows1252),
+            other => Err(format!(
+                "unknown encoding `{other}`: expected utf-8 or windows-1252"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Windows1252 => "windows-1252",
+        })
+    }
+}
+
+/// Parses a delimiter as given on the command line or in the config: one ASCII character, or
+/// `tab` / `\t`.
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => Err(format!(
+            "invalid delimiter `{s}`: expected one ASCII character such as , ; | or tab"
+        )),
+    }
+}
+
+/// How to read an export. `None` means "decide from the file" (extension, header line).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputOptions {
+    pub format: Option<Format>,
+    pub delimiter: Option<u8>,
+    pub encoding: Encoding,
+}
+
+/// A problem with the file as a whole: nothing can be read from it.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot open {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {} near line {line}", path.display())]
+    Read {
+        path: PathBuf,
+        line: u64,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot tell the format of {} from its extension: use --format csv or --format jsonl", path.display())]
+    UnknownFormat { path: PathBuf },
+    #[error("{} is empty: a CSV export needs a header line", path.display())]
+    Empty { path: PathBuf },
+    #[error("{} has a bad header line: {message}", path.display())]
+    Header { path: PathBuf, message: String },
+}
+
+/// Why one row could not be read cleanly. The row is reported and the file goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// A stable code: `wrong_field_count`, `invalid_encoding`, `invalid_json`, `not_an_object`,
+    /// `line_too_long`.
+    pub code: &'static str,
+    /// The column concerned, when there is one.
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// Where a column lives in a record, resolved once against the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// A CSV field index.
+    Index(usize),
+    /// A JSONL object key.
+    Key(String),
+}
+
+/// The columns of an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Header {
+    /// The CSV header names, in file order.
+    Csv(Vec<String>),
+    /// JSONL has no header: every object names its own keys.
+    Jsonl,
+}
+
+impl Header {
+    /// Where column `name` is, or `None` when a CSV header does not have it.
+    pub fn resolve(&self, name: &str) -> Option<Column> {
+        match self {
+            Header::Csv(names) => names.iter().position(|n| n == name).map(Column::Index),
+            Header::Jsonl => Some(Column::Key(name.to_owned())),
+        }
+    }
+
+    /// The CSV header names (`None` for JSONL).
+    pub fn names(&self) -> Option<&[String]> {
+        match self {
+            Header::Csv(names) => Some(names),
+            Header::Jsonl => None,
+        }
+    }
+}
+
+/// One value of a record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// The record has no such column (short CSV row, absent JSONL key).
+    Missing,
+    /// A CSV field, or a JSONL string.
+    Text(&'a str),
+    /// A JSONL value that is not a string (number, boolean, null, array, object).
+    Json(&'a Value),
+}
+
+impl<'a> Cell<'a> {
+    /// The cell as text: JSON values other than strings as their JSON text, missing as empty.
+    pub fn to_text(self) -> Cow<'a, str> {
+        match self {
+            Cell::Missing => Cow::Borrowed(""),
+            Cell::Text(s) => Cow::Borrowed(s),
+            Cell::Json(Value::Null) => Cow::Borrowed(""),
+            Cell::Json(v) => Cow::Owned(v.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Values {
+    Csv(csv::StringRecord),
+    Json(serde_json::Map<String, Value>),
+}
+
+/// One row of an export, as read. Lent by [`InputReader::read`] until the next call.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The physical line where the row starts (the CSV header is line 1).
+    pub line: u64,
+    values: Values,
+    problem: Option<RowProblem>,
+}
+
+impl Record {
+    /// A CSV-style record (tests, tools): `fields` in header order.
+    pub fn from_fields<'a>(line: u64, fields: impl IntoIterator<Item = &'a str>) -> Record {
+        Record {
+            line,
+            values: Values::Csv(fields.into_iter().collect()),
+            problem: None,
+        }
+    }
+
+    /// A JSONL-style record (tests, tools).
+    pub fn from_object(line: u64, object: serde_json::Map<String, Value>) -> Record {
+        Record {
+            line,
+            values: Values::Json(object),
+            problem: None,
+        }
+    }
+
+    /// The value in `column`.
+    pub fn get(&self, column: &Column) -> Cell<'_> {
+        match (&self.values, column) {
+            (Values::Csv(rec), Column::Index(i)) => rec.get(*i).map_or(Cell::Missing, Cell::Text),
+            (Values::Json(map), Column::Key(k)) => match map.get(k) {
+                None => Cell::Missing,
+                Some(Value::String(s)) => Cell::Text(s),
+                Some(v) => Cell::Json(v),
+            },
+            _ => Cell::Missing,
+        }
+    }
+
+    /// Why the row could not be read cleanly, if it could not. Its values may then be partial.
+    pub fn problem(&self) -> Option<&RowProblem> {
+        self.problem.as_ref()
+    }
+
+    /// The CSV fields in file order (`None` for JSONL).
+    pub fn csv_fields(&self) -> Option<impl Iterator<Item = &str>> {
+        match &self.values {
+            Values::Csv(rec) => Some(rec.iter()),
+            Values::Json(_) => None,
+        }
+    }
+}
+
+enum Source {
+    Csv(csv_source::CsvSource),
+    Jsonl(jsonl_source::JsonlSource),
+}
+
+/// A streaming reader over one export file.
+pub struct InputReader {
+    path: PathBuf,
+    format: Format,
+    header: Header,
+    source: Source,
+    record: Record,
+}
+
+/// Opens `path` for streaming. Fails when the format cannot be told, the file cannot be opened,
+/// or (CSV) its header line is missing or unusable.
+pub fn open(path: &Path, options: &InputOptions) -> Result<InputReader, InputError> {
+    let format = options
+        .format
+        .or_else(|| Format::from_extension(path))
+        .ok_or_else(|| InputError::UnknownFormat {
+            path: path.to_owned(),
+        })?;
+    let (source, header, values) = match format {
+        Format::Csv => {
+            let (src, names) = csv_source::CsvSource::open(path, options)?;
+            (
+                Source::Csv(src),
+                Header::Csv(names),
+                Values::Csv(csv::StringRecord::new()),
+            )
+        }
+        Format::Jsonl => (
+            Source::Jsonl(jsonl_source::JsonlSource::open(path, options.encoding)?),
+            Header::Jsonl,
+            Values::Json(serde_json::Map::new()),
+        ),
+    };
+    tracing::debug!(path = %path.display(), %format, encoding = %options.encoding, "input opened");
+    Ok(InputReader {
+        path: path.to_owned(),
+        format,
+        header,
+        source,
+        record: Record {
+            line: 0,
+            values,
+            problem: None,
+        },
+    })
+}
+
+impl InputReader {
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The format being read.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The columns of the file.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Reads the next row into the reader's buffer and lends it; `None` at the end of the file.
+    pub fn read(&mut self) -> Result<Option<&Record>, InputError> {
+        let more = match &mut self.source {
+            Source::Csv(src) => src.read_into(&mut self.record)?,
+            Source::Jsonl(src) => src.read_into(&mut self.record)?,
+        };
+        Ok(more.then_some(&self.record))
+    }
+
+    /// The row last returned by [`InputReader::read`].
+    pub fn current(&self) -> &Record {
+        &self.record
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_come_from_extensions() {
+        assert_eq!(
+            Format::from_extension(Path::new("a/b.CSV")),
+            Some(Format::Csv)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("x.jsonl")),
+            Some(Format::Jsonl)
+        );
+        assert_eq!(Format::from_extension(Path::new("x.xlsx")), None);
+    }
+
+    #[test]
+    fn encodings_and_delimiters_parse() {
+        assert_eq!("UTF-8".parse::<Encoding>(), Ok(Encoding::Utf8));
+        assert_eq!("cp1252".parse::<Encoding>(), Ok(Encoding::Windows1252));
+        assert!("ebcdic".parse::<Encoding>().is_err());
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert!(parse_delimiter(";;").is_err());
+        assert!(parse_delimiter("\"").is_err());
+    }
+
+    #[test]
+    fn json_cells_render_as_text() {
+        let v = serde_json::json!([1, 2]);
+        assert_eq!(Cell::Json(&v).to_text(), "[1,2]");
+        assert_eq!(Cell::Json(&Value::Null).to_text(), "");
+        assert_eq!(Cell::Text("a").to_text(), "a");
+    }
+}

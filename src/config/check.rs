@@ -1,0 +1,280 @@
+//! Raw config -> validated [`Config`] (ripgrep's "high args"): every rule that needs more than a
+//! type, each failure naming its key.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::field::check_field;
+use super::raw::{RawConfig, RawTarget};
+use super::{BaseUrl, Concurrency, Config, ConfigError, InputSettings, Target};
+use crate::provider::{self, Provider};
+
+/// Concurrency used when a target sets a `rate_limit` but no `concurrency`.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Default `max_deactivate`: the share of the snapshot one run may deactivate.
+pub const DEFAULT_MAX_DEACTIVATE: f64 = 0.10;
+/// Default `max_retries` per row.
+pub const DEFAULT_MAX_RETRIES: u32 = 5;
+/// Default `timeout_secs` per request.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// Default ledger file name, next to the config file.
+pub const DEFAULT_LEDGER: &str = "usersync.db";
+
+pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> {
+    if raw.targets.is_empty() {
+        return Err(ConfigError::invalid(
+            path,
+            "targets",
+            "the config defines no target: add a [targets.NAME] table",
+        ));
+    }
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let ledger = dir.join(raw.ledger.as_deref().unwrap_or(DEFAULT_LEDGER));
+    let mut targets = BTreeMap::new();
+    for (name, raw_target) in raw.targets {
+        let target = check_target(path, &name, raw_target)?;
+        targets.insert(name, target);
+    }
+    Ok(Config {
+        path: path.to_owned(),
+        ledger,
+        input: InputSettings {
+            format: raw.input.format,
+            delimiter: raw.input.delimiter,
+            encoding: raw.input.encoding,
+        },
+        targets,
+    })
+}
+
+fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, ConfigError> {
+    let err = |key: &str, message: String| {
+        ConfigError::invalid(path, format!("targets.{name}.{key}"), message)
+    };
+    let provider = provider::by_name(&raw.provider).ok_or_else(|| {
+        err(
+            "provider",
+            format!(
+                "unknown provider `{}`; known providers: {}",
+                raw.provider,
+                provider::names().join(", ")
+            ),
+        )
+    })?;
+    let base_url = parse_base_url(&raw.base_url).map_err(|m| err("base_url", m))?;
+    // A rehearsal on the built-in mock may leave the credentials out entirely.
+    if !(base_url == BaseUrl::Mock && raw.credentials.is_empty()) {
+        check_credentials(provider, &raw.credentials).map_err(|(k, m)| err(&k, m))?;
+    }
+    for (key, value) in [
+        ("rate_limit", raw.rate_limit),
+        ("burst", raw.burst),
+        ("concurrency_max", raw.concurrency_max),
+    ] {
+        if value == Some(0) {
+            return Err(err(key, "must be at least 1".into()));
+        }
+    }
+    if raw.max_requests == Some(0) {
+        return Err(err("max_requests", "must be at least 1".into()));
+    }
+    if raw.timeout_secs == Some(0) {
+        return Err(err("timeout_secs", "must be at least 1".into()));
+    }
+    let max_deactivate = raw.max_deactivate.unwrap_or(DEFAULT_MAX_DEACTIVATE);
+    if !(0.0..=1.0).contains(&max_deactivate) {
+        return Err(err(
+            "max_deactivate",
+            format!("must be a fraction between 0 and 1 (0.10 = 10%), not {max_deactivate}"),
+        ));
+    }
+    let schema = provider.schema();
+    let mut fields = Vec::with_capacity(raw.fields.len());
+    for (field, raw_field) in raw.fields {
+        if !schema.fields.is_empty() && schema.field(&field).is_none() {
+            return Err(err(
+                &format!("fields.{field}"),
+                format!(
+                    "{} has no field `{field}`; its fields are: {}",
+                    provider.name(),
+                    schema
+                        .fields
+                        .iter()
+                        .map(|f| f.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let spec = check_field(&field, raw_field).map_err(|(suffix, m)| {
+            let key = if suffix.is_empty() {
+                format!("fields.{field}")
+            } else {
+                format!("fields.{field}.{suffix}")
+            };
+            err(&key, m)
+        })?;
+        fields.push(spec);
+    }
+    let mapped = |f: &str| fields.iter().any(|s| s.field == f);
+    let mapped_list = || {
+        fields
+            .iter()
+            .map(|s| s.field.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !mapped(&raw.key) {
+        return Err(err(
+            "key",
+            format!(
+                "the key `{}` is not a mapped field; mapped fields: {}",
+                raw.key,
+                mapped_list()
+            ),
+        ));
+    }
+    for (i, field) in raw.required.iter().enumerate() {
+        if !mapped(field) {
+            return Err(err(
+                &format!("required[{i}]"),
+                format!(
+                    "`{field}` is marked required but is not mapped in [targets.{name}.fields]; mapped fields: {}",
+                    mapped_list()
+                ),
+            ));
+        }
+    }
+    if raw
+        .remote_id_column
+        .as_deref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
+        return Err(err("remote_id_column", "the column name is empty".into()));
+    }
+    let concurrency = raw.concurrency.unwrap_or(match raw.rate_limit {
+        Some(_) => Concurrency::Fixed(DEFAULT_CONCURRENCY),
+        None => Concurrency::Auto,
+    });
+    Ok(Target {
+        name: name.to_owned(),
+        config_path: path.to_owned(),
+        provider,
+        base_url,
+        credentials: raw.credentials,
+        rate_limit: raw.rate_limit,
+        burst: raw.burst,
+        concurrency,
+        concurrency_max: raw.concurrency_max,
+        max_requests: raw.max_requests,
+        key: raw.key,
+        fields,
+        required: raw.required,
+        remote_id_column: raw.remote_id_column,
+        deactivate_missing: raw.deactivate_missing,
+        max_deactivate,
+        max_retries: raw.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+        timeout: Duration::from_secs(raw.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
+        options: raw.options,
+    })
+}
+
+/// `"mock"`, or an http(s) URL normalised with a trailing slash (so joining a relative path
+/// keeps the URL's own path, e.g. a GNOSS API root).
+pub fn parse_base_url(s: &str) -> Result<BaseUrl, String> {
+    if s == "mock" {
+        return Ok(BaseUrl::Mock);
+    }
+    let mut url = url::Url::parse(s)
+        .map_err(|e| format!("`{s}` is not a URL ({e}); use \"mock\" or an https:// URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "`{s}` is not an http(s) URL; use \"mock\" or an https:// URL"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{s}` must not have a query or fragment"));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(BaseUrl::Url(url))
+}
+
+/// The credential names must be exactly one of the provider's accepted sets (extra names are
+/// a typo). Errors are `(key under the target, message)`.
+fn check_credentials(
+    provider: &dyn Provider,
+    creds: &BTreeMap<String, String>,
+) -> Result<(), (String, String)> {
+    for (name, var) in creds {
+        if var.trim().is_empty() {
+            return Err((
+                format!("credentials.{name}"),
+                "give the name of the environment variable that holds this credential".into(),
+            ));
+        }
+    }
+    let sets = provider.credential_sets();
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let describe = || {
+        sets.iter()
+            .map(|s| s.join(" + "))
+            .collect::<Vec<_>>()
+            .join(", or ")
+    };
+    for name in creds.keys() {
+        if !sets.iter().any(|set| set.contains(&name.as_str())) {
+            return Err((
+                format!("credentials.{name}"),
+                format!(
+                    "{} has no credential `{name}`; it takes {}",
+                    provider.name(),
+                    describe()
+                ),
+            ));
+        }
+    }
+    let matches =
+        |set: &&[&str]| set.len() == creds.len() && set.iter().all(|n| creds.contains_key(*n));
+    if !sets.iter().any(matches) {
+        return Err((
+            "credentials".into(),
+            format!(
+                "{} needs the environment variable names of {} (given: {})",
+                provider.name(),
+                describe(),
+                if creds.is_empty() {
+                    "none".to_owned()
+                } else {
+                    creds.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalised() {
+        assert_eq!(parse_base_url("mock"), Ok(BaseUrl::Mock));
+        let BaseUrl::Url(u) = parse_base_url("https://api.example.com/gnoss/api").unwrap() else {
+            panic!("not a url")
+        };
+        assert_eq!(u.as_str(), "https://api.example.com/gnoss/api/");
+        assert_eq!(
+            u.join("user/modify-user").unwrap().path(),
+            "/gnoss/api/user/modify-user"
+        );
+        assert!(parse_base_url("ftp://x.example.com").is_err());
+        assert!(parse_base_url("api.example.com").is_err());
+    }
+}

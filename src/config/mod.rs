@@ -1,0 +1,274 @@
+//! The config file (`usersync.toml`) turned into one validated value.
+//!
+//! Following ripgrep's low/high args split: `raw.rs` holds the file exactly as written (serde,
+//! unknown keys rejected), `check.rs` checks everything that needs more than a type (the provider
+//! exists, every mapped field is one of its fields, the key is mapped, credentials name one of
+//! its accepted sets, numbers are positive, date formats work) and resolves paths. Nothing
+//! downstream re-reads the file. Every error names the file and the key (see [`ConfigError`]).
+//!
+//! Credentials are only *named* in the file (environment variables); they are read by
+//! [`Target::credentials_from_env`], which only commands that send call.
+
+mod check;
+mod error;
+mod field;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use check::{
+    parse_base_url, DEFAULT_CONCURRENCY, DEFAULT_LEDGER, DEFAULT_MAX_DEACTIVATE,
+    DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECS,
+};
+pub use error::ConfigError;
+pub use field::{check_date_format, FieldSpec, Source, Transform};
+
+use crate::input::{Encoding, Format, InputOptions};
+use crate::provider::{Credentials, Provider};
+
+/// A validated config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file it was read from.
+    pub path: PathBuf,
+    /// The ledger database, resolved relative to the config file (default `usersync.db`).
+    pub ledger: PathBuf,
+    /// The `[input]` table.
+    pub input: InputSettings,
+    /// Every `[targets.NAME]`, by name.
+    pub targets: BTreeMap<String, Target>,
+}
+
+/// How to read exports, from the config's `[input]` table or the command line. `None` = not set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputSettings {
+    pub format: Option<Format>,
+    pub delimiter: Option<u8>,
+    pub encoding: Option<Encoding>,
+}
+
+impl InputSettings {
+    /// The options to read with: `flags` (the command line) win over `self` (the config file);
+    /// what neither sets is decided from the file (format from the extension, delimiter from the
+    /// header line) or defaults (UTF-8).
+    pub fn options(&self, flags: &InputSettings) -> InputOptions {
+        InputOptions {
+            format: flags.format.or(self.format),
+            delimiter: flags.delimiter.or(self.delimiter),
+            encoding: flags.encoding.or(self.encoding).unwrap_or_default(),
+        }
+    }
+}
+
+/// Where a target's API is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseUrl {
+    /// The built-in mock provider (`base_url = "mock"`).
+    Mock,
+    /// A real API root, always with a trailing slash.
+    Url(url::Url),
+}
+
+/// How many requests a target may have in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    Fixed(usize),
+    /// Found at run time by the adaptive controller (`concurrency = "auto"`); the default when no
+    /// `rate_limit` is set.
+    Auto,
+}
+
+/// One `[targets.NAME]` table, checked.
+#[derive(Clone)]
+pub struct Target {
+    /// The table name (`lawyers`).
+    pub name: String,
+    /// The config file, for error messages.
+    pub config_path: PathBuf,
+    pub provider: &'static dyn Provider,
+    pub base_url: BaseUrl,
+    /// Credential name (`api_key`) -> environment variable name (`ML_API_KEY`).
+    pub credentials: BTreeMap<String, String>,
+    /// Requests per second; `None` = no static limit.
+    pub rate_limit: Option<u32>,
+    /// Requests allowed at once above the rate; `None` = the rate limiter's default.
+    pub burst: Option<u32>,
+    pub concurrency: Concurrency,
+    /// A hard ceiling for `concurrency = "auto"`.
+    pub concurrency_max: Option<u32>,
+    /// A request quota per run.
+    pub max_requests: Option<u64>,
+    /// The provider field that identifies a user (`user_id`); always a mapped field.
+    pub key: String,
+    /// How each provider field is filled, sorted by field name.
+    pub fields: Vec<FieldSpec>,
+    /// Fields required in addition to the provider's schema (Faveo's "configurable" fields).
+    pub required: Vec<String>,
+    /// A column holding the provider's own id for users that already exist there.
+    pub remote_id_column: Option<String>,
+    /// Deactivate users missing from the export (default false).
+    pub deactivate_missing: bool,
+    /// The largest share of the snapshot one run may deactivate (default 0.10).
+    pub max_deactivate: f64,
+    /// Attempts after the first for a row that hits a passing problem (default 5).
+    pub max_retries: u32,
+    /// Per-request timeout (default 30 s).
+    pub timeout: Duration,
+    /// The `[targets.NAME.options]` table, passed to the provider adapter as it is.
+    pub options: toml::Table,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("provider", &self.provider.name())
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials)
+            .field("key", &self.key)
+            .field("fields", &self.fields)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    from_str(&text, path)
+}
+
+/// Validates config `text` as if read from `path` (relative paths resolve against its folder).
+pub fn from_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let raw: raw::RawConfig = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+        .map_err(|e| deserialize_error(text, path, e))?;
+    check::check(path, raw)
+}
+
+/// Turns a serde/toml error into a ConfigError naming the key (and line:column where toml knows).
+fn deserialize_error(
+    text: &str,
+    path: &Path,
+    e: serde_path_to_error::Error<toml::de::Error>,
+) -> ConfigError {
+    let mut key = e.path().to_string();
+    let inner = e.into_inner();
+    let location = inner.span().map(|span| line_column(text, span.start));
+    let message = inner.message().to_owned();
+    // Name an unknown key itself, where the path stops at its parent.
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some(name) = rest.split('`').next() {
+            if key == "." {
+                key = name.to_owned();
+            } else if !key.ends_with(&format!(".{name}")) && key != name {
+                key = format!("{key}.{name}");
+            }
+        }
+    }
+    if key == "." {
+        let (line, column) = location.unwrap_or((1, 1));
+        return ConfigError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message,
+        };
+    }
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        key,
+        location,
+        message,
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+impl Config {
+    /// The target named `name`, or the only target when `name` is `None` and there is one.
+    pub fn target(&self, name: Option<&str>) -> Result<&Target, ConfigError> {
+        let known = || self.targets.keys().cloned().collect::<Vec<_>>().join(", ");
+        match name {
+            Some(name) => self.targets.get(name).ok_or_else(|| {
+                ConfigError::invalid(
+                    &self.path,
+                    "targets",
+                    format!("no target `{name}`; the config defines: {}", known()),
+                )
+            }),
+            None => match self.targets.values().next() {
+                Some(only) if self.targets.len() == 1 => Ok(only),
+                _ => Err(ConfigError::invalid(
+                    &self.path,
+                    "targets",
+                    format!(
+                        "the config defines several targets ({}): choose one with -t/--target",
+                        known()
+                    ),
+                )),
+            },
+        }
+    }
+}
+
+impl Target {
+    /// The full key path of `suffix` in this target, e.g. `targets.lawyers.fields.gender.map`.
+    pub fn key_path(&self, suffix: &str) -> String {
+        format!("targets.{}.{suffix}", self.name)
+    }
+
+    /// The spec of provider field `field`, if mapped.
+    pub fn field(&self, field: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.field == field)
+    }
+
+    /// Reads the credentials from the environment variables the config names. A missing or
+    /// empty variable is an error naming the variable and the key; values never appear in errors.
+    pub fn credentials_from_env(&self) -> Result<Credentials, ConfigError> {
+        self.credentials_with(|var| std::env::var(var).ok())
+    }
+
+    /// [`Target::credentials_from_env`] with another source of variables (tests, a vault).
+    pub fn credentials_with(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Credentials, ConfigError> {
+        let mut creds = Credentials::new();
+        for (name, var) in &self.credentials {
+            match lookup(var) {
+                Some(value) if !value.is_empty() => creds.insert(name.clone(), value),
+                _ => {
+                    return Err(ConfigError::invalid(
+                        &self.config_path,
+                        self.key_path(&format!("credentials.{name}")),
+                        format!(
+                            "the environment variable `{var}` is not set (or is empty or not valid Unicode)"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(creds)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+//! CSV through the csv crate: one reused record buffer, decoding each row as UTF-8 or
+//! Windows-1252, and turning ragged rows and undecodable bytes into row problems.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use csv::{ByteRecord, StringRecord};
+use encoding_rs::WINDOWS_1252;
+
+use super::newlines::CrlfToLf;
+use super::{detect_delimiter, Encoding, InputError, InputOptions, Record, RowProblem, Values};
+
+/// How much of the file start is read to guess the delimiter.
+const DETECT_BYTES: u64 = 64 * 1024;
+
+pub(super) struct CsvSource {
+    path: PathBuf,
+    reader: csv::Reader<CrlfToLf<File>>,
+    encoding: Encoding,
+    /// The raw bytes of the current row (Windows-1252 only; UTF-8 rows are validated in place).
+    raw: ByteRecord,
+    /// The header names: every row must have as many fields.
+    names: Vec<String>,
+}
+
+impl CsvSource {
+    /// Opens the file, settles the delimiter and reads the header line.
+    pub(super) fn open(
+        path: &Path,
+        options: &InputOptions,
+    ) -> Result<(CsvSource, Vec<String>), InputError> {
+        let open_err = |source| InputError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = File::open(path).map_err(open_err)?;
+        let delimiter = match options.delimiter {
+            Some(d) => d,
+            None => {
+                let mut head = Vec::new();
+                (&mut file)
+                    .take(DETECT_BYTES)
+                    .read_to_end(&mut head)
+                    .map_err(open_err)?;
+                file.seek(SeekFrom::Start(0)).map_err(open_err)?;
+                detect_delimiter(&head)
+            }
+        };
+        tracing::debug!(delimiter = %char::from(delimiter).escape_default(), "csv delimiter");
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(CrlfToLf::new(file));
+        let raw_header = reader
+            .byte_headers()
+            .map_err(|e| InputError::Read {
+                path: path.to_owned(),
+                line: 1,
+                source: io::Error::from(e),
+            })?
+            .clone();
+        let names = decode_header(path, &raw_header, options.encoding)?;
+        let source = CsvSource {
+            path: path.to_owned(),
+            reader,
+            encoding: options.encoding,
+            raw: ByteRecord::new(),
+            names: names.clone(),
+        };
+        Ok((source, names))
+    }
+
+    /// Reads the next row into `record`; false at the end of the file.
+    pub(super) fn read_into(&mut self, record: &mut Record) -> Result<bool, InputError> {
+        // Take the record's buffer out so it can be refilled without allocating.
+        let mut text =
+            match std::mem::replace(&mut record.values, Values::Json(serde_json::Map::new())) {
+                Values::Csv(text) => text,
+                Values::Json(_) => StringRecord::new(),
+            };
+        record.problem = None;
+        let more = match self.encoding {
+            Encoding::Utf8 => self.read_utf8(&mut text, record)?,
+            Encoding::Windows1252 => self.read_windows_1252(&mut text, record)?,
+        };
+        if more && text.len() != self.names.len() {
+            record.problem = Some(RowProblem {
+                code: "wrong_field_count",
+                column: None,
+                message: format!(
+                    "the row has {} fields but the header has {}",
+                    text.len(),
+                    self.names.len()
+                ),
+            });
+        }
+        record.values = Values::Csv(text);
+        Ok(more)
+    }
+
+    fn read_error(&self, e: csv::Error) -> InputError {
+        InputError::Read {
+            path: self.path.clone(),
+            line: self.reader.position().line(),
+            source: io::Error::from(e),
+        }
+    }
+
+    fn read_utf8(
+        &mut self,
+        text: &mut StringRecord,
+        record: &mut Record,
+    ) -> Result<bool, InputError> {
+        let mut raw = std::mem::take(text).into_byte_record();
+        let more = match self.reader.read_byte_record(&mut raw) {
+            Ok(more) => more,
+            Err(e) => {
+                *text = StringRecord::from_byte_record_lossy(raw);
+                return Err(self.read_error(e));
+            }
+        };
+        record.line = raw.position().map_or(0, |p| p.line());
+        *text = match StringRecord::from_byte_record(raw) {
+            Ok(t) => t,
+            Err(e) => {
+                let field = e.utf8_error().field();
+                let column = self.names.get(field).cloned();
+                record.problem = Some(RowProblem {
+                    code: "invalid_encoding",
+                    message: format!(
+                        "column `{}` is not valid UTF-8; if the file comes from Excel, try --encoding windows-1252",
+                        column.as_deref().unwrap_or("?")
+                    ),
+                    column,
+                });
+                StringRecord::from_byte_record_lossy(e.into_byte_record())
+            }
+        };
+        Ok(more)
+    }
+
+    fn read_windows_1252(
+        &mut self,
+        text: &mut StringRecord,
+        record: &mut Record,
+    ) -> Result<bool, InputError> {
+        let more = self
+            .reader
+            .read_byte_record(&mut self.raw)
+            .map_err(|e| self.read_error(e))?;
+        record.line = self.raw.position().map_or(0, |p| p.line());
+        text.clear();
+        for field in self.raw.iter() {
+            let (decoded, _) = WINDOWS_1252.decode_without_bom_handling(field);
+            text.push_field(&decoded);
+        }
+        Ok(more)
+    }
+}
+
+/// Decodes and checks the header names: none empty, none repeated.
+fn decode_header(
+    path: &Path,
+    raw: &ByteRecord,
+    encoding: Encoding,
+) -> Result<Vec<String>, InputError> {
+    let header_err = |message: String| InputError::Header {
+        path: path.to_owned(),
+        message,
+    };
+    if raw.is_empty() {
+        return Err(InputError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let mut names: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, field) in raw.iter().enumerate() {
+        let decoded = match encoding {
+            Encoding::Utf8 => std::borrow::Cow::Borrowed(std::str::from_utf8(field).map_err(|_| {
+                header_err(format!(
+                    "column {} is not valid UTF-8; if the file comes from Excel, try --encoding windows-1252",
+                    i + 1
+                ))
+            })?),
+            Encoding::Windows1252 => WINDOWS_1252.decode_without_bom_handling(field).0,
+        };
+        let name = decoded.trim().to_owned();
+        if name.is_empty() {
+            return Err(header_err(format!("column {} has no name", i + 1)));
+        }
+        if let Some(first) = names.iter().position(|n| *n == name) {
+            return Err(header_err(format!(
+                "column `{name}` appears twice (columns {} and {})",
+                first + 1,
+                i + 1
+            )));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
