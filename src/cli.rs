@@ -63,6 +63,23 @@ pub enum Command {
     /// Exit status: 0 all rows valid, 3 some rows rejected, 2 usage or config error,
     /// 1 any other fatal error.
     Validate(ValidateArgs),
+
+    /// Send an export to a target: creates, updates and (with --deactivate-missing)
+    /// deactivations, only what changed since the last sync, every row's outcome in the ledger.
+    ///
+    /// Exit status: 0 all rows synced or unchanged, 3 some rows rejected or failed,
+    /// 1 aborted (credentials refused, circuit breaker, guard refusal, fatal error),
+    /// 2 usage or config error, 4 stopped at the deadline or quota, 130 interrupted.
+    Sync(SyncArgs),
+
+    /// Print what a sync would do, without sending anything.
+    ///
+    /// Counts of create / update / unchanged / deactivate / rejected; with --json one line per
+    /// operation with field names, never values.
+    Plan(PlanArgs),
+
+    /// Serve the built-in mock of a provider's API, to rehearse a config.
+    MockServer(crate::commands::mock_server::MockServerArgs),
 }
 
 /// An export and how to read it.
@@ -125,6 +142,63 @@ pub struct ValidateArgs {
     pub rejects: Option<PathBuf>,
 }
 
+/// How a sync decides what to send; shared by `sync` and `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// Send every row, whatever the ledger's snapshot says (a full resync).
+    #[arg(long)]
+    pub full: bool,
+    /// Deactivate users synced before who are missing from this export
+    /// [default: the target's `deactivate_missing`].
+    #[arg(long)]
+    pub deactivate_missing: bool,
+    /// Go on even when the export looks truncated (fewer than half the known users) or would
+    /// deactivate more than the target's `max_deactivate`.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `usersync sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub diff: DiffArgs,
+    /// Send to this URL instead of the target's `base_url` (e.g. a `usersync mock-server`).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Validate and plan, print what would be sent, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Requests per second [default: the target's `rate_limit`].
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Requests in flight at once [default: the target's `concurrency`].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+/// `usersync plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub diff: DiffArgs,
+    /// One JSON object per operation: {"line","key","op","fields"}, then a summary object.
+    #[arg(long)]
+    pub json: bool,
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
@@ -163,7 +237,9 @@ mod tests {
         .unwrap();
         assert_eq!(cli.global.config, PathBuf::from("conf.toml"));
         assert_eq!(cli.global.verbose, 2);
-        let Command::Validate(args) = cli.command;
+        let Command::Validate(args) = cli.command else {
+            panic!("expected validate")
+        };
         assert_eq!(args.target.target.as_deref(), Some("lawyers"));
         assert_eq!(args.input.delimiter, Some(b'\t'));
         assert_eq!(args.input.encoding, Some(Encoding::Windows1252));

@@ -19,6 +19,8 @@ pub mod mock;
 pub mod payload;
 pub mod plan;
 pub mod prepare;
+pub mod progress;
 pub mod provider;
 pub mod report;
+pub mod sync;
 pub mod validate;

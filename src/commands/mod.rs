@@ -5,6 +5,8 @@
 //! config problems, 1 for everything else), so every command classifies errors the same way.
 
 pub mod mock_server;
+pub mod plan;
+pub mod sync;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
@@ -23,7 +25,27 @@ pub struct UsageError(pub String);
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
+        Command::Sync(args) => sync::run(&cli.global, args),
+        Command::Plan(args) => plan::run(&cli.global, args),
+        Command::MockServer(args) => runtime()?
+            .block_on(mock_server::run(args.clone()))
+            .map(|()| Exit::Ok),
     }
+}
+
+/// The tokio runtime of the commands that do network work.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// The ledger path: `--ledger`, or the config's `ledger`.
+pub fn ledger_path(
+    args: &crate::cli::LedgerArgs,
+    config: &crate::config::Config,
+) -> std::path::PathBuf {
+    args.ledger.clone().unwrap_or_else(|| config.ledger.clone())
 }
 
 /// The exit code for a fatal error: [`Exit::Usage`] when the config, the command line, or the

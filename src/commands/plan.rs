@@ -1,0 +1,82 @@
+//! `usersync plan INPUT` (and `sync --dry-run`): what a sync would do, sending nothing.
+//!
+//! The readable form prints counts; `--json` prints one line per operation with field names
+//! (never values), then `{"summary": {...}}`, so a plan can be pasted into a ticket.
+
+use std::io::{BufWriter, Write};
+
+use crate::cli::{DiffArgs, GlobalArgs, InputArgs, LedgerArgs, PlanArgs, TargetArgs};
+use crate::commands::ledger_path;
+use crate::config;
+use crate::exit::Exit;
+use crate::sync::preview::{preview, PreviewRequest};
+
+/// Runs `plan`.
+pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
+    print_plan(
+        global,
+        &args.input,
+        &args.target,
+        &args.ledger,
+        &args.diff,
+        args.json,
+    )
+}
+
+/// Plans and prints; shared with `sync --dry-run`. Exit 0, or 3 when rows would be rejected.
+pub fn print_plan(
+    global: &GlobalArgs,
+    input: &InputArgs,
+    target: &TargetArgs,
+    ledger: &LedgerArgs,
+    diff: &DiffArgs,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let config = config::load(&global.config)?;
+    let target = config.target(target.target.as_deref())?;
+    let request = PreviewRequest {
+        input: input.input.clone(),
+        input_options: config.input.options(&input.settings()),
+        ledger_path: ledger_path(ledger, &config),
+        full: diff.full,
+        deactivate_missing: diff.deactivate_missing || target.deactivate_missing,
+        force: diff.force,
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut write_error = None;
+    let counts = preview(target, &request, |line| {
+        if json && write_error.is_none() {
+            if let Err(e) = serde_json::to_writer(&mut out, line)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+            {
+                write_error = Some(e);
+            }
+        }
+    })?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    if json {
+        serde_json::to_writer(&mut out, &serde_json::json!({ "summary": counts }))?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "plan for {} ({}), nothing sent:",
+            target.name,
+            target.provider.name()
+        )?;
+        writeln!(out, "  create {}", counts.create)?;
+        writeln!(out, "  update {}", counts.update)?;
+        writeln!(out, "  unchanged {}", counts.unchanged)?;
+        writeln!(out, "  deactivate {}", counts.deactivate)?;
+        writeln!(out, "  rejected {}", counts.rejected)?;
+    }
+    out.flush()?;
+    Ok(if counts.rejected > 0 {
+        Exit::RowErrors
+    } else {
+        Exit::Ok
+    })
+}

@@ -1,0 +1,162 @@
+//! `usersync sync INPUT`: the main job. Turns the command line and the config into a
+//! [`SyncRequest`], runs it (`crate::sync`), prints the summary, and picks the exit code.
+//!
+//! Ctrl-C (or SIGTERM) once: stop reading, let in-flight requests finish, record everything,
+//! exit 130. Twice: abandon the in-flight requests.
+
+use std::io::Write;
+
+use crate::cli::{GlobalArgs, SyncArgs};
+use crate::commands::{ledger_path, runtime, UsageError};
+use crate::config::{self, parse_base_url};
+use crate::dispatch::{self, StopHandle, StopLevel};
+use crate::exit::Exit;
+use crate::sync::{self, SyncRequest, SyncSummary};
+
+/// Runs `sync`.
+pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
+    if args.dry_run {
+        return super::plan::print_plan(
+            global,
+            &args.input,
+            &args.target,
+            &args.ledger,
+            &args.diff,
+            false,
+        );
+    }
+    let config = config::load(&global.config)?;
+    let target = config.target(args.target.target.as_deref())?;
+    let base_url = match &args.base_url {
+        Some(url) => {
+            parse_base_url(url).map_err(|e| UsageError(format!("--base-url {url}: {e}")))?
+        }
+        None => target.base_url.clone(),
+    };
+    if matches!(args.rate, Some(r) if !(r > 0.0)) || args.concurrency == Some(0) {
+        return Err(UsageError("--rate and --concurrency must be positive".into()).into());
+    }
+    let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
+    let (stop_handle, stop_signal) = dispatch::stop_signal();
+    let request = SyncRequest {
+        input: args.input.input.clone(),
+        input_options: config.input.options(&args.input.settings()),
+        ledger_path: ledger_path(&args.ledger, &config),
+        base_url,
+        full: args.diff.full,
+        deactivate_missing: args.diff.deactivate_missing || target.deactivate_missing,
+        force: args.diff.force,
+        rate_limit: args.rate,
+        concurrency: args.concurrency,
+        command_line: command_line(),
+        progress: progress.clone(),
+        stop: Some((stop_handle.clone(), stop_signal)),
+    };
+    let rt = runtime()?;
+    let summary = rt.block_on(async {
+        let signals = tokio::spawn(watch_signals(stop_handle));
+        let result = sync::run(target, request).await;
+        signals.abort();
+        result
+    })?;
+    progress.finish_and_clear();
+    print_summary(&summary, &target.name, target.provider.name(), global.quiet)?;
+    Ok(summary.exit)
+}
+
+/// SIGINT / SIGTERM: the first asks for a graceful stop, the next for a hard one.
+async fn watch_signals(stop: StopHandle) {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    loop {
+        #[cfg(unix)]
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminated = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminated => {}
+        }
+        match stop.escalate() {
+            StopLevel::Hard => {
+                tracing::warn!("interrupted again: abandoning the requests in flight");
+                return;
+            }
+            _ => tracing::warn!(
+                "interrupted: finishing the requests in flight (Ctrl-C again to abandon them)"
+            ),
+        }
+    }
+}
+
+/// The command line for the ledger and reports. usersync never takes a secret as an argument
+/// (credentials come from environment variables), but `--base-url` may hold userinfo: drop it.
+fn command_line() -> String {
+    std::env::args()
+        .map(|arg| match url::Url::parse(&arg) {
+            Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.to_string()
+            }
+            _ => arg,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn print_summary(
+    s: &SyncSummary,
+    target: &str,
+    provider: &str,
+    quiet: bool,
+) -> std::io::Result<()> {
+    let c = &s.counts;
+    let mut out = std::io::stdout().lock();
+    if let Some(reason) = &s.aborted {
+        writeln!(out, "run {} of target {target} stopped: {reason}", s.run.0)?;
+    }
+    if quiet && s.exit == Exit::Ok {
+        return Ok(());
+    }
+    let secs = s.elapsed.as_secs_f64();
+    writeln!(
+        out,
+        "sync of {target} ({provider}): run {}, {} rows in {secs:.1}s",
+        s.run.0, c.rows
+    )?;
+    writeln!(
+        out,
+        "  created {} · updated {} · deactivated {} · unchanged {}",
+        c.created, c.updated, c.deactivated, c.unchanged
+    )?;
+    writeln!(
+        out,
+        "  rejected {} · failed {} · not attempted {}",
+        c.rejected, c.failed, c.not_attempted
+    )?;
+    let rate = if secs > 0.0 {
+        c.rows as f64 / secs
+    } else {
+        0.0
+    };
+    writeln!(
+        out,
+        "  requests {} (retries {}, throttled {}) · {rate:.0} rows/s",
+        c.requests, c.retries, s.dispatch.throttled
+    )?;
+    if c.rejected + c.failed > 0 {
+        writeln!(
+            out,
+            "  details: usersync report last -t {target} (or the ledger's row_outcomes table)"
+        )?;
+    }
+    Ok(())
+}

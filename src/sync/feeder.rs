@@ -1,0 +1,285 @@
+//! The async half of the pipeline: planned rows become committed intents and then jobs for the
+//! dispatcher; the dispatcher's results become row outcomes and snapshot changes in the ledger.
+//!
+//! Both halves share the whole payloads of the rows in flight (a patch sends only part of one),
+//! so that a success records the hash of the whole payload now at the provider, and a failure
+//! keeps the whole payload for `retry`. That map holds at most the rows in flight.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use indicatif::ProgressBar;
+use tokio::sync::{mpsc, oneshot};
+
+use super::planner::{Pending, Planned};
+use super::Tally;
+use crate::dispatch::{FinalOutcome, Job, JobResult};
+use crate::ledger::{
+    Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, PayloadHasher, RowOutcome, RunId,
+    SnapshotChange,
+};
+use crate::payload::Payload;
+use crate::provider::Operation;
+
+/// The whole payload and hash of each row in flight, by line.
+pub type PendingMap = Arc<Mutex<HashMap<i64, (Option<Payload>, Option<Hash>)>>>;
+
+/// Most intents committed in one transaction before their requests leave.
+const INTENT_BATCH: usize = 256;
+
+/// Moves planned rows on: outcomes straight to the ledger, jobs through a committed intent to
+/// the dispatcher. Once the dispatcher stops taking jobs (abort, interrupt), every further job
+/// is recorded `not_attempted` with the reason. Returns Err(message) on a fatal input error.
+#[allow(clippy::too_many_arguments)]
+pub async fn feed(
+    run: RunId,
+    mut planned: mpsc::Receiver<Planned>,
+    jobs: mpsc::Sender<Job>,
+    writer: LedgerHandle,
+    pending: PendingMap,
+    tally: Arc<Tally>,
+    progress: ProgressBar,
+    abort_reason: oneshot::Receiver<String>,
+) -> Result<(), String> {
+    let mut jobs = Some(jobs);
+    let mut abort_reason = Some(abort_reason);
+    let mut reason: Option<String> = None;
+    let mut fatal = None;
+    let mut batch: Vec<Pending> = Vec::with_capacity(INTENT_BATCH);
+    while let Some(first) = planned.recv().await {
+        let mut next = Some(first);
+        // Take what is already waiting, up to a batch, without waiting for more.
+        while let Some(item) = next.take() {
+            match item {
+                Planned::Done(outcome) => {
+                    count(&tally, &progress, outcome.outcome);
+                    if writer.record_outcome(run, *outcome).await.is_err() {
+                        return Err("the ledger writer stopped".into());
+                    }
+                }
+                Planned::Send(p) => batch.push(*p),
+                Planned::Fatal(message) => fatal = Some(message),
+            }
+            if batch.len() < INTENT_BATCH {
+                next = planned.try_recv().ok();
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        if let Some(tx) = &jobs {
+            let intents = batch
+                .iter()
+                .map(|p| Intent {
+                    line: p.job.line,
+                    user_key: p.job.user.key.clone(),
+                    operation: p.job.op,
+                    payload: p.full.clone().unwrap_or_else(|| p.job.payload.clone()),
+                })
+                .collect();
+            writer
+                .record_intents(run, intents)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut rest = batch.drain(..);
+            for p in rest.by_ref() {
+                pending
+                    .lock()
+                    .map_err(|_| "poisoned")?
+                    .insert(p.job.line, (p.full, p.hash));
+                if let Err(refused) = tx.send(p.job).await {
+                    // The dispatcher has stopped: this job and all later ones are not sent.
+                    let job = refused.0;
+                    let (full, _) = take(&pending, job.line);
+                    let why = stop_reason(&mut abort_reason, &mut reason).await;
+                    not_attempted(run, &writer, &tally, &progress, job, full, &why).await?;
+                    jobs = None;
+                    break;
+                }
+            }
+            let leftover: Vec<Pending> = rest.collect();
+            for p in leftover {
+                let why = stop_reason(&mut abort_reason, &mut reason).await;
+                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why).await?;
+            }
+        } else {
+            for p in batch.drain(..) {
+                let why = stop_reason(&mut abort_reason, &mut reason).await;
+                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why).await?;
+            }
+        }
+        if fatal.is_some() {
+            break;
+        }
+    }
+    match fatal {
+        Some(message) => Err(message),
+        None => Ok(()),
+    }
+}
+
+/// Why jobs are no longer sent: the dispatcher's abort reason, once known.
+async fn stop_reason(
+    rx: &mut Option<oneshot::Receiver<String>>,
+    known: &mut Option<String>,
+) -> String {
+    if let Some(rx) = rx.take() {
+        *known = Some(rx.await.unwrap_or_else(|_| "the run stopped".into()));
+    }
+    known.clone().unwrap_or_else(|| "the run stopped".into())
+}
+
+fn take(pending: &PendingMap, line: i64) -> (Option<Payload>, Option<Hash>) {
+    pending
+        .lock()
+        .ok()
+        .and_then(|mut m| m.remove(&line))
+        .unwrap_or((None, None))
+}
+
+async fn not_attempted(
+    run: RunId,
+    writer: &LedgerHandle,
+    tally: &Tally,
+    progress: &ProgressBar,
+    job: Job,
+    full: Option<Payload>,
+    why: &str,
+) -> Result<(), String> {
+    count(tally, progress, OutcomeKind::NotAttempted);
+    let outcome = RowOutcome {
+        operation: Some(job.op),
+        error_code: Some("not_attempted".into()),
+        error_detail: Some(why.to_owned()),
+        payload: Some(full.unwrap_or(job.payload)),
+        ..RowOutcome::new(job.line, Some(job.user.key), OutcomeKind::NotAttempted)
+    };
+    writer
+        .record_outcome(run, outcome)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Turns every dispatcher result into its row outcome (and snapshot change) in the ledger.
+pub async fn record_results(
+    run: RunId,
+    mut results: mpsc::Receiver<JobResult>,
+    writer: LedgerHandle,
+    pending: PendingMap,
+    hasher: PayloadHasher,
+    tally: Arc<Tally>,
+    progress: ProgressBar,
+) -> Result<(), LedgerError> {
+    while let Some(result) = results.recv().await {
+        let (full, hash) = take(&pending, result.job.line);
+        let outcome = to_outcome(result, full, hash, &hasher);
+        count(&tally, &progress, outcome.outcome);
+        writer.record_outcome(run, outcome).await?;
+    }
+    Ok(())
+}
+
+/// The ledger row for one dispatcher result.
+fn to_outcome(
+    result: JobResult,
+    full: Option<Payload>,
+    hash: Option<Hash>,
+    hasher: &PayloadHasher,
+) -> RowOutcome {
+    let JobResult {
+        job,
+        op_sent,
+        outcome,
+        attempts,
+        latency,
+        last_status,
+    } = result;
+    let base = RowOutcome {
+        operation: Some(op_sent),
+        http_status: last_status,
+        attempts,
+        latency_ms: Some(latency.as_millis() as u64),
+        ..RowOutcome::new(job.line, Some(job.user.key.clone()), OutcomeKind::Synced)
+    };
+    let kept = || Some(full.clone().unwrap_or_else(|| job.payload.clone()));
+    match outcome {
+        FinalOutcome::Synced { remote_id } => {
+            let snapshot = match (op_sent, &full, hash) {
+                (Operation::Deactivate, _, _) => Some(SnapshotChange::Deactivated),
+                (_, Some(full), Some(hash)) => Some(SnapshotChange::Upsert {
+                    remote_id: remote_id.or(job.user.remote_id.clone()),
+                    payload_hash: hash,
+                    field_hashes: hasher.hash_fields(full),
+                }),
+                _ => None,
+            };
+            RowOutcome { snapshot, ..base }
+        }
+        FinalOutcome::Rejected {
+            status,
+            errors,
+            detail,
+        } => RowOutcome {
+            outcome: OutcomeKind::Rejected,
+            http_status: Some(status),
+            error_code: Some(
+                errors
+                    .first()
+                    .map(|e| e.code.clone())
+                    .unwrap_or_else(|| format!("http_{status}")),
+            ),
+            error_detail: Some(detail),
+            errors,
+            payload: kept(),
+            ..base
+        },
+        FinalOutcome::Failed {
+            status,
+            code,
+            detail,
+        } => RowOutcome {
+            outcome: OutcomeKind::Failed,
+            http_status: status.or(last_status),
+            error_code: Some(code),
+            error_detail: Some(detail),
+            payload: kept(),
+            ..base
+        },
+        FinalOutcome::NotAttempted { reason } => RowOutcome {
+            outcome: OutcomeKind::NotAttempted,
+            error_code: Some("not_attempted".into()),
+            error_detail: Some(reason),
+            payload: kept(),
+            ..base
+        },
+    }
+}
+
+fn count(tally: &Tally, progress: &ProgressBar, outcome: OutcomeKind) {
+    let counter = match outcome {
+        OutcomeKind::Synced => &tally.synced,
+        OutcomeKind::Unchanged => &tally.unchanged,
+        OutcomeKind::Rejected => &tally.rejected,
+        _ => &tally.failed,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    tally.done.fetch_add(1, Ordering::Relaxed);
+    progress.inc(1);
+    if tally.done.load(Ordering::Relaxed) % 64 == 0 {
+        progress.set_message(tally.message());
+    }
+}
+
+impl Tally {
+    /// The progress bar's message: the counts so far.
+    pub fn message(&self) -> String {
+        format!(
+            "synced {} · unchanged {} · rejected {} · failed {}",
+            self.synced.load(Ordering::Relaxed),
+            self.unchanged.load(Ordering::Relaxed),
+            self.rejected.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed)
+        )
+    }
+}

@@ -1,0 +1,81 @@
+//! The first pass over an export, before anything is sent: which of the snapshot's users are
+//! still in the file, how many users the file holds, and the file's SHA-256.
+//!
+//! Leavers and the broken-export guards must be decided before the first request leaves, and
+//! leavers are sent first, so they cannot wait for the streaming pass. This pass keeps one bit
+//! per snapshot user, never the rows.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::Target;
+use crate::input::InputOptions;
+use crate::ledger::Snapshot;
+use crate::prepare::{PrepareError, Rows};
+
+/// What the first pass found.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// Rows in the file.
+    pub rows: u64,
+    /// Distinct user keys in the file (valid or not: a person with a bad row has not left).
+    pub users: u64,
+    /// `seen[i]`: the snapshot's user `i` is in the file.
+    pub seen: Vec<bool>,
+}
+
+impl Scan {
+    /// Reads the whole export once.
+    pub fn run(
+        path: &Path,
+        target: &Target,
+        options: &InputOptions,
+        snapshot: &Snapshot,
+    ) -> Result<Scan, PrepareError> {
+        let mut seen = vec![false; snapshot.len()];
+        let (mut rows, mut users) = (0u64, 0u64);
+        for row in Rows::open(path, target, options)? {
+            let row = row?;
+            rows += 1;
+            let Some(key) = row.key.as_deref() else {
+                continue;
+            };
+            let duplicate = matches!(&row.result, Err(errors) if errors.iter().any(|e| e.code == "duplicate_key"));
+            if !duplicate {
+                users += 1;
+            }
+            if let Some(i) = snapshot.position(key) {
+                seen[i] = true;
+            }
+        }
+        Ok(Scan { rows, users, seen })
+    }
+
+    /// The active snapshot users missing from the export, by snapshot position.
+    pub fn leavers<'s>(
+        &'s self,
+        snapshot: &'s Snapshot,
+    ) -> impl Iterator<Item = crate::ledger::SnapshotUser<'s>> + 's {
+        snapshot
+            .iter()
+            .filter(move |u| u.active && !self.seen[u.index])
+    }
+}
+
+/// The hex SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
