@@ -26,7 +26,10 @@ impl Prepared {
     /// Asks the adapter for the request of `op` on the job's user. The error says why the
     /// provider cannot do it (unsupported operation, missing remote id, bad path).
     pub(super) fn build(target: &Target, op: Operation, job: &Job) -> Result<Prepared, String> {
-        let request = target.provider.build_request_with(&target.options, op, &job.user, &job.payload)?;
+        let request =
+            target
+                .provider
+                .build_request_with(&target.options, op, &job.user, &job.payload)?;
         let url = target
             .base_url
             .join(request.path.trim_start_matches('/'))
