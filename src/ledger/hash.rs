@@ -1,0 +1,144 @@
+//! Keyed hashes of payloads and fields: how the ledger remembers what it sent without keeping it.
+//!
+//! Every hash is an HMAC-SHA256 keyed with the 32 random bytes created with the ledger
+//! (`meta.hmac_key`), so a stolen ledger does not let anyone confirm a guessed value (an email,
+//! a DNI) against its hash, and two ledgers hash the same payload differently. The input is the
+//! canonical `serde_json` serialisation (keys sorted, since `serde_json::Map` is a `BTreeMap`
+//! here), written straight into the MAC without an intermediate buffer.
+
+use std::fmt;
+use std::io;
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::payload::Payload;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// One 32-byte keyed hash.
+pub type Hash = [u8; 32];
+
+/// Domain separation: a payload hash and a field hash can never be equal by construction.
+const PAYLOAD_TAG: &[u8] = b"usersync payload v1\0";
+const FIELD_TAG: &[u8] = b"usersync field v1\0";
+
+/// Computes the ledger's keyed hashes. Cheap to clone (the keyed state is copied, never
+/// re-derived); `Debug` never shows the key.
+#[derive(Clone)]
+pub struct PayloadHasher {
+    keyed: HmacSha256,
+}
+
+impl PayloadHasher {
+    /// A hasher keyed with `key` (the ledger's secret).
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        // HMAC accepts keys of any length; `new_from_slice` cannot fail here.
+        let keyed = match HmacSha256::new_from_slice(key) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        };
+        PayloadHasher { keyed }
+    }
+
+    /// The hash of a whole canonical payload.
+    pub fn hash_payload(&self, payload: &Payload) -> Hash {
+        let mut mac = self.keyed.clone();
+        mac.update(PAYLOAD_TAG);
+        write_json(&mut mac, payload);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The hash of one field's value. The field name is part of the input, so the same value
+    /// in two fields hashes differently.
+    pub fn hash_field(&self, name: &str, value: &Value) -> Hash {
+        let mut mac = self.keyed.clone();
+        mac.update(FIELD_TAG);
+        mac.update(&(name.len() as u64).to_le_bytes());
+        mac.update(name.as_bytes());
+        write_json(&mut mac, value);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Every field's hash, by name.
+    pub fn hash_fields(&self, payload: &Payload) -> std::collections::BTreeMap<String, Hash> {
+        payload
+            .iter()
+            .map(|(name, value)| (name.clone(), self.hash_field(name, value)))
+            .collect()
+    }
+}
+
+impl fmt::Debug for PayloadHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PayloadHasher([redacted])")
+    }
+}
+
+/// Feeds the canonical JSON of `value` into the MAC.
+fn write_json<T: serde::Serialize + ?Sized>(mac: &mut HmacSha256, value: &T) {
+    struct MacWriter<'a>(&'a mut HmacSha256);
+    impl io::Write for MacWriter<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    // Serialising a JSON value into a writer that never fails cannot fail: map keys are strings.
+    if let Err(e) = serde_json::to_writer(MacWriter(mac), value) {
+        tracing::error!(error = %e, "could not serialise a payload for hashing");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payload(v: Value) -> Payload {
+        match v {
+            Value::Object(map) => map,
+            _ => Payload::new(),
+        }
+    }
+
+    #[test]
+    fn same_payload_same_hash_whatever_the_insertion_order() {
+        let h = PayloadHasher::new(&[7; 32]);
+        let mut a = Payload::new();
+        a.insert("b".into(), json!(1));
+        a.insert("a".into(), json!("x"));
+        let b = payload(json!({"a": "x", "b": 1}));
+        assert_eq!(h.hash_payload(&a), h.hash_payload(&b));
+    }
+
+    #[test]
+    fn a_changed_value_changes_the_hash() {
+        let h = PayloadHasher::new(&[7; 32]);
+        let a = payload(json!({"email": "ana@example.com"}));
+        let b = payload(json!({"email": "ana@example.org"}));
+        assert_ne!(h.hash_payload(&a), h.hash_payload(&b));
+    }
+
+    #[test]
+    fn field_name_is_part_of_the_field_hash() {
+        let h = PayloadHasher::new(&[7; 32]);
+        assert_ne!(
+            h.hash_field("first_name", &json!("Ana")),
+            h.hash_field("last_name", &json!("Ana"))
+        );
+    }
+
+    #[test]
+    fn the_key_matters_and_is_not_shown() {
+        let a = PayloadHasher::new(&[1; 32]);
+        let b = PayloadHasher::new(&[2; 32]);
+        let p = payload(json!({"email": "ana@example.com"}));
+        assert_ne!(a.hash_payload(&p), b.hash_payload(&p));
+        assert_eq!(format!("{a:?}"), "PayloadHasher([redacted])");
+    }
+}

@@ -1,0 +1,259 @@
+//! The write side of row outcomes: one batch of intents and outcomes, with the snapshot changes
+//! that go with them, committed in one transaction.
+//!
+//! Called only by the writer task (`writer.rs`), which owns the writing [`Ledger`]. Statements
+//! are prepared once and cached; a batch of 500 rows is one transaction.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use chrono::Utc;
+use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
+
+use super::error::{LedgerError, SqlContext};
+use super::outcomes::{errors_to_json, Intent, RowOutcome, SnapshotChange};
+use super::runs::RunId;
+use super::{timestamp, Ledger};
+
+/// One message's worth of rows for the writer.
+#[derive(Debug)]
+pub(crate) enum Record {
+    Intents {
+        run: RunId,
+        intents: Vec<Intent>,
+    },
+    Outcomes {
+        run: RunId,
+        outcomes: Vec<RowOutcome>,
+    },
+}
+
+impl Record {
+    /// The number of rows it writes (what batch sizes count).
+    pub(crate) fn rows(&self) -> usize {
+        match self {
+            Record::Intents { intents, .. } => intents.len(),
+            Record::Outcomes { outcomes, .. } => outcomes.len(),
+        }
+    }
+}
+
+const INTENT_SQL: &str = "INSERT INTO row_outcomes \
+     (run_id, line, user_key, operation, outcome, attempts, payload, recorded_at) \
+     VALUES (?1, ?2, ?3, ?4, 'in_flight', 0, ?5, ?6) \
+     ON CONFLICT (run_id, line) DO UPDATE SET user_key = excluded.user_key, \
+     operation = excluded.operation, outcome = 'in_flight', http_status = NULL, \
+     error_code = NULL, error_detail = NULL, errors_json = NULL, payload = excluded.payload, \
+     recorded_at = excluded.recorded_at";
+
+const OUTCOME_SQL: &str = "INSERT INTO row_outcomes \
+     (run_id, line, user_key, operation, outcome, http_status, error_code, error_detail, \
+      errors_json, attempts, latency_ms, payload, recorded_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+     ON CONFLICT (run_id, line) DO UPDATE SET \
+     user_key = coalesce(excluded.user_key, user_key), \
+     operation = coalesce(excluded.operation, operation), outcome = excluded.outcome, \
+     http_status = excluded.http_status, error_code = excluded.error_code, \
+     error_detail = excluded.error_detail, errors_json = excluded.errors_json, \
+     attempts = excluded.attempts, latency_ms = excluded.latency_ms, \
+     payload = CASE WHEN ?14 THEN NULL ELSE coalesce(excluded.payload, payload) END, \
+     recorded_at = excluded.recorded_at";
+
+const UPSERT_USER_SQL: &str = "INSERT INTO synced_users \
+     (target, user_key, remote_id, run_id, synced_at, payload_hash, field_hashes, active, \
+      deactivated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, NULL) \
+     ON CONFLICT (target, user_key) DO UPDATE SET \
+     remote_id = coalesce(excluded.remote_id, remote_id), run_id = excluded.run_id, \
+     synced_at = excluded.synced_at, payload_hash = excluded.payload_hash, \
+     field_hashes = excluded.field_hashes, active = 1, deactivated_at = NULL";
+
+const DEACTIVATE_USER_SQL: &str = "UPDATE synced_users \
+     SET active = 0, deactivated_at = ?3, synced_at = ?3, run_id = ?4 \
+     WHERE target = ?1 AND user_key = ?2";
+
+/// What the writer remembers between batches: each run's target.
+#[derive(Debug, Default)]
+pub(crate) struct WriteState {
+    run_targets: HashMap<RunId, String>,
+}
+
+impl Ledger {
+    /// Writes `records` in one transaction: everything or nothing.
+    pub(crate) fn write_batch<'a>(
+        &mut self,
+        state: &mut WriteState,
+        records: impl Iterator<Item = &'a Record>,
+    ) -> Result<(), LedgerError> {
+        let path = self.path.clone();
+        let now = timestamp(Utc::now());
+        let tx = self.conn.transaction().ctx(&path, "start a transaction")?;
+        {
+            let mut stmts = Statements::prepare(&tx).ctx(&path, "prepare the ledger's writes")?;
+            for record in records {
+                match record {
+                    Record::Intents { run, intents } => stmts
+                        .intents(*run, intents, &now)
+                        .ctx(&path, "record request intents")?,
+                    Record::Outcomes { run, outcomes } => {
+                        let target = run_target(&tx, state, *run, &path)?;
+                        stmts
+                            .outcomes(*run, target, outcomes, &now)
+                            .ctx(&path, "record row outcomes")?;
+                    }
+                }
+            }
+        }
+        tx.commit().ctx(&path, "commit row outcomes")
+    }
+}
+
+/// The run's target, from the cache or the `runs` table.
+fn run_target<'s>(
+    tx: &Transaction<'_>,
+    state: &'s mut WriteState,
+    run: RunId,
+    path: &std::path::Path,
+) -> Result<&'s str, LedgerError> {
+    match state.run_targets.entry(run) {
+        Entry::Occupied(known) => Ok(known.into_mut()),
+        Entry::Vacant(slot) => {
+            let target: Option<String> = tx
+                .query_row("SELECT target FROM runs WHERE id = ?1", [run.0], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .ctx(path, "find a run's target")?;
+            let target = target.ok_or_else(|| LedgerError::UnknownRun {
+                path: path.to_path_buf(),
+                run,
+            })?;
+            Ok(slot.insert(target))
+        }
+    }
+}
+
+/// The batch's statements, looked up in the cache once per transaction rather than per row.
+struct Statements<'tx> {
+    intent: CachedStatement<'tx>,
+    outcome: CachedStatement<'tx>,
+    upsert_user: CachedStatement<'tx>,
+    deactivate_user: CachedStatement<'tx>,
+}
+
+impl<'tx> Statements<'tx> {
+    fn prepare(tx: &'tx Transaction<'_>) -> rusqlite::Result<Statements<'tx>> {
+        Ok(Statements {
+            intent: tx.prepare_cached(INTENT_SQL)?,
+            outcome: tx.prepare_cached(OUTCOME_SQL)?,
+            upsert_user: tx.prepare_cached(UPSERT_USER_SQL)?,
+            deactivate_user: tx.prepare_cached(DEACTIVATE_USER_SQL)?,
+        })
+    }
+
+    fn intents(&mut self, run: RunId, intents: &[Intent], now: &str) -> rusqlite::Result<()> {
+        for intent in intents {
+            let payload = payload_json(&intent.payload)?;
+            self.intent.execute(params![
+                run.0,
+                intent.line,
+                intent.user_key,
+                intent.operation.as_str(),
+                payload,
+                now,
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn outcomes(
+        &mut self,
+        run: RunId,
+        target: &str,
+        outcomes: &[RowOutcome],
+        now: &str,
+    ) -> rusqlite::Result<()> {
+        for row in outcomes {
+            let payload = match (&row.payload, row.outcome.succeeded()) {
+                (Some(payload), false) => Some(payload_json(payload)?),
+                _ => None,
+            };
+            self.outcome.execute(params![
+                run.0,
+                row.line,
+                row.user_key,
+                row.operation.map(|op| op.as_str()),
+                row.outcome.as_str(),
+                row.http_status,
+                row.error_code,
+                row.error_detail,
+                errors_to_json(&row.errors),
+                row.attempts,
+                row.latency_ms,
+                payload,
+                now,
+                row.outcome.succeeded(),
+            ])?;
+            if let Some(change) = &row.snapshot {
+                self.snapshot_change(run, target, row, change, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn snapshot_change(
+        &mut self,
+        run: RunId,
+        target: &str,
+        row: &RowOutcome,
+        change: &SnapshotChange,
+        now: &str,
+    ) -> rusqlite::Result<()> {
+        let Some(key) = row.user_key.as_deref() else {
+            tracing::error!(
+                line = row.line,
+                "a snapshot change without a user key was ignored (a bug in the caller)"
+            );
+            return Ok(());
+        };
+        if !row.outcome.succeeded() {
+            tracing::error!(
+                line = row.line,
+                outcome = %row.outcome,
+                "a snapshot change on a row that did not succeed was ignored (a bug in the caller)"
+            );
+            return Ok(());
+        }
+        match change {
+            SnapshotChange::Upsert {
+                remote_id,
+                payload_hash,
+                field_hashes,
+            } => {
+                let fields: serde_json::Map<String, serde_json::Value> = field_hashes
+                    .iter()
+                    .map(|(name, hash)| (name.clone(), hex::encode(hash).into()))
+                    .collect();
+                let fields = serde_json::Value::Object(fields).to_string();
+                self.upsert_user.execute(params![
+                    target,
+                    key,
+                    remote_id,
+                    run.0,
+                    now,
+                    &payload_hash[..],
+                    fields,
+                ])?;
+            }
+            SnapshotChange::Deactivated => {
+                self.deactivate_user
+                    .execute(params![target, key, now, run.0])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn payload_json(payload: &crate::payload::Payload) -> rusqlite::Result<String> {
+    serde_json::to_string(payload).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+}

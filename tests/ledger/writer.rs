@@ -1,0 +1,271 @@
+//! The writer task's transactions, the snapshot it maintains, and the keyed hashes.
+
+use super::*;
+
+#[tokio::test]
+async fn intents_are_committed_before_the_call_returns() {
+    let dir = TempDir::new().unwrap();
+    let path = ledger_in(&dir);
+    let ledger = Ledger::open(&path).unwrap();
+    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (handle, _join) = spawn_writer(&path);
+
+    let intents = (0..3)
+        .map(|i| Intent {
+            line: i + 2,
+            user_key: format!("u{i}"),
+            operation: Operation::Create,
+            payload: user(i as usize),
+        })
+        .collect();
+    handle.record_intents(run, intents).await.unwrap();
+
+    // No flush: a separate connection already sees them.
+    let rows = Ledger::open(&path).unwrap().outcomes(run).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.outcome == OutcomeKind::InFlight));
+    assert_eq!(rows[0].payload.as_ref(), Some(&user(0)));
+    assert_eq!(rows[0].operation, Some(Operation::Create));
+}
+
+#[tokio::test]
+async fn an_outcome_replaces_its_intent_and_updates_the_snapshot_together() {
+    let dir = TempDir::new().unwrap();
+    let path = ledger_in(&dir);
+    let ledger = Ledger::open(&path).unwrap();
+    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (handle, join) = spawn_writer(&path);
+    let ana = user(1);
+    let intent = Intent {
+        line: 2,
+        user_key: "u1".into(),
+        operation: Operation::Create,
+        payload: ana.clone(),
+    };
+    handle.record_intents(run, vec![intent]).await.unwrap();
+    handle
+        .record_outcome(run, synced(&ledger, 2, Operation::Create, &ana, Some("41")))
+        .await
+        .unwrap();
+    drop(handle);
+    let stats = join.await.unwrap().unwrap();
+    assert_eq!((stats.intents, stats.outcomes), (1, 1));
+
+    let rows = ledger.outcomes(run).unwrap();
+    assert_eq!(rows.len(), 1, "one row per line");
+    assert_eq!(rows[0].outcome, OutcomeKind::Synced);
+    assert_eq!(rows[0].payload, None, "no personal data kept once synced");
+    assert_eq!(rows[0].http_status, Some(200));
+    let snap = ledger.snapshot("ml").unwrap();
+    let u1 = snap.get("u1").unwrap();
+    assert_eq!(u1.remote_id, Some("41"));
+    assert_eq!(u1.payload_hash, &ledger.hasher().hash_payload(&ana));
+    assert!(u1.active);
+}
+
+#[tokio::test]
+async fn everything_queued_is_committed_when_the_writer_shuts_down() {
+    let dir = TempDir::new().unwrap();
+    let path = ledger_in(&dir);
+    let ledger = Ledger::open(&path).unwrap();
+    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let config = WriterConfig {
+        batch_rows: 64,
+        channel_capacity: 16,
+        ..WriterConfig::default()
+    };
+    let (handle, join) = LedgerWriter::spawn(&path, config).unwrap();
+    let n = 2_000;
+    let mut senders = Vec::new();
+    for part in 0..4 {
+        let handle = handle.clone();
+        let hasher = ledger.hasher();
+        senders.push(tokio::spawn(async move {
+            for i in (part..n).step_by(4) {
+                let p = user(i);
+                let row = RowOutcome {
+                    operation: Some(Operation::Create),
+                    snapshot: Some(SnapshotChange::Upsert {
+                        remote_id: None,
+                        payload_hash: hasher.hash_payload(&p),
+                        field_hashes: hasher.hash_fields(&p),
+                    }),
+                    ..RowOutcome::new(i as i64 + 2, Some(format!("u{i}")), OutcomeKind::Synced)
+                };
+                handle.record_outcome(run, row).await.unwrap();
+            }
+        }));
+    }
+    drop(handle);
+    for s in senders {
+        s.await.unwrap();
+    }
+    let stats = join.await.unwrap().unwrap();
+    assert_eq!(stats.outcomes, n as u64);
+    assert!(stats.transactions < n as u64 / 10, "batched: {stats:?}");
+
+    assert_eq!(ledger.counts(run).unwrap().synced, n as u64);
+    assert_eq!(ledger.snapshot("ml").unwrap().len(), n);
+    ledger.integrity_check().unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_row_keeps_its_payload_and_a_deactivation_marks_the_user_inactive() {
+    let dir = TempDir::new().unwrap();
+    let path = ledger_in(&dir);
+    let ledger = Ledger::open(&path).unwrap();
+    let first = ledger.begin_run(&new_run("ml")).unwrap();
+    let (handle, join) = spawn_writer(&path);
+    handle
+        .record_outcome(
+            first,
+            synced(&ledger, 2, Operation::Create, &user(1), Some("7")),
+        )
+        .await
+        .unwrap();
+    handle.flush().await.unwrap();
+
+    let second = ledger.begin_run(&new_run("ml")).unwrap();
+    let intent = Intent {
+        line: 3,
+        user_key: "u2".into(),
+        operation: Operation::Create,
+        payload: user(2),
+    };
+    handle.record_intents(second, vec![intent]).await.unwrap();
+    // The failed outcome does not repeat the payload: the intent's is kept.
+    handle
+        .record_outcome(second, failed(3, "u2", None))
+        .await
+        .unwrap();
+    let deactivated = RowOutcome {
+        operation: Some(Operation::Deactivate),
+        snapshot: Some(SnapshotChange::Deactivated),
+        ..RowOutcome::new(-1, Some("u1".into()), OutcomeKind::Synced)
+    };
+    // An update without a remote id keeps the known one.
+    let mut changed = user(1);
+    changed.insert("name".into(), json!("Ana María"));
+    handle
+        .record_outcome(second, synced(&ledger, 2, Operation::Patch, &changed, None))
+        .await
+        .unwrap();
+    handle.record_outcome(second, deactivated).await.unwrap();
+    drop(handle);
+    join.await.unwrap().unwrap();
+
+    let rows = ledger.outcomes(second).unwrap();
+    assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [-1, 2, 3]);
+    assert_eq!(rows[2].outcome, OutcomeKind::Failed);
+    assert_eq!(rows[2].payload.as_ref(), Some(&user(2)));
+    assert_eq!(rows[2].error_code.as_deref(), Some("http_503"));
+    let snap = ledger.snapshot("ml").unwrap();
+    assert_eq!(snap.len(), 1);
+    assert_eq!(snap.active_len(), 0);
+    let u1 = snap.get("u1").unwrap();
+    assert!(!u1.active);
+    assert_eq!(u1.remote_id, Some("7"));
+    assert_eq!(u1.payload_hash, &ledger.hasher().hash_payload(&changed));
+    assert!(
+        snap.get("u2").is_none(),
+        "a failed row is not in the snapshot"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_run_id_stops_the_writer_with_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let path = ledger_in(&dir);
+    let (handle, join) = spawn_writer(&path);
+    handle
+        .record_outcome(
+            RunId(999),
+            RowOutcome::new(2, Some("u".into()), OutcomeKind::Unchanged),
+        )
+        .await
+        .unwrap();
+    let flushed = handle.flush().await.unwrap_err();
+    assert!(
+        matches!(flushed, LedgerError::WriterStopped { .. }),
+        "{flushed:?}"
+    );
+    let err = join.await.unwrap().unwrap_err();
+    assert!(
+        err.to_string().contains("run 999 is not in the ledger"),
+        "{err}"
+    );
+    assert!(handle.flush().await.is_err(), "later sends fail too");
+}
+
+// ---- snapshot and hashes ----
+
+#[tokio::test]
+async fn snapshot_and_field_hashes_round_trip() {
+    let dir = TempDir::new().unwrap();
+    let path = ledger_in(&dir);
+    let ledger = Ledger::open(&path).unwrap();
+    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (handle, join) = spawn_writer(&path);
+    let rows: Vec<_> = (0..300)
+        .map(|i| synced(&ledger, i as i64 + 2, Operation::Create, &user(i), None))
+        .collect();
+    handle.record_outcomes(run, rows).await.unwrap();
+    drop(handle);
+    join.await.unwrap().unwrap();
+
+    let hasher = ledger.hasher();
+    let snap = ledger.snapshot("ml").unwrap();
+    assert_eq!(snap.len(), 300);
+    assert!(
+        ledger.snapshot("other").unwrap().is_empty(),
+        "snapshots are per target"
+    );
+    for i in [0, 150, 299] {
+        let key = format!("u{i}");
+        assert_eq!(
+            snap.get(&key).unwrap().payload_hash,
+            &hasher.hash_payload(&user(i))
+        );
+        let fields = ledger.field_hashes("ml", &key).unwrap();
+        assert_eq!(fields, hasher.hash_fields(&user(i)));
+        assert_eq!(
+            fields["email"],
+            hasher.hash_field("email", &json!(format!("u{i}@example.com")))
+        );
+    }
+    assert!(ledger.field_hashes("ml", "nobody").unwrap().is_empty());
+    let many = ledger
+        .field_hashes_many("ml", ["u1", "u2", "nobody"])
+        .unwrap();
+    assert_eq!(many.len(), 2);
+    // The ledger keeps hashes, never values.
+    let raw: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT field_hashes FROM synced_users WHERE user_key = 'u1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!raw.contains("example.com"), "{raw}");
+}
+
+#[test]
+fn hashes_are_keyed_per_ledger_and_stable_across_opens() {
+    let dir = TempDir::new().unwrap();
+    let a = ledger_in(&dir);
+    let b = dir.path().join("other.db");
+    let p = user(1);
+    let hash_a = Ledger::open(&a).unwrap().hasher().hash_payload(&p);
+    let hash_b = Ledger::open(&b).unwrap().hasher().hash_payload(&p);
+    assert_ne!(hash_a, hash_b, "two ledgers, two keys");
+    assert_eq!(
+        Ledger::open(&a).unwrap().hasher().hash_payload(&p),
+        hash_a,
+        "key persisted"
+    );
+    assert_eq!(
+        format!("{:?}", Ledger::open(&a).unwrap().hasher()),
+        "PayloadHasher([redacted])"
+    );
+}
