@@ -21,6 +21,9 @@ use usersync::ledger::{OutcomeKind, RunStatus};
 use usersync::mock::{Change, FaultConfig, Latency};
 use usersync::provider::Credentials;
 
+/// A rejected row as (line, field, code).
+type Rejection = (u64, String, String);
+
 /// How a child ended.
 struct Run {
     code: Option<i32>,
@@ -54,7 +57,7 @@ impl Run {
     }
 
     /// `--json` output: the rejected rows as (line, field, code), and the summary.
-    fn rejections(&self) -> (Vec<(u64, String, String)>, Value) {
+    fn rejections(&self) -> (Vec<Rejection>, Value) {
         let mut rows = Vec::new();
         let mut summary = Value::Null;
         for line in self.stdout().lines() {
@@ -76,6 +79,8 @@ impl Run {
 }
 
 /// Runs `cmd` to its end, draining its output, and measures its peak memory.
+// The child is reaped by `wait4` (std cannot report its resource usage).
+#[allow(clippy::zombie_processes)]
 fn run_measured(mut cmd: Command) -> Run {
     let started = Instant::now();
     let mut child = cmd
@@ -144,7 +149,7 @@ fn validate(dir: &Path, file: &Path, json: bool) -> Run {
     run_measured(cmd)
 }
 
-fn rej(line: u64, field: &str, code: &str) -> (u64, String, String) {
+fn rej(line: u64, field: &str, code: &str) -> Rejection {
     (line, field.to_owned(), code.to_owned())
 }
 
@@ -152,7 +157,7 @@ fn rej(line: u64, field: &str, code: &str) -> (u64, String, String) {
 fn each_corpus_file_ends_with_row_errors_or_one_clear_fatal_error() {
     let dir = setup();
     let row = "_row";
-    let cases: Vec<(&str, i32, Vec<(u64, String, String)>, u64)> = vec![
+    let cases: Vec<(&str, i32, Vec<Rejection>, u64)> = vec![
         (
             "invalid_utf8.csv",
             3,

@@ -21,10 +21,10 @@ const ROWS: usize = 20_000;
 fn soak_20k_rows_through_faults_ends_with_exactly_the_expected_users() {
     let dir = tempdir();
     let people = people(ROWS, 7);
-    let input = write(dir.path(), "export.csv", csv_of(&people));
+    write(dir.path(), "export.csv", csv_of(&people));
     // No rate limit and a high concurrency: every `Retry-After` pauses the whole client for a
     // second, so the run's length is about (throttles / concurrency) seconds.
-    let config = write(
+    write(
         dir.path(),
         "usersync.toml",
         ml_config("concurrency = 1024\nmax_retries = 12\ntimeout_secs = 10"),
@@ -58,7 +58,6 @@ fn soak_20k_rows_through_faults_ends_with_exactly_the_expected_users() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let _ = input;
 
     // The provider holds exactly the export: every user once, with exactly its fields.
     assert_store_holds(&mock, &people, &[]);

@@ -97,7 +97,7 @@ impl Planner {
                 return;
             }
             read += 1;
-            if read % STAMP_EVERY == 0 {
+            if read.is_multiple_of(STAMP_EVERY) {
                 if let Some(fatal) = self.file_changed(sent_line) {
                     send(fatal);
                     return;
