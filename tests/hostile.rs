@@ -220,6 +220,12 @@ fn each_corpus_file_ends_with_row_errors_or_one_clear_fatal_error() {
             vec![rej(2, "email", "invalid_email")],
             0,
         ),
+        (
+            "mac_line_endings.csv",
+            3,
+            vec![rej(3, "email", "invalid_email")],
+            2,
+        ),
         ("header_only.csv", 0, vec![], 0),
         ("empty.jsonl", 0, vec![], 0),
     ];
@@ -245,6 +251,37 @@ fn each_corpus_file_ends_with_row_errors_or_one_clear_fatal_error() {
             )
         );
     }
+}
+
+#[test]
+fn rows_of_an_old_mac_export_each_get_their_own_line_and_outcome() {
+    // Lone CR line endings: every row used to be reported on line 1, so the ledger kept one
+    // outcome for three rows.
+    let dir = setup();
+    let mock = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
+    let ledger_path = dir.path().join("ledger.db");
+    let mut cmd = usersync(dir.path());
+    cmd.arg("sync")
+        .arg(corpus("mac_line_endings.csv"))
+        .args(["-c", "usersync.toml", "-t", "t", "--ledger"])
+        .arg(&ledger_path)
+        .args(["--base-url", &mock.url()])
+        .envs(demo_env("meetinglawyers"));
+    let run = run_measured(cmd);
+    run.assert_sane("sync mac_line_endings.csv");
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let runs = assert_ledger_consistent(&ledger_path);
+    let outcomes = ledger(&ledger_path).outcomes(runs[0].id).unwrap();
+    let lines: Vec<(i64, OutcomeKind)> = outcomes.iter().map(|o| (o.line, o.outcome)).collect();
+    assert_eq!(
+        lines,
+        [
+            (2, OutcomeKind::Synced),
+            (3, OutcomeKind::Rejected),
+            (4, OutcomeKind::Synced)
+        ]
+    );
+    assert_eq!(mock.users().len(), 2);
 }
 
 #[test]
