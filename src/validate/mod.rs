@@ -106,34 +106,34 @@ pub const MAX_MESSAGE_CHARS: usize = 400;
 pub fn bounded_message(message: String) -> String {
     const HEAD: usize = 150;
     const TAIL: usize = 200;
-    let escape = message.chars().any(char::is_control);
-    let chars = message.chars().count();
-    if !escape && chars <= MAX_MESSAGE_CHARS {
-        return message;
-    }
-    let shown = |text: &str, out: &mut String| {
-        for c in text.chars() {
+    let message = if message.chars().any(char::is_control) {
+        let mut escaped = String::with_capacity(message.len() + 16);
+        for c in message.chars() {
             if c.is_control() {
-                out.extend(c.escape_default());
+                escaped.extend(c.escape_default());
             } else {
-                out.push(c);
+                escaped.push(c);
             }
         }
+        escaped
+    } else {
+        message
     };
-    let mut out = String::with_capacity(MAX_MESSAGE_CHARS + 64);
+    let chars = message.chars().count();
     if chars <= MAX_MESSAGE_CHARS {
-        shown(&message, &mut out);
-        return out;
+        return message;
     }
     let head_end = message.char_indices().nth(HEAD).map_or(0, |(i, _)| i);
     let tail_start = message
         .char_indices()
         .nth(chars - TAIL)
         .map_or(message.len(), |(i, _)| i);
-    shown(&message[..head_end], &mut out);
-    out.push_str(&format!("…({} characters left out)…", chars - HEAD - TAIL));
-    shown(&message[tail_start..], &mut out);
-    out
+    format!(
+        "{}…({} characters left out)…{}",
+        &message[..head_end],
+        chars - HEAD - TAIL,
+        &message[tail_start..]
+    )
 }
 
 /// The JSON type a provider expects for a field. CSV cells are strings; validation converts them.
