@@ -252,6 +252,11 @@ fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
         );
         outputs.extend(labelled("refused", &out));
 
+        // Logs name lines, user keys, fields and codes, never personal values.
+        for (name, bytes) in &outputs {
+            assert!(!find(bytes, "@empresa.example.com"), "an e-mail in {name}");
+        }
+
         let mut secrets: Vec<String> = needles(MARKER);
         for creds in [&good, &bad] {
             for name in creds.names() {
