@@ -197,10 +197,11 @@ fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
         let mut tokens = Vec::new();
         let mut outputs = Vec::new();
 
-        // A full sync, human logs at -vvv: the sample's bad rows are rejected (exit 3).
+        // A full sync, human logs at trace level for every crate (HTTP and TLS included): the
+        // sample's bad rows are rejected (exit 3).
         let mock = faulty();
         let mut cmd = sync(dir.path(), target, "human.db", &mock);
-        cmd.envs(env_of(provider, &good));
+        cmd.envs(env_of(provider, &good)).env("USERSYNC_LOG", "trace");
         let out = run_copying_wal(cmd, &mock, &dir.path().join("human.db"));
         assert_eq!(
             out.status.code(),
@@ -217,7 +218,7 @@ fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
 
         tokens.extend(mock.state().tokens().issued());
 
-        // The same in JSON logs, into another ledger.
+        // The same in JSON logs at -vvv, into another ledger.
         let mock = faulty();
         let mut cmd = sync(dir.path(), target, "json.db", &mock);
         cmd.args(["--log-format", "json"])
