@@ -11,11 +11,11 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::planner::{Planned, Planner};
-use super::scan::Scan;
+use super::scan;
 use crate::config::Target;
 use crate::input::InputOptions;
 use crate::ledger::{Ledger, OutcomeKind};
-use crate::plan::{check_guards, PlanCounts};
+use crate::plan::PlanCounts;
 use crate::provider::Operation;
 
 /// One planned operation, as `plan --json` prints it.
@@ -49,23 +49,14 @@ pub fn preview(
 ) -> anyhow::Result<PlanCounts> {
     let ledger = Ledger::open(&req.ledger_path)?;
     let snapshot = ledger.snapshot(&target.name)?;
-    let mut leavers = Vec::new();
-    if !snapshot.is_empty() {
-        let scan = Scan::run(&req.input, target, &req.input_options, &snapshot)?;
-        if req.deactivate_missing {
-            leavers = scan
-                .leavers(&snapshot)
-                .map(|u| (u.key.to_owned(), u.remote_id.map(str::to_owned)))
-                .collect();
-        }
-        check_guards(
-            scan.users,
-            snapshot.active_len() as u64,
-            leavers.len() as u64,
-            target.max_deactivate,
-            req.force,
-        )?;
-    }
+    let leavers = scan::leavers_checked(
+        target,
+        &req.input,
+        &req.input_options,
+        &snapshot,
+        req.deactivate_missing,
+        req.force,
+    )?;
     let hasher = ledger.hasher();
     let planner = Planner {
         ledger,
