@@ -7,8 +7,8 @@
 //! A row that could not be read cleanly (ragged, bad bytes, not a JSON object) comes out as a
 //! rejected row on the pseudo-field `_row`. Only file-level problems stop the stream.
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+mod keys;
+
 use std::path::Path;
 
 use serde_json::Value;
@@ -18,6 +18,7 @@ use crate::input::{self, Column, Header, InputError, InputOptions, InputReader, 
 use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
+use keys::KeySet;
 
 /// The pseudo-field that row-level input problems are reported on.
 pub const ROW_FIELD: &str = "_row";
@@ -54,8 +55,11 @@ pub struct Rows {
     extra_required: Vec<String>,
     key_field: String,
     remote_id: Option<Column>,
-    /// Every key seen so far -> the line it was first seen on.
-    seen: HashMap<String, u64>,
+    /// Every key seen so far, with the line it was first seen on.
+    seen: KeySet,
+    /// The size of the file, to size `seen` once from the first rows.
+    file_len: u64,
+    rows: u64,
     done: bool,
 }
 
@@ -84,7 +88,9 @@ impl Rows {
             extra_required: target.required.clone(),
             key_field: target.key.clone(),
             remote_id,
-            seen: HashMap::new(),
+            seen: KeySet::default(),
+            file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
+            rows: 0,
             done: false,
         })
     }
@@ -130,9 +136,8 @@ impl Rows {
                 remote_id: None,
             }));
         }
-        let mut payload = Payload::new();
         let mut errors = Vec::new();
-        self.mapper.map(record, &mut payload, &mut errors);
+        let mut payload = self.mapper.map(record, &mut errors);
         let remote_id = self
             .remote_id
             .as_ref()
@@ -149,15 +154,16 @@ impl Rows {
         errors.append(&mut rule_errors);
         let key = payload.get(&self.key_field).and_then(key_text);
         if let Some(k) = &key {
-            match self.seen.entry(k.clone()) {
-                Entry::Occupied(first) => errors.push(FieldError::new(
+            if let Some(first) = self.seen.first_line_or_insert(k, line) {
+                errors.push(FieldError::new(
                     &self.key_field,
                     "duplicate_key",
-                    format!("`{k}` is also on line {}, which is kept", first.get()),
-                )),
-                Entry::Vacant(slot) => {
-                    slot.insert(line);
-                }
+                    format!("`{k}` is also on line {first}, which is kept"),
+                ));
+            }
+            self.rows += 1;
+            if self.rows == SIZING_ROWS {
+                self.size_key_set(k.len());
             }
         }
         let result = if errors.is_empty() {
@@ -171,6 +177,29 @@ impl Rows {
             result,
             remote_id,
         }))
+    }
+}
+
+/// After this many rows with a key, the key set is sized for the whole file.
+const SIZING_ROWS: u64 = 256;
+/// The most keys reserved up front (about 1 GB of export); beyond, the set grows as it goes.
+const MAX_RESERVED_KEYS: u64 = 10_000_000;
+
+impl Rows {
+    /// Reserves room for the keys of the rest of the file, estimated from the bytes read so far,
+    /// so that the set is not rebuilt again and again as it grows.
+    fn size_key_set(&mut self, key_len: usize) {
+        let read = self.reader.bytes_read();
+        if read == 0 || self.file_len <= read {
+            return;
+        }
+        let expected = (self.file_len as f64 / read as f64 * self.rows as f64) as u64;
+        let more = expected
+            .min(MAX_RESERVED_KEYS)
+            .saturating_sub(self.seen.len() as u64);
+        tracing::trace!(expected, "sizing the key set");
+        self.seen
+            .reserve(usize::try_from(more).unwrap_or(0), key_len);
     }
 }
 
