@@ -46,6 +46,11 @@ pub enum PrepareError {
     Mapping(#[from] MappingError),
 }
 
+/// After this many rows with a key, the key set is sized for the whole file.
+const SIZING_ROWS: u64 = 256;
+/// The most keys reserved up front (about 1 GB of export); beyond, the set grows as it goes.
+const MAX_RESERVED_KEYS: u64 = 10_000_000;
+
 /// The prepared rows of one export for one target. Iterating yields every row in file order;
 /// an `Err` is fatal (the file could not be read further) and ends the stream.
 pub struct Rows {
@@ -59,7 +64,8 @@ pub struct Rows {
     seen: KeySet,
     /// The size of the file, to size `seen` once from the first rows.
     file_len: u64,
-    rows: u64,
+    /// Rows with a key so far.
+    keyed_rows: u64,
     done: bool,
 }
 
@@ -90,7 +96,7 @@ impl Rows {
             remote_id,
             seen: KeySet::default(),
             file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
-            rows: 0,
+            keyed_rows: 0,
             done: false,
         })
     }
@@ -117,6 +123,22 @@ impl Rows {
     /// The raw record of the row last returned (its original columns, for `--rejects`).
     pub fn record(&self) -> &Record {
         self.reader.current()
+    }
+
+    /// Reserves room for the keys of the rest of the file, estimated from the bytes read so far,
+    /// so that the set is not rebuilt again and again as it grows.
+    fn size_key_set(&mut self, key_len: usize) {
+        let read = self.reader.bytes_read();
+        if read == 0 || self.file_len <= read {
+            return;
+        }
+        let expected = (self.file_len as f64 / read as f64 * self.keyed_rows as f64) as u64;
+        let more = expected
+            .min(MAX_RESERVED_KEYS)
+            .saturating_sub(self.seen.len() as u64);
+        tracing::trace!(expected, "sizing the key set");
+        self.seen
+            .reserve(usize::try_from(more).unwrap_or(0), key_len);
     }
 
     fn prepare(&mut self) -> Result<Option<PreparedRow>, InputError> {
@@ -161,8 +183,8 @@ impl Rows {
                     format!("`{k}` is also on line {first}, which is kept"),
                 ));
             }
-            self.rows += 1;
-            if self.rows == SIZING_ROWS {
+            self.keyed_rows += 1;
+            if self.keyed_rows == SIZING_ROWS {
                 self.size_key_set(k.len());
             }
         }
@@ -177,29 +199,6 @@ impl Rows {
             result,
             remote_id,
         }))
-    }
-}
-
-/// After this many rows with a key, the key set is sized for the whole file.
-const SIZING_ROWS: u64 = 256;
-/// The most keys reserved up front (about 1 GB of export); beyond, the set grows as it goes.
-const MAX_RESERVED_KEYS: u64 = 10_000_000;
-
-impl Rows {
-    /// Reserves room for the keys of the rest of the file, estimated from the bytes read so far,
-    /// so that the set is not rebuilt again and again as it grows.
-    fn size_key_set(&mut self, key_len: usize) {
-        let read = self.reader.bytes_read();
-        if read == 0 || self.file_len <= read {
-            return;
-        }
-        let expected = (self.file_len as f64 / read as f64 * self.rows as f64) as u64;
-        let more = expected
-            .min(MAX_RESERVED_KEYS)
-            .saturating_sub(self.seen.len() as u64);
-        tracing::trace!(expected, "sizing the key set");
-        self.seen
-            .reserve(usize::try_from(more).unwrap_or(0), key_len);
     }
 }
 
