@@ -43,9 +43,8 @@ fn header() -> Header {
 
 fn map_csv(row: [&str; 9]) -> (Payload, Vec<FieldError>) {
     let mapper = Mapper::compile(&target(), &header(), Path::new("x.csv")).unwrap();
-    let mut payload = Payload::new();
     let mut errors = Vec::new();
-    mapper.map(&Record::from_fields(2, row), &mut payload, &mut errors);
+    let payload = mapper.map(&Record::from_fields(2, row), &mut errors);
     (payload, errors)
 }
 
@@ -142,9 +141,8 @@ fn jsonl_values_pass_through_or_are_mapped_by_their_text() {
     let Value::Object(object) = object else {
         unreachable!()
     };
-    let mut p = Payload::new();
     let mut errors = Vec::new();
-    mapper.map(&Record::from_object(1, object), &mut p, &mut errors);
+    let p = mapper.map(&Record::from_object(1, object), &mut errors);
     assert_eq!(errors, vec![]);
     assert_eq!(
         Value::Object(p),
