@@ -32,29 +32,34 @@ fn open(out: &mut String, id: &str, width: u32, height: u32, title: &str) {
     );
 }
 
-/// A chart with nothing to draw says so, at the same place and size as a real one.
-fn empty(id: &str, title: &str, message: &str) -> String {
+/// A chart with nothing to draw says so, at the same place and width as a real one.
+fn empty(id: &str, width: u32, title: &str, message: &str) -> String {
     let mut out = String::new();
-    open(&mut out, id, 600, 80, title);
+    open(&mut out, id, width, 60, title);
     let _ = write!(
         out,
-        "<text x=\"300\" y=\"45\" text-anchor=\"middle\" class=\"muted\">{}</text></svg>",
+        "<text x=\"{}\" y=\"35\" text-anchor=\"middle\" class=\"muted\">{}</text></svg>",
+        width / 2,
         html(message)
     );
     out
 }
 
-/// Outcomes at a glance: one bar split by outcome, with a legend.
+/// The width of the charts that span the page, and of those that share a row.
+const WIDE: u32 = 1000;
+const HALF: u32 = 600;
+
+/// Outcomes at a glance: one bar across the page split by outcome, with a legend.
 pub fn outcomes(report: &Report) -> String {
     let id = "chart-outcomes";
     let title = "Rows by outcome";
     let c = &report.counts;
     if c.rows == 0 {
-        return empty(id, title, "the run has no rows");
+        return empty(id, WIDE, title, "the run has no rows");
     }
     let mut out = String::new();
-    open(&mut out, id, 600, 110, title);
-    let (x0, width) = (10.0, 580.0);
+    open(&mut out, id, WIDE, 86, title);
+    let (x0, width) = (10.0, f64::from(WIDE) - 20.0);
     let mut x = x0;
     for (key, label, n) in human::outcome_parts(c) {
         if n == 0 {
@@ -71,7 +76,7 @@ pub fn outcomes(report: &Report) -> String {
         x += w;
     }
     let mut lx = 10.0;
-    let mut ly = 75.0;
+    let mut ly = 74.0;
     for (key, label, n) in human::outcome_parts(c) {
         if n == 0 && key == "in_flight" {
             continue;
@@ -81,8 +86,8 @@ pub fn outcomes(report: &Report) -> String {
             number(n),
             100.0 * n as f64 / c.rows as f64
         );
-        let advance = 22.0 + 6.5 * text.chars().count() as f64;
-        if lx + advance > 600.0 {
+        let advance = 30.0 + 7.0 * text.chars().count() as f64;
+        if lx + advance > f64::from(WIDE) {
             lx = 10.0;
             ly += 22.0;
         }
@@ -107,11 +112,12 @@ pub fn latency(latency: &Latency) -> String {
     let id = "chart-latency";
     let title = "Latency distribution";
     if latency.histogram.is_empty() {
-        return empty(id, title, "no requests were sent");
+        return empty(id, HALF, title, "no requests were sent");
     }
     let mut out = String::new();
-    open(&mut out, id, 600, 230, title);
-    let (left, right, top, bottom) = (50.0, 590.0, 20.0, 180.0);
+    open(&mut out, id, HALF, 250, title);
+    // The percentile labels sit above the bars, one row each.
+    let (left, right, top, bottom) = (50.0, 590.0, 50.0, 200.0);
     let bins = &latency.histogram;
     let peak = bins.iter().map(|b| b.rows).max().unwrap_or(1).max(1) as f64;
     let slot = (right - left) / bins.len() as f64;
@@ -161,12 +167,18 @@ pub fn latency(latency: &Latency) -> String {
         let within = (v.saturating_sub(bin.from_ms)) as f64
             / (bin.to_ms.saturating_sub(bin.from_ms)).max(1) as f64;
         let x = left + slot * (i as f64 + within.min(1.0));
+        let label_y = 12.0 + 13.0 * n as f64;
+        let (label_x, anchor) = if x > right - 90.0 {
+            (x - 3.0, "end")
+        } else {
+            (x + 3.0, "start")
+        };
         let _ = write!(
             out,
-            "<line x1=\"{x:.2}\" x2=\"{x:.2}\" y1=\"{top}\" y2=\"{bottom}\" class=\"mark\"/>\
-             <text x=\"{:.2}\" y=\"{:.1}\" class=\"tick halo\">{name} {}</text>",
-            x + 3.0,
-            top + 10.0 + 12.0 * n as f64,
+            "<line x1=\"{x:.2}\" x2=\"{x:.2}\" y1=\"{:.1}\" y2=\"{bottom}\" class=\"mark\"/>\
+             <text x=\"{label_x:.2}\" y=\"{label_y:.1}\" class=\"tick\" \
+             text-anchor=\"{anchor}\">{name} {}</text>",
+            label_y - 9.0,
             human::ms(Some(v))
         );
     }
@@ -179,11 +191,11 @@ pub fn throughput(timeline: &Timeline) -> String {
     let id = "chart-throughput";
     let title = "Throughput over the run (rows sent to the provider per second)";
     if timeline.buckets.is_empty() {
-        return empty(id, title, "no requests were sent");
+        return empty(id, HALF, title, "no requests were sent");
     }
     let mut out = String::new();
-    open(&mut out, id, 600, 230, title);
-    let (left, right, top, bottom) = (50.0, 590.0, 20.0, 180.0);
+    open(&mut out, id, HALF, 250, title);
+    let (left, right, top, bottom) = (50.0, 590.0, 20.0, 200.0);
     let secs = timeline.bucket_secs.max(0.001);
     let peak = timeline
         .buckets
@@ -261,20 +273,20 @@ pub fn causes(problems: &Problems) -> String {
         }))
         .collect();
     if causes.is_empty() {
-        return empty(id, title, "no problems");
+        return empty(id, WIDE, title, "no problems");
     }
     causes.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     causes.truncate(10);
     let peak = causes[0].2.max(1) as f64;
     let height = 10 + 26 * causes.len() as u32;
     let mut out = String::new();
-    open(&mut out, id, 600, height, title);
-    let (label_w, bar_x, bar_max) = (230.0, 240.0, 300.0);
+    open(&mut out, id, WIDE, height, title);
+    let (label_w, bar_x, bar_max) = (390.0, 400.0, 520.0);
     for (i, (label, key, n)) in causes.iter().enumerate() {
         let y = 8.0 + 26.0 * i as f64;
         let w = (bar_max * *n as f64 / peak).max(1.0);
-        let short: String = if label.chars().count() > 36 {
-            label.chars().take(35).chain(['…']).collect()
+        let short: String = if label.chars().count() > 60 {
+            label.chars().take(59).chain(['…']).collect()
         } else {
             label.clone()
         };

@@ -177,10 +177,15 @@ fn counts_differ(record: &RunRecord, counts: &Counts) -> bool {
 
 fn per_sec(n: u64, secs: f64) -> f64 {
     if secs > 0.0 {
-        n as f64 / secs
+        round3(n as f64 / secs)
     } else {
         0.0
     }
+}
+
+/// Rates and means to the millisecond's precision: no report needs more.
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// The operation table: one line per operation the run has rows for, in a fixed order.
@@ -253,7 +258,9 @@ pub fn latency(sorted: &[u64]) -> Latency {
         p95_ms: Some(rank(0.95)),
         p99_ms: Some(rank(0.99)),
         max_ms: Some(max),
-        mean_ms: Some(sorted.iter().map(|&v| v as f64).sum::<f64>() / n as f64),
+        mean_ms: Some(round3(
+            sorted.iter().map(|&v| v as f64).sum::<f64>() / n as f64,
+        )),
         histogram: histogram[first..=last].to_vec(),
     }
 }
@@ -293,7 +300,7 @@ fn timeline(
     }
     for bucket in &mut buckets {
         bucket.rows_per_sec =
-            (bucket.synced + bucket.rejected + bucket.failed) as f64 / bucket_secs;
+            round3((bucket.synced + bucket.rejected + bucket.failed) as f64 / bucket_secs);
     }
     Ok(Timeline {
         bucket_secs,

@@ -35,14 +35,15 @@ impl Exporter for HtmlExporter {
         writeln!(
             out,
             "<h2>At a glance</h2><section class=\"charts\">\
-             <figure><figcaption>Outcomes</figcaption>{}</figure>\
-             <figure><figcaption>Problems by cause</figcaption>{}</figure>\
+             <figure class=\"wide\"><figcaption>Outcomes</figcaption>{}</figure>\
              <figure><figcaption>Latency</figcaption>{}</figure>\
-             <figure><figcaption>Throughput</figcaption>{}</figure></section>",
+             <figure><figcaption>Throughput</figcaption>{}</figure>\
+             <figure class=\"wide\"><figcaption>Problems by cause</figcaption>{}</figure>\
+             </section>",
             charts::outcomes(report),
-            charts::causes(&report.problems),
             charts::latency(&report.latency),
-            charts::throughput(&report.timeline)
+            charts::throughput(&report.timeline),
+            charts::causes(&report.problems)
         )?;
         changes(report, out)?;
         run_details(report, out)?;
@@ -378,7 +379,7 @@ fn problem_rows(r: &Report, rows: &mut dyn ProblemRows, out: &mut dyn Write) -> 
             out,
             "<tr><td class=\"num\" data-v=\"{}\">{}</td><td class=\"k\">{}</td><td class=\"nw\">{}</td>\
              <td class=\"c\"><code>{}</code></td><td class=\"c\"><code>{}</code></td>\
-             <td class=\"num\">{}</td><td>{}</td></tr>",
+             <td class=\"num\">{}</td><td class=\"msg\">{}</td></tr>",
             row.line.map_or(-1, |l| l as i64),
             row.line
                 .map_or_else(|| "leaver".to_owned(), |l| l.to_string()),

@@ -29,7 +29,8 @@ p.meta, .muted, figcaption { color: var(--muted); }
 .card .l { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .card.synced .n { color: #2e7d32; } .card.rejected .n { color: #c45500; }
 .card.failed .n { color: #c62828; } .card.not_attempted .n { color: #6a1b9a; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+figure.wide { grid-column: 1 / -1; }
 figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
 figcaption { font-weight: 600; margin-bottom: 6px; }
 svg.chart { display: block; width: 100%; height: auto; font: 12px system-ui, sans-serif; fill: var(--ink); }
@@ -37,12 +38,12 @@ svg.chart .tick { font-size: 10px; fill: var(--muted); }
 svg.chart .muted { fill: var(--muted); }
 svg.chart .axis { stroke: #9aa5b1; stroke-width: 1; }
 svg.chart .mark { stroke: #37474f; stroke-width: 1; stroke-dasharray: 4 3; }
-svg.chart .halo { paint-order: stroke; stroke: #fff; stroke-width: 3px; fill: #263238; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--bg); font-weight: 600; white-space: nowrap; }
 td { overflow-wrap: anywhere; }
 td.k { min-width: 9ch; } td.c { min-width: 15ch; } td.nw { white-space: nowrap; }
+td.msg { min-width: 40ch; }
 th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.kv th { width: 180px; }
 table.sortable th { cursor: pointer; user-select: none; }
@@ -56,6 +57,7 @@ code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; over
 .o-failed { background: #c62828; } .o-not_attempted { background: #6a1b9a; } .o-in_flight { background: #1565c0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print { body { padding: 0; } .charts { grid-template-columns: 1fr 1fr; } }
+@media (max-width: 960px) { .charts { grid-template-columns: 1fr; } }
 "#;
 
 /// Sorts tables by a click (or Enter) on a column header, and records each chart's drawn size
