@@ -2,10 +2,10 @@
 //! integration engineer (`json`, for alerting scripts), the HR administrator (`csv`, the rows
 //! to fix) and a manager (`html`, the run at a glance), plus `md` for an e-mail or chat message.
 //!
-//! Like hyperfine's exporters: [`collect`] builds one format-free [`Report`] (masked once, when
+//! Like hyperfine's exporters: `collect.rs` builds one format-free [`Report`] (masked once, when
 //! asked), a private `Exporter` trait has one implementation per file (`markdown.rs`,
-//! `json.rs`, `csv.rs`, `html.rs`), and [`write_report`] is the one place that picks it. Adding a
-//! format is one file and one line in [`ReportFormat`].
+//! `json.rs`, `csv.rs`, `html.rs`), and `exporter` is the one place that picks it. Adding a
+//! format is one file, a [`ReportFormat`] variant and its arm in `exporter`.
 
 mod charts;
 mod collect;
