@@ -291,13 +291,26 @@ fn change_case(s: Cow<'_, str>, upper: bool) -> Cow<'_, str> {
     }
 }
 
-/// `YYYY-MM-DD`, written without reallocating.
+/// `YYYY-MM-DD` (digit by digit: this runs for every date of every row).
 fn iso_date(d: chrono::NaiveDate) -> String {
-    use std::fmt::Write;
+    let Ok(year @ 0..=9999) = u32::try_from(d.year()) else {
+        return d.format("%Y-%m-%d").to_string();
+    };
     let mut out = String::with_capacity(10);
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    push_digits(&mut out, year, 4);
+    out.push('-');
+    push_digits(&mut out, d.month(), 2);
+    out.push('-');
+    push_digits(&mut out, d.day(), 2);
     out
+}
+
+/// Appends the last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for i in (0..width).rev() {
+        let digit = n / 10u32.pow(i) % 10;
+        out.push(char::from_digit(digit, 10).unwrap_or('0'));
+    }
 }
 
 fn json_cell(v: &Value) -> Cell<'_> {

@@ -155,3 +155,11 @@ fn jsonl_values_pass_through_or_are_mapped_by_their_text() {
         })
     );
 }
+
+#[test]
+fn dates_come_out_as_iso_8601() {
+    let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    assert_eq!(iso_date(d(1980, 12, 31)), "1980-12-31");
+    assert_eq!(iso_date(d(7, 1, 2)), "0007-01-02");
+    assert_eq!(iso_date(d(12345, 1, 2)), "+12345-01-02");
+}
