@@ -19,6 +19,10 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use usersync::input::InputOptions;
 use usersync::prepare::Rows;
 
+/// The allocator of the `usersync` binary (src/main.rs), so that the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROWS: u64 = 1_000_000;
 
 const CONFIG: &str = r#"
@@ -41,8 +45,19 @@ service_language_code = "language"
 country_code = { value = "ES" }
 "#;
 
-const FIRST: [&str; 8] = ["María", "José", "Lucía", "Javier", "Carmen", "Iñaki", "Núria", "Álvaro"];
-const LAST: [&str; 8] = ["García", "Núñez", "Martínez", "López", "Peña", "Sánchez", "Puig", "Ruiz"];
+const FIRST: [&str; 8] = [
+    "María", "José", "Lucía", "Javier", "Carmen", "Iñaki", "Núria", "Álvaro",
+];
+const LAST: [&str; 8] = [
+    "García",
+    "Núñez",
+    "Martínez",
+    "López",
+    "Peña",
+    "Sánchez",
+    "Puig",
+    "Ruiz",
+];
 const PLANS: [&str; 3] = ["premium", "free", "trial"];
 const LANGS: [&str; 4] = ["es", "en", "ca", "es"];
 const NID_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";

@@ -11,6 +11,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::InputSettings;
 use crate::input::{parse_delimiter, Encoding, Format};
+use crate::report::ReportFormat;
 
 /// usersync: keep a company's users in step with the user APIs of the services it buys.
 #[derive(Debug, Parser)]
@@ -80,6 +81,13 @@ pub enum Command {
 
     /// Serve the built-in mock of a provider's API, to rehearse a config.
     MockServer(crate::commands::mock_server::MockServerArgs),
+
+    /// Write the report of a run from the ledger: a Markdown summary (md), a JSON document for
+    /// scripts (json), the rows to fix as a spreadsheet-safe CSV (csv), or a self-contained page
+    /// with charts (html).
+    ///
+    /// Exit status: 0 written, 2 usage or config error (e.g. no such run), 1 any other error.
+    Report(ReportArgs),
 }
 
 /// An export and how to read it.
@@ -181,6 +189,59 @@ pub struct SyncArgs {
     /// Requests in flight at once [default: the target's `concurrency`].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+    /// After the run, write its report to FILE (created 0600), in the format its extension
+    /// names: .md, .json, .csv or .html.
+    #[arg(long, value_name = "FILE", value_parser = parse_report_path, conflicts_with = "dry_run")]
+    pub report: Option<PathBuf>,
+    /// Mask e-mails, ID numbers and phone numbers in the --report.
+    #[arg(long, requires = "report")]
+    pub mask_pii: bool,
+}
+
+/// Which run a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunSelector {
+    /// The target's latest run.
+    Last,
+    /// A run id, as `sync` prints it.
+    Id(i64),
+}
+
+impl std::str::FromStr for RunSelector {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("last") {
+            return Ok(RunSelector::Last);
+        }
+        match s.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(RunSelector::Id(id)),
+            _ => Err(format!(
+                "{s:?} is not a run: give a run number (as `sync` prints it) or `last`"
+            )),
+        }
+    }
+}
+
+/// `usersync report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run: its number, or `last` for the target's latest run.
+    #[arg(value_name = "RUN|last", default_value = "last", value_parser = parse_run)]
+    pub run: RunSelector,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// The format [default: from the --output file's extension, else md].
+    #[arg(long, value_name = "md|json|csv|html", value_parser = parse_report_format)]
+    pub format: Option<ReportFormat>,
+    /// Write the report to FILE (created 0600, replaced whole) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Mask e-mails, ID numbers (DNI/NIE) and phone numbers, user keys included.
+    #[arg(long)]
+    pub mask_pii: bool,
 }
 
 /// `usersync plan`.
@@ -205,6 +266,26 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 fn parse_encoding(s: &str) -> Result<Encoding, String> {
     s.parse()
+}
+
+fn parse_run(s: &str) -> Result<RunSelector, String> {
+    s.parse()
+}
+
+fn parse_report_format(s: &str) -> Result<ReportFormat, String> {
+    s.parse()
+}
+
+/// A `--report` file: its extension must name a format.
+fn parse_report_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    match ReportFormat::from_path(&path) {
+        Some(_) => Ok(path),
+        None => Err(
+            "the report's format comes from its extension: name it .md, .json, .csv or .html"
+                .to_owned(),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,11 @@ use tracing_subscriber::EnvFilter;
 use usersync::cli::{Cli, GlobalArgs, LogFormat};
 use usersync::commands;
 
+/// mimalloc: every row allocates its payload's strings and frees them soon after; with glibc's
+/// allocator that was a quarter of the time of `validate` (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.global);

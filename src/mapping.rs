@@ -94,18 +94,19 @@ impl Mapper {
         out
     }
 
-    /// Maps `record` into `payload` (fields added; absent values left out), pushing one error
-    /// per field that cannot be mapped.
-    pub fn map(&self, record: &Record, payload: &mut Payload, errors: &mut Vec<FieldError>) {
+    /// Maps `record` to a payload (absent values left out), pushing one error per field that
+    /// cannot be mapped.
+    pub fn map(&self, record: &Record, errors: &mut Vec<FieldError>) -> Payload {
+        // The fields are sorted by name, so the map is built in one go rather than by inserts.
+        let mut entries = Vec::with_capacity(self.fields.len());
         for f in &self.fields {
             match f.apply(record) {
-                Ok(Some(v)) => {
-                    payload.insert(f.field.clone(), v);
-                }
+                Ok(Some(v)) => entries.push((f.field.clone(), v)),
                 Ok(None) => {}
                 Err(e) => errors.push(e),
             }
         }
+        entries.into_iter().collect()
     }
 }
 
@@ -185,10 +186,10 @@ impl MappedField {
                 .split(sep.as_str())
                 .map(str::trim)
                 .filter(|item| !item.is_empty())
-                .map(|item| self.convert_item(item))
+                .map(|item| self.convert_item(Cow::Borrowed(item)))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            None => self.convert_item(&s),
+            None => self.convert_item(s),
         }
     }
 
@@ -200,19 +201,14 @@ impl MappedField {
                     Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
                     Cow::Owned(o) => Cow::Owned(o.trim().to_owned()),
                 },
-                Transform::Lowercase if s.chars().any(char::is_uppercase) => {
-                    Cow::Owned(s.to_lowercase())
-                }
-                Transform::Uppercase if s.chars().any(char::is_lowercase) => {
-                    Cow::Owned(s.to_uppercase())
-                }
-                Transform::Lowercase | Transform::Uppercase => s,
+                Transform::Lowercase => change_case(s, false),
+                Transform::Uppercase => change_case(s, true),
             };
         }
         s
     }
 
-    fn convert_item(&self, s: &str) -> Result<Value, FieldError> {
+    fn convert_item(&self, s: Cow<'_, str>) -> Result<Value, FieldError> {
         if let Some(map) = &self.map {
             return map
                 .get(s.trim())
@@ -225,12 +221,7 @@ impl MappedField {
                 .ok()
                 .and_then(|()| parsed.to_naive_date().ok());
             return match date {
-                Some(d) => Ok(Value::String(format!(
-                    "{:04}-{:02}-{:02}",
-                    d.year(),
-                    d.month(),
-                    d.day()
-                ))),
+                Some(d) => Ok(Value::String(iso_date(d))),
                 None => Err(FieldError::new(
                     &self.field,
                     "invalid_date",
@@ -243,7 +234,7 @@ impl MappedField {
                 )),
             };
         }
-        Ok(Value::String(s.to_owned()))
+        Ok(Value::String(s.into_owned()))
     }
 
     fn unmapped(&self, value: &str, map: &BTreeMap<String, Value>) -> FieldError {
@@ -288,6 +279,55 @@ pub fn list_columns(header: &Header) -> String {
         text.push_str(&format!(", ... ({} more)", names.len() - SHOWN));
     }
     text
+}
+
+/// `s` in upper or lower case, copied only when that changes it (with a byte-wise fast path for
+/// ASCII, the common case).
+fn change_case(s: Cow<'_, str>, upper: bool) -> Cow<'_, str> {
+    if s.is_ascii() {
+        let needs = if upper {
+            s.bytes().any(|b| b.is_ascii_lowercase())
+        } else {
+            s.bytes().any(|b| b.is_ascii_uppercase())
+        };
+        return match (needs, upper) {
+            (false, _) => s,
+            (true, true) => Cow::Owned(s.to_ascii_uppercase()),
+            (true, false) => Cow::Owned(s.to_ascii_lowercase()),
+        };
+    }
+    let needs = if upper {
+        s.chars().any(char::is_lowercase)
+    } else {
+        s.chars().any(char::is_uppercase)
+    };
+    match (needs, upper) {
+        (false, _) => s,
+        (true, true) => Cow::Owned(s.to_uppercase()),
+        (true, false) => Cow::Owned(s.to_lowercase()),
+    }
+}
+
+/// `YYYY-MM-DD` (digit by digit: this runs for every date of every row).
+fn iso_date(d: chrono::NaiveDate) -> String {
+    let Ok(year @ 0..=9999) = u32::try_from(d.year()) else {
+        return d.format("%Y-%m-%d").to_string();
+    };
+    let mut out = String::with_capacity(10);
+    push_digits(&mut out, year, 4);
+    out.push('-');
+    push_digits(&mut out, d.month(), 2);
+    out.push('-');
+    push_digits(&mut out, d.day(), 2);
+    out
+}
+
+/// Appends the last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for i in (0..width).rev() {
+        let digit = n / 10u32.pow(i) % 10;
+        out.push(char::from_digit(digit, 10).unwrap_or('0'));
+    }
 }
 
 fn json_cell(v: &Value) -> Cell<'_> {

@@ -7,8 +7,8 @@
 //! A row that could not be read cleanly (ragged, bad bytes, not a JSON object) comes out as a
 //! rejected row on the pseudo-field `_row`. Only file-level problems stop the stream.
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+mod keys;
+
 use std::path::Path;
 
 use serde_json::Value;
@@ -18,6 +18,7 @@ use crate::input::{self, Column, Header, InputError, InputOptions, InputReader, 
 use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
+use keys::KeySet;
 
 /// The pseudo-field that row-level input problems are reported on.
 pub const ROW_FIELD: &str = "_row";
@@ -45,6 +46,11 @@ pub enum PrepareError {
     Mapping(#[from] MappingError),
 }
 
+/// After this many rows with a key, the key set is sized for the whole file.
+const SIZING_ROWS: u64 = 256;
+/// The most keys reserved up front (about 1 GB of export); beyond, the set grows as it goes.
+const MAX_RESERVED_KEYS: u64 = 10_000_000;
+
 /// The prepared rows of one export for one target. Iterating yields every row in file order;
 /// an `Err` is fatal (the file could not be read further) and ends the stream.
 pub struct Rows {
@@ -54,8 +60,12 @@ pub struct Rows {
     extra_required: Vec<String>,
     key_field: String,
     remote_id: Option<Column>,
-    /// Every key seen so far -> the line it was first seen on.
-    seen: HashMap<String, u64>,
+    /// Every key seen so far, with the line it was first seen on.
+    seen: KeySet,
+    /// The size of the file, to size `seen` once from the first rows.
+    file_len: u64,
+    /// Rows with a key so far.
+    keyed_rows: u64,
     done: bool,
 }
 
@@ -84,7 +94,9 @@ impl Rows {
             extra_required: target.required.clone(),
             key_field: target.key.clone(),
             remote_id,
-            seen: HashMap::new(),
+            seen: KeySet::default(),
+            file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
+            keyed_rows: 0,
             done: false,
         })
     }
@@ -113,6 +125,22 @@ impl Rows {
         self.reader.current()
     }
 
+    /// Reserves room for the keys of the rest of the file, estimated from the bytes read so far,
+    /// so that the set is not rebuilt again and again as it grows.
+    fn size_key_set(&mut self, key_len: usize) {
+        let read = self.reader.bytes_read();
+        if read == 0 || self.file_len <= read {
+            return;
+        }
+        let expected = (self.file_len as f64 / read as f64 * self.keyed_rows as f64) as u64;
+        let more = expected
+            .min(MAX_RESERVED_KEYS)
+            .saturating_sub(self.seen.len() as u64);
+        tracing::trace!(expected, "sizing the key set");
+        self.seen
+            .reserve(usize::try_from(more).unwrap_or(0), key_len);
+    }
+
     fn prepare(&mut self) -> Result<Option<PreparedRow>, InputError> {
         let Some(record) = self.reader.read()? else {
             return Ok(None);
@@ -130,9 +158,8 @@ impl Rows {
                 remote_id: None,
             }));
         }
-        let mut payload = Payload::new();
         let mut errors = Vec::new();
-        self.mapper.map(record, &mut payload, &mut errors);
+        let mut payload = self.mapper.map(record, &mut errors);
         let remote_id = self
             .remote_id
             .as_ref()
@@ -149,15 +176,16 @@ impl Rows {
         errors.append(&mut rule_errors);
         let key = payload.get(&self.key_field).and_then(key_text);
         if let Some(k) = &key {
-            match self.seen.entry(k.clone()) {
-                Entry::Occupied(first) => errors.push(FieldError::new(
+            if let Some(first) = self.seen.first_line_or_insert(k, line) {
+                errors.push(FieldError::new(
                     &self.key_field,
                     "duplicate_key",
-                    format!("`{k}` is also on line {}, which is kept", first.get()),
-                )),
-                Entry::Vacant(slot) => {
-                    slot.insert(line);
-                }
+                    format!("`{k}` is also on line {first}, which is kept"),
+                ));
+            }
+            self.keyed_rows += 1;
+            if self.keyed_rows == SIZING_ROWS {
+                self.size_key_set(k.len());
             }
         }
         let result = if errors.is_empty() {

@@ -6,6 +6,7 @@
 
 pub mod mock_server;
 pub mod plan;
+pub mod report;
 pub mod sync;
 pub mod validate;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Sync(args) => sync::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Report(args) => report::run(&cli.global, args),
         Command::MockServer(args) => runtime()?
             .block_on(mock_server::run(args.clone()))
             .map(|()| Exit::Ok),

@@ -36,12 +36,13 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     if matches!(args.rate, Some(r) if r.is_nan() || r <= 0.0) || args.concurrency == Some(0) {
         return Err(UsageError("--rate and --concurrency must be positive".into()).into());
     }
+    let ledger_file = ledger_path(&args.ledger, &config);
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
     let (stop_handle, stop_signal) = dispatch::stop_signal();
     let request = SyncRequest {
         input: args.input.input.clone(),
         input_options: config.input.options(&args.input.settings()),
-        ledger_path: ledger_path(&args.ledger, &config),
+        ledger_path: ledger_file.clone(),
         base_url,
         full: args.diff.full,
         deactivate_missing: args.diff.deactivate_missing || target.deactivate_missing,
@@ -61,7 +62,29 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     })?;
     progress.finish_and_clear();
     print_summary(&summary, &target.name, target.provider.name(), global.quiet)?;
-    Ok(summary.exit)
+    let Some(file) = &args.report else {
+        return Ok(summary.exit);
+    };
+    // The run is over and recorded whatever happens here: a report that cannot be written is
+    // said on stderr, and turns a clean exit into a failure (a script expects the file).
+    match super::report::write_run_report(&ledger_file, summary.run, file, args.mask_pii) {
+        Ok(()) => {
+            if !global.quiet {
+                println!("  report: {}", file.display());
+            }
+            Ok(summary.exit)
+        }
+        Err(err) => {
+            eprintln!(
+                "error: cannot write the report of run {}: {err:#}",
+                summary.run
+            );
+            Ok(match summary.exit {
+                Exit::Ok => Exit::Fatal,
+                other => other,
+            })
+        }
+    }
 }
 
 /// SIGINT / SIGTERM: the first asks for a graceful stop, the next for a hard one.

@@ -121,6 +121,10 @@ impl CsvSource {
         Ok(more)
     }
 
+    pub(super) fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
     fn read_error(&self, e: csv::Error) -> InputError {
         InputError::Read {
             path: self.path.clone(),

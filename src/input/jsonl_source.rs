@@ -29,6 +29,8 @@ pub(super) struct JsonlSource {
     buf: Vec<u8>,
     /// The number of the line last read.
     line: u64,
+    /// Bytes consumed so far.
+    consumed: u64,
     max_line: usize,
 }
 
@@ -44,6 +46,7 @@ impl JsonlSource {
             encoding,
             buf: Vec::new(),
             line: 0,
+            consumed: 0,
             max_line: MAX_LINE_BYTES,
         })
     }
@@ -89,6 +92,10 @@ impl JsonlSource {
         }
     }
 
+    pub(super) fn bytes_read(&self) -> u64 {
+        self.consumed
+    }
+
     /// Reads one physical line into `buf`, keeping at most `max_line` bytes.
     fn read_line(&mut self) -> io::Result<LineRead> {
         self.buf.clear();
@@ -116,6 +123,7 @@ impl JsonlSource {
             }
             let used = chunk.len();
             self.reader.consume(used);
+            self.consumed += used as u64;
             if newline.is_some() {
                 if too_long {
                     return Ok(LineRead::TooLong);

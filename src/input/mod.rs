@@ -352,6 +352,14 @@ impl InputReader {
         Ok(more.then_some(&self.record))
     }
 
+    /// About how many bytes of the file have been read so far (for estimates).
+    pub fn bytes_read(&self) -> u64 {
+        match &self.source {
+            Source::Csv(src) => src.bytes_read(),
+            Source::Jsonl(src) => src.bytes_read(),
+        }
+    }
+
     /// The row last returned by [`InputReader::read`].
     pub fn current(&self) -> &Record {
         &self.record

@@ -8,6 +8,8 @@
 //! - `runs`: runs, their counts, and recovery of runs a crashed process left `running`;
 //! - `target_state`: the limits adaptive concurrency learned per target;
 //! - `outcomes`: the row outcome types and their queries (`retryable`, `outcomes`);
+//! - `report`: the read queries of `usersync report` (outcomes by operation, latencies, rows
+//!   over time, problems grouped by cause, problem rows);
 //! - `snapshot`: the compact in-memory `synced_users` of a target, for the diff ([`Snapshot`]);
 //! - `writer`: the one task that writes intents and outcomes in batched transactions
 //!   ([`LedgerWriter`], [`LedgerHandle`]).
@@ -25,6 +27,7 @@ mod hash;
 mod lock;
 mod outcomes;
 mod record;
+mod report;
 mod runs;
 mod snapshot;
 mod target_state;
@@ -43,6 +46,7 @@ pub use error::LedgerError;
 pub use hash::{Hash, PayloadHasher};
 pub use lock::TargetLock;
 pub use outcomes::{Intent, OutcomeKind, RowOutcome, SnapshotChange, StoredOutcome};
+pub use report::{ErrorGroup, FieldErrorGroup, OperationOutcomeCount, RunActivity, TimeSlice};
 pub use runs::{NewRun, RecoveredRun, RunCounts, RunId, RunRecord, RunStatus};
 pub use snapshot::{Snapshot, SnapshotBuilder, SnapshotTooLarge, SnapshotUser};
 pub use target_state::LearnedLimit;

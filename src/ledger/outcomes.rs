@@ -163,7 +163,8 @@ pub struct StoredOutcome {
     pub recorded_at: DateTime<Utc>,
 }
 
-const OUTCOME_COLUMNS: &str = "run_id, line, user_key, operation, outcome, http_status, \
+pub(super) const OUTCOME_COLUMNS: &str =
+    "run_id, line, user_key, operation, outcome, http_status, \
      error_code, error_detail, errors_json, attempts, latency_ms, payload, recorded_at";
 
 impl Ledger {
@@ -213,7 +214,7 @@ impl Ledger {
         Ok(rows)
     }
 
-    fn stream_outcomes<E, F>(&self, sql: &str, run: RunId, f: &mut F) -> Result<(), E>
+    pub(super) fn stream_outcomes<E, F>(&self, sql: &str, run: RunId, f: &mut F) -> Result<(), E>
     where
         E: From<LedgerError>,
         F: FnMut(StoredOutcome) -> Result<(), E>,

@@ -43,9 +43,8 @@ fn header() -> Header {
 
 fn map_csv(row: [&str; 9]) -> (Payload, Vec<FieldError>) {
     let mapper = Mapper::compile(&target(), &header(), Path::new("x.csv")).unwrap();
-    let mut payload = Payload::new();
     let mut errors = Vec::new();
-    mapper.map(&Record::from_fields(2, row), &mut payload, &mut errors);
+    let payload = mapper.map(&Record::from_fields(2, row), &mut errors);
     (payload, errors)
 }
 
@@ -142,9 +141,8 @@ fn jsonl_values_pass_through_or_are_mapped_by_their_text() {
     let Value::Object(object) = object else {
         unreachable!()
     };
-    let mut p = Payload::new();
     let mut errors = Vec::new();
-    mapper.map(&Record::from_object(1, object), &mut p, &mut errors);
+    let p = mapper.map(&Record::from_object(1, object), &mut errors);
     assert_eq!(errors, vec![]);
     assert_eq!(
         Value::Object(p),
@@ -156,4 +154,12 @@ fn jsonl_values_pass_through_or_are_mapped_by_their_text() {
             "description": {"nested": [1, 2]},
         })
     );
+}
+
+#[test]
+fn dates_come_out_as_iso_8601() {
+    let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    assert_eq!(iso_date(d(1980, 12, 31)), "1980-12-31");
+    assert_eq!(iso_date(d(7, 1, 2)), "0007-01-02");
+    assert_eq!(iso_date(d(12345, 1, 2)), "+12345-01-02");
 }

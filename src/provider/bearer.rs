@@ -217,6 +217,105 @@ impl<S> fmt::Debug for TokenCache<S> {
     }
 }
 
+/// The session of a bearer-token provider (Faveo, Abitmedia): a login whose token the whole run
+/// shares and renews, or a token given in the config, sent as is and never renewed.
+pub enum BearerSession<S> {
+    /// Logs in through `S` with the target's credentials.
+    Login(Box<TokenCache<S>>),
+    /// A token given in the config.
+    Token(http::HeaderValue),
+}
+
+impl<S: TokenSource> BearerSession<S> {
+    /// The configured `token` credential as a header, if the target gives one (a leading
+    /// `Bearer ` is accepted).
+    pub fn configured(
+        credentials: &crate::provider::Credentials,
+    ) -> Result<Option<Self>, crate::provider::ProviderConfigError> {
+        use secrecy::ExposeSecret;
+        let Some(token) = credentials.get("token") else {
+            return Ok(None);
+        };
+        let token = token.expose_secret().trim();
+        let token = token.strip_prefix("Bearer ").unwrap_or(token);
+        let token =
+            Token::new(token, None, None).map_err(|_| crate::provider::ProviderConfigError {
+                key: "credentials.token".into(),
+                message: "not usable in an HTTP header (control characters or non-ASCII)".into(),
+            })?;
+        Ok(Some(BearerSession::Token(token.header().clone())))
+    }
+
+    /// A session that logs in through `source`.
+    pub fn login(source: S) -> Self {
+        BearerSession::Login(Box::new(TokenCache::new(source)))
+    }
+
+    /// The same session keeping a token younger than `grace` despite a refusal (see
+    /// [`REFUSAL_GRACE`]; tests use zero).
+    pub fn with_refusal_grace(self, grace: Duration) -> Self {
+        match self {
+            BearerSession::Login(cache) => {
+                BearerSession::Login(Box::new(cache.with_refusal_grace(grace)))
+            }
+            token => token,
+        }
+    }
+
+    /// The token cache of a login session (tests age its token).
+    #[cfg(test)]
+    pub(crate) fn cache(&self) -> Option<&TokenCache<S>> {
+        match self {
+            BearerSession::Login(cache) => Some(cache),
+            BearerSession::Token(_) => None,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: TokenSource> crate::provider::Session for BearerSession<S> {
+    async fn authorize(
+        &self,
+        client: &reqwest::Client,
+        req: &mut reqwest::Request,
+    ) -> Result<(), AuthError> {
+        use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+        let bearer = match self {
+            BearerSession::Login(cache) => cache.header(client).await?,
+            BearerSession::Token(header) => header.clone(),
+        };
+        let headers = req.headers_mut();
+        headers.insert(AUTHORIZATION, bearer);
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers
+            .entry(CONTENT_TYPE)
+            .or_insert(HeaderValue::from_static("application/json"));
+        Ok(())
+    }
+
+    fn invalidate(&self) -> bool {
+        match self {
+            BearerSession::Login(cache) => cache.invalidate(),
+            BearerSession::Token(_) => false,
+        }
+    }
+}
+
+impl<S: TokenSource + fmt::Debug> fmt::Debug for BearerSession<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BearerSession::Login(cache) => f
+                .debug_struct("BearerSession::Login")
+                .field("login", cache.source())
+                .finish(),
+            BearerSession::Token(_) => f
+                .debug_struct("BearerSession::Token")
+                .field("token", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

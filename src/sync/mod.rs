@@ -33,7 +33,7 @@ use crate::dispatch::{
 use crate::exit::Exit;
 use crate::input::InputOptions;
 use crate::ledger::{Ledger, LedgerWriter, NewRun, RunCounts, RunId, RunStatus, WriterConfig};
-use crate::plan::{check_guards, PlanCounts};
+use crate::plan::PlanCounts;
 
 pub use connect::Connection;
 pub use planner::{Pending, Planned, Planner};
@@ -122,23 +122,14 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         .with_context(|| format!("could not read {}", req.input.display()))?;
 
     // Pass 1: leavers and guards, decided before the first request leaves.
-    let mut leavers = Vec::new();
-    if !snapshot.is_empty() {
-        let scan = Scan::run(&req.input, target, &req.input_options, &snapshot)?;
-        if req.deactivate_missing {
-            leavers = scan
-                .leavers(&snapshot)
-                .map(|u| (u.key.to_owned(), u.remote_id.map(str::to_owned)))
-                .collect();
-        }
-        check_guards(
-            scan.users,
-            snapshot.active_len() as u64,
-            leavers.len() as u64,
-            target.max_deactivate,
-            req.force,
-        )?;
-    }
+    let leavers = scan::leavers_checked(
+        target,
+        &req.input,
+        &req.input_options,
+        &snapshot,
+        req.deactivate_missing,
+        req.force,
+    )?;
     let input_sha256 = scan::sha256_file(&req.input)
         .with_context(|| format!("could not read {}", req.input.display()))?;
     if let Some(what) = stamp.changed(&req.input) {

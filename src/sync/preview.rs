@@ -12,11 +12,11 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::planner::{Planned, Planner};
-use super::scan::{FileStamp, Scan};
+use super::scan::{self, FileStamp};
 use crate::config::Target;
 use crate::input::InputOptions;
 use crate::ledger::{Ledger, OutcomeKind};
-use crate::plan::{check_guards, PlanCounts};
+use crate::plan::PlanCounts;
 use crate::provider::Operation;
 
 /// One planned operation, as `plan --json` prints it.
@@ -52,23 +52,14 @@ pub fn preview(
     let snapshot = ledger.snapshot(&target.name)?;
     let stamp = FileStamp::of(&req.input)
         .with_context(|| format!("could not read {}", req.input.display()))?;
-    let mut leavers = Vec::new();
-    if !snapshot.is_empty() {
-        let scan = Scan::run(&req.input, target, &req.input_options, &snapshot)?;
-        if req.deactivate_missing {
-            leavers = scan
-                .leavers(&snapshot)
-                .map(|u| (u.key.to_owned(), u.remote_id.map(str::to_owned)))
-                .collect();
-        }
-        check_guards(
-            scan.users,
-            snapshot.active_len() as u64,
-            leavers.len() as u64,
-            target.max_deactivate,
-            req.force,
-        )?;
-    }
+    let leavers = scan::leavers_checked(
+        target,
+        &req.input,
+        &req.input_options,
+        &snapshot,
+        req.deactivate_missing,
+        req.force,
+    )?;
     let hasher = ledger.hasher();
     let planner = Planner {
         ledger,

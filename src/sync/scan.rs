@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Target;
 use crate::input::InputOptions;
 use crate::ledger::Snapshot;
+use crate::plan::check_guards;
 use crate::prepare::{PrepareError, Rows};
 
 /// What the first pass found.
@@ -63,6 +64,38 @@ impl Scan {
             .iter()
             .filter(move |u| u.active && !self.seen[u.index])
     }
+}
+
+/// The first pass of a sync or a plan: the snapshot users to deactivate (empty unless
+/// `deactivate_missing`), after the broken-export guards passed. Skipped on a first sync, when
+/// the snapshot is empty and nobody can have left.
+pub fn leavers_checked(
+    target: &Target,
+    input: &Path,
+    options: &InputOptions,
+    snapshot: &Snapshot,
+    deactivate_missing: bool,
+    force: bool,
+) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    if snapshot.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scan = Scan::run(input, target, options, snapshot)?;
+    let leavers: Vec<_> = if deactivate_missing {
+        scan.leavers(snapshot)
+            .map(|u| (u.key.to_owned(), u.remote_id.map(str::to_owned)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    check_guards(
+        scan.users,
+        snapshot.active_len() as u64,
+        leavers.len() as u64,
+        target.max_deactivate,
+        force,
+    )?;
+    Ok(leavers)
 }
 
 /// What a file looked like at one moment: its identity, size and modification time.

@@ -11,24 +11,19 @@
 use std::fmt;
 use std::time::Duration;
 
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::provider::bearer::{Token, TokenCache, TokenSource};
-use crate::provider::{response, target, AuthError, Credentials, ProviderConfigError, Session};
+use crate::provider::bearer::{BearerSession, Token, TokenSource};
+use crate::provider::{response, target, AuthError, Credentials, ProviderConfigError};
 
 /// Abitmedia's identity service, where tokens come from unless the target's `auth_url` says
 /// otherwise.
 pub const DEFAULT_AUTH_URL: &str = "https://id.abitmedia.app/";
 
-/// The session of an Abitmedia target.
-pub enum AbitmediaSession {
-    /// Logs in with the target's `email` and `password`.
-    Login(Box<TokenCache<AbitmediaLogin>>),
-    /// A token given in the config, sent as is.
-    Token(HeaderValue),
-}
+/// The session of an Abitmedia target: a login, or a configured token.
+pub type AbitmediaSession = BearerSession<AbitmediaLogin>;
 
 /// How an Abitmedia token is obtained: the identity service and the credentials.
 pub struct AbitmediaLogin {
@@ -53,74 +48,18 @@ pub fn auth_url(
     Ok(url)
 }
 
-impl AbitmediaSession {
+impl BearerSession<AbitmediaLogin> {
     /// A session with `credentials`: the `token` when given, else `email` and `password`
     /// logging in at `auth_url`.
     pub fn new(auth_url: url::Url, credentials: &Credentials) -> Result<Self, ProviderConfigError> {
-        if let Some(token) = credentials.get("token") {
-            let token = token.expose_secret().trim();
-            let token = token.strip_prefix("Bearer ").unwrap_or(token);
-            let token = Token::new(token, None, None).map_err(|_| ProviderConfigError {
-                key: "credentials.token".into(),
-                message: "not usable in an HTTP header (control characters or non-ASCII)".into(),
-            })?;
-            return Ok(AbitmediaSession::Token(token.header().clone()));
+        if let Some(configured) = BearerSession::configured(credentials)? {
+            return Ok(configured);
         }
-        Ok(AbitmediaSession::Login(Box::new(TokenCache::new(
-            AbitmediaLogin {
-                auth_url,
-                email: target::credential(credentials, "email")?.clone(),
-                password: target::credential(credentials, "password")?.clone(),
-            },
-        ))))
-    }
-
-    /// The same session keeping a token younger than `grace` despite a refusal (see
-    /// [`crate::provider::bearer::REFUSAL_GRACE`]; tests use zero).
-    pub fn with_refusal_grace(self, grace: Duration) -> Self {
-        match self {
-            AbitmediaSession::Login(cache) => {
-                AbitmediaSession::Login(Box::new(cache.with_refusal_grace(grace)))
-            }
-            token => token,
-        }
-    }
-
-    /// The token cache of a login session (tests age its token).
-    #[cfg(test)]
-    pub(crate) fn cache(&self) -> Option<&TokenCache<AbitmediaLogin>> {
-        match self {
-            AbitmediaSession::Login(cache) => Some(cache),
-            AbitmediaSession::Token(_) => None,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Session for AbitmediaSession {
-    async fn authorize(
-        &self,
-        client: &reqwest::Client,
-        req: &mut reqwest::Request,
-    ) -> Result<(), AuthError> {
-        let bearer = match self {
-            AbitmediaSession::Login(cache) => cache.header(client).await?,
-            AbitmediaSession::Token(header) => header.clone(),
-        };
-        let headers = req.headers_mut();
-        headers.insert(AUTHORIZATION, bearer);
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers
-            .entry(CONTENT_TYPE)
-            .or_insert(HeaderValue::from_static("application/json"));
-        Ok(())
-    }
-
-    fn invalidate(&self) -> bool {
-        match self {
-            AbitmediaSession::Login(cache) => cache.invalidate(),
-            AbitmediaSession::Token(_) => false,
-        }
+        Ok(BearerSession::login(AbitmediaLogin {
+            auth_url,
+            email: target::credential(credentials, "email")?.clone(),
+            password: target::credential(credentials, "password")?.clone(),
+        }))
     }
 }
 
@@ -219,21 +158,6 @@ async fn token_from(
         .and_then(|s| s.parse::<f64>().ok())
         .and_then(|secs| Duration::try_from_secs_f64(secs).ok());
     Token::new(&access, lifetime, refresh)
-}
-
-impl fmt::Debug for AbitmediaSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AbitmediaSession::Login(cache) => f
-                .debug_struct("AbitmediaSession::Login")
-                .field("login", cache.source())
-                .finish(),
-            AbitmediaSession::Token(_) => f
-                .debug_struct("AbitmediaSession::Token")
-                .field("token", &"[redacted]")
-                .finish(),
-        }
-    }
 }
 
 impl fmt::Debug for AbitmediaLogin {

@@ -8,23 +8,18 @@
 
 use std::fmt;
 
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::provider::bearer::{Token, TokenCache, TokenSource};
-use crate::provider::{response, target, AuthError, Credentials, ProviderConfigError, Session};
+use crate::provider::bearer::{BearerSession, Token, TokenSource};
+use crate::provider::{response, target, AuthError, Credentials, ProviderConfigError};
 
 /// The login route, relative to the target's base URL.
 pub const LOGIN_PATH: &str = "v3/api/login";
 
-/// The session of a Faveo target.
-pub enum FaveoSession {
-    /// Logs in with the target's credentials.
-    Login(Box<TokenCache<FaveoLogin>>),
-    /// A token given in the config, sent as is.
-    Token(HeaderValue),
-}
+/// The session of a Faveo target: a login, or a configured token.
+pub type FaveoSession = BearerSession<FaveoLogin>;
 
 /// How a Faveo token is obtained: the login call and its credentials.
 pub struct FaveoLogin {
@@ -35,21 +30,15 @@ pub struct FaveoLogin {
     password: SecretString,
 }
 
-impl FaveoSession {
+impl BearerSession<FaveoLogin> {
     /// A session for the target at `base_url` with `credentials`: the `token` when given,
     /// else a login with `email` (or `user_name`) and `password`.
     pub fn new(
         base_url: &url::Url,
         credentials: &Credentials,
     ) -> Result<Self, ProviderConfigError> {
-        if let Some(token) = credentials.get("token") {
-            let token = token.expose_secret().trim();
-            let token = token.strip_prefix("Bearer ").unwrap_or(token);
-            let token = Token::new(token, None, None).map_err(|_| ProviderConfigError {
-                key: "credentials.token".into(),
-                message: "not usable in an HTTP header (control characters or non-ASCII)".into(),
-            })?;
-            return Ok(FaveoSession::Token(token.header().clone()));
+        if let Some(configured) = BearerSession::configured(credentials)? {
+            return Ok(configured);
         }
         let identity_field = if credentials.get("email").is_some() {
             "email"
@@ -60,53 +49,12 @@ impl FaveoSession {
             key: "base_url".into(),
             message: format!("cannot address the login route: {e}"),
         })?;
-        Ok(FaveoSession::Login(Box::new(TokenCache::new(FaveoLogin {
+        Ok(BearerSession::login(FaveoLogin {
             url,
             identity_field,
             identity: target::credential(credentials, identity_field)?.clone(),
             password: target::credential(credentials, "password")?.clone(),
-        }))))
-    }
-}
-
-impl FaveoSession {
-    /// The same session keeping a token younger than `grace` despite a refusal (see
-    /// [`crate::provider::bearer::REFUSAL_GRACE`]; tests use zero).
-    pub fn with_refusal_grace(self, grace: std::time::Duration) -> Self {
-        match self {
-            FaveoSession::Login(cache) => {
-                FaveoSession::Login(Box::new(cache.with_refusal_grace(grace)))
-            }
-            token => token,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Session for FaveoSession {
-    async fn authorize(
-        &self,
-        client: &reqwest::Client,
-        req: &mut reqwest::Request,
-    ) -> Result<(), AuthError> {
-        let bearer = match self {
-            FaveoSession::Login(cache) => cache.header(client).await?,
-            FaveoSession::Token(header) => header.clone(),
-        };
-        let headers = req.headers_mut();
-        headers.insert(AUTHORIZATION, bearer);
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers
-            .entry(CONTENT_TYPE)
-            .or_insert(HeaderValue::from_static("application/json"));
-        Ok(())
-    }
-
-    fn invalidate(&self) -> bool {
-        match self {
-            FaveoSession::Login(cache) => cache.invalidate(),
-            FaveoSession::Token(_) => false,
-        }
+        }))
     }
 }
 
@@ -162,21 +110,6 @@ impl TokenSource for FaveoLogin {
             _ => Err(AuthError::Refused(format!(
                 "Faveo login answered HTTP {status}: {text}"
             ))),
-        }
-    }
-}
-
-impl fmt::Debug for FaveoSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FaveoSession::Login(cache) => f
-                .debug_struct("FaveoSession::Login")
-                .field("login", cache.source())
-                .finish(),
-            FaveoSession::Token(_) => f
-                .debug_struct("FaveoSession::Token")
-                .field("token", &"[redacted]")
-                .finish(),
         }
     }
 }
