@@ -201,7 +201,8 @@ fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
         // sample's bad rows are rejected (exit 3).
         let mock = faulty();
         let mut cmd = sync(dir.path(), target, "human.db", &mock);
-        cmd.envs(env_of(provider, &good)).env("USERSYNC_LOG", "trace");
+        cmd.envs(env_of(provider, &good))
+            .env("USERSYNC_LOG", "trace");
         let out = run_copying_wal(cmd, &mock, &dir.path().join("human.db"));
         assert_eq!(
             out.status.code(),
