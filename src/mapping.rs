@@ -129,7 +129,7 @@ fn compile_field(
                     file: file.to_owned(),
                     column: name.clone(),
                     key: format!("{key_path}.column"),
-                    columns: header.names().unwrap_or_default().join(", "),
+                    columns: list_columns(header),
                 })
             }
         },
@@ -262,6 +262,23 @@ impl MappedField {
             MappedSource::Value(_) => format!("(from {}.value)", self.key_path),
         }
     }
+}
+
+/// The header's column names for an error message: all of them, or the first 30 and how many
+/// more (a hostile export may have 10,000 columns).
+pub fn list_columns(header: &Header) -> String {
+    const SHOWN: usize = 30;
+    let names = header.names().unwrap_or_default();
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(", ... ({} more)", names.len() - SHOWN));
+    }
+    text
 }
 
 /// `s` in upper or lower case, copied only when that changes it (with a byte-wise fast path for

@@ -84,7 +84,7 @@ impl Rows {
                 file: path.to_owned(),
                 column: name.clone(),
                 key: target.key_path("remote_id_column"),
-                columns: reader.header().names().unwrap_or_default().join(", "),
+                columns: crate::mapping::list_columns(reader.header()),
             })?),
         };
         Ok(Rows {
@@ -223,10 +223,11 @@ impl Iterator for Rows {
     }
 }
 
-/// A key value as text (`"E1"`, `42`); `None` for null.
+/// A key value as text (`"E1"`, `42`, `true`); `None` for null, and for a list or an object
+/// (a hostile JSONL value, which validation rejects anyway: it names no user).
 fn key_text(v: &Value) -> Option<String> {
     match v {
-        Value::Null => None,
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }

@@ -150,7 +150,10 @@ fn write_report(
     writeln!(out)?;
     writeln!(out, "rejected rows:")?;
     for (line, key, errors) in listed {
-        let key = key.as_deref().unwrap_or("-");
+        // A key is export data: shown escaped and bounded, like the messages.
+        let key = key
+            .clone()
+            .map_or_else(|| "-".to_owned(), crate::validate::bounded_message);
         for e in errors {
             writeln!(
                 out,

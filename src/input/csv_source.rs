@@ -1,5 +1,10 @@
 //! CSV through the csv crate: one reused record buffer, decoding each row as UTF-8 or
-//! Windows-1252, and turning ragged rows and undecodable bytes into row problems.
+//! Windows-1252, and turning ragged rows, undecodable bytes and rows longer than
+//! [`MAX_LINE_BYTES`] into row problems.
+//!
+//! The csv crate holds a whole record in memory while it parses it, so one huge row (a
+//! 50 MB cell) costs about its size once; it is then dropped, not kept for the rest of the
+//! file, and never copied further.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -9,7 +14,10 @@ use csv::{ByteRecord, StringRecord};
 use encoding_rs::WINDOWS_1252;
 
 use super::newlines::CrlfToLf;
-use super::{detect_delimiter, Encoding, InputError, InputOptions, Record, RowProblem, Values};
+use super::{
+    detect_delimiter, Encoding, InputError, InputOptions, Record, RowProblem, Values,
+    MAX_LINE_BYTES,
+};
 
 /// How much of the file start is read to guess the delimiter.
 const DETECT_BYTES: u64 = 64 * 1024;
@@ -85,7 +93,20 @@ impl CsvSource {
             Encoding::Utf8 => self.read_utf8(&mut text, record)?,
             Encoding::Windows1252 => self.read_windows_1252(&mut text, record)?,
         };
-        if more && text.len() != self.names.len() {
+        if more && text.as_slice().len() > MAX_LINE_BYTES {
+            // Keep none of it: a fresh buffer gives the memory back, and nothing downstream
+            // (mapping, messages, the rejects file) copies a huge value.
+            text = StringRecord::new();
+            self.raw = ByteRecord::new();
+            record.problem = Some(RowProblem {
+                code: "row_too_long",
+                column: None,
+                message: format!(
+                    "the row is longer than {} MB; its values were not read",
+                    MAX_LINE_BYTES / (1024 * 1024)
+                ),
+            });
+        } else if more && text.len() != self.names.len() {
             record.problem = Some(RowProblem {
                 code: "wrong_field_count",
                 column: None,

@@ -22,7 +22,8 @@ use serde_json::Value;
 
 pub use detect::detect_delimiter;
 
-/// The longest JSONL line accepted; a longer line is a row error, not unbounded memory.
+/// The longest JSONL line or CSV row accepted; a longer one is a row error (`line_too_long`,
+/// `row_too_long`), not unbounded memory.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The file format of an export.
@@ -146,8 +147,8 @@ pub enum InputError {
 /// Why one row could not be read cleanly. The row is reported and the file goes on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowProblem {
-    /// A stable code: `wrong_field_count`, `invalid_encoding`, `invalid_json`, `not_an_object`,
-    /// `line_too_long`.
+    /// A stable code: `wrong_field_count`, `invalid_encoding`, `row_too_long`, `invalid_json`,
+    /// `not_an_object`, `line_too_long`.
     pub code: &'static str,
     /// The column concerned, when there is one.
     pub column: Option<String>,

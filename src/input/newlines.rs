@@ -1,9 +1,12 @@
-//! A reader that turns CRLF line endings into LF before the CSV parser sees them.
+//! A reader that turns CRLF and lone CR line endings into LF before the CSV parser sees them.
 //!
 //! Why: the csv crate records a row's position before it consumes the `\n` left over from the
 //! previous row's `\r\n`, so in a Windows file every row after the first would be reported one
-//! line too early. With LF endings its line numbers are exact, so we give it LF endings. A `\r\n`
-//! inside a quoted field becomes `\n` as well; a lone `\r` is kept.
+//! line too early; and it ends a record at a lone `\r` (old Mac exports, "CSV (Macintosh)")
+//! without counting a line, so every row of such a file would be reported on line 1, and rows
+//! sharing a line would share one outcome in the ledger. With LF endings its line numbers are
+//! exact, so we give it LF endings. A `\r\n` or a lone `\r` inside a quoted field becomes `\n`
+//! as well.
 
 use std::io::{self, Read};
 
@@ -40,7 +43,7 @@ impl<R: Read> Read for CrlfToLf<R> {
                 let n = self.inner.read(&mut self.buf)?;
                 if n == 0 {
                     if std::mem::take(&mut self.pending_cr) {
-                        out[0] = b'\r';
+                        out[0] = b'\n';
                         return Ok(1);
                     }
                     return Ok(0);
@@ -50,7 +53,7 @@ impl<R: Read> Read for CrlfToLf<R> {
             }
             let mut written = 0;
             if std::mem::take(&mut self.pending_cr) && self.buf[self.start] != b'\n' {
-                out[0] = b'\r';
+                out[0] = b'\n';
                 written = 1;
             }
             while written < out.len() && self.start < self.end {
@@ -70,9 +73,10 @@ impl<R: Read> Read for CrlfToLf<R> {
                         match avail.get(i + 1) {
                             // \r\n: drop the \r, the \n is copied next.
                             Some(b'\n') => {}
+                            // A lone \r: a line ending of its own.
                             Some(_) => {
                                 if written < out.len() {
-                                    out[written] = b'\r';
+                                    out[written] = b'\n';
                                     written += 1;
                                 } else {
                                     self.start -= 1; // emit it on the next call
@@ -121,9 +125,9 @@ mod tests {
     }
 
     #[test]
-    fn crlf_becomes_lf_and_lone_cr_stays_at_any_boundary() {
+    fn crlf_and_lone_cr_become_lf_at_any_boundary() {
         let input = b"a,b\r\n1,\"x\r\ny\"\r\n\r\n2,c\rd\r";
-        let expected = b"a,b\n1,\"x\ny\"\n\n2,c\rd\r";
+        let expected = b"a,b\n1,\"x\ny\"\n\n2,c\nd\n";
         for chunk in 1..8 {
             for out_size in 1..8 {
                 assert_eq!(

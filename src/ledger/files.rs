@@ -89,6 +89,9 @@ fn create_error(path: &Path, dir: &Path, source: io::Error) -> LedgerError {
             format!("the directory {dir_shown} is not writable")
         }
         io::ErrorKind::IsADirectory => "it is a directory, not a file".to_string(),
+        io::ErrorKind::NotADirectory => {
+            format!("{dir_shown} (or a folder above it) is a file, not a directory")
+        }
         io::ErrorKind::ReadOnlyFilesystem => {
             format!("the directory {dir_shown} is on a read-only file system")
         }

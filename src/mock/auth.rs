@@ -78,6 +78,12 @@ impl TokenBook {
         }
     }
 
+    /// Every access token issued so far and every refresh token not yet used: secrets a test
+    /// searches usersync's output and ledger for.
+    pub fn issued(&self) -> Vec<String> {
+        self.access.keys().chain(&self.refresh).cloned().collect()
+    }
+
     /// Makes every access token issued so far expire now (refresh tokens keep working).
     pub fn expire_all(&mut self) {
         let now = Instant::now();

@@ -28,7 +28,17 @@ impl Connection {
     pub async fn open(target: &Target, base_url: &BaseUrl) -> anyhow::Result<Connection> {
         let mut options = target.options.clone();
         let (base, credentials, mock) = match base_url {
-            BaseUrl::Url(url) => (url.clone(), target.credentials_from_env()?, None),
+            BaseUrl::Url(url) => {
+                if sends_in_clear(url) {
+                    tracing::warn!(
+                        target_name = %target.name,
+                        host = url.host_str().unwrap_or_default(),
+                        "base_url is plain http:// to another machine: credentials and personal \
+                         data will cross the network unencrypted; use https://"
+                    );
+                }
+                (url.clone(), target.credentials_from_env()?, None)
+            }
             BaseUrl::Mock => {
                 let credentials = mock_credentials(target);
                 let handle = mock::start(
@@ -84,4 +94,36 @@ fn mock_credentials(target: &Target) -> Credentials {
         }
     }
     out
+}
+
+/// Whether requests to `url` leave this machine without TLS (plain `http://` to a host that is
+/// not a loopback address or `localhost`, such as a `usersync mock-server` on this machine).
+pub fn sends_in_clear(url: &url::Url) -> bool {
+    if url.scheme() != "http" {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            !(name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost"))
+        }
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sends_in_clear;
+
+    #[test]
+    fn only_plain_http_off_this_machine_sends_in_clear() {
+        let clear = |u: &str| sends_in_clear(&url::Url::parse(u).unwrap());
+        assert!(clear("http://api.example.com/"));
+        assert!(clear("http://10.0.0.8:8080/"));
+        assert!(!clear("https://api.example.com/"));
+        assert!(!clear("http://127.0.0.1:8080/"));
+        assert!(!clear("http://[::1]:8080/"));
+        assert!(!clear("http://localhost:8080/"));
+    }
 }

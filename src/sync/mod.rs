@@ -118,6 +118,8 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
     }
     let snapshot = ledger.snapshot(&target.name)?;
     let hasher = ledger.hasher();
+    let stamp = scan::FileStamp::of(&req.input)
+        .with_context(|| format!("could not read {}", req.input.display()))?;
 
     // Pass 1: leavers and guards, decided before the first request leaves.
     let leavers = scan::leavers_checked(
@@ -130,6 +132,13 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
     )?;
     let input_sha256 = scan::sha256_file(&req.input)
         .with_context(|| format!("could not read {}", req.input.display()))?;
+    if let Some(what) = stamp.changed(&req.input) {
+        anyhow::bail!(
+            "the export {} changed while it was being read ({what}): nothing was sent. Run the \
+             sync again once the file is complete",
+            req.input.display()
+        );
+    }
 
     let connection = Connection::open(target, &req.base_url).await?;
     let settings = dispatch_settings(target, req.rate_limit, req.concurrency);
@@ -172,6 +181,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         leavers,
         full: req.full,
         stop_reading: stop_reading.clone(),
+        stamp: Some(stamp),
     };
     let planner_task = tokio::task::spawn_blocking(move || {
         planner.run(|item| planned_tx.blocking_send(item).is_ok())

@@ -18,6 +18,8 @@ use crate::plan::{self, Decision};
 use crate::prepare::{PreparedRow, Rows};
 use crate::provider::{Operation, UserRef};
 
+use super::scan::FileStamp;
+
 /// One row's fate, decided before any request.
 #[derive(Debug)]
 pub enum Planned {
@@ -53,6 +55,20 @@ pub struct Planner {
     pub full: bool,
     /// Set on Ctrl-C: stop reading.
     pub stop_reading: Arc<AtomicBool>,
+    /// The export as the first pass saw it: checked every [`STAMP_EVERY`] rows and at the
+    /// end, so that a file changing under the run stops it with a clear error.
+    pub stamp: Option<FileStamp>,
+}
+
+/// How many rows the planner reads between two checks that the export has not changed.
+pub const STAMP_EVERY: u64 = 1024;
+
+/// The fatal message for an export that changed while a sync read it.
+pub fn changed_message(path: &Path, what: &str, line: u64) -> String {
+    format!(
+        "the export {} changed while it was being read ({what}); rows after line {line} were          not sent. Run the sync again once the file is complete",
+        path.display()
+    )
 }
 
 impl Planner {
@@ -71,19 +87,56 @@ impl Planner {
                 return;
             }
         };
+        // Each row is handed on only once the next one was read cleanly (or the end was
+        // reached and the file is unchanged): a row cut short by a file shrinking under the
+        // reader is the last one read, and is never sent.
+        let mut held: Option<(u64, Planned)> = None;
+        let (mut read, mut sent_line) = (0u64, 0u64);
         for row in rows {
             if self.stop_reading.load(Ordering::Relaxed) {
                 return;
             }
-            let item = match row {
-                Ok(row) => self.plan_row(row),
-                Err(e) => Planned::Fatal(e.to_string()),
+            read += 1;
+            if read.is_multiple_of(STAMP_EVERY) {
+                if let Some(fatal) = self.file_changed(sent_line) {
+                    send(fatal);
+                    return;
+                }
+            }
+            let (line, item) = match row {
+                Ok(row) => (row.line, self.plan_row(row)),
+                Err(e) => (0, Planned::Fatal(e.to_string())),
             };
-            let fatal = matches!(item, Planned::Fatal(_));
-            if !send(item) || fatal {
+            if let Some((held_line, previous)) = held.take() {
+                if !send(previous) {
+                    return;
+                }
+                sent_line = held_line;
+            }
+            if matches!(item, Planned::Fatal(_)) {
+                send(item);
                 return;
             }
+            held = Some((line, item));
         }
+        // A file cut short under the reader ends early without an error: only the stamp tells.
+        if let Some(fatal) = self.file_changed(sent_line) {
+            send(fatal);
+            return;
+        }
+        if let Some((_, last)) = held {
+            send(last);
+        }
+    }
+
+    /// A fatal item when the export no longer looks as the first pass saw it.
+    fn file_changed(&self, last_line: u64) -> Option<Planned> {
+        let what = self.stamp.as_ref()?.changed(&self.input)?;
+        Some(Planned::Fatal(changed_message(
+            &self.input,
+            &what,
+            last_line,
+        )))
     }
 
     fn plan_row(&self, row: PreparedRow) -> Planned {

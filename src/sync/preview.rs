@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use serde::Serialize;
 
 use super::planner::{Planned, Planner};
-use super::scan;
+use super::scan::{self, FileStamp};
 use crate::config::Target;
 use crate::input::InputOptions;
 use crate::ledger::{Ledger, OutcomeKind};
@@ -49,6 +50,8 @@ pub fn preview(
 ) -> anyhow::Result<PlanCounts> {
     let ledger = Ledger::open(&req.ledger_path)?;
     let snapshot = ledger.snapshot(&target.name)?;
+    let stamp = FileStamp::of(&req.input)
+        .with_context(|| format!("could not read {}", req.input.display()))?;
     let leavers = scan::leavers_checked(
         target,
         &req.input,
@@ -68,6 +71,7 @@ pub fn preview(
         leavers,
         full: req.full,
         stop_reading: Arc::new(AtomicBool::new(false)),
+        stamp: Some(stamp),
     };
     let mut counts = PlanCounts::default();
     let mut fatal = None;

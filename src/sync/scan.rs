@@ -98,6 +98,64 @@ pub fn leavers_checked(
     Ok(leavers)
 }
 
+/// What a file looked like at one moment: its identity, size and modification time.
+///
+/// A sync reads its export more than once (this scan, the SHA-256, the planner's pass); if an HR
+/// job is still writing the file, or replaces it, the passes would disagree about who is in it.
+/// Comparing stamps between and during the passes turns that into one clear error instead of a
+/// run that mixes two versions of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    /// Device and inode: a file renamed over the export is another file.
+    identity: (u64, u64),
+}
+
+impl FileStamp {
+    /// The stamp of `path` now.
+    pub fn of(path: &Path) -> std::io::Result<FileStamp> {
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        let identity = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let identity = (0, 0);
+        Ok(FileStamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            identity,
+        })
+    }
+
+    /// The file's size when stamped.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// `None` when `path` still looks as stamped, else what changed, for a message.
+    pub fn changed(&self, path: &Path) -> Option<String> {
+        match FileStamp::of(path) {
+            Err(e) => Some(format!("it can no longer be read: {e}")),
+            Ok(now) if now.identity != self.identity => {
+                Some("it was replaced by another file".into())
+            }
+            Ok(now) if now.len != self.len => {
+                Some(format!("it was {} bytes, it is now {}", self.len, now.len))
+            }
+            Ok(now) if now.modified != self.modified => Some("it was modified".into()),
+            Ok(_) => None,
+        }
+    }
+}
+
 /// The hex SHA-256 of a file, streamed.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut file = File::open(path)?;
@@ -111,4 +169,39 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_notices_growth_truncation_and_replacement() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.csv");
+        std::fs::write(&path, "id\n1\n").unwrap();
+        let stamp = FileStamp::of(&path).unwrap();
+        assert_eq!(stamp.changed(&path), None);
+
+        std::fs::write(&path, "id\n1\n2\n").unwrap();
+        assert_eq!(
+            stamp.changed(&path).as_deref(),
+            Some("it was 5 bytes, it is now 7")
+        );
+
+        let grown = FileStamp::of(&path).unwrap();
+        let other = dir.path().join("new.csv");
+        std::fs::write(&other, "id\n1\n2\n").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_eq!(
+            grown.changed(&path).as_deref(),
+            Some("it was replaced by another file")
+        );
+
+        std::fs::remove_file(&path).unwrap();
+        assert!(stamp
+            .changed(&path)
+            .unwrap()
+            .starts_with("it can no longer be read"));
+    }
 }

@@ -57,7 +57,7 @@ impl Invalid {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Invalid {
             code,
-            message: message.into(),
+            message: bounded_message(message.into()),
         }
     }
 
@@ -89,9 +89,51 @@ impl FieldError {
         FieldError {
             field: field.into(),
             code: code.into(),
-            message: message.into(),
+            message: bounded_message(message.into()),
         }
     }
+}
+
+/// The most characters a row error's message keeps. Messages quote the value they are about,
+/// and a hostile export (a 10 MB cell) must not become a 10 MB line in the terminal, the ledger
+/// and the rejects file.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+/// `message` made safe to show: control characters escaped (`\u{1b}`, `\n`: a cell must not
+/// drive the terminal it is printed on, nor break a one-line report) and, past
+/// [`MAX_MESSAGE_CHARS`], its middle left out (the start quotes the value, the end says what
+/// is wrong with it).
+pub fn bounded_message(message: String) -> String {
+    const HEAD: usize = 150;
+    const TAIL: usize = 200;
+    let message = if message.chars().any(char::is_control) {
+        let mut escaped = String::with_capacity(message.len() + 16);
+        for c in message.chars() {
+            if c.is_control() {
+                escaped.extend(c.escape_default());
+            } else {
+                escaped.push(c);
+            }
+        }
+        escaped
+    } else {
+        message
+    };
+    let chars = message.chars().count();
+    if chars <= MAX_MESSAGE_CHARS {
+        return message;
+    }
+    let head_end = message.char_indices().nth(HEAD).map_or(0, |(i, _)| i);
+    let tail_start = message
+        .char_indices()
+        .nth(chars - TAIL)
+        .map_or(message.len(), |(i, _)| i);
+    format!(
+        "{}…({} characters left out)…{}",
+        &message[..head_end],
+        chars - HEAD - TAIL,
+        &message[tail_start..]
+    )
 }
 
 /// The JSON type a provider expects for a field. CSV cells are strings; validation converts them.
@@ -229,4 +271,24 @@ pub struct Context<'a> {
     /// The payload is a partial update (a PATCH body): it holds only the fields that change, so
     /// no field is required. Every present field is still checked.
     pub partial: bool,
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn messages_escape_control_characters_and_leave_out_the_middle_of_huge_values() {
+        let e = FieldError::new("email", "invalid_email", "a\u{1b}[2J\nb is not valid");
+        assert_eq!(e.message, "a\\u{1b}[2J\\nb is not valid");
+        let short = "x".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(Invalid::new("c", short.clone()).message, short);
+
+        let huge = format!("{} is not an e-mail address (no @)", "é".repeat(1_000_000));
+        let m = Invalid::new("invalid_email", huge).message;
+        assert!(m.chars().count() < MAX_MESSAGE_CHARS + 40, "{}", m.len());
+        assert!(m.starts_with("ééé"));
+        assert!(m.ends_with("é is not an e-mail address (no @)"));
+        assert!(m.contains("…(999682 characters left out)…"), "{m}");
+    }
 }
