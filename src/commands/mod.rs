@@ -6,6 +6,8 @@
 
 pub mod mock_server;
 pub mod plan;
+pub mod retry;
+pub mod runs;
 pub mod sync;
 pub mod validate;
 
@@ -27,6 +29,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Sync(args) => sync::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Retry(args) => retry::run(&cli.global, args),
+        Command::Runs(args) => runs::run(&cli.global, args),
         Command::MockServer(args) => runtime()?
             .block_on(mock_server::run(args.clone()))
             .map(|()| Exit::Ok),
