@@ -12,6 +12,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::config::InputSettings;
 use crate::input::{parse_delimiter, Encoding, Format};
 use crate::report::ReportFormat;
+use crate::sync::RunChoice;
 
 /// usersync: keep a company's users in step with the user APIs of the services it buys.
 #[derive(Debug, Parser)]
@@ -78,6 +79,19 @@ pub enum Command {
     /// Counts of create / update / unchanged / deactivate / rejected; with --json one line per
     /// operation with field names, never values.
     Plan(PlanArgs),
+
+    /// Re-send the rows of an earlier run that did not go through, from the payloads the
+    /// ledger kept (the export may be gone), as a new run linked to it.
+    ///
+    /// Re-sends the rows that ended failed or not_attempted, and with --include-rejected those
+    /// the provider rejected (never those validation rejected: fix them at the source). Each
+    /// is decided again against the ledger's snapshot; a row whose user a later run already
+    /// synced is left alone. Exit status as for sync.
+    Retry(RetryArgs),
+
+    /// List the runs in the ledger, newest first: id, target, command, start, duration,
+    /// status and counts.
+    Runs(RunsArgs),
 
     /// Serve the built-in mock of a provider's API, to rehearse a config.
     MockServer(crate::commands::mock_server::MockServerArgs),
@@ -260,6 +274,47 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
+/// `usersync retry`.
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The run whose rows to re-send: its id, or `last` (the target's latest run).
+    #[arg(value_name = "RUN|last", default_value = "last")]
+    pub run: RunChoice,
+    /// The target; may be omitted when the config has only one, or when RUN is an id.
+    #[arg(short, long, value_name = "NAME")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// Also re-send the rows the provider rejected (e.g. after fixing its configuration).
+    #[arg(long)]
+    pub include_rejected: bool,
+    /// Send to this URL instead of the target's `base_url` (e.g. a `usersync mock-server`).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Requests per second [default: the target's `rate_limit`].
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Requests in flight at once [default: the target's `concurrency`].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+/// `usersync runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only the runs of this target [default: every target's].
+    #[arg(short, long, value_name = "NAME")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// One JSON object per run instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// At most N runs, the newest; 0 lists them all.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
@@ -325,6 +380,34 @@ mod tests {
         assert_eq!(args.input.delimiter, Some(b'\t'));
         assert_eq!(args.input.encoding, Some(Encoding::Windows1252));
         assert!(args.json);
+    }
+
+    #[test]
+    fn retry_takes_a_run_or_last_and_runs_a_target() {
+        let cli = Cli::try_parse_from(["usersync", "retry", "-c", "u.toml"]).unwrap();
+        let Command::Retry(args) = cli.command else {
+            panic!("expected retry")
+        };
+        assert_eq!(args.run, RunChoice::Last);
+        let cli = Cli::try_parse_from(["usersync", "retry", "7", "--include-rejected"]).unwrap();
+        let Command::Retry(args) = cli.command else {
+            panic!("expected retry")
+        };
+        assert_eq!(args.run, RunChoice::Id(crate::ledger::RunId(7)));
+        assert!(args.include_rejected);
+        assert_eq!(
+            Cli::try_parse_from(["usersync", "retry", "yesterday"])
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        let cli = Cli::try_parse_from(["usersync", "runs", "-t", "lawyers", "--json"]).unwrap();
+        let Command::Runs(args) = cli.command else {
+            panic!("expected runs")
+        };
+        assert_eq!(args.target.as_deref(), Some("lawyers"));
+        assert!(args.json);
+        assert_eq!(args.limit, 20);
     }
 
     #[test]

@@ -14,58 +14,83 @@ use crate::provider::{Operation, Provider};
 /// A keyed hash (HMAC-SHA256) of a payload or of one field, as the ledger computes it.
 pub type Hash = [u8; 32];
 
+/// What the snapshot knows of a user: the hash of the payload last synced, and whether the
+/// user is still active there (false once a leaver was deactivated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known<'a> {
+    pub hash: &'a Hash,
+    pub active: bool,
+}
+
 /// What a sync does with one valid row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Not in the snapshot: create the user with the whole payload.
     Create,
-    /// In the snapshot with another hash: send `op` (`Patch` or `Update`) with `payload`.
-    /// `fields` are the names of the fields that changed (new values, and cleared fields sent as
-    /// `null`), never their values.
+    /// In the snapshot with another hash (or deactivated, or `--full`): send `op` (`Patch` or
+    /// `Update`) with `payload`. `fields` are the names of the fields that changed (new values,
+    /// and cleared fields sent as `null`), never their values. `uncleared` names fields emptied
+    /// in the export that the provider cannot clear (GNOSS): they are not sent.
     Update {
         op: Operation,
         payload: Payload,
         fields: Vec<String>,
+        uncleared: Vec<String>,
     },
+    /// Another hash, but nothing the provider can be sent: only fields it cannot clear were
+    /// emptied. No request; the snapshot takes the new payload so the next run is quiet.
+    Refresh { uncleared: Vec<String> },
     /// Same hash as last time: no request.
     Unchanged,
 }
 
 /// Decides what to send for one valid row.
 ///
-/// - `previous`: the hash of the payload last synced for this user, if the snapshot has the user;
-/// - `previous_fields`: called only when the hashes differ, returns last time's per-field hashes;
+/// - `known`: what the snapshot knows of this user, if it has the user;
+/// - `previous_fields`: called only when something must be compared field by field, returns
+///   last time's per-field hashes;
 /// - `hash_field`: the ledger's keyed hash of one field;
-/// - `full`: `--full`, send every row (as an update of the whole payload where the user exists).
+/// - `full`: `--full`, send every row (as a full update of the whole payload where the user
+///   exists).
+///
+/// A user the snapshot holds as deactivated who is back in the export is sent whole, as an
+/// update, whatever its hash: its status fields (MeetingLawyers and Abitmedia `status`) give
+/// the access back.
 pub fn decide(
     provider: &dyn Provider,
     payload: &Payload,
     payload_hash: &Hash,
-    previous: Option<&Hash>,
+    known: Option<Known<'_>>,
     previous_fields: impl FnOnce() -> BTreeMap<String, Hash>,
     hash_field: impl Fn(&str, &Value) -> Hash,
     full: bool,
 ) -> Decision {
-    let Some(previous) = previous else {
+    let Some(known) = known else {
         return Decision::Create;
     };
-    if previous == payload_hash && !full {
+    let returning = !known.active;
+    if known.hash == payload_hash && !full && !returning {
         return Decision::Unchanged;
     }
     let before = previous_fields();
-    let mut changed: Vec<String> = payload
+    let changed: Vec<String> = payload
         .iter()
         .filter(|(name, value)| before.get(name.as_str()) != Some(&hash_field(name, value)))
         .map(|(name, _)| name.clone())
         .collect();
-    let cleared: Vec<String> = before
+    let emptied: Vec<String> = before
         .keys()
         .filter(|name| !payload.contains_key(name.as_str()))
         .cloned()
         .collect();
-    if full && changed.is_empty() && cleared.is_empty() {
-        // `--full` resends an unchanged user whole.
-        changed = payload.keys().cloned().collect();
+    let (cleared, uncleared) = if provider.can_clear_fields() {
+        (emptied, Vec::new())
+    } else {
+        (Vec::new(), emptied)
+    };
+    let whole = full || returning;
+    if !whole && changed.is_empty() && cleared.is_empty() {
+        return Decision::Refresh { uncleared };
     }
 
     let op = if full && provider.supports(Operation::Update) {
@@ -73,31 +98,34 @@ pub fn decide(
     } else {
         provider.update_operation()
     };
-    let mut body = Payload::new();
-    if op == Operation::Patch && !full {
-        for name in &changed {
+    let (mut body, mut fields) = if whole {
+        (payload.clone(), payload.keys().cloned().collect())
+    } else if op == Operation::Patch {
+        let mut body = Payload::new();
+        for name in changed
+            .iter()
+            .map(String::as_str)
+            .chain(provider.always_send().iter().copied())
+        {
             if let Some(v) = payload.get(name) {
-                body.insert(name.clone(), v.clone());
+                body.insert(name.to_owned(), v.clone());
             }
         }
-        for name in provider.always_send() {
-            if let Some(v) = payload.get(*name) {
-                body.insert((*name).to_string(), v.clone());
-            }
-        }
+        (body, changed)
     } else {
-        body = payload.clone();
-    }
+        (payload.clone(), changed)
+    };
     for name in &cleared {
         body.insert(name.clone(), Value::Null);
     }
-    let mut fields = changed;
     fields.extend(cleared);
     fields.sort();
+    fields.dedup();
     Decision::Update {
         op,
         payload: body,
         fields,
+        uncleared,
     }
 }
 
@@ -161,6 +189,189 @@ pub fn check_guards(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::PayloadHasher;
+    use crate::provider::meetinglawyers::MeetingLawyers;
+    use crate::provider::{abitmedia::Abitmedia, faveo::Faveo, gnoss::Gnoss};
+    use serde_json::json;
+
+    fn payload(value: Value) -> Payload {
+        value.as_object().unwrap().clone()
+    }
+
+    /// Decides `now` against a snapshot that synced `before` (active unless `deactivated`).
+    fn diff(
+        provider: &dyn Provider,
+        before: Option<&Payload>,
+        now: &Payload,
+        full: bool,
+        deactivated: bool,
+    ) -> Decision {
+        let hasher = PayloadHasher::new(&[7; 32]);
+        let before_hash = before.map(|b| hasher.hash_payload(b));
+        let known = before_hash.as_ref().map(|hash| Known {
+            hash,
+            active: !deactivated,
+        });
+        decide(
+            provider,
+            now,
+            &hasher.hash_payload(now),
+            known,
+            || before.map(|b| hasher.hash_fields(b)).unwrap_or_default(),
+            |name, value| hasher.hash_field(name, value),
+            full,
+        )
+    }
+
+    fn update(decision: Decision) -> (Operation, Payload, Vec<String>, Vec<String>) {
+        match decision {
+            Decision::Update {
+                op,
+                payload,
+                fields,
+                uncleared,
+            } => (op, payload, fields, uncleared),
+            other => panic!("expected an update, got {other:?}"),
+        }
+    }
+
+    fn ml_user() -> Payload {
+        payload(json!({
+            "user_id": "E1", "email": "ana@x.es", "status": 2, "mobile_phone": "+34600000001",
+            "first_name": "Ana"
+        }))
+    }
+
+    #[test]
+    fn new_users_are_created_and_same_ones_cost_nothing() {
+        let user = ml_user();
+        assert_eq!(
+            diff(&MeetingLawyers, None, &user, false, false),
+            Decision::Create
+        );
+        assert_eq!(
+            diff(&MeetingLawyers, Some(&user), &user, false, false),
+            Decision::Unchanged
+        );
+        let hasher = PayloadHasher::new(&[7; 32]);
+        let hash = hasher.hash_payload(&user);
+        let unchanged = decide(
+            &MeetingLawyers,
+            &user,
+            &hash,
+            Some(Known {
+                hash: &hash,
+                active: true,
+            }),
+            || panic!("field hashes are not read for an unchanged user"),
+            |_, _| panic!("fields are not hashed for an unchanged user"),
+            false,
+        );
+        assert_eq!(unchanged, Decision::Unchanged);
+    }
+
+    #[test]
+    fn a_patch_carries_exactly_the_changed_fields_and_clears_with_null() {
+        let before = ml_user();
+        let mut now = before.clone();
+        now.insert("email".into(), json!("ana.new@x.es"));
+        now.remove("mobile_phone");
+        let (op, body, fields, uncleared) =
+            update(diff(&MeetingLawyers, Some(&before), &now, false, false));
+        assert_eq!(op, Operation::Patch);
+        assert_eq!(
+            body,
+            payload(json!({"email": "ana.new@x.es", "mobile_phone": null}))
+        );
+        assert_eq!(fields, ["email", "mobile_phone"]);
+        assert!(uncleared.is_empty());
+    }
+
+    #[test]
+    fn gnoss_patches_carry_its_identifying_fields_and_cannot_clear() {
+        let before = payload(json!({
+            "user_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "community_id": "1ede819e-9d0f-41e9-855b-bbebc7f08dd1",
+            "name": "Ana", "city": "Bilbao", "address": "Gran Vía 1"
+        }));
+        let mut now = before.clone();
+        now.insert("city".into(), json!("Madrid"));
+        now.remove("address");
+        let (op, body, fields, uncleared) = update(diff(&Gnoss, Some(&before), &now, false, false));
+        assert_eq!(op, Operation::Patch);
+        assert_eq!(
+            body.keys().collect::<Vec<_>>(),
+            ["city", "community_id", "user_id"],
+            "changed fields plus always_send, and no null: GNOSS skips empty fields"
+        );
+        assert_eq!(fields, ["city"]);
+        assert_eq!(uncleared, ["address"]);
+
+        // Only an emptied field: nothing GNOSS can be sent, no request.
+        let mut only_cleared = before.clone();
+        only_cleared.remove("address");
+        assert_eq!(
+            diff(&Gnoss, Some(&before), &only_cleared, false, false),
+            Decision::Refresh {
+                uncleared: vec!["address".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn full_update_providers_get_the_whole_payload_with_clears() {
+        let before = payload(json!({
+            "user_name": "e1", "first_name": "Ana", "last_name": "Ruiz", "mobile": "600",
+            "organization": [1]
+        }));
+        let mut now = before.clone();
+        now.insert("last_name".into(), json!("Ruiz Peña"));
+        now.remove("mobile");
+        let (op, body, fields, _) = update(diff(&Faveo, Some(&before), &now, false, false));
+        assert_eq!(op, Operation::Update);
+        let mut expected = now.clone();
+        expected.insert("mobile".into(), Value::Null);
+        assert_eq!(body, expected);
+        assert_eq!(fields, ["last_name", "mobile"]);
+
+        let before = payload(json!({"email": "a@x.es", "firstName": "Ana", "status": 1}));
+        let mut now = before.clone();
+        now.insert("firstName".into(), json!("Ana María"));
+        let (op, body, fields, _) = update(diff(&Abitmedia, Some(&before), &now, false, false));
+        assert_eq!(
+            (op, body, fields),
+            (Operation::Update, now, vec!["firstName".into()])
+        );
+    }
+
+    #[test]
+    fn full_resends_everyone_whole() {
+        let user = ml_user();
+        let (op, body, fields, _) = update(diff(&MeetingLawyers, Some(&user), &user, true, false));
+        assert_eq!(
+            op,
+            Operation::Update,
+            "MeetingLawyers' full update is a PUT"
+        );
+        assert_eq!(body, user);
+        assert_eq!(fields.len(), user.len());
+        assert_eq!(
+            diff(&MeetingLawyers, None, &user, true, false),
+            Decision::Create
+        );
+    }
+
+    #[test]
+    fn a_returning_leaver_is_sent_whole_even_when_unchanged() {
+        let user = ml_user();
+        let (op, body, fields, _) = update(diff(&MeetingLawyers, Some(&user), &user, false, true));
+        assert_eq!(op, Operation::Patch);
+        assert_eq!(
+            body, user,
+            "the whole payload, status included, gives access back"
+        );
+        assert_eq!(fields.len(), user.len());
+    }
 
     #[test]
     fn guards_name_the_numbers() {
@@ -172,10 +383,18 @@ mod tests {
             })
         );
         assert!(check_guards(40, 100, 0, 0.1, true).is_ok());
+        assert!(
+            check_guards(50, 100, 0, 0.1, false).is_ok(),
+            "exactly half is not truncated"
+        );
         let refusal = check_guards(95, 100, 11, 0.1, false).unwrap_err();
         assert!(refusal.to_string().contains("11 of the 100"), "{refusal}");
         assert!(refusal.to_string().contains("10%"), "{refusal}");
+        assert!(refusal.to_string().contains("--force"), "{refusal}");
         assert!(check_guards(95, 100, 10, 0.1, false).is_ok());
+        assert!(check_guards(95, 100, 11, 0.1, true).is_ok());
+        let refusal = check_guards(990, 1000, 126, 0.125, false).unwrap_err();
+        assert!(refusal.to_string().contains("12.5%"), "{refusal}");
         assert!(
             check_guards(3, 0, 0, 0.1, false).is_ok(),
             "first sync has no snapshot"

@@ -486,8 +486,10 @@ fn a_file_growing_while_validate_reads_it_is_read_sanely() {
 #[test]
 fn an_export_cut_short_during_a_sync_stops_it_with_a_clear_error_and_no_deactivation() {
     let dir = setup();
-    write(dir.path(), "usersync.toml", ml_config("concurrency = 4"));
-    let first = people(4_000, 13);
+    // More rows than a sync holds back during its first pass (10,000), so that the requests
+    // after them come from a second read of the file, which the cut then hits.
+    write(dir.path(), "usersync.toml", ml_config("concurrency = 32"));
+    let first = people(12_000, 13);
     let export = write(dir.path(), "export.csv", csv_of(&first));
     let ledger_path = dir.path().join("ledger.db");
     let mock = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());

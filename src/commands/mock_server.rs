@@ -101,6 +101,11 @@ pub struct MockServerArgs {
     #[arg(long)]
     pub faults_on_auth: bool,
 
+    /// Requests about this user (its key or remote id in the path, query or JSON body)
+    /// always answer 503 (repeatable).
+    #[arg(long = "fail-user", value_name = "KEY")]
+    pub fail_users: Vec<String>,
+
     /// Lifetime of Faveo and Abitmedia tokens, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub token_ttl: u64,
@@ -130,6 +135,7 @@ impl MockServerArgs {
             latency: self.latency_ms,
             capacity: self.capacity,
             include_auth: self.faults_on_auth,
+            fail_users: self.fail_users.clone(),
         };
         faults
             .check()

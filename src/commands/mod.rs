@@ -7,6 +7,8 @@
 pub mod mock_server;
 pub mod plan;
 pub mod report;
+pub mod retry;
+pub mod runs;
 pub mod sync;
 pub mod validate;
 
@@ -29,6 +31,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sync(args) => sync::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Report(args) => report::run(&cli.global, args),
+        Command::Retry(args) => retry::run(&cli.global, args),
+        Command::Runs(args) => runs::run(&cli.global, args),
         Command::MockServer(args) => runtime()?
             .block_on(mock_server::run(args.clone()))
             .map(|()| Exit::Ok),

@@ -88,7 +88,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
 }
 
 /// SIGINT / SIGTERM: the first asks for a graceful stop, the next for a hard one.
-async fn watch_signals(stop: StopHandle) {
+pub(super) async fn watch_signals(stop: StopHandle) {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
@@ -121,7 +121,7 @@ async fn watch_signals(stop: StopHandle) {
 
 /// The command line for the ledger and reports. usersync never takes a secret as an argument
 /// (credentials come from environment variables), but `--base-url` may hold userinfo: drop it.
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     std::env::args()
         .map(|arg| match url::Url::parse(&arg) {
             Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {

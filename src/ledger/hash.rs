@@ -76,22 +76,48 @@ impl fmt::Debug for PayloadHasher {
     }
 }
 
-/// Feeds the canonical JSON of `value` into the MAC.
+/// Feeds the canonical JSON of `value` into the MAC, through a small buffer on the stack (the
+/// serialiser writes a payload in dozens of tiny pieces; the MAC is fastest fed in blocks).
 fn write_json<T: serde::Serialize + ?Sized>(mac: &mut HmacSha256, value: &T) {
-    struct MacWriter<'a>(&'a mut HmacSha256);
+    struct MacWriter<'a> {
+        mac: &'a mut HmacSha256,
+        buf: [u8; 512],
+        len: usize,
+    }
+    impl MacWriter<'_> {
+        fn drain(&mut self) {
+            self.mac.update(&self.buf[..self.len]);
+            self.len = 0;
+        }
+    }
     impl io::Write for MacWriter<'_> {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            if self.len + data.len() > self.buf.len() {
+                self.drain();
+            }
+            if data.len() > self.buf.len() {
+                self.mac.update(data);
+            } else {
+                self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+                self.len += data.len();
+            }
+            Ok(data.len())
         }
         fn flush(&mut self) -> io::Result<()> {
+            self.drain();
             Ok(())
         }
     }
+    let mut writer = MacWriter {
+        mac,
+        buf: [0; 512],
+        len: 0,
+    };
     // Serialising a JSON value into a writer that never fails cannot fail: map keys are strings.
-    if let Err(e) = serde_json::to_writer(MacWriter(mac), value) {
+    if let Err(e) = serde_json::to_writer(&mut writer, value) {
         tracing::error!(error = %e, "could not serialise a payload for hashing");
     }
+    writer.drain();
 }
 
 #[cfg(test)]
@@ -122,6 +148,18 @@ mod tests {
         let a = payload(json!({"email": "ana@example.com"}));
         let b = payload(json!({"email": "ana@example.org"}));
         assert_ne!(h.hash_payload(&a), h.hash_payload(&b));
+    }
+
+    #[test]
+    fn the_hash_is_the_hmac_of_the_canonical_json_however_long() {
+        let h = PayloadHasher::new(&[7; 32]);
+        let long = "x".repeat(2_000);
+        let p = payload(json!({"a": "é\"\n", "b": long, "c": [1, 2, {"d": null}]}));
+        let mut mac = HmacSha256::new_from_slice(&[7; 32]).unwrap();
+        mac.update(PAYLOAD_TAG);
+        mac.update(serde_json::to_string(&p).unwrap().as_bytes());
+        let expected: Hash = mac.finalize().into_bytes().into();
+        assert_eq!(h.hash_payload(&p), expected);
     }
 
     #[test]

@@ -45,7 +45,9 @@ use rusqlite_migration::{Migrations, SchemaVersion};
 pub use error::LedgerError;
 pub use hash::{Hash, PayloadHasher};
 pub use lock::TargetLock;
-pub use outcomes::{Intent, OutcomeKind, RowOutcome, SnapshotChange, StoredOutcome};
+pub use outcomes::{
+    Intent, OutcomeKind, RetryCounts, RowOutcome, SnapshotChange, StoredOutcome, GUARD_REFUSED,
+};
 pub use report::{ErrorGroup, FieldErrorGroup, OperationOutcomeCount, RunActivity, TimeSlice};
 pub use runs::{NewRun, RecoveredRun, RunCounts, RunId, RunRecord, RunStatus};
 pub use snapshot::{Snapshot, SnapshotBuilder, SnapshotTooLarge, SnapshotUser};

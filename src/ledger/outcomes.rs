@@ -214,14 +214,75 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// How many rows of `run` a `retry` of it on `target` would re-send (as in
+    /// [`Ledger::retryable`], but never rows a guard refused), and how many of those it skips because a later run of the target
+    /// already synced or deactivated their user (re-sending the older payload would undo it).
+    pub fn retry_counts(
+        &self,
+        run: RunId,
+        target: &str,
+        include_rejected: bool,
+    ) -> Result<RetryCounts, LedgerError> {
+        let sql = format!(
+            "SELECT count(*), coalesce(sum({SUPERSEDED}), 0) FROM row_outcomes \
+             WHERE {}",
+            retryable_filter(include_rejected)
+        );
+        self.conn
+            .query_row(&sql, rusqlite::params![run.0, target], |row| {
+                let rows: u64 = row.get(0)?;
+                let superseded: u64 = row.get(1)?;
+                Ok(RetryCounts {
+                    rows: rows - superseded,
+                    superseded,
+                })
+            })
+            .ctx(&self.path, "count a run's rows to retry")
+    }
+
+    /// Streams the rows a `retry` of `run` on `target` re-sends, by line (deactivations, with
+    /// their negative lines, first): [`Ledger::retryable`]'s rows without the superseded ones
+    /// (see [`Ledger::retry_counts`]). Stops at the first error `f` returns.
+    pub fn each_retryable<E, F>(
+        &self,
+        run: RunId,
+        target: &str,
+        include_rejected: bool,
+        mut f: F,
+    ) -> Result<(), E>
+    where
+        E: From<LedgerError>,
+        F: FnMut(StoredOutcome) -> Result<(), E>,
+    {
+        let sql = format!(
+            "SELECT {OUTCOME_COLUMNS} FROM row_outcomes WHERE {} AND NOT {SUPERSEDED} \
+             ORDER BY line",
+            retryable_filter(include_rejected)
+        );
+        self.stream_outcomes_with(&sql, rusqlite::params![run.0, target], &mut f)
+    }
+
     pub(super) fn stream_outcomes<E, F>(&self, sql: &str, run: RunId, f: &mut F) -> Result<(), E>
+    where
+        E: From<LedgerError>,
+        F: FnMut(StoredOutcome) -> Result<(), E>,
+    {
+        self.stream_outcomes_with(sql, [run.0], f)
+    }
+
+    fn stream_outcomes_with<E, F>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: &mut F,
+    ) -> Result<(), E>
     where
         E: From<LedgerError>,
         F: FnMut(StoredOutcome) -> Result<(), E>,
     {
         let action = "read a run's rows";
         let mut stmt = self.conn.prepare(sql).ctx(&self.path, action)?;
-        let mut rows = stmt.query([run.0]).ctx(&self.path, action)?;
+        let mut rows = stmt.query(params).ctx(&self.path, action)?;
         while let Some(row) = rows.next().ctx(&self.path, action)? {
             let stored = self.outcome_from_row(row)?;
             f(stored)?;
@@ -273,6 +334,34 @@ impl Ledger {
         })
     }
 }
+
+/// What a `retry` of a run would do: see [`Ledger::retry_counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryCounts {
+    /// Rows to re-send.
+    pub rows: u64,
+    /// Rows left alone: a later run of the target already synced or deactivated their user.
+    pub superseded: u64,
+}
+
+/// The `error_code` of the rows of a run that a broken-export guard refused (nothing was
+/// sent). A retry leaves them alone: fix the export, or sync again with `--force`.
+pub const GUARD_REFUSED: &str = "guard_refused";
+
+/// The rows of run `?1` a retry re-sends (see [`Ledger::retryable`]), except those a guard
+/// refused.
+fn retryable_filter(include_rejected: bool) -> String {
+    format!(
+        "run_id = ?1 AND payload IS NOT NULL AND operation IS NOT NULL \
+         AND (outcome IN ('failed', 'not_attempted') \
+              OR (outcome = 'rejected' AND http_status IS NOT NULL AND {include_rejected})) \
+         AND coalesce(error_code, '') <> '{GUARD_REFUSED}'"
+    )
+}
+
+/// Whether a later run than `?1` of target `?2` synced or deactivated the row's user.
+const SUPERSEDED: &str = "EXISTS (SELECT 1 FROM synced_users s WHERE s.target = ?2 \
+     AND s.user_key = row_outcomes.user_key AND s.run_id > ?1)";
 
 pub(crate) fn parse_operation(text: &str) -> Option<Operation> {
     Some(match text {

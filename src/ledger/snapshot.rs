@@ -80,6 +80,11 @@ impl Snapshot {
         self.position(key).map(|index| self.user(index))
     }
 
+    /// The user at `index` (a [`Snapshot::position`]), if there is one.
+    pub fn user_at(&self, index: usize) -> Option<SnapshotUser<'_>> {
+        (index < self.entries.len()).then(|| self.user(index))
+    }
+
     /// The position of the user with this key.
     pub fn position(&self, key: &str) -> Option<usize> {
         if self.slots.is_empty() {
@@ -174,6 +179,19 @@ impl SnapshotBuilder {
             entry.active = active;
             return Ok(());
         }
+        self.push_new(key, remote_id, payload_hash, active)
+    }
+
+    /// Adds a user whose key is not in the builder yet (the ledger's keys are unique: loading
+    /// them skips the lookup [`SnapshotBuilder::push`] makes).
+    pub(crate) fn push_new(
+        &mut self,
+        key: &str,
+        remote_id: Option<&str>,
+        payload_hash: Hash,
+        active: bool,
+    ) -> Result<(), SnapshotTooLarge> {
+        let s = &self.snapshot;
         if s.entries.len() >= (EMPTY - 1) as usize {
             return Err(SnapshotTooLarge);
         }
@@ -288,8 +306,9 @@ impl Ledger {
                 ))
             })?;
             let active: bool = row.get(3).ctx(&self.path, action)?;
+            // `(target, user_key)` is the table's primary key: every key comes once.
             builder
-                .push(key, remote_id, hash, active)
+                .push_new(key, remote_id, hash, active)
                 .map_err(|e| self.corrupt(e.to_string()))?;
         }
         let snapshot = builder.finish();

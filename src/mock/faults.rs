@@ -5,7 +5,8 @@
 //! answers 429 with `Retry-After`, never answers at all ("hang"), or lets the handler apply the
 //! change and then drops the connection without an answer. A token bucket (`rate_limit`)
 //! answers 429 past N requests per second; a capacity (`capacity`) lets only N requests be
-//! served at once, each for its latency, so latency grows as clients push harder.
+//! served at once, each for its latency, so latency grows as clients push harder. Requests
+//! about chosen users (`fail_users`) always fail, to leave exactly those rows `failed`.
 //!
 //! Login and token routes get no faults unless `include_auth` is set: a run's first request
 //! failing at random makes tests about rows, not about logging in.
@@ -109,6 +110,11 @@ pub struct FaultConfig {
     pub capacity: Option<usize>,
     /// Whether login and token routes get faults too.
     pub include_auth: bool,
+    /// Requests about these users always answer 503, store untouched (a user who keeps
+    /// failing, for `retry`). A request is about a user when a segment of its path, a value of
+    /// its query, or a top-level string of its JSON body equals one of these: the user's key
+    /// (MeetingLawyers `user_id`, a Faveo `user_name`, an Abitmedia `email`) or remote id.
+    pub fail_users: Vec<String>,
 }
 
 impl Default for FaultConfig {
@@ -126,6 +132,7 @@ impl Default for FaultConfig {
             latency: Latency::None,
             capacity: None,
             include_auth: false,
+            fail_users: Vec::new(),
         }
     }
 }
@@ -230,6 +237,8 @@ pub(super) struct Decision {
     pub latency: Duration,
     pub fault: Option<Fault>,
     pub retry_after_secs: u64,
+    /// [`FaultConfig::fail_users`] (empty on login routes).
+    pub fail_users: Vec<String>,
 }
 
 /// The fault settings of one server and the state they need (generator, bucket, capacity).
@@ -296,6 +305,7 @@ impl FaultEngine {
             latency,
             fault,
             retry_after_secs: c.retry_after_secs,
+            fail_users: c.fail_users.clone(),
         }
     }
 }

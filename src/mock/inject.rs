@@ -1,7 +1,8 @@
 //! The middleware that puts the fault engine's decisions into effect on every provider route:
 //! it counts the request, answers 429 past the rate limit, waits its turn (capacity) and its
 //! latency, then fails, throttles, hangs, or runs the handler (and drops the connection after
-//! it when told to). Which faults happen is decided in [`super::faults`].
+//! it when told to). Which faults happen is decided in [`super::faults`]; a request about one
+//! of the `fail_users` always fails (its body is read to find out).
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -76,6 +77,21 @@ async fn run(state: MockState, request: Request, next: Next, auth_route: bool) -
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
+    let request = if decision.fail_users.is_empty() {
+        request
+    } else {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_INSPECTED_BODY).await else {
+            stats.end(second, Ending::Answered(413));
+            return (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large").into_response();
+        };
+        if about_any(&parts.uri, &bytes, &decision.fail_users) {
+            stats.fault("fail_user");
+            stats.end(second, Ending::Answered(503));
+            return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
+        }
+        Request::from_parts(parts, axum::body::Body::from(bytes))
+    };
     let mut resp = match decision.fault {
         Some(Fault::Hang) => {
             stats.fault("hang");
@@ -114,8 +130,66 @@ async fn run(state: MockState, request: Request, next: Next, auth_route: bool) -
     resp
 }
 
+/// The largest body read to find which user a request is about.
+const MAX_INSPECTED_BODY: usize = 16 << 20;
+
+/// Whether the request names one of `users`: a path segment, a query value, or a top-level
+/// string (or number) of its JSON object body.
+fn about_any(uri: &http::Uri, body: &[u8], users: &[String]) -> bool {
+    let named = |text: &str| users.iter().any(|u| u == text);
+    let decoded = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    if uri
+        .path()
+        .split('/')
+        .any(|segment| named(&decoded(segment)))
+    {
+        return true;
+    }
+    let in_query = uri
+        .query()
+        .is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(_, value)| named(&value)));
+    if in_query {
+        return true;
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(fields)) => fields.values().any(|value| match value {
+            serde_json::Value::String(s) => named(s),
+            serde_json::Value::Number(n) => named(&n.to_string()),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
 impl MockState {
     fn decide_faults(&self, auth_route: bool) -> Decision {
         self.faults_engine().decide(auth_route)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_about_the_users_its_path_query_or_body_names() {
+        let users = vec!["E00007".to_string(), "ana@x.es".to_string()];
+        let uri = |u: &str| u.parse::<http::Uri>().unwrap();
+        assert!(about_any(&uri("/s2s/v1/users/E00007"), b"", &users));
+        assert!(about_any(&uri("/users?email=ana%40x.es"), b"", &users));
+        assert!(about_any(
+            &uri("/s2s/v1/users"),
+            br#"{"user_id":"E00007","status":2}"#,
+            &users
+        ));
+        assert!(!about_any(
+            &uri("/s2s/v1/users/E00008"),
+            br#"{"user_id":"E00008","note":["E00007"]}"#,
+            &users
+        ));
     }
 }

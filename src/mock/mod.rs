@@ -161,6 +161,17 @@ impl MockState {
         self.store().users()
     }
 
+    /// Every stored user, to be given to [`MockState::import_users`] of a later server (how the
+    /// in-process mock of `base_url = "mock"` keeps its users between runs).
+    pub fn export_users(&self) -> Vec<StoredUser> {
+        self.store().export()
+    }
+
+    /// Replaces the stored users with `users`, as [`MockState::export_users`] gave them.
+    pub fn import_users(&self, users: Vec<StoredUser>) {
+        self.store().import(users);
+    }
+
     /// The stored user with the provider's id `id`.
     pub fn user(&self, id: &str) -> Option<StoredUser> {
         self.store().get(id).cloned()

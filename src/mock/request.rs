@@ -73,6 +73,16 @@ pub fn validate_change(schema: &'static Schema, payload: &mut Payload) -> Vec<Fi
     validate::validate(schema, payload, &ctx)
 }
 
+/// The fields a change sends as JSON `null`: the client asks to clear them. (Validation drops
+/// null values, so a route takes these first.)
+pub fn cleared_fields(payload: &Payload) -> Vec<String> {
+    payload
+        .iter()
+        .filter(|(_, value)| value.is_null())
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// One `required` error for each of `fields` absent (or null, or blank) in `payload`.
 pub fn require(payload: &Payload, fields: &[&str]) -> Vec<FieldError> {
     fields
@@ -151,6 +161,15 @@ mod tests {
         assert_eq!(validate_create(&SCHEMA, &mut empty)[0].field, "email");
         let mut bad = json!({"email": "nope"}).as_object().unwrap().clone();
         assert_eq!(validate_change(&SCHEMA, &mut bad)[0].field, "email");
+    }
+
+    #[test]
+    fn nulls_ask_for_a_clear() {
+        let p = json!({"a": null, "b": "", "c": 1})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(cleared_fields(&p), vec!["a"]);
     }
 
     #[test]

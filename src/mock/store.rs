@@ -5,12 +5,15 @@
 //! indexed so that a duplicate is a conflict, as the real APIs answer, even with tens of
 //! thousands of users. Every change is counted per user and kept in a short per-user history,
 //! so that tests can assert "no user was created twice" and "exactly these fields arrived".
+//!
+//! [`Store::export`] and [`Store::import`] copy the users out and back in, so that the
+//! in-process mock of `base_url = "mock"` can keep them between runs like a real provider.
 
 use std::collections::{BTreeMap, HashMap};
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::payload::Payload;
 
@@ -32,7 +35,7 @@ pub enum IdKind {
 }
 
 /// What a request did to a user, for the per-user counts (`create`, `update`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     Create,
@@ -58,7 +61,7 @@ impl Change {
 }
 
 /// One request that changed a user, as the mock received it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestRecord {
     pub change: Change,
     pub method: String,
@@ -81,7 +84,7 @@ impl RequestRecord {
 }
 
 /// One stored user, as `GET /__mock/users` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredUser {
     /// The provider's id for the user.
     pub id: String,
@@ -297,6 +300,34 @@ impl Store {
         Ok(next)
     }
 
+    /// Every user, in creation order, to be given back to [`Store::import`] later.
+    pub fn export(&self) -> Vec<StoredUser> {
+        self.users()
+    }
+
+    /// Replaces every user with `users` (as [`Store::export`] gave them): their fields, access,
+    /// counts and histories. Integer ids continue after the largest one imported; unique values
+    /// are indexed again (a later duplicate of an earlier user's value is not indexed).
+    pub fn import(&mut self, users: Vec<StoredUser>) {
+        self.users.clear();
+        self.order.clear();
+        self.unique.clear();
+        self.next_integer = 1;
+        for user in users {
+            if self.users.contains_key(&user.id) {
+                continue;
+            }
+            if let Ok(n) = user.id.parse::<u64>() {
+                self.next_integer = self.next_integer.max(n.saturating_add(1));
+            }
+            for key in unique_pairs(self.unique_fields, &user.fields) {
+                self.unique.entry(key).or_insert_with(|| user.id.clone());
+            }
+            self.order.push(user.id.clone());
+            self.users.insert(user.id.clone(), user);
+        }
+    }
+
     /// Removes the user `id` (GNOSS `delete-user`).
     pub fn delete(&mut self, id: &str) -> Result<StoredUser, StoreError> {
         let user = self.users.remove(id).ok_or(StoreError::NotFound)?;
@@ -360,6 +391,46 @@ mod tests {
         );
         assert_eq!(store.len(), 1);
         assert_eq!(store.find_by("email", "ANA@example.com").unwrap().id, "1");
+    }
+
+    #[test]
+    fn an_exported_store_imports_whole() {
+        let mut store = Store::new(&["email"], 1);
+        for email in ["a@x.es", "b@x.es"] {
+            let body = payload(json!({ "email": email }));
+            store
+                .create(
+                    IdKind::Integer,
+                    body.clone(),
+                    true,
+                    record(Change::Create, &body),
+                )
+                .unwrap();
+        }
+        let json = serde_json::to_string(&store.export()).unwrap();
+        let mut again = Store::new(&["email"], 2);
+        again.import(serde_json::from_str(&json).unwrap());
+        assert_eq!(again.users(), store.users());
+        assert_eq!(again.find_by("email", "B@x.es").unwrap().id, "2");
+        let dup = payload(json!({"email": "a@x.es"}));
+        assert!(again
+            .create(
+                IdKind::Integer,
+                dup.clone(),
+                true,
+                record(Change::Create, &dup)
+            )
+            .is_err());
+        let next = payload(json!({"email": "c@x.es"}));
+        let c = again
+            .create(
+                IdKind::Integer,
+                next.clone(),
+                true,
+                record(Change::Create, &next),
+            )
+            .unwrap();
+        assert_eq!(c.id, "3", "integer ids go on after the imported ones");
     }
 
     #[test]

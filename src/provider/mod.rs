@@ -218,6 +218,13 @@ pub trait Provider: Send + Sync + 'static {
         &[]
     }
 
+    /// Whether an update can clear a field (usersync sends a cleared field as `null`). False
+    /// where the API skips empty values (GNOSS `modify-user`): such a clear is not sent, and
+    /// the sync warns that the old value stays at the provider.
+    fn can_clear_fields(&self) -> bool {
+        true
+    }
+
     /// The request for `op` on `user` with `payload` (the validated, canonical fields; for
     /// `Patch`, only the changed ones).
     fn build_request(

@@ -4,14 +4,23 @@
 //! For the mock, every credential comes from the target's environment variable when it is set
 //! and from the mock's documented demo value otherwise, so the README's first command needs no
 //! setup, while an operator rehearsing a config with real variable names still can.
+//!
+//! The in-process mock lives only as long as one run, but a real provider remembers its users:
+//! so the mock's users are saved beside the ledger when a run ends
+//! (`<ledger file>.mock-<target>.json`, mode 0600: they are personal data) and loaded when the
+//! next run starts. "Sync, edit the export, sync again" then updates the users the first sync
+//! created, as it would at the provider.
 
+use std::fs::OpenOptions;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use secrecy::ExposeSecret;
 
 use crate::config::{BaseUrl, ConfigError, Target};
-use crate::mock::{self, MockHandle, MockOptions};
+use crate::mock::{self, MockHandle, MockOptions, StoredUser};
 use crate::provider::{Credentials, Session, TargetContext};
 
 /// An open connection to one target for one run.
@@ -71,6 +80,87 @@ impl Connection {
             mock,
         })
     }
+}
+
+impl Connection {
+    /// Loads the users the in-process mock saved at the end of an earlier run from `file`
+    /// (see [`mock_store_path`]). Nothing to do for a real target, or when there is no file.
+    pub fn restore_mock(&self, file: &Path) -> anyhow::Result<()> {
+        let Some(mock) = &self.mock else {
+            return Ok(());
+        };
+        let opened = match std::fs::File::open(file) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "could not read the built-in mock's users {}",
+                        file.display()
+                    )
+                })
+            }
+        };
+        let users: Vec<StoredUser> =
+            serde_json::from_reader(BufReader::new(opened)).with_context(|| {
+                format!(
+                    "{} is not a saved mock store (delete it to start the mock empty)",
+                    file.display()
+                )
+            })?;
+        tracing::debug!(file = %file.display(), users = users.len(), "built-in mock: users restored");
+        mock.state.import_users(users);
+        Ok(())
+    }
+
+    /// Saves the in-process mock's users to `file` (mode 0600), replacing it in one step.
+    /// Nothing to do for a real target.
+    pub fn keep_mock(&self, file: &Path) -> anyhow::Result<()> {
+        let Some(mock) = &self.mock else {
+            return Ok(());
+        };
+        let users = mock.state.export_users();
+        let mut temporary = file.as_os_str().to_owned();
+        temporary.push(format!(".tmp-{}", std::process::id()));
+        let temporary = PathBuf::from(temporary);
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let written = (|| -> anyhow::Result<()> {
+            let mut out = BufWriter::new(options.open(&temporary)?);
+            serde_json::to_writer(&mut out, &users)?;
+            out.flush()?;
+            std::fs::rename(&temporary, file)?;
+            Ok(())
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written
+    }
+}
+
+/// Where the in-process mock of `target` keeps its users between runs: beside the ledger,
+/// `<ledger file>.mock-<target>.json` (characters other than letters, digits, `-` and `_` in
+/// the target's name become `_`).
+pub fn mock_store_path(ledger: &Path, target: &str) -> PathBuf {
+    let safe: String = target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut name = ledger.as_os_str().to_owned();
+    name.push(format!(".mock-{safe}.json"));
+    PathBuf::from(name)
 }
 
 /// The credentials for the in-process mock: each named variable's value when set, the demo

@@ -20,6 +20,7 @@ use crate::ledger::{
     SnapshotChange,
 };
 use crate::payload::Payload;
+use crate::plan::GuardRefusal;
 use crate::provider::Operation;
 
 /// The whole payload and hash of each row in flight, by line.
@@ -28,9 +29,18 @@ pub type PendingMap = Arc<Mutex<HashMap<i64, (Option<Payload>, Option<Hash>)>>>;
 /// Most intents committed in one transaction before their requests leave.
 const INTENT_BATCH: usize = 256;
 
+/// Why the feeder stopped before the planner's last row.
+#[derive(Debug)]
+pub enum FeedEnd {
+    /// The rows could not be read further, or the ledger writer failed.
+    Fatal(String),
+    /// A broken-export guard refused the run; nothing was sent.
+    Refused(GuardRefusal),
+}
+
 /// Moves planned rows on: outcomes straight to the ledger, jobs through a committed intent to
 /// the dispatcher. Once the dispatcher stops taking jobs (abort, interrupt), every further job
-/// is recorded `not_attempted` with the reason. Returns Err(message) on a fatal input error.
+/// is recorded `not_attempted` with the reason.
 #[allow(clippy::too_many_arguments)]
 pub async fn feed(
     run: RunId,
@@ -41,31 +51,37 @@ pub async fn feed(
     tally: Arc<Tally>,
     progress: ProgressBar,
     abort_reason: oneshot::Receiver<String>,
-) -> Result<(), String> {
+) -> Result<(), FeedEnd> {
     let mut jobs = Some(jobs);
     let mut abort_reason = Some(abort_reason);
     let mut reason: Option<String> = None;
-    let mut fatal = None;
+    let mut end = None;
     let mut batch: Vec<Pending> = Vec::with_capacity(INTENT_BATCH);
     while let Some(first) = planned.recv().await {
         let mut next = Some(first);
         // Take what is already waiting, up to a batch, without waiting for more.
         while let Some(item) = next.take() {
             match item {
-                Planned::Done(outcome) => {
-                    count(&tally, &progress, outcome.outcome);
-                    if writer.record_outcome(run, *outcome).await.is_err() {
-                        return Err("the ledger writer stopped".into());
+                Planned::Done(outcomes) => {
+                    for outcome in &outcomes {
+                        count(&tally, &progress, outcome.outcome);
+                    }
+                    if writer.record_outcomes(run, outcomes).await.is_err() {
+                        return Err(FeedEnd::Fatal("the ledger writer stopped".into()));
                     }
                 }
                 Planned::Send(p) => batch.push(*p),
-                Planned::Fatal(message) => fatal = Some(message),
+                Planned::Fatal(message) => end = Some(FeedEnd::Fatal(message)),
+                Planned::Refused(refusal) => end = Some(FeedEnd::Refused(refusal)),
             }
             if batch.len() < INTENT_BATCH {
                 next = planned.try_recv().ok();
             }
         }
         if batch.is_empty() {
+            if end.is_some() {
+                break;
+            }
             continue;
         }
         if let Some(tx) = &jobs {
@@ -81,19 +97,21 @@ pub async fn feed(
             writer
                 .record_intents(run, intents)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| FeedEnd::Fatal(e.to_string()))?;
             let mut rest = batch.drain(..);
             for p in rest.by_ref() {
                 pending
                     .lock()
-                    .map_err(|_| "poisoned")?
+                    .map_err(|_| FeedEnd::Fatal("poisoned".into()))?
                     .insert(p.job.line, (p.full, p.hash));
                 if let Err(refused) = tx.send(p.job).await {
                     // The dispatcher has stopped: this job and all later ones are not sent.
                     let job = refused.0;
                     let (full, _) = take(&pending, job.line);
                     let why = stop_reason(&mut abort_reason, &mut reason).await;
-                    not_attempted(run, &writer, &tally, &progress, job, full, &why).await?;
+                    not_attempted(run, &writer, &tally, &progress, job, full, &why)
+                        .await
+                        .map_err(FeedEnd::Fatal)?;
                     jobs = None;
                     break;
                 }
@@ -101,20 +119,24 @@ pub async fn feed(
             let leftover: Vec<Pending> = rest.collect();
             for p in leftover {
                 let why = stop_reason(&mut abort_reason, &mut reason).await;
-                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why).await?;
+                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why)
+                    .await
+                    .map_err(FeedEnd::Fatal)?;
             }
         } else {
             for p in batch.drain(..) {
                 let why = stop_reason(&mut abort_reason, &mut reason).await;
-                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why).await?;
+                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why)
+                    .await
+                    .map_err(FeedEnd::Fatal)?;
             }
         }
-        if fatal.is_some() {
+        if end.is_some() {
             break;
         }
     }
-    match fatal {
-        Some(message) => Err(message),
+    match end {
+        Some(end) => Err(end),
         None => Ok(()),
     }
 }

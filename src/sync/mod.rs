@@ -1,18 +1,21 @@
 //! One sync of one export to one target: the pipeline of issue 4.
 //!
 //! ```text
-//! scan (pass 1: leavers, guards) ─┐
 //! planner thread: read → map → validate → hash → diff ──► feeder: intents committed ──► dispatcher
-//!        │ rejected / unchanged                                                            │
-//!        └──────────────────────────────► ledger writer ◄──── results (outcome + snapshot) ◄┘
+//!   (requests held until the leavers    │ rejected / unchanged                              │
+//!    and the guards are decided)        └──► ledger writer ◄── results (outcome + snapshot) ◄┘
 //! ```
-//! Every stage is a bounded channel, so memory stays flat however large the file. Before a
-//! request leaves, its intent is committed; every row read ends with exactly one outcome.
+//! Every stage is a bounded channel, so memory stays flat however large the file (the planner
+//! holds at most `passes::HOLD_LIMIT` requests). Before a request leaves, its intent is
+//! committed; every row read ends with exactly one outcome. A `retry` runs the same pipeline
+//! on rows the ledger kept (`retry.rs`).
 
 pub mod connect;
 mod feeder;
+pub mod passes;
 pub mod planner;
 pub mod preview;
+pub mod retry;
 pub mod scan;
 
 use std::collections::HashMap;
@@ -32,11 +35,15 @@ use crate::dispatch::{
 };
 use crate::exit::Exit;
 use crate::input::InputOptions;
-use crate::ledger::{Ledger, LedgerWriter, NewRun, RunCounts, RunId, RunStatus, WriterConfig};
+use crate::ledger::{
+    Ledger, LedgerWriter, NewRun, RunCounts, RunId, RunStatus, Snapshot, TargetLock, WriterConfig,
+};
 use crate::plan::PlanCounts;
+use feeder::FeedEnd;
 
 pub use connect::Connection;
-pub use planner::{Pending, Planned, Planner};
+pub use planner::{Guards, Pending, Planned, Planner, Source};
+pub use retry::{RetryRequest, RetrySummary, RunChoice};
 pub use scan::Scan;
 
 /// Everything one sync needs besides the target.
@@ -111,37 +118,114 @@ pub fn dispatch_settings(
 /// row problems end up in the ledger and in the summary's counts.
 pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummary> {
     let started = Instant::now();
-    let mut ledger = Ledger::open(&req.ledger_path)?;
+    // The file opens and the mapping fits its header (else a usage error, before anything).
+    drop(crate::prepare::Rows::open(
+        &req.input,
+        target,
+        &req.input_options,
+    )?);
+    // The file's SHA-256 is read beside the snapshot's loading.
+    let hashing = {
+        let input = req.input.clone();
+        std::thread::spawn(move || scan::sha256_file(&input))
+    };
+    let (ledger, lock) = open_ledger(target, &req.ledger_path)?;
+    let snapshot = ledger.snapshot(&target.name)?;
+    let input_sha256 = hashing
+        .join()
+        .map_err(|_| anyhow::anyhow!("the thread hashing the export failed"))?
+        .with_context(|| format!("could not read {}", req.input.display()))?;
+    let new_run = NewRun {
+        target: target.name.clone(),
+        provider: target.provider.name().to_owned(),
+        command: "sync".into(),
+        parent_run_id: None,
+        input_path: Some(req.input.display().to_string()),
+        input_sha256: Some(input_sha256),
+        command_line: Some(req.command_line.clone()),
+        note: None,
+    };
+    let launch = Launch {
+        started,
+        ledger,
+        lock,
+        snapshot,
+        source: Source::File {
+            input: req.input.clone(),
+            options: req.input_options.clone(),
+        },
+        guards: Guards {
+            deactivate_missing: req.deactivate_missing,
+            max_deactivate: target.max_deactivate,
+            force: req.force,
+        },
+        new_run,
+        full: req.full,
+        ledger_path: req.ledger_path,
+        base_url: req.base_url,
+        rate_limit: req.rate_limit,
+        concurrency: req.concurrency,
+        progress: req.progress,
+        stop: req.stop,
+    };
+    execute(target, launch).await
+}
+
+/// Opens the ledger, takes the target's run lock and recovers the runs a dead process left
+/// `running`.
+fn open_ledger(target: &Target, path: &std::path::Path) -> anyhow::Result<(Ledger, TargetLock)> {
+    let mut ledger = Ledger::open(path)?;
     let lock = ledger.lock_target(&target.name)?;
     for recovered in ledger.recover_interrupted(&lock)? {
         tracing::warn!(run = recovered.id.0, in_flight = recovered.in_flight_rows, "an earlier run was cut off: marked interrupted; its rows in flight may have reached the provider");
     }
-    let snapshot = ledger.snapshot(&target.name)?;
+    Ok((ledger, lock))
+}
+
+/// A run whose rows, leavers and ledger record are decided: what `sync` and `retry` hand to
+/// [`execute`].
+struct Launch {
+    started: Instant,
+    ledger: Ledger,
+    /// Held until the run is recorded as finished.
+    lock: TargetLock,
+    snapshot: Snapshot,
+    source: Source,
+    guards: Guards,
+    new_run: NewRun,
+    full: bool,
+    ledger_path: PathBuf,
+    base_url: BaseUrl,
+    rate_limit: Option<f64>,
+    concurrency: Option<usize>,
+    progress: ProgressBar,
+    stop: Option<(StopHandle, dispatch::StopSignal)>,
+}
+
+/// Connects to the target, records the run, and streams its rows through the planner, the
+/// dispatcher and the ledger writer until every row has its outcome.
+async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary> {
+    let Launch {
+        started,
+        ledger,
+        lock,
+        snapshot,
+        source,
+        guards,
+        new_run,
+        full,
+        ledger_path,
+        base_url,
+        rate_limit,
+        concurrency,
+        progress,
+        stop,
+    } = launch;
     let hasher = ledger.hasher();
-    let stamp = scan::FileStamp::of(&req.input)
-        .with_context(|| format!("could not read {}", req.input.display()))?;
-
-    // Pass 1: leavers and guards, decided before the first request leaves.
-    let leavers = scan::leavers_checked(
-        target,
-        &req.input,
-        &req.input_options,
-        &snapshot,
-        req.deactivate_missing,
-        req.force,
-    )?;
-    let input_sha256 = scan::sha256_file(&req.input)
-        .with_context(|| format!("could not read {}", req.input.display()))?;
-    if let Some(what) = stamp.changed(&req.input) {
-        anyhow::bail!(
-            "the export {} changed while it was being read ({what}): nothing was sent. Run the \
-             sync again once the file is complete",
-            req.input.display()
-        );
-    }
-
-    let connection = Connection::open(target, &req.base_url).await?;
-    let settings = dispatch_settings(target, req.rate_limit, req.concurrency);
+    let connection = Connection::open(target, &base_url).await?;
+    let mock_file = connect::mock_store_path(&ledger_path, &target.name);
+    connection.restore_mock(&mock_file)?;
+    let settings = dispatch_settings(target, rate_limit, concurrency);
     let client = dispatch::http_client(&settings).context("could not build the HTTP client")?;
     let dispatcher = Dispatcher::new(
         target.provider,
@@ -152,36 +236,26 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
     )?
     .with_options(connection.context.options.clone());
 
-    let run = ledger.begin_run(&NewRun {
-        target: target.name.clone(),
-        provider: target.provider.name().to_owned(),
-        command: "sync".into(),
-        parent_run_id: None,
-        input_path: Some(req.input.display().to_string()),
-        input_sha256: Some(input_sha256),
-        command_line: Some(req.command_line.clone()),
-        note: None,
-    })?;
-    let (writer, writer_task) = LedgerWriter::spawn(&req.ledger_path, WriterConfig::default())?;
+    let run = ledger.begin_run(&new_run)?;
+    let (writer, writer_task) = LedgerWriter::spawn(&ledger_path, writer_config())?;
 
-    let (stop_handle, stop_signal) = req.stop.unwrap_or_else(dispatch::stop_signal);
+    let (stop_handle, stop_signal) = stop.unwrap_or_else(dispatch::stop_signal);
     let stop_reading = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Tally::default());
     let pending: feeder::PendingMap = Arc::new(Mutex::new(HashMap::new()));
 
-    // Planner thread -> feeder.
-    let (planned_tx, planned_rx) = mpsc::channel::<Planned>(1024);
+    // Planner thread -> feeder (outcomes come in batches: a few in the channel are plenty).
+    let (planned_tx, planned_rx) = mpsc::channel::<Planned>(PLANNED_QUEUE);
     let planner = Planner {
         ledger,
         snapshot,
         hasher: hasher.clone(),
         target: target.clone(),
-        input: req.input.clone(),
-        input_options: req.input_options.clone(),
-        leavers,
-        full: req.full,
+        source,
+        guards,
+        full,
         stop_reading: stop_reading.clone(),
-        stamp: Some(stamp),
+        hold_limit: passes::HOLD_LIMIT,
     };
     let planner_task = tokio::task::spawn_blocking(move || {
         planner.run(|item| planned_tx.blocking_send(item).is_ok())
@@ -198,7 +272,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         writer.clone(),
         pending.clone(),
         tally.clone(),
-        req.progress.clone(),
+        progress.clone(),
         abort_rx,
     ));
     let recorder = tokio::spawn(feeder::record_results(
@@ -208,7 +282,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         pending,
         hasher,
         tally.clone(),
-        req.progress.clone(),
+        progress.clone(),
     ));
 
     // Ctrl-C: the first stops reading and lets in-flight requests finish; the second abandons them.
@@ -238,17 +312,21 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
     writer.flush().await?;
     drop(writer);
     writer_task.await.context("the ledger writer failed")??;
+    if let Err(e) = connection.keep_mock(&mock_file) {
+        tracing::warn!(file = %mock_file.display(), error = %e, "could not save the built-in mock's users for the next run");
+    }
 
-    let ledger = Ledger::open(&req.ledger_path)?;
+    let ledger = Ledger::open(&ledger_path)?;
     let mut counts = ledger.counts(run)?;
     counts.requests = report.requests;
     counts.retries = report.retries;
     let interrupted = stop_reading.load(Ordering::Relaxed);
     let (status, exit) = match (&report.aborted, &feed_result) {
-        (_, Err(fatal)) => {
+        (_, Err(FeedEnd::Fatal(fatal))) => {
             tracing::error!(run = run.0, "{fatal}");
             (RunStatus::Aborted, Exit::Fatal)
         }
+        (_, Err(FeedEnd::Refused(_))) => (RunStatus::Aborted, Exit::Fatal),
         (Some(reason), _) => (reason_status(reason), reason.exit()),
         (None, _) if interrupted => (RunStatus::Interrupted, Exit::Interrupted),
         (None, _) if counts.rejected + counts.failed + counts.not_attempted > 0 => {
@@ -258,8 +336,10 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
     };
     ledger.finish_run(run, status, Some(exit.code() as i32), &counts)?;
     drop(lock);
-    if let Err(fatal) = feed_result {
-        anyhow::bail!(fatal);
+    match feed_result {
+        Err(FeedEnd::Fatal(fatal)) => anyhow::bail!(fatal),
+        Err(FeedEnd::Refused(refusal)) => return Err(refusal.into()),
+        Ok(()) => {}
     }
     Ok(SyncSummary {
         run,
@@ -270,6 +350,20 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         dispatch: report,
         mock: connection.mock,
     })
+}
+
+/// Items (single requests, or batches of outcomes) queued between the planner and the feeder.
+const PLANNED_QUEUE: usize = 64;
+
+/// The ledger writer of a run. Outcomes arrive in batches of hundreds, so a short queue keeps
+/// memory flat when the file is read faster than SQLite writes; big transactions make the
+/// unchanged rows of a nightly run cheap to record.
+fn writer_config() -> WriterConfig {
+    WriterConfig {
+        batch_rows: 4096,
+        channel_capacity: 64,
+        ..WriterConfig::default()
+    }
 }
 
 fn reason_status(reason: &AbortReason) -> RunStatus {

@@ -1,33 +1,39 @@
-//! The streaming pass of a sync, on a blocking thread: every row of the export is prepared,
-//! hashed with the ledger's key and compared with the snapshot, and comes out as one
-//! [`Planned`] item: an outcome that needs no request (rejected, unchanged) or a job to send.
+//! The streaming pass of a sync, on a blocking thread: every row is prepared, hashed with the
+//! ledger's key and compared with the snapshot, and comes out as [`Planned`] items: outcomes
+//! that need no request (rejected, unchanged), in batches, or jobs to send.
 //!
-//! Leavers (snapshot users missing from the export) come out first, since a person who left
-//! losing access is the most urgent change of the night.
+//! Rows come from a [`Source`]: the export file (`sync`, `plan`), or the payloads the ledger
+//! kept for the rows of an earlier run that did not go through (`retry`). How each source is
+//! walked (one pass over the export, the requests held back until the leavers and the guards
+//! are decided, leavers first) is in `passes.rs`; this file decides one row.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::config::Target;
 use crate::dispatch::Job;
 use crate::input::InputOptions;
-use crate::ledger::{Hash, Ledger, OutcomeKind, PayloadHasher, RowOutcome, Snapshot};
+use crate::ledger::{
+    Hash, Ledger, OutcomeKind, PayloadHasher, RowOutcome, RunId, Snapshot, SnapshotChange,
+    StoredOutcome,
+};
 use crate::payload::Payload;
-use crate::plan::{self, Decision};
-use crate::prepare::{PreparedRow, Rows};
+use crate::plan::{self, Decision, GuardRefusal, Known};
+use crate::prepare::PreparedRow;
 use crate::provider::{Operation, UserRef};
 
-use super::scan::FileStamp;
-
-/// One row's fate, decided before any request.
+/// What the planner hands on: rows' fates, decided before any request.
 #[derive(Debug)]
 pub enum Planned {
-    /// No request: rejected by validation, or unchanged since the last sync.
-    Done(Box<RowOutcome>),
+    /// Outcomes that need no request (rejected by validation, unchanged), in a batch; or
+    /// rows recorded `not_attempted` because the run stopped before sending them.
+    Done(Vec<RowOutcome>),
     /// A request to send, with what the ledger needs once it succeeds.
     Send(Box<Pending>),
-    /// The file could not be read further (the rows before it were planned).
+    /// A guard refused the run: nothing was sent (the last item).
+    Refused(GuardRefusal),
+    /// The rows could not be read further (the last item).
     Fatal(String),
 }
 
@@ -37,9 +43,35 @@ pub struct Pending {
     pub job: Job,
     /// The changed field names (never values), for `plan --json`.
     pub fields: Vec<String>,
+    /// Fields emptied in the export that the provider cannot clear (not sent).
+    pub uncleared: Vec<String>,
     /// The whole canonical payload (None for deactivations).
     pub full: Option<Payload>,
     pub hash: Option<Hash>,
+}
+
+/// Where the rows of a pass come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// An export file, read, mapped and validated row by row.
+    File {
+        input: PathBuf,
+        options: InputOptions,
+    },
+    /// The rows of `run` that a `retry` re-sends, with the payloads the ledger kept for them
+    /// (see [`Ledger::each_retryable`]), streamed from the ledger.
+    Kept { run: RunId, include_rejected: bool },
+}
+
+/// How a pass over an export treats the users it lacks, and the broken-export guards.
+#[derive(Debug, Clone, Copy)]
+pub struct Guards {
+    /// `--deactivate-missing` (or the target's `deactivate_missing`).
+    pub deactivate_missing: bool,
+    /// The target's `max_deactivate`.
+    pub max_deactivate: f64,
+    /// `--force`: pass the guards.
+    pub force: bool,
 }
 
 /// What the planner needs; moved onto its thread.
@@ -48,126 +80,102 @@ pub struct Planner {
     pub snapshot: Snapshot,
     pub hasher: PayloadHasher,
     pub target: Target,
-    pub input: std::path::PathBuf,
-    pub input_options: InputOptions,
-    /// The snapshot users to deactivate: key and remote id.
-    pub leavers: Vec<(String, Option<String>)>,
+    pub source: Source,
+    /// Leavers and guards (used for an export; a retry has neither).
+    pub guards: Guards,
     pub full: bool,
     /// Set on Ctrl-C: stop reading.
     pub stop_reading: Arc<AtomicBool>,
-    /// The export as the first pass saw it: checked every [`STAMP_EVERY`] rows and at the
-    /// end, so that a file changing under the run stops it with a clear error.
-    pub stamp: Option<FileStamp>,
+    /// How many requests the pass over an export holds back before it reads the file a second
+    /// time for the rest ([`super::passes::HOLD_LIMIT`]).
+    pub hold_limit: usize,
 }
 
-/// How many rows the planner reads between two checks that the export has not changed.
-pub const STAMP_EVERY: u64 = 1024;
-
-/// The fatal message for an export that changed while a sync read it.
-pub fn changed_message(path: &Path, what: &str, line: u64) -> String {
-    format!(
-        "the export {} changed while it was being read ({what}); rows after line {line} were          not sent. Run the sync again once the file is complete",
-        path.display()
-    )
+/// One row's fate. Returned by value, row after row: the outcome is not boxed (most rows of
+/// a nightly run are outcomes).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Step {
+    /// No request needed.
+    Done(RowOutcome),
+    /// A request to send.
+    Send(Box<Pending>),
 }
 
 impl Planner {
-    /// Runs the pass, handing every item to `send`. Returns when the file is done, the reader
-    /// is told to stop, or `send` returns false (nobody listens any more).
-    pub fn run(self, mut send: impl FnMut(Planned) -> bool) {
-        for (n, (key, remote_id)) in self.leavers.iter().enumerate() {
-            if !send(Planned::Send(Box::new(deactivation(n, key, remote_id)))) {
-                return;
-            }
-        }
-        let rows = match Rows::open(Path::new(&self.input), &self.target, &self.input_options) {
-            Ok(rows) => rows,
-            Err(e) => {
-                send(Planned::Fatal(e.to_string()));
-                return;
-            }
+    /// Decides a row an earlier run kept (see [`Source::Kept`]).
+    pub(super) fn plan_kept(&self, kept: StoredOutcome) -> Step {
+        let line = kept.line;
+        let (Some(key), Some(payload), Some(op)) = (kept.user_key, kept.payload, kept.operation)
+        else {
+            // The ledger's query only returns rows with all three.
+            return Step::Done(RowOutcome {
+                error_code: Some("internal".into()),
+                error_detail: Some(format!(
+                    "run {}, line {line}: the ledger kept no payload to re-send",
+                    kept.run_id
+                )),
+                ..RowOutcome::new(line, None, OutcomeKind::Failed)
+            });
         };
-        // Each row is handed on only once the next one was read cleanly (or the end was
-        // reached and the file is unchanged): a row cut short by a file shrinking under the
-        // reader is the last one read, and is never sent.
-        let mut held: Option<(u64, Planned)> = None;
-        let (mut read, mut sent_line) = (0u64, 0u64);
-        for row in rows {
-            if self.stop_reading.load(Ordering::Relaxed) {
-                return;
-            }
-            read += 1;
-            if read.is_multiple_of(STAMP_EVERY) {
-                if let Some(fatal) = self.file_changed(sent_line) {
-                    send(fatal);
-                    return;
-                }
-            }
-            let (line, item) = match row {
-                Ok(row) => (row.line, self.plan_row(row)),
-                Err(e) => (0, Planned::Fatal(e.to_string())),
-            };
-            if let Some((held_line, previous)) = held.take() {
-                if !send(previous) {
-                    return;
-                }
-                sent_line = held_line;
-            }
-            if matches!(item, Planned::Fatal(_)) {
-                send(item);
-                return;
-            }
-            held = Some((line, item));
+        if op == Operation::Deactivate {
+            let remote_id = self
+                .snapshot
+                .get(&key)
+                .and_then(|u| u.remote_id.map(str::to_owned));
+            return Step::Send(Box::new(deactivation(line, &key, &remote_id)));
         }
-        // A file cut short under the reader ends early without an error: only the stamp tells.
-        if let Some(fatal) = self.file_changed(sent_line) {
-            send(fatal);
-            return;
-        }
-        if let Some((_, last)) = held {
-            send(last);
-        }
+        let found = self.snapshot.position(&key);
+        self.plan_payload(line, key, payload, None, found)
     }
 
-    /// A fatal item when the export no longer looks as the first pass saw it.
-    fn file_changed(&self, last_line: u64) -> Option<Planned> {
-        let what = self.stamp.as_ref()?.changed(&self.input)?;
-        Some(Planned::Fatal(changed_message(
-            &self.input,
-            &what,
-            last_line,
-        )))
-    }
-
-    fn plan_row(&self, row: PreparedRow) -> Planned {
+    /// Decides a row of the export; `found` is its user's position in the snapshot, when the
+    /// caller looked it up already (`None` looks it up).
+    pub(super) fn plan_row(&self, row: PreparedRow, found: Option<Option<usize>>) -> Step {
         let line = row.line as i64;
         let payload = match row.result {
             Ok(payload) => payload,
             Err(errors) => {
-                return Planned::Done(Box::new(RowOutcome {
+                return Step::Done(RowOutcome {
                     error_code: errors.first().map(|e| e.code.clone()),
                     error_detail: Some(summarise(&errors)),
                     errors,
                     ..RowOutcome::new(line, row.key, OutcomeKind::Rejected)
-                }))
+                })
             }
         };
         let Some(key) = row.key else {
             // Validation requires the key field, so this is only reachable with a broken schema.
-            return Planned::Done(Box::new(RowOutcome {
+            return Step::Done(RowOutcome {
                 error_code: Some("required".into()),
                 error_detail: Some(format!("the key field `{}` is empty", self.target.key)),
                 ..RowOutcome::new(line, None, OutcomeKind::Rejected)
-            }));
+            });
         };
+        let found = found.unwrap_or_else(|| self.snapshot.position(&key));
+        self.plan_payload(line, key, payload, row.remote_id, found)
+    }
+
+    /// Diffs one valid payload against the snapshot (`found`: its user's position there).
+    fn plan_payload(
+        &self,
+        line: i64,
+        key: String,
+        payload: Payload,
+        remote_id: Option<String>,
+        found: Option<usize>,
+    ) -> Step {
         let provider = self.target.provider;
         let hash = self.hasher.hash_payload(&payload);
-        let previous = self.snapshot.get(&key);
+        let previous = found.and_then(|index| self.snapshot.user_at(index));
         let decision = plan::decide(
             provider,
             &payload,
             &hash,
-            previous.as_ref().map(|u| u.payload_hash),
+            previous.as_ref().map(|u| Known {
+                hash: u.payload_hash,
+                active: u.active,
+            }),
             || {
                 self.ledger
                     .field_hashes(&self.target.name, &key)
@@ -178,48 +186,72 @@ impl Planner {
         );
         let remote_id = previous
             .and_then(|u| u.remote_id.map(str::to_owned))
-            .or(row.remote_id);
-        let user = UserRef {
-            key: key.clone(),
-            remote_id,
-        };
-        let (op, body, fields) = match decision {
+            .or(remote_id);
+        let (op, body, fields, uncleared) = match decision {
             Decision::Unchanged => {
-                return Planned::Done(Box::new(RowOutcome {
-                    operation: None,
+                return Step::Done(RowOutcome::new(line, Some(key), OutcomeKind::Unchanged))
+            }
+            Decision::Refresh { uncleared } => {
+                warn_uncleared(line, &key, &uncleared, provider.name());
+                // Nothing the provider can be sent; remember the export's state so the next
+                // run does not warn again.
+                let snapshot = SnapshotChange::Upsert {
+                    remote_id: None,
+                    payload_hash: hash,
+                    field_hashes: self.hasher.hash_fields(&payload),
+                };
+                return Step::Done(RowOutcome {
+                    snapshot: Some(snapshot),
                     ..RowOutcome::new(line, Some(key), OutcomeKind::Unchanged)
-                }))
+                });
             }
             Decision::Create => (
                 Operation::Create,
                 payload.clone(),
                 payload.keys().cloned().collect(),
+                Vec::new(),
             ),
             Decision::Update {
                 op,
                 payload: body,
                 fields,
-            } => (op, body, fields),
+                uncleared,
+            } => (op, body, fields, uncleared),
         };
-        Planned::Send(Box::new(Pending {
+        if !uncleared.is_empty() {
+            warn_uncleared(line, &key, &uncleared, provider.name());
+        }
+        Step::Send(Box::new(Pending {
             job: Job {
                 line,
                 op,
-                user,
+                user: UserRef { key, remote_id },
                 payload: body,
             },
             fields,
+            uncleared,
             full: Some(payload),
             hash: Some(hash),
         }))
     }
 }
 
+/// Says, once per row, that the export emptied fields the provider cannot clear.
+fn warn_uncleared(line: i64, key: &str, fields: &[String], provider: &str) {
+    tracing::warn!(
+        line,
+        key = %key,
+        fields = %fields.join(", "),
+        provider,
+        "fields emptied in the export cannot be cleared at this provider: their old values stay there"
+    );
+}
+
 /// The job that deactivates a leaver. Leavers have no input line: they get -1, -2, ...
-fn deactivation(n: usize, key: &str, remote_id: &Option<String>) -> Pending {
+pub(super) fn deactivation(line: i64, key: &str, remote_id: &Option<String>) -> Pending {
     Pending {
         job: Job {
-            line: -(n as i64) - 1,
+            line,
             op: Operation::Deactivate,
             user: UserRef {
                 key: key.to_owned(),
@@ -228,6 +260,7 @@ fn deactivation(n: usize, key: &str, remote_id: &Option<String>) -> Pending {
             payload: Payload::new(),
         },
         fields: Vec::new(),
+        uncleared: Vec::new(),
         full: None,
         hash: None,
     }

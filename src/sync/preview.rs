@@ -1,6 +1,6 @@
 //! What a sync would do, without sending anything: `usersync plan` and `sync --dry-run`.
 //!
-//! The same planner as a real sync (same scan, same guards, same diff), run on this thread,
+//! The same planner as a real sync (same pass, same guards, same diff), run on this thread,
 //! with every decision handed to the caller instead of the dispatcher. Only field names leave
 //! this module, never values, so a plan can be pasted into a ticket.
 
@@ -8,11 +8,9 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
-use super::planner::{Planned, Planner};
-use super::scan::{self, FileStamp};
+use super::planner::{Guards, Planned, Planner, Source};
 use crate::config::Target;
 use crate::input::InputOptions;
 use crate::ledger::{Ledger, OutcomeKind};
@@ -29,6 +27,9 @@ pub struct PlanLine {
     pub op: &'static str,
     /// The changed (or, for rejected rows, the faulty) field names.
     pub fields: Vec<String>,
+    /// Fields emptied in the export that the provider cannot clear (GNOSS): not sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_cleared: Vec<String>,
 }
 
 /// The inputs of a preview.
@@ -41,54 +42,63 @@ pub struct PreviewRequest {
     pub force: bool,
 }
 
-/// Plans a sync of `req.input` to `target`, calling `each` for every operation and rejection.
-/// The guards apply as in a real sync: a refusal is an error.
+/// Plans a sync of `req.input` to `target`, calling `each` for every operation and rejection
+/// (rejections as the file is read, then deactivations, then creates and updates: the order a
+/// sync sends them). The guards apply as in a real sync: a refusal is an error.
 pub fn preview(
     target: &Target,
     req: &PreviewRequest,
     mut each: impl FnMut(&PlanLine),
 ) -> anyhow::Result<PlanCounts> {
+    drop(crate::prepare::Rows::open(
+        &req.input,
+        target,
+        &req.input_options,
+    )?);
     let ledger = Ledger::open(&req.ledger_path)?;
     let snapshot = ledger.snapshot(&target.name)?;
-    let stamp = FileStamp::of(&req.input)
-        .with_context(|| format!("could not read {}", req.input.display()))?;
-    let leavers = scan::leavers_checked(
-        target,
-        &req.input,
-        &req.input_options,
-        &snapshot,
-        req.deactivate_missing,
-        req.force,
-    )?;
     let hasher = ledger.hasher();
     let planner = Planner {
         ledger,
         snapshot,
         hasher,
         target: target.clone(),
-        input: req.input.clone(),
-        input_options: req.input_options.clone(),
-        leavers,
+        source: Source::File {
+            input: req.input.clone(),
+            options: req.input_options.clone(),
+        },
+        guards: Guards {
+            deactivate_missing: req.deactivate_missing,
+            max_deactivate: target.max_deactivate,
+            force: req.force,
+        },
         full: req.full,
         stop_reading: Arc::new(AtomicBool::new(false)),
-        stamp: Some(stamp),
+        hold_limit: super::passes::HOLD_LIMIT,
     };
     let mut counts = PlanCounts::default();
-    let mut fatal = None;
+    let mut end = None;
     planner.run(|item| {
         match item {
-            Planned::Done(outcome) => match outcome.outcome {
-                OutcomeKind::Unchanged => counts.unchanged += 1,
-                _ => {
-                    counts.rejected += 1;
-                    each(&PlanLine {
-                        line: outcome.line,
-                        key: outcome.user_key.clone(),
-                        op: "rejected",
-                        fields: outcome.errors.iter().map(|e| e.field.clone()).collect(),
-                    });
+            Planned::Done(outcomes) => {
+                for outcome in outcomes {
+                    match outcome.outcome {
+                        OutcomeKind::Unchanged => counts.unchanged += 1,
+                        OutcomeKind::Rejected => {
+                            counts.rejected += 1;
+                            each(&PlanLine {
+                                line: outcome.line,
+                                key: outcome.user_key.clone(),
+                                op: "rejected",
+                                fields: outcome.errors.iter().map(|e| e.field.clone()).collect(),
+                                not_cleared: Vec::new(),
+                            });
+                        }
+                        // Rows a refused plan would not send.
+                        _ => {}
+                    }
                 }
-            },
+            }
             Planned::Send(p) => {
                 let op = match p.job.op {
                     Operation::Create => {
@@ -109,14 +119,16 @@ pub fn preview(
                     key: Some(p.job.user.key.clone()),
                     op,
                     fields: p.fields.clone(),
+                    not_cleared: p.uncleared.clone(),
                 });
             }
-            Planned::Fatal(message) => fatal = Some(message),
+            Planned::Refused(refusal) => end = Some(anyhow::Error::new(refusal)),
+            Planned::Fatal(message) => end = Some(anyhow::anyhow!(message)),
         }
         true
     });
-    match fatal {
-        Some(message) => Err(anyhow::anyhow!(message)),
+    match end {
+        Some(e) => Err(e),
         None => Ok(counts),
     }
 }

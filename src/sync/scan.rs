@@ -1,9 +1,11 @@
-//! The first pass over an export, before anything is sent: which of the snapshot's users are
-//! still in the file, how many users the file holds, and the file's SHA-256.
+//! What the pass over an export learns besides each row's fate: which of the snapshot's users
+//! are still in the file, and how many users the file holds (for the leavers and the
+//! broken-export guards); and the file's SHA-256.
 //!
-//! Leavers and the broken-export guards must be decided before the first request leaves, and
-//! leavers are sent first, so they cannot wait for the streaming pass. This pass keeps one bit
-//! per snapshot user, never the rows.
+//! Leavers and the guards must be decided before the first request leaves, and leavers are
+//! sent first: the planner notes every row here while it plans, holds the requests until the
+//! end of its pass, then decides (see `passes.rs`). This keeps one bit per snapshot user, never
+//! the rows.
 
 use std::fs::File;
 use std::io::Read;
@@ -14,8 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Target;
 use crate::input::InputOptions;
 use crate::ledger::Snapshot;
-use crate::plan::check_guards;
-use crate::prepare::{PrepareError, Rows};
+use crate::prepare::{PrepareError, PreparedRow, Rows};
 
 /// What the first pass found.
 #[derive(Debug, Clone)]
@@ -29,30 +30,44 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// Reads the whole export once.
+    /// Nothing seen yet, for a snapshot of `snapshot.len()` users.
+    pub fn new(snapshot: &Snapshot) -> Scan {
+        Scan {
+            rows: 0,
+            users: 0,
+            seen: vec![false; snapshot.len()],
+        }
+    }
+
+    /// Counts one row of the export and marks its user seen; returns the user's position in
+    /// the snapshot.
+    pub fn note(&mut self, row: &PreparedRow, snapshot: &Snapshot) -> Option<usize> {
+        self.rows += 1;
+        let key = row.key.as_deref()?;
+        let duplicate =
+            matches!(&row.result, Err(errors) if errors.iter().any(|e| e.code == "duplicate_key"));
+        if !duplicate {
+            self.users += 1;
+        }
+        let found = snapshot.position(key);
+        if let Some(i) = found {
+            self.seen[i] = true;
+        }
+        found
+    }
+
+    /// Reads the whole export once (the sync itself notes rows as it plans them instead).
     pub fn run(
         path: &Path,
         target: &Target,
         options: &InputOptions,
         snapshot: &Snapshot,
     ) -> Result<Scan, PrepareError> {
-        let mut seen = vec![false; snapshot.len()];
-        let (mut rows, mut users) = (0u64, 0u64);
+        let mut scan = Scan::new(snapshot);
         for row in Rows::open(path, target, options)? {
-            let row = row?;
-            rows += 1;
-            let Some(key) = row.key.as_deref() else {
-                continue;
-            };
-            let duplicate = matches!(&row.result, Err(errors) if errors.iter().any(|e| e.code == "duplicate_key"));
-            if !duplicate {
-                users += 1;
-            }
-            if let Some(i) = snapshot.position(key) {
-                seen[i] = true;
-            }
+            scan.note(&row?, snapshot);
         }
-        Ok(Scan { rows, users, seen })
+        Ok(scan)
     }
 
     /// The active snapshot users missing from the export, by snapshot position.
@@ -64,38 +79,6 @@ impl Scan {
             .iter()
             .filter(move |u| u.active && !self.seen[u.index])
     }
-}
-
-/// The first pass of a sync or a plan: the snapshot users to deactivate (empty unless
-/// `deactivate_missing`), after the broken-export guards passed. Skipped on a first sync, when
-/// the snapshot is empty and nobody can have left.
-pub fn leavers_checked(
-    target: &Target,
-    input: &Path,
-    options: &InputOptions,
-    snapshot: &Snapshot,
-    deactivate_missing: bool,
-    force: bool,
-) -> anyhow::Result<Vec<(String, Option<String>)>> {
-    if snapshot.is_empty() {
-        return Ok(Vec::new());
-    }
-    let scan = Scan::run(input, target, options, snapshot)?;
-    let leavers: Vec<_> = if deactivate_missing {
-        scan.leavers(snapshot)
-            .map(|u| (u.key.to_owned(), u.remote_id.map(str::to_owned)))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    check_guards(
-        scan.users,
-        snapshot.active_len() as u64,
-        leavers.len() as u64,
-        target.max_deactivate,
-        force,
-    )?;
-    Ok(leavers)
 }
 
 /// What a file looked like at one moment: its identity, size and modification time.

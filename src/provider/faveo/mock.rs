@@ -7,7 +7,8 @@
 //!   one it answers 422 `{"result":{"fails":"Unauthorized! Please login again"}}`, as Faveo does.
 //!   A `token` credential, when given, is accepted as a token that never expires.
 //! - `POST v3/user/create/api` creates (`data.id` is the new integer id); `POST
-//!   v3/user/update/api/{id}` updates (`first_name`, `last_name` required), and, like Faveo,
+//!   v3/user/update/api/{id}` updates (`first_name`, `last_name` required; the fields sent are
+//!   merged, a field sent as `null` is cleared), and, like Faveo,
 //!   removes all of the user's organisation links when the update carries no organisation
 //!   field; `POST v3/api/account/deactivate/{id}` deactivates (applied at once here; Faveo
 //!   queues it).
@@ -25,7 +26,8 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
 
 use crate::mock::request::{
-    bearer, json_object, path_and_query, require, validate_change, validate_create, Refusal,
+    bearer, cleared_fields, json_object, path_and_query, require, validate_change, validate_create,
+    Refusal,
 };
 use crate::mock::store::{Change, IdKind, RequestRecord, StoreError};
 use crate::mock::{api_routes, auth_routes, MockState};
@@ -218,6 +220,9 @@ async fn update(
         Err(resp) => return resp.into_response(),
     };
     let record = RequestRecord::new(Change::Update, &method, &path_and_query(&uri), &payload);
+    // Validation drops nulls: a field sent as null is one the client clears.
+    let cleared = cleared_fields(&payload);
+    let keeps_organisations = ORGANISATION_FIELDS.iter().any(|f| payload.contains_key(*f));
     let mut errors = validate_change(&super::schema::SCHEMA, &mut payload);
     for missing in require(&payload, &["first_name", "last_name"]) {
         if !errors.iter().any(|e| e.field == missing.field) {
@@ -227,7 +232,6 @@ async fn update(
     if !errors.is_empty() {
         return field_failure(&errors);
     }
-    let keeps_organisations = ORGANISATION_FIELDS.iter().any(|f| payload.contains_key(*f));
     let updated = state.store().update(&id, record, |user| {
         if !keeps_organisations {
             // Faveo's trap: an update without organisation fields unlinks every organisation.
@@ -236,6 +240,9 @@ async fn update(
             }
         }
         user.fields.extend(payload);
+        for name in &cleared {
+            user.fields.remove(name);
+        }
     });
     match updated {
         Ok(_) => Json(json!({"success": true, "message": "Updated Successfully"})).into_response(),

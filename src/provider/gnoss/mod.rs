@@ -63,6 +63,11 @@ impl Provider for Gnoss {
         &["user_id", "community_id"]
     }
 
+    /// `modify-user` skips empty fields: a field cannot be cleared through the API.
+    fn can_clear_fields(&self) -> bool {
+        false
+    }
+
     fn build_request(
         &self,
         op: Operation,
@@ -82,7 +87,12 @@ impl Provider for Gnoss {
         let (path, body) = match op {
             Operation::Create => ("user/create-user", payload.clone()),
             Operation::Update | Operation::Patch => {
-                let mut body = payload.clone();
+                // GNOSS skips empty fields anyway, and a null may not bind to its typed fields.
+                let mut body: Payload = payload
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 body.insert("user_id".into(), Value::String(user_id(user, payload)));
                 body.insert(
                     "community_id".into(),

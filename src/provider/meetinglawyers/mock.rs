@@ -3,7 +3,8 @@
 //! - `POST s2s/v1/users` creates (the integrator's `user_id` names the user; a taken `user_id`
 //!   or email is 409, an assumption: the page is silent);
 //! - `PUT s2s/v1/users/{user_id}` replaces every field (`status` required), `PATCH` changes the
-//!   fields sent, `GET` reads; a user is deactivated with `status: 0` ("Free (no access)");
+//!   fields sent (a field sent as `null` is cleared), `GET` reads; a user is deactivated with
+//!   `status: 0` ("Free (no access)");
 //! - every request needs the `Api-Key` and `Secret-Key` headers (401 otherwise);
 //! - invalid JSON is 406, field errors 400 `{"errors":[{"field","code","message"}]}` (the error
 //!   body is not documented; this shape is assumed), an unknown user 404.
@@ -17,7 +18,8 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
 
 use crate::mock::request::{
-    json_object, path_and_query, require, text, validate_change, validate_create, Refusal,
+    cleared_fields, json_object, path_and_query, require, text, validate_change, validate_create,
+    Refusal,
 };
 use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
@@ -223,6 +225,9 @@ async fn change(
         Err(resp) => return resp.into_response(),
     };
     let path = path_and_query(&uri);
+    // What arrived, before validation drops the nulls: the fields sent, and those to clear.
+    let sent = payload.clone();
+    let cleared = cleared_fields(&payload);
     let mut found = validate_change(&super::schema::SCHEMA, &mut payload);
     if full {
         found = with_required(found, &payload, &["status"]);
@@ -252,6 +257,9 @@ async fn change(
             .unwrap_or_default()
     };
     next.extend(payload.clone());
+    for name in &cleared {
+        next.remove(name);
+    }
     next.insert("user_id".into(), Value::String(user_id.clone()));
     let now_active = is_active(&next);
     let kind = change_kind(
@@ -259,7 +267,7 @@ async fn change(
         now_active,
         if full { Change::Update } else { Change::Patch },
     );
-    let record = RequestRecord::new(kind, &method, &path, &payload);
+    let record = RequestRecord::new(kind, &method, &path, &sent);
     let updated = store.update(&user_id, record, |user| {
         user.fields = next;
         user.active = now_active;

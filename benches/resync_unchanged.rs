@@ -1,0 +1,291 @@
+//! The nightly case of issue 5, end to end: re-syncing an export that did not change since the
+//! last sync must send nothing, at 300,000 rows/s or more, in under 200 MB.
+//!
+//! Not a criterion bench: it measures the real `usersync` binary (release, as `cargo bench`
+//! builds it) as an operator runs it, with `/usr/bin/time -v` for the wall time and the peak
+//! resident memory. Steps:
+//! 1. generate a MeetingLawyers-shaped CSV of `ROWS` rows (default 1,000,000; every row valid);
+//! 2. record a first sync of it in a fresh ledger, through the library, exactly as `sync` records
+//!    a synced row (outcome + snapshot upsert with the ledger's keyed hashes) but without
+//!    sending a million requests to a mock;
+//! 3. run `usersync sync` on the same file, against the built-in mock, and measure it;
+//! 4. check in the ledger that every row came out `unchanged` and that no request was sent.
+//!
+//! Run: `cargo bench --bench resync_unchanged` (`ROWS=200000` for a quicker look;
+//! `RESYNC_DIR=/some/dir` keeps the files). Figures go in BENCHMARKS.md.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use usersync::input::InputOptions;
+use usersync::ledger::{
+    Ledger, LedgerWriter, NewRun, OutcomeKind, RowOutcome, RunStatus, SnapshotChange, WriterConfig,
+};
+use usersync::prepare::Rows;
+use usersync::provider::Operation;
+
+const CONFIG: &str = r#"
+ledger = "usersync.db"
+
+[targets.lawyers]
+provider = "meetinglawyers"
+base_url = "mock"
+key = "user_id"
+
+[targets.lawyers.fields]
+user_id = "employee_id"
+status = { column = "plan", map = { premium = 2, free = 0, trial = 4 } }
+email = { column = "work_email", transform = "lowercase" }
+nid_number = { column = "dni", transform = "uppercase" }
+first_name = "first_name"
+last_name = "last_name"
+gender = { column = "sex", map = { M = 0, F = 1 } }
+birthdate = { column = "birth_date", date_format = "%d/%m/%Y" }
+mobile_phone = "mobile"
+service_language_code = "language"
+country_code = { value = "ES" }
+"#;
+
+const FIRST: [&str; 8] = [
+    "María", "José", "Lucía", "Javier", "Carmen", "Iñaki", "Núria", "Álvaro",
+];
+const LAST: [&str; 8] = [
+    "García",
+    "Núñez",
+    "Martínez",
+    "López",
+    "Peña",
+    "Sánchez",
+    "Puig",
+    "Ruiz",
+];
+const PLANS: [&str; 3] = ["premium", "free", "trial"];
+const LANGS: [&str; 4] = ["es", "en", "ca", "es"];
+const NID_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+
+/// The targets of issue 5.
+const MIN_ROWS_PER_SEC: f64 = 300_000.0;
+const MAX_PEAK_MB: f64 = 200.0;
+
+type Failure = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Failure> {
+    if std::env::args().any(|a| a == "--list") {
+        // `cargo bench -- --list` (and `cargo test --benches`) ask the harness what it has.
+        println!("resync_unchanged: bench");
+        return Ok(());
+    }
+    let rows: u64 = std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let kept = std::env::var_os("RESYNC_DIR").map(PathBuf::from);
+    let temp = tempfile::Builder::new()
+        .prefix("usersync-resync-")
+        .tempdir()?;
+    let dir = kept.unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let input = dir.join("hr_export.csv");
+    let config_path = dir.join("usersync.toml");
+    let ledger = dir.join("usersync.db");
+    for stale in ["usersync.db", "usersync.db-wal", "usersync.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(stale));
+    }
+    std::fs::write(&config_path, CONFIG)?;
+
+    let started = Instant::now();
+    generate(&input, rows)?;
+    let size_mb = std::fs::metadata(&input)?.len() as f64 / 1e6;
+    println!(
+        "generated {rows} rows ({size_mb:.0} MB) in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let started = Instant::now();
+    let synced = seed(&config_path, &input, &ledger)?;
+    println!(
+        "recorded a first sync of {synced} users in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let measured = run_resync(&config_path, &input, &ledger)?;
+    let check = Ledger::open(&ledger)?;
+    let last = check
+        .last_run("lawyers")?
+        .ok_or("the re-sync left no run in the ledger")?;
+    let c = last.counts;
+    println!(
+        "re-sync: run {} {} · rows {} · unchanged {} · requests {} · exit {:?}",
+        last.id, last.status, c.rows, c.unchanged, c.requests, last.exit_code
+    );
+    let rate = rows as f64 / measured.seconds;
+    println!(
+        "RESULT rows={rows} wall={:.2}s rows_per_sec={rate:.0} peak_rss={:.0}MB",
+        measured.seconds, measured.peak_mb
+    );
+    let mut problems = Vec::new();
+    if c.rows != rows || c.unchanged != synced || c.requests != 0 || last.exit_code != Some(0) {
+        problems.push("the re-sync was not a no-op".to_string());
+    }
+    if rate < MIN_ROWS_PER_SEC {
+        problems.push(format!("below {MIN_ROWS_PER_SEC} rows/s"));
+    }
+    if measured.peak_mb >= MAX_PEAK_MB {
+        problems.push(format!("peak memory not under {MAX_PEAK_MB} MB"));
+    }
+    if problems.is_empty() {
+        println!("OK: no request, >= 300,000 rows/s, < 200 MB");
+        Ok(())
+    } else {
+        Err(problems.join("; ").into())
+    }
+}
+
+/// Writes the export: deterministic, every row valid.
+fn generate(path: &Path, rows: u64) -> std::io::Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    writeln!(
+        out,
+        "employee_id,first_name,last_name,work_email,dni,sex,birth_date,mobile,plan,language"
+    )?;
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for i in 0..rows {
+        let r = next();
+        let first = FIRST[(r % 8) as usize];
+        let last = LAST[((r >> 3) % 8) as usize];
+        let dni = 10_000_000 + (r >> 8) % 89_999_999;
+        let letter = NID_LETTERS[(dni % 23) as usize] as char;
+        writeln!(
+            out,
+            "E{i:07},{first},{last} {last},User.{i}@Example.COM,{dni}{letter},{},{:02}/{:02}/{},+34 6{:02} {:03} {:03},{},{}",
+            if r & 1 == 0 { "M" } else { "F" },
+            1 + (r >> 20) % 28,
+            1 + (r >> 25) % 12,
+            1960 + (r >> 30) % 45,
+            (r >> 36) % 100,
+            (r >> 40) % 1000,
+            (r >> 50) % 1000,
+            PLANS[((r >> 12) % 3) as usize],
+            LANGS[((r >> 16) % 4) as usize],
+        )?;
+    }
+    out.flush()
+}
+
+/// Records a completed first sync of every valid row, as `sync` records a created user.
+/// Returns the number of users in the snapshot.
+fn seed(config_path: &Path, input: &Path, ledger_path: &Path) -> Result<u64, Failure> {
+    let config = usersync::config::load(config_path)?;
+    let target = config.target(Some("lawyers"))?.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let ledger = Ledger::open(ledger_path)?;
+        let hasher = ledger.hasher();
+        let run = ledger.begin_run(&NewRun {
+            target: target.name.clone(),
+            provider: target.provider.name().to_owned(),
+            command: "sync".into(),
+            input_path: Some(input.display().to_string()),
+            note: Some("seeded by benches/resync_unchanged.rs".into()),
+            ..NewRun::default()
+        })?;
+        let config = WriterConfig {
+            batch_rows: 5_000,
+            ..WriterConfig::default()
+        };
+        let (writer, task) = LedgerWriter::spawn(ledger_path, config)?;
+        let mut synced = 0u64;
+        let mut batch = Vec::with_capacity(1_000);
+        for row in Rows::open(input, &target, &InputOptions::default())? {
+            let row = row?;
+            let (Ok(payload), Some(key)) = (row.result, row.key) else {
+                return Err("the generated export has an invalid row".into());
+            };
+            batch.push(RowOutcome {
+                operation: Some(Operation::Create),
+                attempts: 1,
+                snapshot: Some(SnapshotChange::Upsert {
+                    remote_id: None,
+                    payload_hash: hasher.hash_payload(&payload),
+                    field_hashes: hasher.hash_fields(&payload),
+                }),
+                ..RowOutcome::new(row.line as i64, Some(key), OutcomeKind::Synced)
+            });
+            synced += 1;
+            if batch.len() == 1_000 {
+                writer
+                    .record_outcomes(run, std::mem::take(&mut batch))
+                    .await?;
+            }
+        }
+        writer.record_outcomes(run, batch).await?;
+        writer.flush().await?;
+        drop(writer);
+        task.await??;
+        let counts = ledger.counts(run)?;
+        ledger.finish_run(run, RunStatus::Completed, Some(0), &counts)?;
+        Ok(synced)
+    })
+}
+
+struct Measured {
+    seconds: f64,
+    peak_mb: f64,
+}
+
+/// Runs the re-sync under `/usr/bin/time -v`.
+fn run_resync(config: &Path, input: &Path, ledger: &Path) -> Result<Measured, Failure> {
+    let binary = env!("CARGO_BIN_EXE_usersync");
+    let mut args: Vec<String> = vec![
+        "sync".into(),
+        input.display().to_string(),
+        "-c".into(),
+        config.display().to_string(),
+        "-t".into(),
+        "lawyers".into(),
+        "--ledger".into(),
+        ledger.display().to_string(),
+    ];
+    println!("measuring: /usr/bin/time -v {binary} {}", args.join(" "));
+    args.insert(0, binary.to_string());
+    args.insert(0, "-v".into());
+    let output = Command::new("/usr/bin/time").args(&args).output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    let field = |name: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(str::trim).map(String::from))
+    };
+    let wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss):")
+        .and_then(|t| parse_clock(&t))
+        .ok_or_else(|| format!("no wall time in /usr/bin/time's output:\n{stderr}"))?;
+    let peak_kb: f64 = field("Maximum resident set size (kbytes):")
+        .and_then(|v| v.parse().ok())
+        .ok_or("no peak memory in /usr/bin/time's output")?;
+    if !output.status.success() {
+        return Err(format!("usersync failed ({}):\n{stderr}", output.status).into());
+    }
+    Ok(Measured {
+        seconds: wall,
+        peak_mb: peak_kb * 1024.0 / 1e6,
+    })
+}
+
+/// `m:ss.cc` or `h:mm:ss` as seconds.
+fn parse_clock(text: &str) -> Option<f64> {
+    text.split(':').try_fold(0.0, |acc, part| {
+        Some(acc * 60.0 + part.parse::<f64>().ok()?)
+    })
+}

@@ -1,0 +1,142 @@
+//! `usersync retry [RUN|last]`: re-sends the rows of an earlier run that did not go through,
+//! from the payloads the ledger kept, as a new run linked to it (`crate::sync::retry`).
+//!
+//! The target is `-t`, else the run's own target when RUN is an id, else the config's only
+//! target. Ctrl-C behaves as in `sync`. Exit status as for `sync`; 0 when there is nothing to
+//! re-send.
+
+use std::io::Write;
+
+use crate::cli::{GlobalArgs, RetryArgs};
+use crate::commands::sync::{command_line, watch_signals};
+use crate::commands::{ledger_path, runtime, UsageError};
+use crate::config::{self, parse_base_url, Config, Target};
+use crate::dispatch;
+use crate::exit::Exit;
+use crate::ledger::Ledger;
+use crate::sync::retry::{self, RetryRequest, RetrySummary, RunChoice};
+
+/// Runs `retry`.
+pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
+    let config = config::load(&global.config)?;
+    let ledger = ledger_path(&args.ledger, &config);
+    let target = choose_target(&config, args, &ledger)?;
+    let base_url = match &args.base_url {
+        Some(url) => {
+            parse_base_url(url).map_err(|e| UsageError(format!("--base-url {url}: {e}")))?
+        }
+        None => target.base_url.clone(),
+    };
+    if matches!(args.rate, Some(r) if r.is_nan() || r <= 0.0) || args.concurrency == Some(0) {
+        return Err(UsageError("--rate and --concurrency must be positive".into()).into());
+    }
+    let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
+    let (stop_handle, stop_signal) = dispatch::stop_signal();
+    let request = RetryRequest {
+        run: args.run,
+        include_rejected: args.include_rejected,
+        ledger_path: ledger,
+        base_url,
+        rate_limit: args.rate,
+        concurrency: args.concurrency,
+        command_line: command_line(),
+        progress: progress.clone(),
+        stop: Some((stop_handle.clone(), stop_signal)),
+    };
+    let rt = runtime()?;
+    let summary = rt.block_on(async {
+        let signals = tokio::spawn(watch_signals(stop_handle));
+        let result = retry::run(target, request).await;
+        signals.abort();
+        result
+    })?;
+    progress.finish_and_clear();
+    print_summary(&summary, target, global.quiet)?;
+    Ok(summary.sync.as_ref().map_or(Exit::Ok, |s| s.exit))
+}
+
+/// `-t`, else the run's own target (RUN given as an id), else the config's only target.
+fn choose_target<'c>(
+    config: &'c Config,
+    args: &RetryArgs,
+    ledger: &std::path::Path,
+) -> anyhow::Result<&'c Target> {
+    if let Some(name) = &args.target {
+        return Ok(config.target(Some(name.as_str()))?);
+    }
+    if let RunChoice::Id(id) = args.run {
+        if ledger.exists() {
+            if let Some(run) = Ledger::open(ledger)?.run(id)? {
+                return config.target(Some(&run.target)).map_err(|e| {
+                    anyhow::Error::new(e).context(format!(
+                        "run {id} belongs to target {}, which the config no longer has",
+                        run.target
+                    ))
+                });
+            }
+        }
+    }
+    Ok(config.target(None)?)
+}
+
+fn print_summary(s: &RetrySummary, target: &Target, quiet: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let superseded = match s.counts.superseded {
+        0 => String::new(),
+        n => format!(" ({n} rows left alone: a later run already synced their users)"),
+    };
+    let Some(sync) = &s.sync else {
+        if !quiet {
+            writeln!(
+                out,
+                "run {} of {}: nothing to retry{superseded}",
+                s.parent, target.name
+            )?;
+        }
+        return Ok(());
+    };
+    if let Some(reason) = &sync.aborted {
+        writeln!(
+            out,
+            "run {} of target {} stopped: {reason}",
+            sync.run, target.name
+        )?;
+    }
+    if quiet && sync.exit == Exit::Ok {
+        return Ok(());
+    }
+    let c = &sync.counts;
+    writeln!(
+        out,
+        "retry of run {} for {} ({}): run {}, {} rows in {:.1}s{superseded}",
+        s.parent,
+        target.name,
+        target.provider.name(),
+        sync.run,
+        c.rows,
+        sync.elapsed.as_secs_f64()
+    )?;
+    writeln!(
+        out,
+        "  created {} · updated {} · deactivated {} · unchanged {}",
+        c.created, c.updated, c.deactivated, c.unchanged
+    )?;
+    writeln!(
+        out,
+        "  rejected {} · failed {} · not attempted {}",
+        c.rejected, c.failed, c.not_attempted
+    )?;
+    writeln!(
+        out,
+        "  requests {} (retries {}, throttled {})",
+        c.requests, c.retries, sync.dispatch.throttled
+    )?;
+    if c.failed + c.not_attempted > 0 {
+        writeln!(
+            out,
+            "  still not through: usersync retry {} -t {}",
+            sync.run, target.name
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,554 @@
+//! How the planner walks its rows, and in what order their fates come out.
+//!
+//! An export is read once. Rows that need no request (unchanged, rejected) are handed on at
+//! once, in batches, so the ledger records them while the file is read. Rows that need a
+//! request are held back: leavers and the broken-export guards can only be decided once the
+//! whole file was seen, and both must be decided before the first request leaves, leavers
+//! first. At the end of the pass the guards are checked; then the leavers' deactivations come
+//! out, then the held requests. So the nightly case (almost everything unchanged) reads the
+//! file once.
+//!
+//! At most [`HOLD_LIMIT`] requests are held (`Planner::hold_limit`). When more rows need one (a first sync, a big
+//! change), the rest are only noted, and a second pass reads the file again for the requests
+//! after the last one held. A run stopped, refused or cut short by an unreadable file before
+//! its requests left records them `not_attempted`.
+//!
+//! The rows of a `retry` come from the ledger and need no guard: they come out as they are
+//! read (deactivations first, by their negative lines).
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver};
+
+use super::planner::{deactivation, Pending, Planned, Planner, Source, Step};
+use super::scan::Scan;
+use crate::input::InputError;
+use crate::input::InputOptions;
+use crate::ledger::{LedgerError, OutcomeKind, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
+use crate::plan::check_guards;
+use crate::prepare::{PreparedRow, Rows};
+
+use super::scan::FileStamp;
+
+/// At most this many requests are held back during the pass over an export.
+pub const HOLD_LIMIT: usize = 10_000;
+
+/// How many rows a re-read takes between two checks that the export has not changed.
+pub const STAMP_EVERY: u64 = 1024;
+
+/// The fatal message for an export that changed while a sync read it.
+pub fn changed_message(path: &Path, what: &str, line: u64) -> String {
+    format!(
+        "the export {} changed while it was being read ({what}); rows after line {line} were \
+         not sent. Run the sync again once the file is complete",
+        path.display()
+    )
+}
+
+/// Outcomes handed on together.
+const DONE_BATCH: usize = 512;
+
+/// Hands items to the listener, gathering outcomes into batches.
+struct Emitter<'f, F: FnMut(Planned) -> bool> {
+    send: &'f mut F,
+    done: Vec<RowOutcome>,
+    /// False once the listener has gone.
+    open: bool,
+}
+
+impl<'f, F: FnMut(Planned) -> bool> Emitter<'f, F> {
+    fn new(send: &'f mut F) -> Self {
+        Emitter {
+            send,
+            done: Vec::with_capacity(DONE_BATCH),
+            open: true,
+        }
+    }
+
+    fn done(&mut self, outcome: RowOutcome) -> bool {
+        self.done.push(outcome);
+        if self.done.len() >= DONE_BATCH {
+            self.flush()
+        } else {
+            self.open
+        }
+    }
+
+    fn flush(&mut self) -> bool {
+        if self.open && !self.done.is_empty() {
+            let batch = std::mem::replace(&mut self.done, Vec::with_capacity(DONE_BATCH));
+            self.open = (self.send)(Planned::Done(batch));
+        }
+        self.open
+    }
+
+    fn item(&mut self, item: Planned) -> bool {
+        if self.flush() {
+            self.open = (self.send)(item);
+        }
+        self.open
+    }
+
+    /// Records held requests as never sent, with `code` and `why`.
+    fn not_sent(&mut self, held: Vec<Pending>, code: &str, why: &str) -> bool {
+        for p in held {
+            let outcome = RowOutcome {
+                operation: Some(p.job.op),
+                error_code: Some(code.to_owned()),
+                error_detail: Some(why.to_owned()),
+                payload: Some(p.full.unwrap_or(p.job.payload)),
+                ..RowOutcome::new(p.job.line, Some(p.job.user.key), OutcomeKind::NotAttempted)
+            };
+            if !self.done(outcome) {
+                return false;
+            }
+        }
+        self.flush()
+    }
+}
+
+/// How the first pass ended early.
+enum Cut {
+    /// The listener has gone.
+    Gone,
+    /// Ctrl-C.
+    Stopped,
+    /// The file could not be read further.
+    Fatal(String),
+}
+
+/// The requests held back during the first pass.
+#[derive(Default)]
+struct Held {
+    jobs: Vec<Pending>,
+    /// The line of the last row held: once full, later requests wait for the second pass.
+    last_line: Option<i64>,
+    full: bool,
+}
+
+/// Rows read ahead by the reader thread, handed over together.
+const READ_BATCH: usize = 256;
+/// Batches the reader thread may be ahead by.
+const READ_AHEAD: usize = 8;
+
+/// Reads, maps and validates `rows` on a thread of their own (the export's half of the work),
+/// handing them over in batches; ends after the first fatal error. The thread stops when the
+/// receiver is dropped.
+fn read_ahead(rows: Rows, input: &Path) -> Receiver<Vec<Result<PreparedRow, InputError>>> {
+    let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
+    let reader = move || {
+        let mut batch = Vec::with_capacity(READ_BATCH);
+        for row in rows {
+            let fatal = row.is_err();
+            batch.push(row);
+            if batch.len() == READ_BATCH || fatal {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH));
+                if tx.send(full).is_err() || fatal {
+                    return;
+                }
+            }
+        }
+        let _ = tx.send(batch);
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("usersync-reader".into())
+        .spawn(reader)
+    {
+        // Without a thread, say why the rows end here (the receiver sees no more).
+        let (tx, rx) = mpsc::sync_channel(1);
+        let _ = tx.send(vec![Err(InputError::Read {
+            path: input.to_path_buf(),
+            line: 0,
+            source: e,
+        })]);
+        return rx;
+    }
+    rx
+}
+
+impl Planner {
+    /// Runs the pass, handing every item to `send`. Returns when the rows are done, the reader
+    /// is told to stop, or `send` returns false (nobody listens any more).
+    pub fn run(self, mut send: impl FnMut(Planned) -> bool) {
+        let mut emit = Emitter::new(&mut send);
+        match &self.source {
+            Source::File { input, options } => self.run_file(input, options, &mut emit),
+            Source::Kept {
+                run,
+                include_rejected,
+            } => self.run_kept(*run, *include_rejected, &mut emit),
+        }
+        emit.flush();
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop_reading.load(Ordering::Relaxed)
+    }
+
+    fn run_file<F: FnMut(Planned) -> bool>(
+        &self,
+        input: &Path,
+        options: &InputOptions,
+        emit: &mut Emitter<'_, F>,
+    ) {
+        let mut scan = Scan::new(&self.snapshot);
+        let mut held = Held::default();
+        let stamp = match FileStamp::of(input) {
+            Ok(stamp) => stamp,
+            Err(e) => {
+                emit.item(Planned::Fatal(format!(
+                    "could not read {}: {e}",
+                    input.display()
+                )));
+                return;
+            }
+        };
+        let mut first = self.first_pass(input, options, &mut scan, &mut held, emit);
+        if first.is_ok() {
+            // Nothing has been sent yet: a file that changed under the first pass sends nothing.
+            if let Some(what) = stamp.changed(input) {
+                first = Err(Cut::Fatal(changed_message(input, &what, 0)));
+            }
+        }
+        match first {
+            Ok(()) => {}
+            Err(Cut::Gone) => return,
+            Err(Cut::Stopped) => {
+                emit.not_sent(held.jobs, "not_attempted", "the run was interrupted first");
+                return;
+            }
+            Err(Cut::Fatal(message)) => {
+                let why = format!("not sent: the export could not be read to its end ({message})");
+                if emit.not_sent(held.jobs, "not_attempted", &why) {
+                    emit.item(Planned::Fatal(message));
+                }
+                return;
+            }
+        }
+
+        let leavers: Vec<Pending> = if self.guards.deactivate_missing {
+            scan.leavers(&self.snapshot)
+                .enumerate()
+                .map(|(n, u)| {
+                    let remote_id = u.remote_id.map(str::to_owned);
+                    deactivation(-(n as i64) - 1, u.key, &remote_id)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !self.snapshot.is_empty() {
+            let guarded = check_guards(
+                scan.users,
+                self.snapshot.active_len() as u64,
+                leavers.len() as u64,
+                self.guards.max_deactivate,
+                self.guards.force,
+            );
+            if let Err(refusal) = guarded {
+                let why = format!("not sent: {refusal}");
+                if !emit.not_sent(held.jobs, GUARD_REFUSED, &why) {
+                    return;
+                }
+                if held.full {
+                    let mut rest = Vec::new();
+                    let reread = self.second_pass(input, options, &stamp, held.last_line, |p| {
+                        rest.push(p);
+                        if rest.len() >= DONE_BATCH {
+                            emit.not_sent(std::mem::take(&mut rest), GUARD_REFUSED, &why)
+                        } else {
+                            true
+                        }
+                    });
+                    if !emit.not_sent(rest, GUARD_REFUSED, &why) || reread.is_err() {
+                        return;
+                    }
+                }
+                emit.item(Planned::Refused(refusal));
+                return;
+            }
+        }
+
+        for job in leavers.into_iter().chain(held.jobs) {
+            if !emit.item(Planned::Send(Box::new(job))) {
+                return;
+            }
+        }
+        if held.full {
+            let reread = self.second_pass(input, options, &stamp, held.last_line, |p| {
+                emit.item(Planned::Send(Box::new(p)))
+            });
+            if let Err(Cut::Fatal(message)) = reread {
+                emit.item(Planned::Fatal(message));
+            }
+        }
+    }
+
+    /// Reads the export once: outcomes out at once, requests held, every row noted. The rows
+    /// are read, mapped and validated on a thread of their own, so that this one only diffs.
+    fn first_pass<F: FnMut(Planned) -> bool>(
+        &self,
+        input: &Path,
+        options: &InputOptions,
+        scan: &mut Scan,
+        held: &mut Held,
+        emit: &mut Emitter<'_, F>,
+    ) -> Result<(), Cut> {
+        let rows =
+            Rows::open(input, &self.target, options).map_err(|e| Cut::Fatal(e.to_string()))?;
+        for row in read_ahead(rows, input).iter().flatten() {
+            if self.stopped() {
+                return Err(Cut::Stopped);
+            }
+            let row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
+            let found = scan.note(&row, &self.snapshot);
+            let line = row.line as i64;
+            match self.plan_row(row, Some(found)) {
+                Step::Done(outcome) => {
+                    if !emit.done(outcome) {
+                        return Err(Cut::Gone);
+                    }
+                }
+                Step::Send(_) if held.full => {}
+                Step::Send(pending) => {
+                    held.jobs.push(*pending);
+                    held.last_line = Some(line);
+                    held.full = held.jobs.len() >= self.hold_limit;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the export again for the requests after line `after`, handing each to `each`
+    /// (which returns false when nobody listens any more). Outcomes were recorded by the first
+    /// pass.
+    ///
+    /// The export must still be the file the first pass read: it is checked every
+    /// [`STAMP_EVERY`] rows and at the end, and each request is handed on only once the next
+    /// row was read cleanly, so a row cut short by a file shrinking under the reader is never
+    /// sent.
+    fn second_pass(
+        &self,
+        input: &Path,
+        options: &InputOptions,
+        stamp: &FileStamp,
+        after: Option<i64>,
+        mut each: impl FnMut(Pending) -> bool,
+    ) -> Result<(), Cut> {
+        let after = after.unwrap_or(i64::MIN);
+        let rows =
+            Rows::open(input, &self.target, options).map_err(|e| Cut::Fatal(e.to_string()))?;
+        let (mut read, mut sent_line) = (0u64, 0u64);
+        let changed = |sent_line: u64| {
+            stamp
+                .changed(input)
+                .map(|what| Cut::Fatal(changed_message(input, &what, sent_line)))
+        };
+        let mut last: Option<Pending> = None;
+        for row in rows {
+            if self.stopped() {
+                return Err(Cut::Stopped);
+            }
+            read += 1;
+            if read.is_multiple_of(STAMP_EVERY) {
+                if let Some(cut) = changed(sent_line) {
+                    return Err(cut);
+                }
+            }
+            let row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
+            if (row.line as i64) <= after {
+                continue;
+            }
+            if let Step::Send(pending) = self.plan_row(row, None) {
+                if let Some(previous) = last.replace(*pending) {
+                    sent_line = previous.job.line.max(0) as u64;
+                    if !each(previous) {
+                        return Err(Cut::Gone);
+                    }
+                }
+            }
+        }
+        if let Some(cut) = changed(sent_line) {
+            return Err(cut);
+        }
+        if let Some(previous) = last {
+            if !each(previous) {
+                return Err(Cut::Gone);
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows of an earlier run, from the payloads the ledger kept: decided again against
+    /// today's snapshot (a create whose user now exists becomes an update, and so on).
+    fn run_kept<F: FnMut(Planned) -> bool>(
+        &self,
+        run: RunId,
+        include_rejected: bool,
+        emit: &mut Emitter<'_, F>,
+    ) {
+        /// Why the stream stopped early.
+        enum Stop {
+            Listener,
+            Ledger(LedgerError),
+        }
+        impl From<LedgerError> for Stop {
+            fn from(e: LedgerError) -> Self {
+                Stop::Ledger(e)
+            }
+        }
+        let streamed = self.ledger.each_retryable(
+            run,
+            &self.target.name,
+            include_rejected,
+            |kept: StoredOutcome| {
+                if self.stopped() {
+                    return Err(Stop::Listener);
+                }
+                let open = match self.plan_kept(kept) {
+                    Step::Done(outcome) => emit.done(outcome),
+                    Step::Send(pending) => emit.item(Planned::Send(pending)),
+                };
+                if open {
+                    Ok(())
+                } else {
+                    Err(Stop::Listener)
+                }
+            },
+        );
+        if let Err(Stop::Ledger(e)) = streamed {
+            emit.item(Planned::Fatal(e.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ledger::{Ledger, SnapshotBuilder};
+    use crate::plan::GuardRefusal;
+    use crate::sync::planner::Guards;
+
+    const CONFIG: &str = r#"
+        [targets.t]
+        provider = "meetinglawyers"
+        base_url = "mock"
+        key = "user_id"
+        fields = { user_id = "id", status = { value = 2 } }
+    "#;
+
+    /// What came out of a pass, in order.
+    #[derive(Debug, PartialEq)]
+    enum Out {
+        Done(String, OutcomeKind, Option<String>),
+        Send(String, Operation),
+        Refused,
+    }
+    use crate::provider::Operation;
+
+    /// Plans `u1..u6` against a snapshot holding u1 (unchanged), u7 and u8 (leavers), holding
+    /// at most 2 requests.
+    fn plan(force: bool) -> Vec<Out> {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, "id\nu1\nu2\nu3\nu4\nu5\nu6\n").unwrap();
+        let config = crate::config::from_str(CONFIG, &dir.path().join("u.toml")).unwrap();
+        let target = config.target(None).unwrap().clone();
+        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
+        let hasher = ledger.hasher();
+        let options = InputOptions::default();
+        let u1 = Rows::open(&input, &target, &options)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .result
+            .unwrap();
+        let mut snapshot = SnapshotBuilder::with_capacity(3, 0);
+        snapshot
+            .push("u1", None, hasher.hash_payload(&u1), true)
+            .unwrap();
+        snapshot.push("u7", None, [0; 32], true).unwrap();
+        snapshot.push("u8", None, [0; 32], true).unwrap();
+        let planner = Planner {
+            ledger,
+            snapshot: snapshot.finish(),
+            hasher,
+            target,
+            source: Source::File {
+                input: input.clone(),
+                options,
+            },
+            guards: Guards {
+                deactivate_missing: true,
+                max_deactivate: 0.1,
+                force,
+            },
+            full: false,
+            stop_reading: Arc::new(AtomicBool::new(false)),
+            hold_limit: 2,
+        };
+        let mut out = Vec::new();
+        planner.run(|item| {
+            match item {
+                Planned::Done(outcomes) => out.extend(
+                    outcomes
+                        .into_iter()
+                        .map(|o| Out::Done(o.user_key.unwrap(), o.outcome, o.error_code)),
+                ),
+                Planned::Send(p) => out.push(Out::Send(p.job.user.key, p.job.op)),
+                Planned::Refused(GuardRefusal::TooManyDeactivations { .. }) => {
+                    out.push(Out::Refused)
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn requests_wait_for_the_leavers_and_the_rest_come_from_a_second_pass() {
+        let send = |key: &str, op| Out::Send(key.into(), op);
+        assert_eq!(
+            plan(true),
+            [
+                Out::Done("u1".into(), OutcomeKind::Unchanged, None),
+                send("u7", Operation::Deactivate),
+                send("u8", Operation::Deactivate),
+                send("u2", Operation::Create),
+                send("u3", Operation::Create),
+                send("u4", Operation::Create),
+                send("u5", Operation::Create),
+                send("u6", Operation::Create),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_pass_sends_nothing_and_records_every_row() {
+        let refused = |key: &str| {
+            Out::Done(
+                key.into(),
+                OutcomeKind::NotAttempted,
+                Some(GUARD_REFUSED.into()),
+            )
+        };
+        assert_eq!(
+            plan(false),
+            [
+                Out::Done("u1".into(), OutcomeKind::Unchanged, None),
+                refused("u2"),
+                refused("u3"),
+                refused("u4"),
+                refused("u5"),
+                refused("u6"),
+                Out::Refused,
+            ]
+        );
+    }
+}
