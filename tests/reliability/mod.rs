@@ -1,8 +1,11 @@
 //! Helpers shared by the reliability and security suites (issue 7: `soak`, `crash`, `disk`,
 //! `hostile`, `secrets`, `config_errors`): a mock provider that lives in the test process (so its
 //! store outlives every `usersync` child), deterministic generated exports with the users they
-//! should produce, and the ledger checks every suite repeats.
+//! should produce, the ledger checks every suite repeats, and (`process`) a child run measured
+//! for its peak memory.
 #![allow(dead_code)]
+
+pub mod process;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
