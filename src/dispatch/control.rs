@@ -2,8 +2,10 @@
 //! `Retry-After` pause and the counters.
 //!
 //! A job asks [`Control::wait_turn`] before every attempt; that is where the rate limit, a
-//! provider's request to pause, the request quota and a stop are all enforced, so a stopped run
-//! sends nothing more.
+//! provider's request to pause, the pace (rate-limit headers, adaptive rate), the request quota
+//! and a stop are all enforced, so a stopped run sends nothing more. After every attempt it
+//! tells [`Control::observe`] what came back, which feeds the pacer and the adaptive
+//! controllers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,8 +15,11 @@ use governor::clock::Clock;
 use governor::DefaultDirectRateLimiter;
 use tokio::sync::watch;
 
+use super::adaptive::{Adaptive, AdaptiveReport, Observation};
+use super::attempt::{Answer, AnswerKind};
+use super::pacer::Pacer;
 use super::{AbortReason, DispatchSettings};
-use crate::provider::{Provider, Session};
+use crate::provider::{Outcome, Provider, Session};
 
 /// The target a dispatcher sends to, and how.
 pub(super) struct Target {
@@ -50,6 +55,8 @@ pub(super) struct Control {
     requests: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
+    pacer: Pacer,
+    adaptive: Option<Adaptive>,
 }
 
 /// The counters of a run, for its report.
@@ -62,7 +69,13 @@ pub(super) struct Counters {
 
 impl Control {
     pub(super) fn new(target: Arc<Target>) -> Control {
+        let adaptive =
+            target.settings.adaptive.as_ref().map(|start| {
+                Adaptive::new(start, target.settings.concurrency, target.provider.name())
+            });
         Control {
+            pacer: Pacer::default(),
+            adaptive,
             target,
             phase: watch::Sender::new(Phase::Running),
             reason: Mutex::new(None),
@@ -142,22 +155,110 @@ impl Control {
 
     async fn turn(&self) -> bool {
         loop {
-            let until = self.pause_until_ms.load(Ordering::Relaxed);
-            if until == 0 {
-                break;
+            self.wait_pause().await;
+            let now = Instant::now();
+            let rate = self.adaptive.as_ref().and_then(|a| a.rate(now));
+            if let Some(at) = self.pacer.slot(now, rate) {
+                if at > now {
+                    tokio::time::sleep_until(at.into()).await;
+                    // A provider may have asked for a pause meanwhile.
+                    if self.paused_at(Instant::now()).is_some() {
+                        continue;
+                    }
+                }
             }
-            let at = self.started + Duration::from_millis(until);
-            if at <= Instant::now() {
-                break;
-            }
-            tokio::time::sleep_until(at.into()).await;
+            break;
         }
         if let Some(limiter) = &self.target.limiter {
             while let Err(not_until) = limiter.check() {
                 tokio::time::sleep(not_until.wait_time_from(limiter.clock().now())).await;
             }
         }
-        self.take_request()
+        let allowed = self.take_request();
+        if allowed {
+            if let Some(adaptive) = &self.adaptive {
+                adaptive.on_send(Instant::now());
+            }
+        }
+        allowed
+    }
+
+    /// Waits out any pause a provider asked for.
+    async fn wait_pause(&self) {
+        while let Some(until) = self.paused_at(Instant::now()) {
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    /// The end of the pause in force at `now`, if any.
+    fn paused_at(&self, now: Instant) -> Option<Instant> {
+        let until = self.pause_until_ms.load(Ordering::Relaxed);
+        if until == 0 {
+            return None;
+        }
+        let at = self.started + Duration::from_millis(until);
+        (at > now).then_some(at)
+    }
+
+    /// Requests allowed in flight now: the adaptive limit, or the configured concurrency.
+    pub(super) fn concurrency(&self) -> usize {
+        match &self.adaptive {
+            Some(adaptive) => adaptive.limit().min(self.target.settings.concurrency),
+            None => self.target.settings.concurrency,
+        }
+    }
+
+    /// Resolves when the adaptive limit went up; never for a static run.
+    pub(super) async fn concurrency_raised(&self) {
+        match &self.adaptive {
+            Some(adaptive) => adaptive.raised().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Takes in what an attempt's answer tells about the provider's limits: rate-limit headers
+    /// (pace, or pause when the window is spent), and for an adaptive run its round trip and
+    /// any push-back.
+    pub(super) fn observe(&self, answer: &Answer) {
+        let now = Instant::now();
+        if let Some(info) = &answer.rate_limit {
+            if let Some(pause) = self.pacer.observe(info, now) {
+                tracing::debug!(
+                    pause_ms = pause.as_millis() as u64,
+                    "the provider's rate-limit window is spent: pausing until it resets"
+                );
+                self.pause_for(pause);
+            }
+        }
+        let Some(adaptive) = &self.adaptive else {
+            return;
+        };
+        let (throttled, overloaded, pause) = match &answer.kind {
+            AnswerKind::Classified(Outcome::Retry { status, after, .. }) => (
+                *status == Some(429) || after.is_some(),
+                *status == Some(503),
+                after.map(|a| a.min(self.target.settings.retry_after_max)),
+            ),
+            AnswerKind::Transport { code, .. } => (false, *code == "timeout", None),
+            _ => (answer.status == Some(429), answer.status == Some(503), None),
+        };
+        adaptive.on_answer(
+            now,
+            Observation {
+                sent_at: answer.sent_at,
+                rtt: answer.status.map(|_| answer.latency),
+                throttled,
+                overloaded,
+                pause,
+            },
+        );
+    }
+
+    /// What the adaptive controllers settled on, for an adaptive run.
+    pub(super) fn adaptive_report(&self) -> Option<AdaptiveReport> {
+        self.adaptive
+            .as_ref()
+            .map(|a| a.report(self.pacer.announced()))
     }
 
     /// Counts one request against the quota; false (and the run stops) when it is spent.

@@ -167,6 +167,7 @@ async fn drive(
             answer = attempt::send(target, progress.op, &request) => answer,
         };
         progress.last_status = answer.status;
+        ctl.observe(&answer);
         log_attempt(job, progress, &answer);
 
         let (failure, after) = match judge(ctl, job, progress, answer.kind) {
