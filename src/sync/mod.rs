@@ -10,10 +10,13 @@
 //! request leaves, its intent is committed; every row read ends with exactly one outcome.
 
 pub mod connect;
+pub mod estimate;
 mod feeder;
+mod learned;
 pub mod planner;
 pub mod preview;
 pub mod scan;
+pub mod window;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,9 +29,9 @@ use indicatif::ProgressBar;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::config::{BaseUrl, Concurrency, Target, DEFAULT_CONCURRENCY};
+use crate::config::{BaseUrl, Concurrency, Target};
 use crate::dispatch::{
-    self, AbortReason, DispatchReport, DispatchSettings, Dispatcher, StopHandle,
+    self, AbortReason, AdaptiveSettings, DispatchReport, DispatchSettings, Dispatcher, StopHandle,
 };
 use crate::exit::Exit;
 use crate::input::InputOptions;
@@ -54,6 +57,8 @@ pub struct SyncRequest {
     /// `--rate` and `--concurrency` overrides.
     pub rate_limit: Option<f64>,
     pub concurrency: Option<usize>,
+    /// `--deadline` / `--max-duration`: stop taking new rows at this instant (see [`window`]).
+    pub deadline: Option<Instant>,
     /// The command line, secrets removed, for the ledger.
     pub command_line: String,
     pub progress: ProgressBar,
@@ -69,6 +74,8 @@ pub struct SyncSummary {
     pub exit: Exit,
     pub elapsed: Duration,
     pub dispatch: DispatchReport,
+    /// Whether what adaptive concurrency settled on was stored for the next run.
+    pub learned: bool,
     /// The in-process mock, when the target is `base_url = "mock"` (for tests and demos).
     pub mock: Option<crate::mock::MockHandle>,
 }
@@ -83,23 +90,31 @@ pub struct Tally {
     pub failed: std::sync::atomic::AtomicU64,
 }
 
-/// The dispatch settings of a target, with the command line's overrides.
+/// The most requests in flight `concurrency = "auto"` may reach without a `concurrency_max`.
+pub const AUTO_MAX_CONCURRENCY: usize = 256;
+
+/// The dispatch settings of a target, with the command line's overrides. `--concurrency N`
+/// turns `concurrency = "auto"` into a fixed N.
 pub fn dispatch_settings(
     target: &Target,
     rate: Option<f64>,
     concurrency: Option<usize>,
 ) -> DispatchSettings {
     let default = DispatchSettings::default();
+    let auto = concurrency.is_none() && target.concurrency == Concurrency::Auto;
     DispatchSettings {
         rate_limit: rate.or(target.rate_limit.map(f64::from)),
         burst: target.burst.unwrap_or(default.burst).max(1),
-        concurrency: concurrency.unwrap_or(match target.concurrency {
-            Concurrency::Fixed(n) => n,
-            // Until the adaptive controller exists, "auto" starts from the default, capped.
-            Concurrency::Auto => target.concurrency_max.map_or(DEFAULT_CONCURRENCY, |m| {
-                (m as usize).min(DEFAULT_CONCURRENCY)
-            }),
-        }),
+        concurrency: match (concurrency, target.concurrency) {
+            (Some(n), _) => n,
+            (None, Concurrency::Fixed(n)) => n,
+            // The ceiling the adaptive controller never exceeds.
+            (None, Concurrency::Auto) => target
+                .concurrency_max
+                .map_or(AUTO_MAX_CONCURRENCY, |m| m as usize)
+                .max(1),
+        },
+        adaptive: auto.then(AdaptiveSettings::default),
         max_retries: target.max_retries,
         timeout: target.timeout,
         max_requests: target.max_requests,
@@ -141,7 +156,9 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         .with_context(|| format!("could not read {}", req.input.display()))?;
 
     let connection = Connection::open(target, &req.base_url).await?;
-    let settings = dispatch_settings(target, req.rate_limit, req.concurrency);
+    let mut settings = dispatch_settings(target, req.rate_limit, req.concurrency);
+    settings.deadline = req.deadline;
+    learned::start_from_learned(&ledger, &target.name, &mut settings)?;
     let client = dispatch::http_client(&settings).context("could not build the HTTP client")?;
     let dispatcher = Dispatcher::new(
         target.provider,
@@ -256,6 +273,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         (None, _) => (RunStatus::Completed, Exit::Ok),
     };
     ledger.finish_run(run, status, Some(exit.code() as i32), &counts)?;
+    let learned = learned::remember(&ledger, &target.name, &report)?;
     drop(lock);
     if let Err(fatal) = feed_result {
         anyhow::bail!(fatal);
@@ -267,6 +285,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         exit,
         elapsed: started.elapsed(),
         dispatch: report,
+        learned,
         mock: connection.mock,
     })
 }
