@@ -221,7 +221,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         run,
         results_rx,
         writer.clone(),
-        pending,
+        pending.clone(),
         hasher,
         tally.clone(),
         req.progress.clone(),
@@ -237,16 +237,29 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         })
     };
 
-    let report = dispatcher
-        .run(ReceiverStream::new(jobs_rx), results_tx, stop_signal)
-        .await;
+    let mut jobs = ReceiverStream::new(jobs_rx);
+    let report = dispatcher.run(&mut jobs, results_tx, stop_signal).await;
     let reason = report
         .aborted
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_else(|| "the run stopped".into());
-    let _ = abort_tx.send(reason);
-    let feed_result = feeder.await.context("the feeder task failed")?;
+    // Jobs already handed over but never pulled (the dispatcher stopped first) are recorded
+    // here; the feeder records the ones it could no longer hand over.
+    let mut unsent = jobs.into_inner();
+    unsent.close();
+    let _ = abort_tx.send(reason.clone());
+    let unsent = feeder::record_unsent(
+        run,
+        &mut unsent,
+        &writer,
+        &pending,
+        &tally,
+        &req.progress,
+        &reason,
+    )
+    .await;
+    let feed_result = feeder.await.context("the feeder task failed")?.and(unsent);
     recorder.await.context("the result recorder failed")??;
     stop_watch.abort();
     drop(stop_handle);
