@@ -47,8 +47,8 @@ pub struct AdaptiveReport {
     pub concurrency: usize,
     pub peak_concurrency: usize,
     /// The provider's limit as found, in requests per second: the rate it announced in its
-    /// headers, or else the rate settled on after the last throttle. `None` when nothing
-    /// limited the rate.
+    /// headers, or else the best rate it took without throttling. `None` when nothing limited
+    /// the rate.
     pub rate: Option<f64>,
     /// Whether `rate` is what the provider announced in rate-limit headers.
     pub announced: bool,
@@ -170,7 +170,7 @@ impl Adaptive {
     /// What the run settled on; `announced` is the provider's announced rate, if any.
     pub(super) fn report(&self, announced: Option<f64>) -> AdaptiveReport {
         let state = self.lock();
-        let throttled_at = state.rate.settled();
+        let throttled_at = state.rate.settled(Instant::now());
         let rate = match (announced, throttled_at) {
             (Some(a), Some(t)) => Some(a.min(t)),
             (a, t) => a.or(t),

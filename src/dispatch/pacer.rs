@@ -10,13 +10,16 @@
 //!   remaining requests evenly until the reset.
 //!
 //! Requests take turns from one schedule: each reserves the next slot, one interval after the
-//! previous one, so a burst of waiting jobs leaves evenly spaced.
+//! previous one, so a burst of waiting jobs leaves evenly spaced, and a request that comes a
+//! few milliseconds late for its slot leaves at once without shifting the ones after it.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::ratelimit_headers::RateLimitInfo;
 
+/// How late a request may be for its slot and still keep the schedule.
+const CATCH_UP: Duration = Duration::from_millis(10);
 /// How close to an announced rate we go.
 const HEADER_MARGIN: f64 = 0.98;
 
@@ -57,8 +60,10 @@ impl Pacer {
             return None;
         };
         let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+        // A request a little late for its slot (timers wake late) keeps the schedule, so lateness
+        // does not add up; after a longer gap the schedule starts again from now.
         let at = match state.next {
-            Some(next) if next > now => next,
+            Some(next) if next + CATCH_UP >= now => next,
             _ => now,
         };
         state.next = Some(at + interval);
@@ -137,6 +142,15 @@ mod tests {
         assert_eq!(a, now);
         assert_eq!(b - a, Duration::from_millis(10));
         assert_eq!(c - b, Duration::from_millis(10));
+        // Late by a few milliseconds: the schedule holds.
+        let late = c + Duration::from_millis(14);
+        assert_eq!(
+            pacer.slot(late, Some(100.0)),
+            Some(c + Duration::from_millis(10))
+        );
+        // After a long gap it starts again.
+        let idle = late + Duration::from_secs(1);
+        assert_eq!(pacer.slot(idle, Some(100.0)), Some(idle));
     }
 
     #[test]

@@ -4,16 +4,17 @@
 //! was throttled last.
 //!
 //! - No rate is known at first: requests are bounded only by concurrency.
-//! - A throttle sets the rate from what was actually being sent, cut in half when the throttle
-//!   came right after sending started (far too fast) and by 10% otherwise (5% once the same limit
-//!   was met twice). Throttles of requests sent before the last cut are the same event.
-//! - After a cut the rate climbs back to the throttled rate over `K` seconds, flat near it, then
-//!   probes above it ever faster. Each time the limit is met again at about the same rate, `K`
+//! - A throttle sets the top of the next climb just below the rate being sent (3% below: that
+//!   rate overshot the limit a little), and the rate to that top cut in half when the throttle
+//!   came right after sending resumed (far too fast, the top is then the rate measured), or by
+//!   10% otherwise (5% once the same limit was met twice). Throttles of requests sent before the
+//!   last cut are the same event.
+//! - After a cut the rate climbs back to the top over `K` seconds, flat near it, then probes
+//!   above it ever faster (half again the top after `2K`). Each time the limit is met again at about the same rate, `K`
 //!   doubles (up to two minutes): a stable limit is probed more and more rarely.
 //!
 //! Pure logic over explicit instants, tested without a clock.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Time to climb back to the throttled rate after a first cut.
@@ -22,9 +23,14 @@ const K_START: Duration = Duration::from_secs(10);
 const K_MAX: Duration = Duration::from_secs(120);
 /// A throttle this soon after sending resumed means the rate was far too high.
 const QUICK: Duration = Duration::from_millis(500);
-/// Sends remembered for measuring the rate actually sent.
-const MEASURE_WINDOW: Duration = Duration::from_secs(1);
-const MAX_REMEMBERED_SENDS: usize = 8192;
+/// The shortest stretch between throttles whose mean rate tells the limit.
+const MIN_STRETCH: Duration = Duration::from_secs(3);
+/// The shortest span over which the rate sent is measured.
+const MIN_MEASURE: Duration = Duration::from_millis(5);
+/// How far above the top the probe has gone at 2K, as a share of the top.
+const PROBE: f64 = 0.5;
+/// The top of the next climb, as a share of the rate that was throttled.
+const OVERSHOOT: f64 = 0.97;
 /// The slowest the controller ever goes.
 const MIN_RATE: f64 = 0.5;
 
@@ -50,7 +56,10 @@ pub(super) struct RateAimd {
     last_cut: Option<Instant>,
     /// When sending (re)started: the run's start, or the end of the last cut's pause.
     resumed: Instant,
-    sends: VecDeque<Instant>,
+    /// Requests sent since `resumed`.
+    sent: u64,
+    /// The best mean rate of a stretch between throttles (of at least `MIN_STRETCH`).
+    best_stretch: Option<f64>,
     cuts: u64,
 }
 
@@ -64,7 +73,8 @@ impl RateAimd {
             k: K_START,
             last_cut: None,
             resumed: now,
-            sends: VecDeque::new(),
+            sent: 0,
+            best_stretch: None,
             cuts: 0,
         }
     }
@@ -86,21 +96,35 @@ impl RateAimd {
         let w_max = self.w_max?;
         let k = self.k.as_secs_f64();
         let t = now.saturating_duration_since(self.epoch).as_secs_f64();
-        let depth = w_max - self.floor;
         let x = (t - k) / k;
-        // x = -1 at the cut (the floor), 0 at K (the top), then climbing above it.
-        let rate = w_max + depth * x.powi(3);
+        // x = -1 at the cut (the floor), 0 at K (the top), then probing above it: half again
+        // the top by 2K.
+        let scale = if x < 0.0 {
+            w_max - self.floor
+        } else {
+            w_max * PROBE
+        };
+        let rate = w_max + scale * x.powi(3);
         Some(rate.clamp(MIN_RATE, w_max * 10.0))
     }
 
-    /// The rate this controller settled on: where it went after the last throttle (a rate the
-    /// provider took), or the learned rate it started from when it was never throttled.
-    pub(super) fn settled(&self) -> Option<f64> {
-        if self.cuts > 0 {
-            Some(self.floor)
-        } else {
-            self.w_max
+    /// The rate this controller settled on, for the next run to start from: the best mean rate
+    /// the provider took without throttling over a stretch of a few seconds (the stretch going
+    /// on included), else the top of its climb (or the learned rate it started from).
+    pub(super) fn settled(&self, now: Instant) -> Option<f64> {
+        let current = self.stretch_rate(now);
+        match (self.best_stretch, current) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (None, None) => self.w_max,
+            (a, b) => a.or(b),
         }
+        .filter(|_| self.w_max.is_some())
+    }
+
+    /// The mean rate sent since sending last resumed, over a stretch long enough to tell.
+    fn stretch_rate(&self, now: Instant) -> Option<f64> {
+        let span = now.saturating_duration_since(self.resumed);
+        (span >= MIN_STRETCH).then(|| self.sent as f64 / span.as_secs_f64())
     }
 
     /// How many times the rate was cut.
@@ -110,16 +134,8 @@ impl RateAimd {
 
     /// A request left at `now`.
     pub(super) fn on_send(&mut self, now: Instant) {
-        self.sends.push_back(now);
-        while self.sends.len() > MAX_REMEMBERED_SENDS {
-            self.sends.pop_front();
-        }
-        while let Some(first) = self.sends.front() {
-            if now.saturating_duration_since(*first) > MEASURE_WINDOW {
-                self.sends.pop_front();
-            } else {
-                break;
-            }
+        if now >= self.resumed {
+            self.sent += 1;
         }
     }
 
@@ -134,18 +150,24 @@ impl RateAimd {
         if self.last_cut.is_some_and(|cut| sent_at < cut) {
             return None;
         }
-        let pacing = self.rate(now);
-        let base = match (pacing, self.measured(now)) {
-            (Some(p), Some(m)) => p.min(m),
-            (Some(p), None) => p,
+        let measured = self.measured(now);
+        if let Some(rate) = self.stretch_rate(now) {
+            self.best_stretch = Some(self.best_stretch.map_or(rate, |best| best.max(rate)));
+        }
+        // The rate being sent when throttled: the pace (bounded by what was really sent, when
+        // concurrency held it lower), or what was measured when nothing paced it.
+        let base = match (self.rate(now), measured) {
+            (Some(pace), Some(m)) => pace.min(m * 1.25),
+            (Some(pace), None) => pace,
             (None, Some(m)) => m,
-            (None, None) => self.sends.len().max(1) as f64,
+            // Too little sent to tell a rate: leave it to the concurrency cut.
+            (None, None) => return None,
         }
         .max(MIN_RATE);
         let quick = now.saturating_duration_since(self.resumed) < QUICK;
-        let again = self
-            .w_max
-            .is_some_and(|w| (base - w).abs() <= 0.1 * w && !quick);
+        // That rate overshot the limit a little: the next climb tops out just below it.
+        let top = if quick { base } else { base * OVERSHOOT };
+        let again = !quick && self.w_max.is_some_and(|w| (top - w).abs() <= 0.1 * w);
         let beta = if quick {
             0.5
         } else if again {
@@ -158,10 +180,11 @@ impl RateAimd {
         } else {
             K_START
         };
-        self.w_max = Some(base);
-        self.floor = (base * beta).max(MIN_RATE);
+        self.w_max = Some(top);
+        self.floor = (top * beta).max(MIN_RATE);
         self.epoch = now + pause;
         self.resumed = now + pause;
+        self.sent = 0;
         self.last_cut = Some(now);
         self.cuts += 1;
         Some(Cut {
@@ -170,14 +193,10 @@ impl RateAimd {
         })
     }
 
-    /// The rate actually sent since sending resumed (within the last second), when there is
-    /// enough to measure.
+    /// The mean rate sent since sending last resumed, when there is enough to measure.
     fn measured(&self, now: Instant) -> Option<f64> {
-        let since = self.resumed.max(now.checked_sub(MEASURE_WINDOW)?);
-        let span = now.saturating_duration_since(since);
-        let count = self.sends.iter().filter(|t| **t >= since).count();
-        (span >= Duration::from_millis(100) && count >= 5)
-            .then(|| count as f64 / span.as_secs_f64())
+        let span = now.saturating_duration_since(self.resumed);
+        (span >= MIN_MEASURE && self.sent >= 3).then(|| self.sent as f64 / span.as_secs_f64())
     }
 }
 
@@ -237,8 +256,10 @@ mod tests {
             (throttled as f64) < 0.02 * total as f64,
             "{throttled} of {total}"
         );
-        let settled = rate.settled().unwrap();
-        assert!((180.0..=205.0).contains(&settled), "{settled}");
+        let settled = rate
+            .settled(Instant::now() + Duration::from_secs(200))
+            .unwrap();
+        assert!((185.0..=215.0).contains(&settled), "{settled}");
     }
 
     #[test]
@@ -260,7 +281,11 @@ mod tests {
         }
         let at = t0 + Duration::from_millis(200);
         let cut = rate.on_throttle(at, at, PAUSE).unwrap();
-        assert_eq!(cut.throttled_at.round(), 500.0);
+        assert_eq!(
+            cut.throttled_at.round(),
+            500.0,
+            "measured: nothing paced it"
+        );
         assert_eq!(cut.new_rate.round(), 250.0, "quick: halved");
         let sent_before = at - Duration::from_millis(1);
         assert_eq!(rate.on_throttle(at, sent_before, PAUSE), None);
@@ -271,6 +296,6 @@ mod tests {
     fn nothing_known_nothing_paced() {
         let rate = RateAimd::new(Instant::now());
         assert_eq!(rate.rate(Instant::now()), None);
-        assert_eq!(rate.settled(), None);
+        assert_eq!(rate.settled(Instant::now()), None);
     }
 }
