@@ -23,7 +23,7 @@ fn rate_limited(rate: f64) -> FaultConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_is_found_with_few_429s_and_the_next_run_starts_there() {
-    let _machine = serial();
+    let _machine = serial().await;
     let (_tmp, dir) = workspace(r#"concurrency = "auto""#, 4000);
     let mock = start_mock(rate_limited(400.0)).await;
 
@@ -81,7 +81,7 @@ async fn a_rate_limit_is_found_with_few_429s_and_the_next_run_starts_there() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "100 s; .ci/run runs it with --ignored"]
 async fn twenty_thousand_rows_settle_within_ten_percent_of_200_per_second() {
-    let _machine = serial();
+    let _machine = serial().await;
     let (_tmp, dir) = workspace(r#"concurrency = "auto""#, 20_000);
     let mock = start_mock(rate_limited(200.0)).await;
     let run = sync(&dir, &mock, &[]).await;
@@ -105,7 +105,7 @@ async fn twenty_thousand_rows_settle_within_ten_percent_of_200_per_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_capacity_without_a_rate_limit_latency_does_not_collapse() {
-    let _machine = serial();
+    let _machine = serial().await;
     let (_tmp, dir) = workspace(r#"concurrency = "auto""#, 3000);
     let service = 50;
     let mock = start_mock(FaultConfig {
@@ -141,7 +141,7 @@ async fn at_capacity_without_a_rate_limit_latency_does_not_collapse() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn announced_rate_limits_are_paced_before_any_429() {
-    let _machine = serial();
+    let _machine = serial().await;
     let (_tmp, dir) = workspace(r#"concurrency = "auto""#, 1500);
     let mock = start_mock(FaultConfig {
         rate_limit_headers: true,
@@ -166,7 +166,7 @@ async fn announced_rate_limits_are_paced_before_any_429() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_rate_limit_and_concurrency_max_stay_hard_ceilings() {
-    let _machine = serial();
+    let _machine = serial().await;
     let (_tmp, dir) = workspace(
         "concurrency = \"auto\"\nrate_limit = 100\nconcurrency_max = 2",
         400,

@@ -23,7 +23,7 @@ fn all_created_once(mock: &usersync::mock::MockHandle, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_duration_stops_on_time_and_the_next_run_finishes() {
-    let _machine = serial();
+    let _machine = serial().await;
     // 1000 rows at 100/s: ten seconds of work for a two-second window.
     let (_tmp, dir) = workspace("rate_limit = 100\nconcurrency = 4", 1000);
     let mock = start_mock(FaultConfig::default()).await;
@@ -59,7 +59,7 @@ async fn max_duration_stops_on_time_and_the_next_run_finishes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_request_quota_stops_each_run_until_the_work_is_done() {
-    let _machine = serial();
+    let _machine = serial().await;
     let (_tmp, dir) = workspace("max_requests = 300\nconcurrency = 8", 700);
     let mock = start_mock(FaultConfig::default()).await;
     let mut codes = Vec::new();

@@ -37,7 +37,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         }
         None => target.base_url.clone(),
     };
-    if matches!(args.rate, Some(r) if !(r > 0.0)) || args.concurrency == Some(0) {
+    if matches!(args.rate, Some(r) if r.is_nan() || r <= 0.0) || args.concurrency == Some(0) {
         return Err(UsageError("--rate and --concurrency must be positive".into()).into());
     }
     let ledger_file = ledger_path(&args.ledger, &config);

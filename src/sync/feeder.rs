@@ -285,7 +285,7 @@ fn count(tally: &Tally, progress: &ProgressBar, outcome: OutcomeKind) {
     counter.fetch_add(1, Ordering::Relaxed);
     tally.done.fetch_add(1, Ordering::Relaxed);
     progress.inc(1);
-    if tally.done.load(Ordering::Relaxed) % 64 == 0 {
+    if tally.done.load(Ordering::Relaxed).is_multiple_of(64) {
         progress.set_message(tally.message());
     }
 }

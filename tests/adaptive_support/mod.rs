@@ -5,20 +5,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use usersync::ledger::{Ledger, RunRecord};
 use usersync::mock::{self, FaultConfig, MockHandle, MockOptions, StatsSnapshot};
 
 /// The tests that measure rates take the machine one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Holds the machine for one timing-sensitive test.
-pub fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().await
 }
 
 /// A MeetingLawyers target reading `id,email,plan,sex,born`, with `extra` target settings.
@@ -137,7 +134,7 @@ pub async fn sync(dir: &Path, mock: &MockHandle, extra: &[&str]) -> Run {
 
 /// The ledger in `dir`.
 pub fn ledger(dir: &Path) -> Ledger {
-    Ledger::open(&dir.join("ledger.db")).expect("the ledger opens")
+    Ledger::open(dir.join("ledger.db")).expect("the ledger opens")
 }
 
 /// The target's runs, oldest first.
