@@ -41,8 +41,19 @@ service_language_code = "language"
 country_code = { value = "ES" }
 "#;
 
-const FIRST: [&str; 8] = ["María", "José", "Lucía", "Javier", "Carmen", "Iñaki", "Núria", "Álvaro"];
-const LAST: [&str; 8] = ["García", "Núñez", "Martínez", "López", "Peña", "Sánchez", "Puig", "Ruiz"];
+const FIRST: [&str; 8] = [
+    "María", "José", "Lucía", "Javier", "Carmen", "Iñaki", "Núria", "Álvaro",
+];
+const LAST: [&str; 8] = [
+    "García",
+    "Núñez",
+    "Martínez",
+    "López",
+    "Peña",
+    "Sánchez",
+    "Puig",
+    "Ruiz",
+];
 const PLANS: [&str; 3] = ["premium", "free", "trial"];
 const LANGS: [&str; 4] = ["es", "en", "ca", "es"];
 const NID_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
