@@ -123,6 +123,11 @@ impl Adaptive {
         self.raised.notified().await;
     }
 
+    /// Wakes the run loop: a place may be free.
+    pub(super) fn wake(&self) {
+        self.raised.notify_one();
+    }
+
     /// The rate to pace at now, if the controller knows one.
     pub(super) fn rate(&self, now: Instant) -> Option<f64> {
         self.lock().rate.rate(now)

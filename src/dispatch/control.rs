@@ -7,7 +7,7 @@
 //! tells [`Control::observe`] what came back, which feeds the pacer and the adaptive
 //! controllers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,17 @@ pub(super) struct Control {
     throttled: AtomicU64,
     pacer: Pacer,
     adaptive: Option<Adaptive>,
+    /// Jobs waiting to retry (not in flight).
+    backing_off: AtomicUsize,
+}
+
+/// Marks a job as waiting to retry while it lives.
+pub(super) struct BackingOff<'a>(&'a Control);
+
+impl Drop for BackingOff<'_> {
+    fn drop(&mut self) {
+        self.0.backing_off.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The counters of a run, for its report.
@@ -76,6 +87,7 @@ impl Control {
         Control {
             pacer: Pacer::default(),
             adaptive,
+            backing_off: AtomicUsize::new(0),
             target,
             phase: watch::Sender::new(Phase::Running),
             reason: Mutex::new(None),
@@ -200,12 +212,29 @@ impl Control {
         (at > now).then_some(at)
     }
 
-    /// Requests allowed in flight now: the adaptive limit, or the configured concurrency.
-    pub(super) fn concurrency(&self) -> usize {
+    /// Whether a run with `working` jobs may take another. A static run keeps each job's place
+    /// while it waits to retry; an adaptive one counts only the jobs not waiting (its limit is
+    /// on requests in flight: a job backing off must not hold back the others), never more
+    /// jobs than the configured concurrency.
+    pub(super) fn has_room(&self, working: usize) -> bool {
+        let ceiling = self.target.settings.concurrency;
         match &self.adaptive {
-            Some(adaptive) => adaptive.limit().min(self.target.settings.concurrency),
-            None => self.target.settings.concurrency,
+            Some(adaptive) => {
+                let waiting = self.backing_off.load(Ordering::Relaxed);
+                working.saturating_sub(waiting) < adaptive.limit() && working < ceiling
+            }
+            None => working < ceiling,
         }
+    }
+
+    /// Marks the calling job as waiting to retry until the returned guard is dropped; an
+    /// adaptive run may take another job meanwhile.
+    pub(super) fn backing_off(&self) -> BackingOff<'_> {
+        self.backing_off.fetch_add(1, Ordering::Relaxed);
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.wake();
+        }
+        BackingOff(self)
     }
 
     /// Resolves when the adaptive limit went up; never for a static run.

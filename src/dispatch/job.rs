@@ -197,6 +197,7 @@ async fn drive(
         retries += 1;
         retrying = true;
         progress.pending = Some(failure);
+        let _waiting = ctl.backing_off();
         tokio::select! {
             biased;
             _ = reached(phase, Phase::Halted) => return progress.cut_off(ctl),

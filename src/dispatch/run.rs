@@ -125,7 +125,7 @@ impl Dispatcher {
             if working.is_empty() && (exhausted || halted) {
                 break;
             }
-            let can_pull = !exhausted && !halted && working.len() < ctl.concurrency();
+            let can_pull = !exhausted && !halted && ctl.has_room(working.len());
 
             tokio::select! {
                 biased;
