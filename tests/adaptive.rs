@@ -49,6 +49,26 @@ async fn a_rate_limit_is_found_with_few_429s_and_the_next_run_starts_there() {
         first.stdout()
     );
 
+    // The plan estimates the next night at the learned rate.
+    let plan = usersync(
+        &dir,
+        &[
+            "plan",
+            "users.csv",
+            "-c",
+            "usersync.toml",
+            "--ledger",
+            "ledger.db",
+            "--full",
+        ],
+    )
+    .await;
+    assert!(
+        plan.stdout().contains("for 4000 requests at") && plan.stdout().contains("(learned)"),
+        "{}",
+        plan.stdout()
+    );
+
     // The second night starts at the learned limit: no rediscovery, no early 429s.
     let before = mock.state.stats();
     let from_second = before.per_second.len();
