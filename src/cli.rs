@@ -200,7 +200,8 @@ pub struct SyncArgs {
     /// Requests per second [default: the target's `rate_limit`].
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
-    /// Requests in flight at once [default: the target's `concurrency`].
+    /// Requests in flight at once [default: the target's `concurrency`]; a number here turns
+    /// `concurrency = "auto"` off for this run.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// After the run, write its report to FILE (created 0600), in the format its extension
@@ -210,6 +211,13 @@ pub struct SyncArgs {
     /// Mask e-mails, ID numbers and phone numbers in the --report.
     #[arg(long, requires = "report")]
     pub mask_pii: bool,
+    /// Stop taking new rows at this local time (its next occurrence, e.g. 05:30): requests in
+    /// flight finish, the rest is recorded not attempted for the next run, exit 4.
+    #[arg(long, value_name = "HH:MM", value_parser = crate::sync::window::parse_clock)]
+    pub deadline: Option<chrono::NaiveTime>,
+    /// Stop taking new rows after this long (e.g. 4h, 90m, 1h30m), as --deadline does.
+    #[arg(long, value_name = "DURATION", value_parser = crate::sync::window::parse_duration)]
+    pub max_duration: Option<std::time::Duration>,
 }
 
 /// Which run a report is about.

@@ -73,7 +73,7 @@ pub struct MockServerArgs {
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<f64>,
 
-    /// Send RateLimit-Limit / -Remaining / -Reset headers (with --rate-limit).
+    /// Send RateLimit-Limit / -Remaining / -Reset / -Policy headers (with --rate-limit).
     #[arg(long)]
     pub rate_limit_headers: bool,
 

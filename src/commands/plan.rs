@@ -9,6 +9,8 @@ use crate::cli::{DiffArgs, GlobalArgs, InputArgs, LedgerArgs, PlanArgs, TargetAr
 use crate::commands::ledger_path;
 use crate::config;
 use crate::exit::Exit;
+use crate::ledger::Ledger;
+use crate::sync::estimate::{self, Estimate};
 use crate::sync::preview::{preview, PreviewRequest};
 
 /// Runs `plan`.
@@ -34,10 +36,11 @@ pub fn print_plan(
 ) -> anyhow::Result<Exit> {
     let config = config::load(&global.config)?;
     let target = config.target(target.target.as_deref())?;
+    let ledger_file = ledger_path(ledger, &config);
     let request = PreviewRequest {
         input: input.input.clone(),
         input_options: config.input.options(&input.settings()),
-        ledger_path: ledger_path(ledger, &config),
+        ledger_path: ledger_file.clone(),
         full: diff.full,
         deactivate_missing: diff.deactivate_missing || target.deactivate_missing,
         force: diff.force,
@@ -57,8 +60,14 @@ pub fn print_plan(
     if let Some(e) = write_error {
         return Err(e.into());
     }
+    let rate = estimate::expected_rate(target, None, false, &Ledger::open(&ledger_file)?)?;
+    let requests = estimate::planned_requests(&counts);
+    let estimate = rate.map(|(rate, basis)| Estimate::new(requests, rate, basis));
     if json {
-        serde_json::to_writer(&mut out, &serde_json::json!({ "summary": counts }))?;
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({ "summary": counts, "estimate": estimate }),
+        )?;
         writeln!(out)?;
     } else {
         writeln!(
@@ -72,6 +81,14 @@ pub fn print_plan(
         writeln!(out, "  unchanged {}", counts.unchanged)?;
         writeln!(out, "  deactivate {}", counts.deactivate)?;
         writeln!(out, "  rejected {}", counts.rejected)?;
+        match estimate {
+            Some(estimate) => writeln!(out, "  estimated duration: {estimate}")?,
+            None if requests > 0 => writeln!(
+                out,
+                "  estimated duration: unknown (no rate configured, learned or measured yet)"
+            )?,
+            None => {}
+        }
     }
     out.flush()?;
     Ok(if counts.rejected > 0 {

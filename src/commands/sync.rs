@@ -11,7 +11,9 @@ use crate::commands::{ledger_path, runtime, UsageError};
 use crate::config::{self, parse_base_url};
 use crate::dispatch::{self, StopHandle, StopLevel};
 use crate::exit::Exit;
-use crate::sync::{self, SyncRequest, SyncSummary};
+use crate::sync::estimate::{self, human_duration, Estimate};
+use crate::sync::preview::{preview, PreviewRequest};
+use crate::sync::{self, window, SyncRequest, SyncSummary};
 
 /// Runs `sync`.
 pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
@@ -25,6 +27,8 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
             false,
         );
     }
+    // The window starts when the command does.
+    let deadline = window::stop_at(args.deadline, args.max_duration);
     let config = config::load(&global.config)?;
     let target = config.target(args.target.target.as_deref())?;
     let base_url = match &args.base_url {
@@ -37,11 +41,15 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         return Err(UsageError("--rate and --concurrency must be positive".into()).into());
     }
     let ledger_file = ledger_path(&args.ledger, &config);
+    let input_options = config.input.options(&args.input.settings());
+    if global.verbose > 0 {
+        log_estimate(target, args, &ledger_file, &input_options, deadline);
+    }
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
     let (stop_handle, stop_signal) = dispatch::stop_signal();
     let request = SyncRequest {
         input: args.input.input.clone(),
-        input_options: config.input.options(&args.input.settings()),
+        input_options,
         ledger_path: ledger_file.clone(),
         base_url,
         full: args.diff.full,
@@ -49,6 +57,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         force: args.diff.force,
         rate_limit: args.rate,
         concurrency: args.concurrency,
+        deadline,
         command_line: command_line(),
         progress: progress.clone(),
         stop: Some((stop_handle.clone(), stop_signal)),
@@ -84,6 +93,58 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
                 other => other,
             })
         }
+    }
+}
+
+/// `-v`: before sending, how long the run should take (a planning pass over the export), and
+/// whether that fits before the deadline. Only informative: a failure here is left for the
+/// sync itself to report.
+fn log_estimate(
+    target: &crate::config::Target,
+    args: &SyncArgs,
+    ledger_file: &std::path::Path,
+    input_options: &crate::input::InputOptions,
+    deadline: Option<std::time::Instant>,
+) {
+    let request = PreviewRequest {
+        input: args.input.input.clone(),
+        input_options: input_options.clone(),
+        ledger_path: ledger_file.to_path_buf(),
+        full: args.diff.full,
+        deactivate_missing: args.diff.deactivate_missing || target.deactivate_missing,
+        force: args.diff.force,
+    };
+    let estimate = preview(target, &request, |_| {}).and_then(|counts| {
+        let ledger = crate::ledger::Ledger::open(ledger_file)?;
+        let rate = estimate::expected_rate(target, args.rate, args.concurrency.is_some(), &ledger)?;
+        Ok((estimate::planned_requests(&counts), rate))
+    });
+    match estimate {
+        Ok((requests, Some((rate, basis)))) => {
+            let estimate = Estimate::new(requests, rate, basis);
+            tracing::info!(
+                requests,
+                rate = format_args!("{rate:.1}"),
+                basis = %basis,
+                seconds = format_args!("{:.0}", estimate.seconds),
+                "estimated duration: {estimate}"
+            );
+            if let Some(deadline) = deadline {
+                let window = deadline.saturating_duration_since(std::time::Instant::now());
+                if estimate.duration() > window {
+                    tracing::warn!(
+                        "the run will probably not finish within its window ({}): the rows left \
+                         are recorded not attempted for the next run",
+                        human_duration(window)
+                    );
+                }
+            }
+        }
+        Ok((requests, None)) => tracing::info!(
+            requests,
+            "estimated duration: unknown (no rate configured, learned or measured yet)"
+        ),
+        Err(e) => tracing::debug!("no estimate: {e:#}"),
     }
 }
 
@@ -175,6 +236,25 @@ fn print_summary(
         "  requests {} (retries {}, throttled {}) · {rate:.0} rows/s",
         c.requests, c.retries, s.dispatch.throttled
     )?;
+    if let Some(adaptive) = &s.dispatch.adaptive {
+        let rate = match adaptive.rate {
+            Some(rate) if adaptive.announced => {
+                format!("limit {rate:.0} requests/s (announced by the provider)")
+            }
+            Some(rate) => format!("limit {rate:.0} requests/s (found by throttling)"),
+            None => "no rate limit met".to_string(),
+        };
+        let next = if s.learned {
+            " · the next run starts there"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  adaptive: {rate} · {} in flight (peak {}){next}",
+            adaptive.concurrency, adaptive.peak_concurrency
+        )?;
+    }
     if c.rejected + c.failed > 0 {
         writeln!(
             out,

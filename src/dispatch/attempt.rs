@@ -12,6 +12,7 @@ use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
 use super::backoff::parse_retry_after;
 use super::control::Target;
+use super::ratelimit_headers::{parse_rate_limit, RateLimitInfo};
 use super::Job;
 use crate::provider::{AuthError, Operation, Outcome, RawResponse};
 
@@ -57,6 +58,10 @@ pub(super) struct Answer {
     pub status: Option<u16>,
     /// Round trip: from sending to the end of the answer's body (authorization excluded).
     pub latency: Duration,
+    /// When the request left (after authorization).
+    pub sent_at: Instant,
+    /// What the answer's rate-limit headers announced, if it had any.
+    pub rate_limit: Option<RateLimitInfo>,
 }
 
 pub(super) enum AnswerKind {
@@ -100,6 +105,8 @@ pub(super) async fn send(target: &Target, op: Operation, prepared: &Prepared) ->
             kind: AnswerKind::Login(error),
             status: None,
             latency: Duration::ZERO,
+            sent_at: Instant::now(),
+            rate_limit: None,
         };
     }
 
@@ -122,15 +129,18 @@ pub(super) async fn send(target: &Target, op: Operation, prepared: &Prepared) ->
         body,
     };
     let mut outcome = target.provider.classify_with(&target.options, op, &raw);
+    let now = SystemTime::now();
     if let Outcome::Retry { after, .. } = &mut outcome {
         if after.is_none() {
-            *after = parse_retry_after(&raw.headers, SystemTime::now());
+            *after = parse_retry_after(&raw.headers, now);
         }
     }
     Answer {
         kind: AnswerKind::Classified(outcome),
         status: Some(status),
         latency,
+        sent_at: started,
+        rate_limit: parse_rate_limit(&raw.headers, now),
     }
 }
 
@@ -152,6 +162,8 @@ fn transport_failure(error: reqwest::Error, started: Instant, timeout: Duration)
         kind: AnswerKind::Transport { code, reason },
         status: None,
         latency: started.elapsed(),
+        sent_at: started,
+        rate_limit: None,
     }
 }
 

@@ -2,10 +2,12 @@
 //! `Retry-After` pause and the counters.
 //!
 //! A job asks [`Control::wait_turn`] before every attempt; that is where the rate limit, a
-//! provider's request to pause, the request quota and a stop are all enforced, so a stopped run
-//! sends nothing more.
+//! provider's request to pause, the pace (rate-limit headers, adaptive rate), the request quota
+//! and a stop are all enforced, so a stopped run sends nothing more. After every attempt it
+//! tells [`Control::observe`] what came back, which feeds the pacer and the adaptive
+//! controllers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -13,8 +15,11 @@ use governor::clock::Clock;
 use governor::DefaultDirectRateLimiter;
 use tokio::sync::watch;
 
+use super::adaptive::{Adaptive, AdaptiveReport, Observation};
+use super::attempt::{Answer, AnswerKind};
+use super::pacer::Pacer;
 use super::{AbortReason, DispatchSettings};
-use crate::provider::{Provider, Session};
+use crate::provider::{Outcome, Provider, Session};
 
 /// The target a dispatcher sends to, and how.
 pub(super) struct Target {
@@ -50,6 +55,19 @@ pub(super) struct Control {
     requests: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
+    pacer: Pacer,
+    adaptive: Option<Adaptive>,
+    /// Jobs waiting to retry (not in flight).
+    backing_off: AtomicUsize,
+}
+
+/// Marks a job as waiting to retry while it lives.
+pub(super) struct BackingOff<'a>(&'a Control);
+
+impl Drop for BackingOff<'_> {
+    fn drop(&mut self) {
+        self.0.backing_off.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The counters of a run, for its report.
@@ -62,7 +80,14 @@ pub(super) struct Counters {
 
 impl Control {
     pub(super) fn new(target: Arc<Target>) -> Control {
+        let adaptive =
+            target.settings.adaptive.as_ref().map(|start| {
+                Adaptive::new(start, target.settings.concurrency, target.provider.name())
+            });
         Control {
+            pacer: Pacer::default(),
+            adaptive,
+            backing_off: AtomicUsize::new(0),
             target,
             phase: watch::Sender::new(Phase::Running),
             reason: Mutex::new(None),
@@ -142,22 +167,127 @@ impl Control {
 
     async fn turn(&self) -> bool {
         loop {
-            let until = self.pause_until_ms.load(Ordering::Relaxed);
-            if until == 0 {
-                break;
+            self.wait_pause().await;
+            let now = Instant::now();
+            let rate = self.adaptive.as_ref().and_then(|a| a.rate(now));
+            if let Some(at) = self.pacer.slot(now, rate) {
+                if at > now {
+                    tokio::time::sleep_until(at.into()).await;
+                    // A provider may have asked for a pause meanwhile.
+                    if self.paused_at(Instant::now()).is_some() {
+                        continue;
+                    }
+                }
             }
-            let at = self.started + Duration::from_millis(until);
-            if at <= Instant::now() {
-                break;
-            }
-            tokio::time::sleep_until(at.into()).await;
+            break;
         }
         if let Some(limiter) = &self.target.limiter {
             while let Err(not_until) = limiter.check() {
                 tokio::time::sleep(not_until.wait_time_from(limiter.clock().now())).await;
             }
         }
-        self.take_request()
+        let allowed = self.take_request();
+        if allowed {
+            if let Some(adaptive) = &self.adaptive {
+                adaptive.on_send(Instant::now());
+            }
+        }
+        allowed
+    }
+
+    /// Waits out any pause a provider asked for.
+    async fn wait_pause(&self) {
+        while let Some(until) = self.paused_at(Instant::now()) {
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    /// The end of the pause in force at `now`, if any.
+    fn paused_at(&self, now: Instant) -> Option<Instant> {
+        let until = self.pause_until_ms.load(Ordering::Relaxed);
+        if until == 0 {
+            return None;
+        }
+        let at = self.started + Duration::from_millis(until);
+        (at > now).then_some(at)
+    }
+
+    /// Whether a run with `working` jobs may take another. A static run keeps each job's place
+    /// while it waits to retry; an adaptive one counts only the jobs not waiting (its limit is
+    /// on requests in flight: a job backing off must not hold back the others), never more
+    /// jobs than the configured concurrency.
+    pub(super) fn has_room(&self, working: usize) -> bool {
+        let ceiling = self.target.settings.concurrency;
+        match &self.adaptive {
+            Some(adaptive) => {
+                let waiting = self.backing_off.load(Ordering::Relaxed);
+                working.saturating_sub(waiting) < adaptive.limit() && working < ceiling
+            }
+            None => working < ceiling,
+        }
+    }
+
+    /// Marks the calling job as waiting to retry until the returned guard is dropped; an
+    /// adaptive run may take another job meanwhile.
+    pub(super) fn backing_off(&self) -> BackingOff<'_> {
+        self.backing_off.fetch_add(1, Ordering::Relaxed);
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.wake();
+        }
+        BackingOff(self)
+    }
+
+    /// Resolves when the adaptive limit went up; never for a static run.
+    pub(super) async fn concurrency_raised(&self) {
+        match &self.adaptive {
+            Some(adaptive) => adaptive.raised().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Takes in what an attempt's answer tells about the provider's limits: rate-limit headers
+    /// (pace, or pause when the window is spent), and for an adaptive run its round trip and
+    /// any push-back.
+    pub(super) fn observe(&self, answer: &Answer) {
+        let now = Instant::now();
+        if let Some(info) = &answer.rate_limit {
+            if let Some(pause) = self.pacer.observe(info, now) {
+                tracing::debug!(
+                    pause_ms = pause.as_millis() as u64,
+                    "the provider's rate-limit window is spent: pausing until it resets"
+                );
+                self.pause_for(pause);
+            }
+        }
+        let Some(adaptive) = &self.adaptive else {
+            return;
+        };
+        let (throttled, overloaded, pause) = match &answer.kind {
+            AnswerKind::Classified(Outcome::Retry { status, after, .. }) => (
+                *status == Some(429) || after.is_some(),
+                *status == Some(503),
+                after.map(|a| a.min(self.target.settings.retry_after_max)),
+            ),
+            AnswerKind::Transport { code, .. } => (false, *code == "timeout", None),
+            _ => (answer.status == Some(429), answer.status == Some(503), None),
+        };
+        adaptive.on_answer(
+            now,
+            Observation {
+                sent_at: answer.sent_at,
+                rtt: answer.status.map(|_| answer.latency),
+                throttled,
+                overloaded,
+                pause,
+            },
+        );
+    }
+
+    /// What the adaptive controllers settled on, for an adaptive run.
+    pub(super) fn adaptive_report(&self) -> Option<AdaptiveReport> {
+        self.adaptive
+            .as_ref()
+            .map(|a| a.report(self.pacer.announced()))
     }
 
     /// Counts one request against the quota; false (and the run stops) when it is spent.

@@ -167,6 +167,7 @@ async fn drive(
             answer = attempt::send(target, progress.op, &request) => answer,
         };
         progress.last_status = answer.status;
+        ctl.observe(&answer);
         log_attempt(job, progress, &answer);
 
         let (failure, after) = match judge(ctl, job, progress, answer.kind) {
@@ -196,6 +197,7 @@ async fn drive(
         retries += 1;
         retrying = true;
         progress.pending = Some(failure);
+        let _waiting = ctl.backing_off();
         tokio::select! {
             biased;
             _ = reached(phase, Phase::Halted) => return progress.cut_off(ctl),

@@ -13,18 +13,27 @@
 //! - `job.rs`: one job's attempts until its final outcome;
 //! - `control.rs`: what every job of a run shares (rate limiter, stop phase, counters);
 //! - `breaker.rs`: the circuit breaker;
+//! - `ratelimit_headers.rs`: a provider's `RateLimit-*` / `X-RateLimit-*` headers, read;
+//! - `pacer.rs`: spacing requests at a rate that changes during the run (headers, adaptive);
+//! - `aimd.rs`, `rate_control.rs`, `adaptive.rs`: `concurrency = "auto"` (requests in flight
+//!   from round trips and push-back, requests per second from throttling);
 //! - `run.rs`: [`Dispatcher`] and its run loop.
 //!
 //! Every job the dispatcher pulls from its stream yields exactly one [`JobResult`], on every
 //! path (success, rejection, retries exhausted, abort, stop, even a panicking adapter). Jobs it has
 //! not pulled when it stops are the caller's to record (see [`JobResult::not_attempted`]).
 
+mod adaptive;
+mod aimd;
 mod attempt;
 mod backoff;
 mod breaker;
 mod client;
 mod control;
 mod job;
+mod pacer;
+mod rate_control;
+mod ratelimit_headers;
 mod run;
 mod stop;
 
@@ -36,8 +45,10 @@ use crate::payload::Payload;
 use crate::provider::{Operation, UserRef};
 use crate::validate::FieldError;
 
+pub use adaptive::{AdaptiveReport, AdaptiveSettings};
 pub use backoff::{backoff_delay, parse_retry_after};
 pub use client::{http_client, USER_AGENT};
+pub use ratelimit_headers::{parse_rate_limit, RateLimitInfo};
 pub use run::{Dispatcher, InvalidSettings};
 pub use stop::{stop_signal, StopHandle, StopLevel, StopSignal};
 
@@ -49,8 +60,12 @@ pub struct DispatchSettings {
     /// How many requests may leave at once after an idle period (at least 1).
     pub burst: u32,
     /// At most this many jobs are taken from the stream and worked on at once, so at most this
-    /// many requests are in flight. A job keeps its place while it waits to retry.
+    /// many requests are in flight. A job keeps its place while it waits to retry. With
+    /// `adaptive`, the ceiling the controller never exceeds.
     pub concurrency: usize,
+    /// `concurrency = "auto"`: the number of jobs at once (up to `concurrency`) and a rate (under
+    /// `rate_limit`) are found at run time. `None`: both stay as configured.
+    pub adaptive: Option<AdaptiveSettings>,
     /// Retries of a passing problem (5xx, 429, timeout, dropped connection) after the first attempt.
     pub max_retries: u32,
     /// Per-request timeout (connect, send, answer and body).
@@ -78,6 +93,7 @@ impl Default for DispatchSettings {
             rate_limit: None,
             burst: 1,
             concurrency: 8,
+            adaptive: None,
             max_retries: 5,
             timeout: Duration::from_secs(30),
             backoff_base: Duration::from_millis(250),
@@ -259,4 +275,6 @@ pub struct DispatchReport {
     /// Jobs pulled from the stream (each has produced one result).
     pub jobs: u64,
     pub elapsed: Duration,
+    /// What `concurrency = "auto"` settled on (`None` for a static run).
+    pub adaptive: Option<AdaptiveReport>,
 }

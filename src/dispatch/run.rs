@@ -125,7 +125,7 @@ impl Dispatcher {
             if working.is_empty() && (exhausted || halted) {
                 break;
             }
-            let can_pull = !exhausted && !halted && working.len() < settings.concurrency;
+            let can_pull = !exhausted && !halted && ctl.has_room(working.len());
 
             tokio::select! {
                 biased;
@@ -138,6 +138,7 @@ impl Dispatcher {
                     ctl.abort(AbortReason::Deadline);
                 }
                 _ = phase.changed() => {}
+                _ = ctl.concurrency_raised(), if !exhausted && !halted => {}
                 Some(result) = working.next(), if !working.is_empty() => {
                     hand_over(&ctl, &mut breaker, &results, result).await;
                 }
@@ -159,6 +160,7 @@ impl Dispatcher {
             throttled: counters.throttled,
             jobs: pulled,
             elapsed: started.elapsed(),
+            adaptive: ctl.adaptive_report(),
         }
     }
 }

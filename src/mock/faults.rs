@@ -100,7 +100,7 @@ pub struct FaultConfig {
     pub rate_limit: Option<f64>,
     /// The token bucket's size (requests allowed at once); default a tenth of a second's worth.
     pub rate_limit_burst: Option<u32>,
-    /// Send `RateLimit-Limit` / `RateLimit-Remaining` / `RateLimit-Reset` with every answer.
+    /// Send `RateLimit-Limit` / `-Remaining` / `-Reset` / `-Policy` with every answer.
     pub rate_limit_headers: bool,
     /// The `Retry-After` seconds of an injected throttle.
     pub retry_after_secs: u64,
@@ -206,15 +206,33 @@ impl TokenBucket {
         }
     }
 
-    /// (limit, remaining, seconds until full) for the `RateLimit-*` headers.
-    fn headers(&self) -> (u64, u64, u64) {
+    /// The `RateLimit-*` headers' values.
+    fn headers(&self) -> RateHeaders {
         let missing = (self.burst - self.tokens).max(0.0);
-        (
-            self.rate.round() as u64,
-            self.tokens.floor() as u64,
-            (missing / self.rate).ceil() as u64,
-        )
+        // The policy: the sustained rate as whole requests per whole seconds.
+        let (quota, window) = if self.rate >= 1.0 {
+            (self.rate.round() as u64, 1)
+        } else {
+            (1, (1.0 / self.rate).round() as u64)
+        };
+        RateHeaders {
+            limit: self.rate.round() as u64,
+            remaining: self.tokens.floor() as u64,
+            reset: (missing / self.rate).ceil() as u64,
+            policy: (quota, window),
+        }
     }
+}
+
+/// What the `RateLimit-*` headers say: `RateLimit-Limit` (requests per second, rounded),
+/// `RateLimit-Remaining` (whole tokens left), `RateLimit-Reset` (seconds until the bucket is
+/// full) and `RateLimit-Policy: Q;w=W` (the sustained rate, Q requests per W seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RateHeaders {
+    pub limit: u64,
+    pub remaining: u64,
+    pub reset: u64,
+    pub policy: (u64, u64),
 }
 
 /// What happens to one request.
@@ -231,8 +249,8 @@ pub(super) enum Fault {
 pub(super) struct Decision {
     /// Refused by the rate limit: the wait until a token is there.
     pub rate_limited: Option<Duration>,
-    /// (limit, remaining, reset seconds) for the `RateLimit-*` headers.
-    pub rate_headers: Option<(u64, u64, u64)>,
+    /// The `RateLimit-*` headers to send, when asked to.
+    pub rate_headers: Option<RateHeaders>,
     pub capacity: Option<Arc<Semaphore>>,
     pub latency: Duration,
     pub fault: Option<Fault>,
@@ -393,6 +411,8 @@ mod tests {
         assert!(bucket.take().is_ok());
         let wait = bucket.take().unwrap_err();
         assert!(wait <= Duration::from_millis(100));
-        assert_eq!(bucket.headers().0, 10);
+        assert_eq!(bucket.headers().limit, 10);
+        assert_eq!(bucket.headers().policy, (10, 1));
+        assert_eq!(TokenBucket::new(0.5, None).headers().policy, (1, 2));
     }
 }

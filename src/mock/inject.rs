@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 
-use super::faults::{Decision, Fault};
+use super::faults::{Decision, Fault, RateHeaders};
 use super::server::DropConnection;
 use super::stats::Ending;
 use super::MockState;
@@ -31,11 +31,15 @@ fn too_many(retry_after_secs: u64) -> Response {
     resp
 }
 
-fn add_rate_headers(resp: &mut Response, (limit, remaining, reset): (u64, u64, u64)) {
+fn add_rate_headers(resp: &mut Response, h: RateHeaders) {
     let headers = resp.headers_mut();
-    headers.insert("ratelimit-limit", HeaderValue::from(limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(reset));
+    headers.insert("ratelimit-limit", HeaderValue::from(h.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(h.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(h.reset));
+    let (quota, window) = h.policy;
+    if let Ok(policy) = HeaderValue::from_str(&format!("{quota};w={window}")) {
+        headers.insert("ratelimit-policy", policy);
+    }
 }
 
 /// The middleware on every provider API route: counts, then injects the configured faults.

@@ -141,6 +141,25 @@ pub async fn feed(
     }
 }
 
+/// Records `not_attempted` every job left in the dispatcher's channel when it stopped (handed
+/// over by the feeder, never pulled by the dispatcher): their intents are committed, so without
+/// this they would stay `in_flight` with no outcome. Call after closing the channel.
+pub async fn record_unsent(
+    run: RunId,
+    jobs: &mut mpsc::Receiver<Job>,
+    writer: &LedgerHandle,
+    pending: &PendingMap,
+    tally: &Tally,
+    progress: &ProgressBar,
+    why: &str,
+) -> Result<(), String> {
+    while let Some(job) = jobs.recv().await {
+        let (full, _) = take(pending, job.line);
+        not_attempted(run, writer, tally, progress, job, full, why).await?;
+    }
+    Ok(())
+}
+
 /// Why jobs are no longer sent: the dispatcher's abort reason, once known.
 async fn stop_reason(
     rx: &mut Option<oneshot::Receiver<String>>,

@@ -11,12 +11,15 @@
 //! on rows the ledger kept (`retry.rs`).
 
 pub mod connect;
+pub mod estimate;
 mod feeder;
+mod learned;
 pub mod passes;
 pub mod planner;
 pub mod preview;
 pub mod retry;
 pub mod scan;
+pub mod window;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,9 +32,9 @@ use indicatif::ProgressBar;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::config::{BaseUrl, Concurrency, Target, DEFAULT_CONCURRENCY};
+use crate::config::{BaseUrl, Concurrency, Target};
 use crate::dispatch::{
-    self, AbortReason, DispatchReport, DispatchSettings, Dispatcher, StopHandle,
+    self, AbortReason, AdaptiveSettings, DispatchReport, DispatchSettings, Dispatcher, StopHandle,
 };
 use crate::exit::Exit;
 use crate::input::InputOptions;
@@ -61,6 +64,8 @@ pub struct SyncRequest {
     /// `--rate` and `--concurrency` overrides.
     pub rate_limit: Option<f64>,
     pub concurrency: Option<usize>,
+    /// `--deadline` / `--max-duration`: stop taking new rows at this instant (see [`window`]).
+    pub deadline: Option<Instant>,
     /// The command line, secrets removed, for the ledger.
     pub command_line: String,
     pub progress: ProgressBar,
@@ -76,6 +81,8 @@ pub struct SyncSummary {
     pub exit: Exit,
     pub elapsed: Duration,
     pub dispatch: DispatchReport,
+    /// Whether what adaptive concurrency settled on was stored for the next run.
+    pub learned: bool,
     /// The in-process mock, when the target is `base_url = "mock"` (for tests and demos).
     pub mock: Option<crate::mock::MockHandle>,
 }
@@ -90,23 +97,31 @@ pub struct Tally {
     pub failed: std::sync::atomic::AtomicU64,
 }
 
-/// The dispatch settings of a target, with the command line's overrides.
+/// The most requests in flight `concurrency = "auto"` may reach without a `concurrency_max`.
+pub const AUTO_MAX_CONCURRENCY: usize = 256;
+
+/// The dispatch settings of a target, with the command line's overrides. `--concurrency N`
+/// turns `concurrency = "auto"` into a fixed N.
 pub fn dispatch_settings(
     target: &Target,
     rate: Option<f64>,
     concurrency: Option<usize>,
 ) -> DispatchSettings {
     let default = DispatchSettings::default();
+    let auto = concurrency.is_none() && target.concurrency == Concurrency::Auto;
     DispatchSettings {
         rate_limit: rate.or(target.rate_limit.map(f64::from)),
         burst: target.burst.unwrap_or(default.burst).max(1),
-        concurrency: concurrency.unwrap_or(match target.concurrency {
-            Concurrency::Fixed(n) => n,
-            // Until the adaptive controller exists, "auto" starts from the default, capped.
-            Concurrency::Auto => target.concurrency_max.map_or(DEFAULT_CONCURRENCY, |m| {
-                (m as usize).min(DEFAULT_CONCURRENCY)
-            }),
-        }),
+        concurrency: match (concurrency, target.concurrency) {
+            (Some(n), _) => n,
+            (None, Concurrency::Fixed(n)) => n,
+            // The ceiling the adaptive controller never exceeds.
+            (None, Concurrency::Auto) => target
+                .concurrency_max
+                .map_or(AUTO_MAX_CONCURRENCY, |m| m as usize)
+                .max(1),
+        },
+        adaptive: auto.then(AdaptiveSettings::default),
         max_retries: target.max_retries,
         timeout: target.timeout,
         max_requests: target.max_requests,
@@ -165,6 +180,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         base_url: req.base_url,
         rate_limit: req.rate_limit,
         concurrency: req.concurrency,
+        deadline: req.deadline,
         progress: req.progress,
         stop: req.stop,
     };
@@ -198,6 +214,8 @@ struct Launch {
     base_url: BaseUrl,
     rate_limit: Option<f64>,
     concurrency: Option<usize>,
+    /// Stop taking new rows at this instant (`--deadline`, `--max-duration`).
+    deadline: Option<Instant>,
     progress: ProgressBar,
     stop: Option<(StopHandle, dispatch::StopSignal)>,
 }
@@ -218,6 +236,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         base_url,
         rate_limit,
         concurrency,
+        deadline,
         progress,
         stop,
     } = launch;
@@ -225,7 +244,9 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     let connection = Connection::open(target, &base_url).await?;
     let mock_file = connect::mock_store_path(&ledger_path, &target.name);
     connection.restore_mock(&mock_file)?;
-    let settings = dispatch_settings(target, rate_limit, concurrency);
+    let mut settings = dispatch_settings(target, rate_limit, concurrency);
+    settings.deadline = deadline;
+    learned::start_from_learned(&ledger, &target.name, &mut settings)?;
     let client = dispatch::http_client(&settings).context("could not build the HTTP client")?;
     let dispatcher = Dispatcher::new(
         target.provider,
@@ -279,7 +300,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         run,
         results_rx,
         writer.clone(),
-        pending,
+        pending.clone(),
         hasher,
         tally.clone(),
         progress.clone(),
@@ -295,16 +316,32 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         })
     };
 
-    let report = dispatcher
-        .run(ReceiverStream::new(jobs_rx), results_tx, stop_signal)
-        .await;
+    let mut jobs = ReceiverStream::new(jobs_rx);
+    let report = dispatcher.run(&mut jobs, results_tx, stop_signal).await;
     let reason = report
         .aborted
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_else(|| "the run stopped".into());
-    let _ = abort_tx.send(reason);
-    let feed_result = feeder.await.context("the feeder task failed")?;
+    // Jobs already handed over but never pulled (the dispatcher stopped first) are recorded
+    // here; the feeder records the ones it could no longer hand over.
+    let mut unsent = jobs.into_inner();
+    unsent.close();
+    let _ = abort_tx.send(reason.clone());
+    let unsent = feeder::record_unsent(
+        run,
+        &mut unsent,
+        &writer,
+        &pending,
+        &tally,
+        &progress,
+        &reason,
+    )
+    .await;
+    let feed_result = feeder
+        .await
+        .context("the feeder task failed")?
+        .and(unsent.map_err(FeedEnd::Fatal));
     recorder.await.context("the result recorder failed")??;
     stop_watch.abort();
     drop(stop_handle);
@@ -335,6 +372,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         (None, _) => (RunStatus::Completed, Exit::Ok),
     };
     ledger.finish_run(run, status, Some(exit.code() as i32), &counts)?;
+    let learned = learned::remember(&ledger, &target.name, &report)?;
     drop(lock);
     match feed_result {
         Err(FeedEnd::Fatal(fatal)) => anyhow::bail!(fatal),
@@ -348,6 +386,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         exit,
         elapsed: started.elapsed(),
         dispatch: report,
+        learned,
         mock: connection.mock,
     })
 }

@@ -153,6 +153,7 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
         base_url: req.base_url,
         rate_limit: req.rate_limit,
         concurrency: req.concurrency,
+        deadline: None,
         progress: req.progress,
         stop: req.stop,
     };

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Adaptive concurrency against the mock's capacity model (issue 8), end to end through the real
+# binary: a `usersync mock-server` child with the given limits, one `usersync sync` of ROWS
+# generated users, then what the mock saw.
+#
+#   benches/adaptive.sh ROWS SETTING [MOCK FLAGS...]
+#
+# SETTING: `auto` (concurrency = "auto"), `rate:N` (a static rate_limit of N/s, concurrency 64)
+# or `conc:N` (a static concurrency of N, no rate limit).
+# Examples (the BENCHMARKS.md table):
+#   benches/adaptive.sh 50000 auto     --rate-limit 200
+#   benches/adaptive.sh 50000 rate:50  --rate-limit 200
+#   benches/adaptive.sh 50000 rate:1000 --rate-limit 200
+#   benches/adaptive.sh 4000 auto --capacity 32 --latency-ms 50
+#
+# Uses $USERSYNC, or target/release/usersync (build it first: cargo build --release).
+# Prints: wall time, the sync's summary, requests and 429s the mock saw, the mean rate it saw
+# over the second half of the run, and the most requests in flight at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rows=${1:?ROWS}
+setting=${2:?SETTING}
+shift 2
+bin=${USERSYNC:-target/release/usersync}
+work=$(mktemp -d)
+mock_pid=
+cleanup() {
+    if [[ -n $mock_pid ]]; then kill "$mock_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+python3 - "$rows" >"$work/users.csv" <<'EOF'
+import sys
+print("id,email,plan,sex,born")
+for i in range(int(sys.argv[1])):
+    print(f"E{i:07d},user{i}@example.com,premium,{'MF'[i % 2]},{1 + i % 28:02d}/{1 + i % 12:02d}/19{60 + i % 40}")
+EOF
+
+case $setting in
+auto) limits='concurrency = "auto"' ;;
+rate:*) limits="rate_limit = ${setting#rate:}
+concurrency = 64" ;;
+conc:*) limits="concurrency = ${setting#conc:}" ;;
+*) echo "unknown setting $setting" >&2; exit 2 ;;
+esac
+cat >"$work/usersync.toml" <<EOF
+[targets.lawyers]
+provider = "meetinglawyers"
+base_url = "mock"
+credentials = { api_key = "ML_API_KEY", secret_key = "ML_SECRET_KEY" }
+key = "user_id"
+$limits
+
+[targets.lawyers.fields]
+user_id = "id"
+email = "email"
+status = { column = "plan", map = { premium = 2, free = 0, trial = 4 } }
+gender = { column = "sex", map = { M = 0, F = 1 } }
+birthdate = { column = "born", date_format = "%d/%m/%Y" }
+EOF
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" mock-server --provider meetinglawyers --listen "127.0.0.1:$port" "$@" >"$work/mock.log" 2>&1 &
+mock_pid=$!
+for _ in $(seq 100); do
+    grep -q listening "$work/mock.log" && break
+    sleep 0.1
+done
+
+export ML_API_KEY=demo-api-key ML_SECRET_KEY=demo-secret-key
+start=$(date +%s.%N)
+status=0
+"$bin" sync "$work/users.csv" -c "$work/usersync.toml" --ledger "$work/ledger.db" \
+    --base-url "http://127.0.0.1:$port/" || status=$?
+end=$(date +%s.%N)
+echo "exit status $status, wall time $(python3 -c "print(f'{$end - $start:.1f}')")s"
+python3 - "http://127.0.0.1:$port/__mock/stats" "$work/ledger.db" <<'EOF'
+import json, sqlite3, sys, urllib.request
+s = json.load(urllib.request.urlopen(sys.argv[1]))
+seconds = [p["requests"] for p in s["per_second"]]
+active = [i for i, n in enumerate(seconds) if n]
+half = seconds[(active[0] + active[-1]) // 2 : active[-1]] if active else []
+mean = sum(half) / len(half) if half else 0
+throttled = s["by_status"].get("429", 0)
+print(f"mock saw {s['requests']} requests, {throttled} answered 429, {mean:.0f} requests/s "
+      f"over the second half, at most {s['max_in_flight']} in flight")
+db = sqlite3.connect(sys.argv[2])
+lat = sorted(r[0] for r in db.execute("SELECT latency_ms FROM row_outcomes WHERE latency_ms IS NOT NULL"))
+if lat:
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+    print(f"row latency: median {pick(0.5)} ms, p95 {pick(0.95)} ms, max {lat[-1]} ms")
+EOF
