@@ -161,6 +161,25 @@ async fn not_attempted(
         .map_err(|e| e.to_string())
 }
 
+/// Records `not_attempted` every job left in the dispatcher's queue when it stopped (its
+/// intent was committed, so without this the row would stay `in_flight`). Call after closing
+/// `queue`, so that the feeder records its later jobs itself.
+pub async fn record_unsent(
+    run: RunId,
+    mut queue: mpsc::Receiver<Job>,
+    writer: &LedgerHandle,
+    pending: &PendingMap,
+    tally: &Tally,
+    progress: &ProgressBar,
+    why: &str,
+) -> Result<(), String> {
+    while let Some(job) = queue.recv().await {
+        let (full, _) = take(pending, job.line);
+        not_attempted(run, writer, tally, progress, job, full, why).await?;
+    }
+    Ok(())
+}
+
 /// Turns every dispatcher result into its row outcome (and snapshot change) in the ledger.
 pub async fn record_results(
     run: RunId,
@@ -266,7 +285,7 @@ fn count(tally: &Tally, progress: &ProgressBar, outcome: OutcomeKind) {
     counter.fetch_add(1, Ordering::Relaxed);
     tally.done.fetch_add(1, Ordering::Relaxed);
     progress.inc(1);
-    if tally.done.load(Ordering::Relaxed) % 64 == 0 {
+    if tally.done.load(Ordering::Relaxed).is_multiple_of(64) {
         progress.set_message(tally.message());
     }
 }

@@ -204,7 +204,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         run,
         results_rx,
         writer.clone(),
-        pending,
+        pending.clone(),
         hasher,
         tally.clone(),
         req.progress.clone(),
@@ -220,16 +220,31 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         })
     };
 
+    let mut jobs_stream = ReceiverStream::new(jobs_rx);
     let report = dispatcher
-        .run(ReceiverStream::new(jobs_rx), results_tx, stop_signal)
+        .run(&mut jobs_stream, results_tx, stop_signal)
         .await;
     let reason = report
         .aborted
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_else(|| "the run stopped".into());
+    // Jobs the feeder queued (their intents committed) but the dispatcher never pulled: closing
+    // the queue makes the feeder record its later jobs itself; these are recorded here.
+    let mut unsent = jobs_stream.into_inner();
+    unsent.close();
+    let unsent = feeder::record_unsent(
+        run,
+        unsent,
+        &writer,
+        &pending,
+        &tally,
+        &req.progress,
+        &reason,
+    )
+    .await;
     let _ = abort_tx.send(reason);
-    let feed_result = feeder.await.context("the feeder task failed")?;
+    let feed_result = feeder.await.context("the feeder task failed")?.and(unsent);
     recorder.await.context("the result recorder failed")??;
     stop_watch.abort();
     drop(stop_handle);
