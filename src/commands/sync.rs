@@ -8,8 +8,8 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::commands::{ledger_path, runtime, UsageError};
-use crate::config::{self, parse_base_url};
-use crate::dispatch::{self, StopHandle, StopLevel};
+use crate::config::{self, parse_base_url, Target};
+use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
 use crate::sync::{self, SyncRequest, SyncSummary};
 
@@ -33,7 +33,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         }
         None => target.base_url.clone(),
     };
-    if matches!(args.rate, Some(r) if !(r > 0.0)) || args.concurrency == Some(0) {
+    if matches!(args.rate, Some(r) if r.is_nan() || r <= 0.0) || args.concurrency == Some(0) {
         return Err(UsageError("--rate and --concurrency must be positive".into()).into());
     }
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
@@ -60,8 +60,29 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         result
     })?;
     progress.finish_and_clear();
+    if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
+        eprintln!("error: {}", credentials_refused(target, &global.config));
+    }
     print_summary(&summary, &target.name, target.provider.name(), global.quiet)?;
     Ok(summary.exit)
+}
+
+/// What to fix when the provider refuses the credentials: the target and the environment
+/// variables its `credentials` table names (never their values).
+fn credentials_refused(target: &Target, config: &std::path::Path) -> String {
+    let vars: Vec<&str> = target.credentials.values().map(String::as_str).collect();
+    let what = if vars.is_empty() {
+        "the target has no credentials table".to_owned()
+    } else {
+        format!("check the environment variables {}", vars.join(", "))
+    };
+    format!(
+        "target {} ({}) refused the credentials; {what} ({} in {})",
+        target.name,
+        target.provider.name(),
+        target.key_path("credentials"),
+        config.display()
+    )
 }
 
 /// SIGINT / SIGTERM: the first asks for a graceful stop, the next for a hard one.
