@@ -86,6 +86,13 @@ fn every_valid_row_reaches_a_faulty_provider_once_with_its_fields() {
         valid,
         "each synced row is one change"
     );
+    // A create whose answer was dropped met a conflict when sent again, and became an update.
+    assert!(
+        c.updated > 0 && c.updated <= stats.fault("drop"),
+        "{} updates after {} dropped answers",
+        c.updated,
+        stats.fault("drop")
+    );
     assert_eq!(
         c.requests, stats.requests,
         "requests sent = requests received"
