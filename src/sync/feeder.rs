@@ -1,11 +1,13 @@
 //! The async half of the pipeline: planned rows become committed intents and then jobs for the
 //! dispatcher; the dispatcher's results become row outcomes and snapshot changes in the ledger.
 //!
-//! Both halves share the whole payloads of the rows in flight (a patch sends only part of one),
-//! so that a success records the hash of the whole payload now at the provider, and a failure
-//! keeps the whole payload for `retry`. That map holds at most the rows in flight.
+//! The whole payload of a row (a patch sends only part of one) goes to the ledger with its
+//! intent, and stays there until the row succeeds, so a failure keeps it for `retry` without
+//! sending it again. Both halves share the hashes of the rows in flight (the whole payload's and
+//! each field's), so that a success records what is now at the provider. That map holds at most
+//! the rows in flight.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -16,17 +18,33 @@ use super::planner::{Pending, Planned};
 use super::Tally;
 use crate::dispatch::{FinalOutcome, Job, JobResult};
 use crate::ledger::{
-    Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, PayloadHasher, RowOutcome, RunId,
-    SnapshotChange,
+    Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, RowOutcome, RunId, SnapshotChange,
 };
 use crate::payload::Payload;
 use crate::provider::Operation;
 
-/// The whole payload and hash of each row in flight, by line.
-pub type PendingMap = Arc<Mutex<HashMap<i64, (Option<Payload>, Option<Hash>)>>>;
+/// What the snapshot records once a row in flight succeeds, by line.
+pub type PendingMap = Arc<Mutex<HashMap<i64, Hashes>>>;
+
+/// The hash of a row's whole payload and of each of its fields (None for deactivations).
+#[derive(Debug, Default)]
+pub struct Hashes {
+    payload: Option<Hash>,
+    fields: Option<BTreeMap<String, Hash>>,
+}
+
+/// Most results turned into outcomes and sent to the ledger writer as one message.
+const OUTCOME_BATCH: usize = 64;
 
 /// Most intents committed in one transaction before their requests leave.
 const INTENT_BATCH: usize = 256;
+
+/// The capacity of the dispatcher's job queue: room for two batches of intents, so that the
+/// next batch's intents commit while the dispatcher still works through the last one (with a
+/// queue smaller than a batch, the dispatcher starves during every intent commit).
+pub fn queue_capacity(concurrency: usize) -> usize {
+    (concurrency.max(1) * 2).max(2 * INTENT_BATCH)
+}
 
 /// Moves planned rows on: outcomes straight to the ledger, jobs through a committed intent to
 /// the dispatcher. Once the dispatcher stops taking jobs (abort, interrupt), every further job
@@ -47,6 +65,7 @@ pub async fn feed(
     let mut reason: Option<String> = None;
     let mut fatal = None;
     let mut batch: Vec<Pending> = Vec::with_capacity(INTENT_BATCH);
+    let mut done: Vec<RowOutcome> = Vec::with_capacity(OUTCOME_BATCH);
     while let Some(first) = planned.recv().await {
         let mut next = Some(first);
         // Take what is already waiting, up to a batch, without waiting for more.
@@ -54,8 +73,9 @@ pub async fn feed(
             match item {
                 Planned::Done(outcome) => {
                     count(&tally, &progress, outcome.outcome);
-                    if writer.record_outcome(run, *outcome).await.is_err() {
-                        return Err("the ledger writer stopped".into());
+                    done.push(*outcome);
+                    if done.len() >= OUTCOME_BATCH {
+                        record_done(run, &writer, &mut done).await?;
                     }
                 }
                 Planned::Send(p) => batch.push(*p),
@@ -65,17 +85,19 @@ pub async fn feed(
                 next = planned.try_recv().ok();
             }
         }
+        record_done(run, &writer, &mut done).await?;
         if batch.is_empty() {
             continue;
         }
         if let Some(tx) = &jobs {
+            // The whole payload moves into the intent: from now on the ledger holds it.
             let intents = batch
-                .iter()
+                .iter_mut()
                 .map(|p| Intent {
                     line: p.job.line,
                     user_key: p.job.user.key.clone(),
                     operation: p.job.op,
-                    payload: p.full.clone().unwrap_or_else(|| p.job.payload.clone()),
+                    payload: p.full.take().unwrap_or_else(|| p.job.payload.clone()),
                 })
                 .collect();
             writer
@@ -84,16 +106,20 @@ pub async fn feed(
                 .map_err(|e| e.to_string())?;
             let mut rest = batch.drain(..);
             for p in rest.by_ref() {
+                let hashes = Hashes {
+                    payload: p.hash,
+                    fields: p.field_hashes,
+                };
                 pending
                     .lock()
                     .map_err(|_| "poisoned")?
-                    .insert(p.job.line, (p.full, p.hash));
+                    .insert(p.job.line, hashes);
                 if let Err(refused) = tx.send(p.job).await {
                     // The dispatcher has stopped: this job and all later ones are not sent.
                     let job = refused.0;
-                    let (full, _) = take(&pending, job.line);
+                    take(&pending, job.line);
                     let why = stop_reason(&mut abort_reason, &mut reason).await;
-                    not_attempted(run, &writer, &tally, &progress, job, full, &why).await?;
+                    not_attempted(run, &writer, &tally, &progress, job, None, &why).await?;
                     jobs = None;
                     break;
                 }
@@ -101,12 +127,14 @@ pub async fn feed(
             let leftover: Vec<Pending> = rest.collect();
             for p in leftover {
                 let why = stop_reason(&mut abort_reason, &mut reason).await;
-                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why).await?;
+                not_attempted(run, &writer, &tally, &progress, p.job, None, &why).await?;
             }
         } else {
+            // No intent was recorded for these: their outcome carries the whole payload.
             for p in batch.drain(..) {
                 let why = stop_reason(&mut abort_reason, &mut reason).await;
-                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why).await?;
+                let payload = p.full.unwrap_or_else(|| p.job.payload.clone());
+                not_attempted(run, &writer, &tally, &progress, p.job, Some(payload), &why).await?;
             }
         }
         if fatal.is_some() {
@@ -117,6 +145,18 @@ pub async fn feed(
         Some(message) => Err(message),
         None => Ok(()),
     }
+}
+
+/// Sends the outcomes decided without a request (rejected, unchanged) to the writer.
+async fn record_done(
+    run: RunId,
+    writer: &LedgerHandle,
+    done: &mut Vec<RowOutcome>,
+) -> Result<(), String> {
+    writer
+        .record_outcomes(run, std::mem::take(done))
+        .await
+        .map_err(|_| "the ledger writer stopped".to_string())
 }
 
 /// Why jobs are no longer sent: the dispatcher's abort reason, once known.
@@ -130,21 +170,23 @@ async fn stop_reason(
     known.clone().unwrap_or_else(|| "the run stopped".into())
 }
 
-fn take(pending: &PendingMap, line: i64) -> (Option<Payload>, Option<Hash>) {
+fn take(pending: &PendingMap, line: i64) -> Hashes {
     pending
         .lock()
         .ok()
         .and_then(|mut m| m.remove(&line))
-        .unwrap_or((None, None))
+        .unwrap_or_default()
 }
 
+/// Records a job `not_attempted`. `payload` is None when the row's intent (which holds the
+/// whole payload, and keeps it) was committed.
 async fn not_attempted(
     run: RunId,
     writer: &LedgerHandle,
     tally: &Tally,
     progress: &ProgressBar,
     job: Job,
-    full: Option<Payload>,
+    payload: Option<Payload>,
     why: &str,
 ) -> Result<(), String> {
     count(tally, progress, OutcomeKind::NotAttempted);
@@ -152,7 +194,7 @@ async fn not_attempted(
         operation: Some(job.op),
         error_code: Some("not_attempted".into()),
         error_detail: Some(why.to_owned()),
-        payload: Some(full.unwrap_or(job.payload)),
+        payload,
         ..RowOutcome::new(job.line, Some(job.user.key), OutcomeKind::NotAttempted)
     };
     writer
@@ -174,8 +216,8 @@ pub async fn record_unsent(
     why: &str,
 ) -> Result<(), String> {
     while let Some(job) = queue.recv().await {
-        let (full, _) = take(pending, job.line);
-        not_attempted(run, writer, tally, progress, job, full, why).await?;
+        take(pending, job.line);
+        not_attempted(run, writer, tally, progress, job, None, why).await?;
     }
     Ok(())
 }
@@ -186,26 +228,32 @@ pub async fn record_results(
     mut results: mpsc::Receiver<JobResult>,
     writer: LedgerHandle,
     pending: PendingMap,
-    hasher: PayloadHasher,
     tally: Arc<Tally>,
     progress: ProgressBar,
 ) -> Result<(), LedgerError> {
-    while let Some(result) = results.recv().await {
-        let (full, hash) = take(&pending, result.job.line);
-        let outcome = to_outcome(result, full, hash, &hasher);
-        count(&tally, &progress, outcome.outcome);
-        writer.record_outcome(run, outcome).await?;
+    let mut outcomes = Vec::with_capacity(OUTCOME_BATCH);
+    while let Some(first) = results.recv().await {
+        // Take what is already waiting, up to a batch: one message to the writer for all.
+        let mut next = Some(first);
+        while let Some(result) = next.take() {
+            let hashes = take(&pending, result.job.line);
+            let outcome = to_outcome(result, hashes);
+            count(&tally, &progress, outcome.outcome);
+            outcomes.push(outcome);
+            if outcomes.len() < OUTCOME_BATCH {
+                next = results.try_recv().ok();
+            }
+        }
+        writer
+            .record_outcomes(run, std::mem::take(&mut outcomes))
+            .await?;
     }
     Ok(())
 }
 
-/// The ledger row for one dispatcher result.
-fn to_outcome(
-    result: JobResult,
-    full: Option<Payload>,
-    hash: Option<Hash>,
-    hasher: &PayloadHasher,
-) -> RowOutcome {
+/// The ledger row for one dispatcher result. A row that did not succeed keeps the payload its
+/// intent recorded (the outcome carries none).
+fn to_outcome(result: JobResult, hashes: Hashes) -> RowOutcome {
     let JobResult {
         job,
         op_sent,
@@ -221,15 +269,14 @@ fn to_outcome(
         latency_ms: Some(latency.as_millis() as u64),
         ..RowOutcome::new(job.line, Some(job.user.key.clone()), OutcomeKind::Synced)
     };
-    let kept = || Some(full.clone().unwrap_or_else(|| job.payload.clone()));
     match outcome {
         FinalOutcome::Synced { remote_id } => {
-            let snapshot = match (op_sent, &full, hash) {
+            let snapshot = match (op_sent, hashes.payload, hashes.fields) {
                 (Operation::Deactivate, _, _) => Some(SnapshotChange::Deactivated),
-                (_, Some(full), Some(hash)) => Some(SnapshotChange::Upsert {
+                (_, Some(hash), Some(fields)) => Some(SnapshotChange::Upsert {
                     remote_id: remote_id.or(job.user.remote_id.clone()),
                     payload_hash: hash,
-                    field_hashes: hasher.hash_fields(full),
+                    field_hashes: fields,
                 }),
                 _ => None,
             };
@@ -250,7 +297,6 @@ fn to_outcome(
             ),
             error_detail: Some(detail),
             errors,
-            payload: kept(),
             ..base
         },
         FinalOutcome::Failed {
@@ -262,14 +308,12 @@ fn to_outcome(
             http_status: status.or(last_status),
             error_code: Some(code),
             error_detail: Some(detail),
-            payload: kept(),
             ..base
         },
         FinalOutcome::NotAttempted { reason } => RowOutcome {
             outcome: OutcomeKind::NotAttempted,
             error_code: Some("not_attempted".into()),
             error_detail: Some(reason),
-            payload: kept(),
             ..base
         },
     }

@@ -174,7 +174,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
     let planner = Planner {
         ledger,
         snapshot,
-        hasher: hasher.clone(),
+        hasher,
         target: target.clone(),
         input: req.input.clone(),
         input_options: req.input_options.clone(),
@@ -187,7 +187,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
     });
 
     // Feeder -> dispatcher -> results.
-    let (jobs_tx, jobs_rx) = mpsc::channel(settings.concurrency.max(1) * 2);
+    let (jobs_tx, jobs_rx) = mpsc::channel(feeder::queue_capacity(settings.concurrency));
     let (results_tx, results_rx) = mpsc::channel(1024);
     let (abort_tx, abort_rx) = oneshot::channel::<String>();
     let feeder = tokio::spawn(feeder::feed(
@@ -205,7 +205,6 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         results_rx,
         writer.clone(),
         pending.clone(),
-        hasher,
         tally.clone(),
         req.progress.clone(),
     ));

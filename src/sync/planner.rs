@@ -5,6 +5,7 @@
 //! Leavers (snapshot users missing from the export) come out first, since a person who left
 //! losing access is the most urgent change of the night.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,6 +39,9 @@ pub struct Pending {
     /// The whole canonical payload (None for deactivations).
     pub full: Option<Payload>,
     pub hash: Option<Hash>,
+    /// The keyed hash of each field of `full`: what the snapshot records once the row is synced
+    /// (computed here, on the planner's thread, so the payload itself need not be kept).
+    pub field_hashes: Option<BTreeMap<String, Hash>>,
 }
 
 /// What the planner needs; moved onto its thread.
@@ -156,6 +160,7 @@ impl Planner {
                 payload: body,
             },
             fields,
+            field_hashes: Some(self.hasher.hash_fields(&payload)),
             full: Some(payload),
             hash: Some(hash),
         }))
@@ -177,6 +182,7 @@ fn deactivation(n: usize, key: &str, remote_id: &Option<String>) -> Pending {
         fields: Vec::new(),
         full: None,
         hash: None,
+        field_hashes: None,
     }
 }
 
