@@ -75,6 +75,13 @@ fn every_valid_row_reaches_a_faulty_provider_once_with_its_fields() {
             OutcomeKind::Rejected
         };
         assert_eq!(outcomes[&row.line].outcome, want, "{}", row.key);
+        if row.valid {
+            assert_eq!(
+                outcomes[&row.line].payload, None,
+                "{}: payload kept",
+                row.key
+            );
+        }
     }
     let c = &run.counts;
     assert_eq!(
@@ -242,6 +249,17 @@ fn refused_credentials_stop_the_run_at_once() {
             let detail = o.error_detail.as_deref().unwrap_or("");
             assert!(detail.contains("refused the credentials"), "{detail}");
         }
+    }
+    // Rows not synced keep their whole payload in the ledger, for a later `retry`.
+    for row in export.valid() {
+        let o = &outcomes[&row.line];
+        assert_eq!(
+            o.payload.as_ref(),
+            Some(&row.expected),
+            "{} ({})",
+            row.key,
+            o.outcome
+        );
     }
 }
 
