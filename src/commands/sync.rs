@@ -8,8 +8,8 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::commands::{ledger_path, runtime, UsageError};
-use crate::config::{self, parse_base_url};
-use crate::dispatch::{self, StopHandle, StopLevel};
+use crate::config::{self, parse_base_url, Target};
+use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
 use crate::sync::estimate::{self, human_duration, Estimate};
 use crate::sync::preview::{preview, PreviewRequest};
@@ -70,6 +70,9 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         result
     })?;
     progress.finish_and_clear();
+    if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
+        eprintln!("error: {}", credentials_refused(target, &global.config));
+    }
     print_summary(&summary, &target.name, target.provider.name(), global.quiet)?;
     let Some(file) = &args.report else {
         return Ok(summary.exit);
@@ -146,6 +149,24 @@ fn log_estimate(
         ),
         Err(e) => tracing::debug!("no estimate: {e:#}"),
     }
+}
+
+/// What to fix when the provider refuses the credentials: the target and the environment
+/// variables its `credentials` table names (never their values).
+fn credentials_refused(target: &Target, config: &std::path::Path) -> String {
+    let vars: Vec<&str> = target.credentials.values().map(String::as_str).collect();
+    let what = if vars.is_empty() {
+        "the target has no credentials table".to_owned()
+    } else {
+        format!("check the environment variables {}", vars.join(", "))
+    };
+    format!(
+        "target {} ({}) refused the credentials; {what} ({} in {})",
+        target.name,
+        target.provider.name(),
+        target.key_path("credentials"),
+        config.display()
+    )
 }
 
 /// SIGINT / SIGTERM: the first asks for a graceful stop, the next for a hard one.
