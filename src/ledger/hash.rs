@@ -76,48 +76,47 @@ impl fmt::Debug for PayloadHasher {
     }
 }
 
-/// Feeds the canonical JSON of `value` into the MAC, through a small buffer on the stack (the
-/// serialiser writes a payload in dozens of tiny pieces; the MAC is fastest fed in blocks).
+thread_local! {
+    /// The serialisation buffer of [`write_json`], one per thread, reused from row to row.
+    static JSON: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Feeds the canonical JSON of `value` into the MAC in one piece: serialised first into a
+/// buffer reused across calls (the serialiser writes a payload in dozens of tiny pieces, and
+/// the MAC is fastest fed in one).
 fn write_json<T: serde::Serialize + ?Sized>(mac: &mut HmacSha256, value: &T) {
-    struct MacWriter<'a> {
-        mac: &'a mut HmacSha256,
-        buf: [u8; 512],
-        len: usize,
-    }
-    impl MacWriter<'_> {
-        fn drain(&mut self) {
-            self.mac.update(&self.buf[..self.len]);
-            self.len = 0;
+    JSON.with(|buffer| {
+        let Ok(mut buffer) = buffer.try_borrow_mut() else {
+            // Re-entered (cannot happen: serialising never hashes): go without the buffer.
+            return write_unbuffered(mac, value);
+        };
+        buffer.clear();
+        // Serialising a JSON value into a Vec cannot fail: map keys are strings.
+        if let Err(e) = serde_json::to_writer(&mut *buffer, value) {
+            tracing::error!(error = %e, "could not serialise a payload for hashing");
         }
-    }
+        mac.update(&buffer);
+        if buffer.capacity() > 1 << 20 {
+            // Do not keep a huge row's buffer for the rest of the run.
+            *buffer = Vec::new();
+        }
+    })
+}
+
+fn write_unbuffered<T: serde::Serialize + ?Sized>(mac: &mut HmacSha256, value: &T) {
+    struct MacWriter<'a>(&'a mut HmacSha256);
     impl io::Write for MacWriter<'_> {
-        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-            if self.len + data.len() > self.buf.len() {
-                self.drain();
-            }
-            if data.len() > self.buf.len() {
-                self.mac.update(data);
-            } else {
-                self.buf[self.len..self.len + data.len()].copy_from_slice(data);
-                self.len += data.len();
-            }
-            Ok(data.len())
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
         }
         fn flush(&mut self) -> io::Result<()> {
-            self.drain();
             Ok(())
         }
     }
-    let mut writer = MacWriter {
-        mac,
-        buf: [0; 512],
-        len: 0,
-    };
-    // Serialising a JSON value into a writer that never fails cannot fail: map keys are strings.
-    if let Err(e) = serde_json::to_writer(&mut writer, value) {
+    if let Err(e) = serde_json::to_writer(MacWriter(mac), value) {
         tracing::error!(error = %e, "could not serialise a payload for hashing");
     }
-    writer.drain();
 }
 
 #[cfg(test)]

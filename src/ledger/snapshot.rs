@@ -271,8 +271,9 @@ impl Ledger {
         let (users, text_bytes): (usize, usize) = self
             .conn
             .query_row(
-                "SELECT count(*), coalesce(sum(length(CAST(user_key AS BLOB)) \
-                 + coalesce(length(CAST(remote_id AS BLOB)), 0)), 0) \
+                // octet_length: the size in bytes, without copying the text as CAST does.
+                "SELECT count(*), coalesce(sum(octet_length(user_key) \
+                 + coalesce(octet_length(remote_id), 0)), 0) \
                  FROM synced_users WHERE target = ?1",
                 [target],
                 |row| Ok((row.get(0)?, row.get(1)?)),

@@ -64,7 +64,7 @@ pub async fn feed(
             match item {
                 Planned::Done(outcomes) => {
                     for outcome in &outcomes {
-                        count(&tally, &progress, outcome.outcome);
+                        count(&tally, &progress, outcome);
                     }
                     if writer.record_outcomes(run, outcomes).await.is_err() {
                         return Err(FeedEnd::Fatal("the ledger writer stopped".into()));
@@ -188,7 +188,6 @@ async fn not_attempted(
     full: Option<Payload>,
     why: &str,
 ) -> Result<(), String> {
-    count(tally, progress, OutcomeKind::NotAttempted);
     let outcome = RowOutcome {
         operation: Some(job.op),
         error_code: Some("not_attempted".into()),
@@ -196,6 +195,7 @@ async fn not_attempted(
         payload: Some(full.unwrap_or(job.payload)),
         ..RowOutcome::new(job.line, Some(job.user.key), OutcomeKind::NotAttempted)
     };
+    count(tally, progress, &outcome);
     writer
         .record_outcome(run, outcome)
         .await
@@ -215,7 +215,7 @@ pub async fn record_results(
     while let Some(result) = results.recv().await {
         let (full, hash) = take(&pending, result.job.line);
         let outcome = to_outcome(result, full, hash, &hasher);
-        count(&tally, &progress, outcome.outcome);
+        count(&tally, &progress, &outcome);
         writer.record_outcome(run, outcome).await?;
     }
     Ok(())
@@ -297,14 +297,25 @@ fn to_outcome(
     }
 }
 
-fn count(tally: &Tally, progress: &ProgressBar, outcome: OutcomeKind) {
-    let counter = match outcome {
+/// Counts a row's final outcome, as the ledger's run counts count it.
+fn count(tally: &Tally, progress: &ProgressBar, outcome: &RowOutcome) {
+    let counter = match outcome.outcome {
         OutcomeKind::Synced => &tally.synced,
         OutcomeKind::Unchanged => &tally.unchanged,
         OutcomeKind::Rejected => &tally.rejected,
         _ => &tally.failed,
     };
     counter.fetch_add(1, Ordering::Relaxed);
+    let detail = match (outcome.outcome, outcome.operation) {
+        (OutcomeKind::NotAttempted, _) => Some(&tally.not_attempted),
+        (OutcomeKind::Synced, Some(Operation::Create)) => Some(&tally.created),
+        (OutcomeKind::Synced, Some(Operation::Update | Operation::Patch)) => Some(&tally.updated),
+        (OutcomeKind::Synced, Some(Operation::Deactivate)) => Some(&tally.deactivated),
+        _ => None,
+    };
+    if let Some(counter) = detail {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
     tally.done.fetch_add(1, Ordering::Relaxed);
     progress.inc(1);
     if tally.done.load(Ordering::Relaxed).is_multiple_of(64) {

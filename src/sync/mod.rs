@@ -87,14 +87,43 @@ pub struct SyncSummary {
     pub mock: Option<crate::mock::MockHandle>,
 }
 
-/// Progress counters shared by the pipeline's tasks.
+/// Counters of the outcomes recorded so far, shared by the pipeline's tasks: the progress bar's
+/// message, and the run's counts at the end (the same numbers the ledger's rows add up to,
+/// without reading a million rows back).
 #[derive(Debug, Default)]
 pub struct Tally {
     pub done: std::sync::atomic::AtomicU64,
     pub synced: std::sync::atomic::AtomicU64,
     pub unchanged: std::sync::atomic::AtomicU64,
     pub rejected: std::sync::atomic::AtomicU64,
+    /// Failed or not attempted.
     pub failed: std::sync::atomic::AtomicU64,
+    pub not_attempted: std::sync::atomic::AtomicU64,
+    /// Synced creates, updates (and patches), deactivations.
+    pub created: std::sync::atomic::AtomicU64,
+    pub updated: std::sync::atomic::AtomicU64,
+    pub deactivated: std::sync::atomic::AtomicU64,
+}
+
+impl Tally {
+    /// The run's counts as recorded (requests and retries are the dispatcher's).
+    pub fn counts(&self) -> RunCounts {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        let not_attempted = get(&self.not_attempted);
+        RunCounts {
+            rows: get(&self.done),
+            synced: get(&self.synced),
+            unchanged: get(&self.unchanged),
+            rejected: get(&self.rejected),
+            failed: get(&self.failed).saturating_sub(not_attempted),
+            not_attempted,
+            created: get(&self.created),
+            updated: get(&self.updated),
+            deactivated: get(&self.deactivated),
+            requests: 0,
+            retries: 0,
+        }
+    }
 }
 
 /// The most requests in flight `concurrency = "auto"` may reach without a `concurrency_max`.
@@ -354,7 +383,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     }
 
     let ledger = Ledger::open(&ledger_path)?;
-    let mut counts = ledger.counts(run)?;
+    let mut counts = tally.counts();
     counts.requests = report.requests;
     counts.retries = report.retries;
     let interrupted = stop_reading.load(Ordering::Relaxed);
@@ -374,6 +403,14 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     ledger.finish_run(run, status, Some(exit.code() as i32), &counts)?;
     let learned = learned::remember(&ledger, &target.name, &report)?;
     drop(lock);
+    tracing::debug!(
+        run = run.0,
+        status = %status,
+        rows = counts.rows,
+        requests = counts.requests,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "run recorded"
+    );
     match feed_result {
         Err(FeedEnd::Fatal(fatal)) => anyhow::bail!(fatal),
         Err(FeedEnd::Refused(refusal)) => return Err(refusal.into()),

@@ -171,12 +171,19 @@ impl Night {
         Ledger::open(self.path("usersync.db")).expect("open the ledger")
     }
 
-    /// The latest run of the target.
+    /// The latest run of the target, after checking that the counts it stored are the sums
+    /// of its rows in the ledger.
     pub fn last_run(&self) -> RunRecord {
-        self.ledger()
+        let ledger = self.ledger();
+        let run = ledger
             .last_run("lawyers")
             .expect("read the ledger")
-            .expect("a run")
+            .expect("a run");
+        let mut from_rows = ledger.counts(run.id).expect("count the run's rows");
+        from_rows.requests = run.counts.requests;
+        from_rows.retries = run.counts.retries;
+        assert_eq!(run.counts, from_rows, "run {}: stored counts", run.id);
+        run
     }
 }
 
