@@ -25,7 +25,9 @@ fn rate_limited(rate: f64) -> FaultConfig {
 async fn a_rate_limit_is_found_with_few_429s_and_the_next_run_starts_there() {
     let _machine = serial().await;
     let (_tmp, dir) = workspace(r#"concurrency = "auto""#, 4000);
-    let mock = start_mock(rate_limited(400.0)).await;
+    // 200/s, well within what a debug build sends on a loaded 2-core machine, so that the
+    // test measures the controller, not the machine.
+    let mock = start_mock(rate_limited(200.0)).await;
 
     let first = sync(&dir, &mock, &[]).await;
     assert_eq!(first.code(), 0, "{}{}", first.stdout(), first.stderr());
@@ -42,7 +44,7 @@ async fn a_rate_limit_is_found_with_few_429s_and_the_next_run_starts_there() {
         .unwrap()
         .expect("a learned limit");
     let rate = learned.rate.expect("a learned rate");
-    assert!((360.0..=440.0).contains(&rate), "learned {rate:.1}/s");
+    assert!((180.0..=220.0).contains(&rate), "learned {rate:.1}/s");
     assert!(
         first.stdout().contains("found by throttling") && first.stdout().contains("next run"),
         "{}",
@@ -85,7 +87,7 @@ async fn a_rate_limit_is_found_with_few_429s_and_the_next_run_starts_there() {
     let seconds = settled_seconds(&after, from_second);
     let typical = median(&seconds);
     assert!(
-        (360.0..=440.0).contains(&typical),
+        (180.0..=220.0).contains(&typical),
         "second run at {typical}/s: {seconds:?}"
     );
     let early_429s: u64 = after.per_second[from_second..]
