@@ -207,8 +207,12 @@ fn seed(config_path: &Path, input: &Path, ledger_path: &Path) -> Result<u64, Fai
         let (writer, task) = LedgerWriter::spawn(ledger_path, config)?;
         let mut synced = 0u64;
         let mut batch = Vec::with_capacity(1_000);
-        for row in Rows::open(input, &target, &InputOptions::default())? {
+        let mut rows = Rows::open(input, &target, &InputOptions::default())?;
+        // `sync` remembers the fingerprint of each row it synced: so does the seed.
+        rows.fingerprint(&hasher, &target, None);
+        for row in rows {
             let row = row?;
+            let source_hash = row.source_hash;
             let (Ok(payload), Some(key)) = (row.result, row.key) else {
                 return Err("the generated export has an invalid row".into());
             };
@@ -219,6 +223,7 @@ fn seed(config_path: &Path, input: &Path, ledger_path: &Path) -> Result<u64, Fai
                     remote_id: None,
                     payload_hash: hasher.hash_payload(&payload),
                     field_hashes: hasher.hash_fields(&payload),
+                    source_hash,
                 }),
                 ..RowOutcome::new(row.line as i64, Some(key), OutcomeKind::Synced)
             });

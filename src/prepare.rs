@@ -6,15 +6,22 @@
 //! already seen (the first occurrence is kept; every later one is rejected with `duplicate_key`).
 //! A row that could not be read cleanly (ragged, bad bytes, not a JSON object) comes out as a
 //! rejected row on the pseudo-field `_row`. Only file-level problems stop the stream.
+//!
+//! A sync also fingerprints every CSV row ([`Rows::fingerprint`]): a keyed hash of its raw
+//! fields, the header and the mapping. A row whose fingerprint is that of a user's last synced
+//! row comes out at once as `known`, without being mapped or validated: it can only become the
+//! payload that was synced. This is what makes a nightly re-sync of an unchanged export cheap.
 
 mod keys;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::config::Target;
 use crate::input::{self, Column, Header, InputError, InputOptions, InputReader, Record};
+use crate::ledger::{PayloadHasher, SourceHash, SourceHasher};
 use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
@@ -34,6 +41,60 @@ pub struct PreparedRow {
     pub result: Result<Payload, Vec<FieldError>>,
     /// The provider's id for the user, from the target's `remote_id_column`.
     pub remote_id: Option<String>,
+    /// The row's fingerprint, when [`Rows::fingerprint`] asked for it (CSV rows read cleanly).
+    pub source_hash: Option<SourceHash>,
+    /// The row is, byte for byte and under the same mapping, the row the user at this position
+    /// of the snapshot was last synced from: it was neither mapped nor validated, `key` is that
+    /// user's, and `result` holds an empty payload.
+    pub known: Option<usize>,
+}
+
+impl PreparedRow {
+    /// A row of `line` with this key and result, and nothing else known about it.
+    pub fn new(line: u64, key: Option<String>, result: Result<Payload, Vec<FieldError>>) -> Self {
+        PreparedRow {
+            line,
+            key,
+            result,
+            remote_id: None,
+            source_hash: None,
+            known: None,
+        }
+    }
+}
+
+/// The users a sync synced before (the target's snapshot), by fingerprint and by key.
+pub trait KnownRows: Send + Sync {
+    /// The position and key of the active user last synced from a row with this fingerprint.
+    fn find(&self, source: &SourceHash) -> Option<(usize, &str)>;
+    /// The position of the user with this key.
+    fn position(&self, key: &str) -> Option<usize>;
+    /// The number of users (positions are `0..len()`).
+    fn len(&self) -> usize;
+    /// Whether there is no user.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The known users, and where each was first seen in this file: their duplicate check, without
+/// a copy of their keys in `Rows::seen` (a nightly export is mostly known users).
+struct Known {
+    users: Arc<dyn KnownRows>,
+    /// By position: the line where the user was first seen, 0 before.
+    first_lines: Vec<u64>,
+}
+
+impl Known {
+    /// The line where the user at `position` was first seen, or `None`, recording `line`.
+    fn first_line_or_insert(&mut self, position: usize, line: u64) -> Option<u64> {
+        let first = self.first_lines.get_mut(position)?;
+        if *first != 0 {
+            return Some(*first);
+        }
+        *first = line;
+        None
+    }
 }
 
 /// Why an export cannot be prepared at all.
@@ -66,6 +127,11 @@ pub struct Rows {
     file_len: u64,
     /// Rows with a key so far.
     keyed_rows: u64,
+    /// Set once enough rows were read to size `seen`: the length of a key.
+    size_key_set: Option<usize>,
+    /// Set by [`Rows::fingerprint`].
+    hasher: Option<SourceHasher>,
+    known: Option<Known>,
     done: bool,
 }
 
@@ -97,8 +163,39 @@ impl Rows {
             seen: KeySet::default(),
             file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
             keyed_rows: 0,
+            size_key_set: None,
+            hasher: None,
+            known: None,
             done: false,
         })
+    }
+
+    /// Fingerprints every CSV row from now on with the ledger's `hasher`, under `target`'s
+    /// mapping and this file's header; with `known`, a row whose fingerprint it holds skips
+    /// mapping and validation (see [`PreparedRow::known`]). JSONL rows get no fingerprint.
+    pub fn fingerprint(
+        &mut self,
+        hasher: &PayloadHasher,
+        target: &Target,
+        known: Option<Arc<dyn KnownRows>>,
+    ) {
+        // Everything besides the row's own cells that decides its payload: this build's rules,
+        // the provider, the mapping and where each column is.
+        let context = format!(
+            "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}",
+            env!("CARGO_PKG_VERSION"),
+            target.provider.name(),
+            target.key,
+            target.fields,
+            target.required,
+            target.remote_id_column,
+            self.reader.header().names(),
+        );
+        self.hasher = Some(hasher.source_hasher(context.as_bytes()));
+        self.known = known.filter(|k| !k.is_empty()).map(|users| Known {
+            first_lines: vec![0; users.len()],
+            users,
+        });
     }
 
     /// The export's columns.
@@ -141,22 +238,42 @@ impl Rows {
             .reserve(usize::try_from(more).unwrap_or(0), key_len);
     }
 
+    /// Counts a row with a key, and once [`SIZING_ROWS`] were, sizes the key set for the whole
+    /// file (at the next row: the reader is busy with this one).
+    fn count_key(&mut self, key_len: usize) {
+        self.keyed_rows += 1;
+        if self.keyed_rows == SIZING_ROWS {
+            self.size_key_set = Some(key_len);
+        }
+    }
+
     fn prepare(&mut self) -> Result<Option<PreparedRow>, InputError> {
+        if let Some(key_len) = self.size_key_set.take() {
+            self.size_key_set(key_len);
+        }
         let Some(record) = self.reader.read()? else {
             return Ok(None);
         };
         let line = record.line;
         if let Some(problem) = record.problem() {
-            return Ok(Some(PreparedRow {
+            return Ok(Some(PreparedRow::new(
                 line,
-                key: None,
-                result: Err(vec![FieldError::new(
+                None,
+                Err(vec![FieldError::new(
                     ROW_FIELD,
                     problem.code,
                     problem.message.clone(),
                 )]),
-                remote_id: None,
-            }));
+            )));
+        }
+        let source_hash = match (&mut self.hasher, record.csv_fields()) {
+            (Some(hasher), Some(fields)) => Some(hasher.hash(fields.map(str::as_bytes))),
+            _ => None,
+        };
+        if let (Some(hash), Some(known)) = (source_hash, &mut self.known) {
+            if let Some(row) = known_row(known, line, hash) {
+                return Ok(Some(row));
+            }
         }
         let mut errors = Vec::new();
         let mut payload = self.mapper.map(record, &mut errors);
@@ -176,16 +293,24 @@ impl Rows {
         errors.append(&mut rule_errors);
         let key = payload.get(&self.key_field).and_then(key_text);
         if let Some(k) = &key {
-            if let Some(first) = self.seen.first_line_or_insert(k, line) {
+            let position = self
+                .known
+                .as_ref()
+                .and_then(|known| known.users.position(k));
+            let first = match (position, &mut self.known) {
+                (Some(position), Some(known)) => known.first_line_or_insert(position, line),
+                _ => {
+                    let first = self.seen.first_line_or_insert(k, line);
+                    self.count_key(k.len());
+                    first
+                }
+            };
+            if let Some(first) = first {
                 errors.push(FieldError::new(
                     &self.key_field,
                     "duplicate_key",
                     format!("`{k}` is also on line {first}, which is kept"),
                 ));
-            }
-            self.keyed_rows += 1;
-            if self.keyed_rows == SIZING_ROWS {
-                self.size_key_set(k.len());
             }
         }
         let result = if errors.is_empty() {
@@ -194,10 +319,9 @@ impl Rows {
             Err(errors)
         };
         Ok(Some(PreparedRow {
-            line,
-            key,
-            result,
             remote_id,
+            source_hash,
+            ..PreparedRow::new(line, key, result)
         }))
     }
 }
@@ -221,6 +345,21 @@ impl Iterator for Rows {
             }
         }
     }
+}
+
+/// The row of `line` as a known row, if its fingerprint is known and its user was not seen
+/// earlier in this file (a duplicate takes the full path, to be rejected there).
+fn known_row(known: &mut Known, line: u64, hash: SourceHash) -> Option<PreparedRow> {
+    let (index, key) = known.users.find(&hash)?;
+    if known.first_lines.get(index).is_none_or(|&first| first != 0) {
+        return None;
+    }
+    known.first_lines[index] = line;
+    Some(PreparedRow {
+        known: Some(index),
+        source_hash: Some(hash),
+        ..PreparedRow::new(line, Some(key.to_owned()), Ok(Payload::new()))
+    })
 }
 
 /// A key value as text (`"E1"`, `42`, `true`); `None` for null, and for a list or an object
@@ -308,6 +447,65 @@ mod tests {
         assert!(rows.next().unwrap().unwrap().result.is_ok());
         assert!(rows.next().is_none());
         assert_eq!(rows.source_columns(), ["id", "sex", "ml"]);
+    }
+
+    /// Users known by fingerprint, as a snapshot would hold them.
+    struct Known(Vec<(SourceHash, String)>);
+
+    impl KnownRows for Known {
+        fn find(&self, source: &SourceHash) -> Option<(usize, &str)> {
+            let i = self.0.iter().position(|(h, _)| h == source)?;
+            Some((i, self.0[i].1.as_str()))
+        }
+        fn position(&self, key: &str) -> Option<usize> {
+            self.0.iter().position(|(_, k)| k == key)
+        }
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+    }
+
+    #[test]
+    fn rows_known_by_their_fingerprint_skip_mapping_and_keep_duplicates_exact() {
+        let csv = "id,sex,ml\nE1,M,\nE2,F,\nE1,M,\nE2,X,\n";
+        let hasher = PayloadHasher::new(&[3; 32]);
+        // A first read remembers the fingerprints, as a sync records them.
+        let (_d, mut first) = rows(CONFIG, csv);
+        let config = crate::config::from_str(CONFIG, Path::new("u.toml")).unwrap();
+        let target = config.target(None).unwrap();
+        first.fingerprint(&hasher, target, None);
+        let first: Vec<PreparedRow> = first.map(Result::unwrap).collect();
+        assert!(first
+            .iter()
+            .all(|r| r.known.is_none() && r.source_hash.is_some()));
+        assert_eq!(first[0].source_hash, first[2].source_hash, "the same bytes");
+        assert_ne!(first[1].source_hash, first[3].source_hash);
+
+        // E1's row is known; E2's was synced from other bytes.
+        let known = Known(vec![
+            (first[0].source_hash.unwrap(), "E1".into()),
+            ([9; 16], "E2".into()),
+        ]);
+        let (_d, mut again) = rows(CONFIG, csv);
+        again.fingerprint(&hasher, target, Some(Arc::new(known)));
+        let again: Vec<PreparedRow> = again.map(Result::unwrap).collect();
+        assert_eq!(again[0].known, Some(0));
+        assert_eq!(again[0].key.as_deref(), Some("E1"));
+        assert_eq!(again[1].known, None, "a row with other bytes is mapped");
+        assert!(again[1].result.as_ref().unwrap().contains_key("gender"));
+        // Duplicates of a known row, and of a mapped one, are still rejected on the key.
+        for (row, first_line) in [(&again[2], 2), (&again[3], 3)] {
+            assert_eq!(row.known, None);
+            let errors = row.result.as_ref().unwrap_err();
+            let dup = errors.iter().find(|e| e.code == "duplicate_key").unwrap();
+            assert_eq!(
+                dup.message,
+                format!(
+                    "`{}` is also on line {first_line}, which is kept",
+                    row.key.as_deref().unwrap()
+                )
+            );
+        }
     }
 
     #[test]

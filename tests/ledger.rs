@@ -81,6 +81,7 @@ fn synced(
             remote_id: remote.map(str::to_string),
             payload_hash: hasher.hash_payload(payload),
             field_hashes: hasher.hash_fields(payload),
+            source_hash: None,
         }),
         ..RowOutcome::new(line, Some(key), OutcomeKind::Synced)
     }

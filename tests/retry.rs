@@ -318,6 +318,7 @@ fn the_ledger_retries_failed_and_unsent_rows_and_provider_rejections_only_when_a
                 remote_id: None,
                 payload_hash: [1; 32],
                 field_hashes: Default::default(),
+                source_hash: None,
             }),
             ..RowOutcome::new(2, Some("f".into()), OutcomeKind::Synced)
         }],

@@ -43,7 +43,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use rusqlite_migration::{Migrations, SchemaVersion};
 
 pub use error::LedgerError;
-pub use hash::{Hash, PayloadHasher};
+pub use hash::{short, Hash, PayloadHasher, ShortHash, SourceHash, SourceHasher};
 pub use lock::TargetLock;
 pub use outcomes::{
     Intent, OutcomeKind, RetryCounts, RowOutcome, SnapshotChange, StoredOutcome, GUARD_REFUSED,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Row;
 
 use super::error::{LedgerError, SqlContext};
-use super::hash::Hash;
+use super::hash::{Hash, SourceHash};
 use super::runs::RunId;
 use super::{parse_timestamp, Ledger};
 use crate::payload::Payload;
@@ -94,7 +94,14 @@ pub enum SnapshotChange {
         payload_hash: Hash,
         /// Every field's hash of that whole payload (not only the fields a patch sent).
         field_hashes: BTreeMap<String, Hash>,
+        /// The fingerprint of the export row the payload came from (`None` when it came from
+        /// elsewhere, such as a payload kept for a retry).
+        source_hash: Option<SourceHash>,
     },
+    /// The user's payload is unchanged, but it now comes from a row with another fingerprint
+    /// (a cell that differs only by spaces or case, a new column, another mapping): remember it,
+    /// so that the next run recognises the row at once.
+    Source(SourceHash),
     /// The user was deactivated.
     Deactivated,
 }

@@ -71,12 +71,16 @@ const UNCHANGED_SQL: &str = "INSERT INTO row_outcomes \
 
 const UPSERT_USER_SQL: &str = "INSERT INTO synced_users \
      (target, user_key, remote_id, run_id, synced_at, payload_hash, field_hashes, active, \
-      deactivated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, NULL) \
+      deactivated_at, source_hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, NULL, ?8) \
      ON CONFLICT (target, user_key) DO UPDATE SET \
      remote_id = coalesce(excluded.remote_id, remote_id), run_id = excluded.run_id, \
      synced_at = excluded.synced_at, payload_hash = excluded.payload_hash, \
-     field_hashes = excluded.field_hashes, active = 1, deactivated_at = NULL";
+     field_hashes = excluded.field_hashes, active = 1, deactivated_at = NULL, \
+     source_hash = excluded.source_hash";
+
+const SOURCE_USER_SQL: &str =
+    "UPDATE synced_users SET source_hash = ?3 WHERE target = ?1 AND user_key = ?2";
 
 const DEACTIVATE_USER_SQL: &str = "UPDATE synced_users \
      SET active = 0, deactivated_at = ?3, synced_at = ?3, run_id = ?4 \
@@ -149,6 +153,7 @@ struct Statements<'tx> {
     outcome: CachedStatement<'tx>,
     unchanged: CachedStatement<'tx>,
     upsert_user: CachedStatement<'tx>,
+    source_user: CachedStatement<'tx>,
     deactivate_user: CachedStatement<'tx>,
 }
 
@@ -159,6 +164,7 @@ impl<'tx> Statements<'tx> {
             outcome: tx.prepare_cached(OUTCOME_SQL)?,
             unchanged: tx.prepare_cached(UNCHANGED_SQL)?,
             upsert_user: tx.prepare_cached(UPSERT_USER_SQL)?,
+            source_user: tx.prepare_cached(SOURCE_USER_SQL)?,
             deactivate_user: tx.prepare_cached(DEACTIVATE_USER_SQL)?,
         })
     }
@@ -246,6 +252,7 @@ impl<'tx> Statements<'tx> {
                 remote_id,
                 payload_hash,
                 field_hashes,
+                source_hash,
             } => {
                 let fields: serde_json::Map<String, serde_json::Value> = field_hashes
                     .iter()
@@ -260,7 +267,12 @@ impl<'tx> Statements<'tx> {
                     now,
                     &payload_hash[..],
                     fields,
+                    source_hash.as_ref().map(|h| &h[..]),
                 ])?;
+            }
+            SnapshotChange::Source(source_hash) => {
+                self.source_user
+                    .execute(params![target, key, &source_hash[..]])?;
             }
             SnapshotChange::Deactivated => {
                 self.deactivate_user

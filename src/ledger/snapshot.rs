@@ -3,9 +3,14 @@
 //!
 //! A `HashMap<String, Entry>` would cost about 190 MB for a million users (a table of 2^21
 //! buckets of 88 bytes, plus a heap string per key), so the snapshot keeps its own layout:
-//! every key and remote id in one text arena, fixed-size entries in a `Vec` (52 bytes each), and
+//! every key and remote id in one text arena, fixed-size entries in a `Vec` (52 bytes each, with
+//! the first half of each payload hash: see [`ShortHash`]), and
 //! an open-addressing index of `u32` entry numbers (linear probing, load at most one half).
 //! Field hashes are not loaded: the diff asks [`Ledger::field_hashes`] for the users that changed.
+//!
+//! Each active user also has, when known, the fingerprint of the export row it was last synced
+//! from ([`SourceHash`]), with a second index by fingerprint: a nightly re-sync finds an
+//! unchanged row by its bytes alone ([`Snapshot::by_source`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
@@ -13,7 +18,7 @@ use std::hash::{BuildHasher, RandomState};
 use rusqlite::OptionalExtension;
 
 use super::error::{LedgerError, SqlContext};
-use super::hash::Hash;
+use super::hash::{short, Hash, ShortHash, SourceHash};
 use super::Ledger;
 
 /// A slot of the index with no entry.
@@ -32,7 +37,9 @@ struct Span {
 struct Entry {
     key: Span,
     remote_id: Span,
-    payload_hash: Hash,
+    payload_hash: ShortHash,
+    /// The fingerprint of the row last synced, when known.
+    source: Option<SourceHash>,
     active: bool,
 }
 
@@ -43,8 +50,10 @@ pub struct SnapshotUser<'a> {
     pub index: usize,
     pub key: &'a str,
     pub remote_id: Option<&'a str>,
-    /// The hash of the payload last sent successfully.
-    pub payload_hash: &'a Hash,
+    /// The hash of the payload last sent successfully (its first half).
+    pub payload_hash: &'a ShortHash,
+    /// The fingerprint of the export row that payload came from, when known.
+    pub source_hash: Option<&'a SourceHash>,
     /// False once the user was deactivated.
     pub active: bool,
 }
@@ -55,6 +64,9 @@ pub struct Snapshot {
     text: String,
     entries: Vec<Entry>,
     slots: Vec<u32>,
+    /// Active users with a fingerprint, by fingerprint (open addressing like `slots`; the
+    /// fingerprint is a keyed hash already, so its first bytes are the slot).
+    source_slots: Vec<u32>,
     hasher: RandomState,
     active: usize,
 }
@@ -104,6 +116,26 @@ impl Snapshot {
         }
     }
 
+    /// The position of the active user last synced from a row with this fingerprint.
+    pub fn by_source(&self, source: &SourceHash) -> Option<usize> {
+        if self.source_slots.is_empty() {
+            return None;
+        }
+        let mask = self.source_slots.len() - 1;
+        let mut slot = source_slot(source) & mask;
+        loop {
+            let at = self.source_slots[slot];
+            if at == EMPTY {
+                return None;
+            }
+            let entry = &self.entries[at as usize];
+            if entry.active && entry.source.as_ref() == Some(source) {
+                return Some(at as usize);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
     /// Every user, in the order they were loaded (by key, from the ledger).
     pub fn iter(&self) -> impl Iterator<Item = SnapshotUser<'_>> + '_ {
         (0..self.entries.len()).map(|index| self.user(index))
@@ -113,7 +145,7 @@ impl Snapshot {
     pub fn memory_bytes(&self) -> usize {
         self.text.capacity()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.slots.capacity() * std::mem::size_of::<u32>()
+            + (self.slots.capacity() + self.source_slots.capacity()) * std::mem::size_of::<u32>()
     }
 
     fn user(&self, index: usize) -> SnapshotUser<'_> {
@@ -123,6 +155,7 @@ impl Snapshot {
             key: self.span(entry.key),
             remote_id: (entry.remote_id.len != NO_REMOTE).then(|| self.span(entry.remote_id)),
             payload_hash: &entry.payload_hash,
+            source_hash: entry.source.as_ref(),
             active: entry.active,
         }
     }
@@ -152,6 +185,7 @@ impl SnapshotBuilder {
                 text: String::with_capacity(text_bytes),
                 entries: Vec::with_capacity(users),
                 slots: vec![EMPTY; slots_for(users)],
+                source_slots: Vec::new(),
                 hasher: RandomState::new(),
                 active: 0,
             },
@@ -164,6 +198,7 @@ impl SnapshotBuilder {
         key: &str,
         remote_id: Option<&str>,
         payload_hash: Hash,
+        source: Option<SourceHash>,
         active: bool,
     ) -> Result<(), SnapshotTooLarge> {
         let s = &mut self.snapshot;
@@ -175,11 +210,12 @@ impl SnapshotBuilder {
             let entry = &mut s.entries[index];
             s.active = s.active - usize::from(entry.active) + usize::from(active);
             entry.remote_id = remote_id;
-            entry.payload_hash = payload_hash;
+            entry.payload_hash = short(&payload_hash);
+            entry.source = source;
             entry.active = active;
             return Ok(());
         }
-        self.push_new(key, remote_id, payload_hash, active)
+        self.push_new(key, remote_id, payload_hash, source, active)
     }
 
     /// Adds a user whose key is not in the builder yet (the ledger's keys are unique: loading
@@ -189,6 +225,7 @@ impl SnapshotBuilder {
         key: &str,
         remote_id: Option<&str>,
         payload_hash: Hash,
+        source: Option<SourceHash>,
         active: bool,
     ) -> Result<(), SnapshotTooLarge> {
         let s = &self.snapshot;
@@ -205,7 +242,8 @@ impl SnapshotBuilder {
                 Some(id) => append(&mut s.text, id)?,
                 None => no_remote(),
             },
-            payload_hash,
+            payload_hash: short(&payload_hash),
+            source,
             active,
         };
         let index = s.entries.len() as u32;
@@ -215,8 +253,29 @@ impl SnapshotBuilder {
         Ok(())
     }
 
-    /// The finished snapshot.
-    pub fn finish(self) -> Snapshot {
+    /// The finished snapshot, with its index by fingerprint.
+    pub fn finish(mut self) -> Snapshot {
+        let s = &mut self.snapshot;
+        let with_source = s
+            .entries
+            .iter()
+            .filter(|e| e.active && e.source.is_some())
+            .count();
+        if with_source > 0 {
+            let mut slots = vec![EMPTY; slots_for(with_source)];
+            let mask = slots.len() - 1;
+            for (index, entry) in s.entries.iter().enumerate() {
+                let (true, Some(source)) = (entry.active, &entry.source) else {
+                    continue;
+                };
+                let mut slot = source_slot(source) & mask;
+                while slots[slot] != EMPTY {
+                    slot = (slot + 1) & mask;
+                }
+                slots[slot] = index as u32;
+            }
+            s.source_slots = slots;
+        }
         self.snapshot
     }
 
@@ -245,6 +304,13 @@ fn insert_slot(slots: &mut [u32], hasher: &RandomState, key: &str, index: u32) {
         slot = (slot + 1) & mask;
     }
     slots[slot] = index;
+}
+
+/// A fingerprint's slot: its first bytes (it is a keyed hash, evenly spread already).
+fn source_slot(source: &SourceHash) -> usize {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&source[..8]);
+    u64::from_le_bytes(word) as usize
 }
 
 fn append(text: &mut String, s: &str) -> Result<Span, SnapshotTooLarge> {
@@ -283,7 +349,7 @@ impl Ledger {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT user_key, remote_id, payload_hash, active FROM synced_users \
+                "SELECT user_key, remote_id, payload_hash, active, source_hash FROM synced_users \
                  WHERE target = ?1 ORDER BY user_key",
             )
             .ctx(&self.path, action)?;
@@ -307,9 +373,15 @@ impl Ledger {
                 ))
             })?;
             let active: bool = row.get(3).ctx(&self.path, action)?;
+            // A fingerprint of another size (none is written) is only a shortcut lost.
+            let source = row
+                .get_ref(4)
+                .and_then(|v| Ok(v.as_blob_or_null()?))
+                .ctx(&self.path, action)?
+                .and_then(|blob| SourceHash::try_from(blob).ok());
             // `(target, user_key)` is the table's primary key: every key comes once.
             builder
-                .push_new(key, remote_id, hash, active)
+                .push_new(key, remote_id, hash, source, active)
                 .map_err(|e| self.corrupt(e.to_string()))?;
         }
         let snapshot = builder.finish();
@@ -387,6 +459,7 @@ mod tests {
                 &format!("user-{i}"),
                 remote.as_deref(),
                 [i as u8; 32],
+                (i % 2 == 0).then_some([(i % 251) as u8; 16]),
                 i % 10 != 0,
             )
             .unwrap();
@@ -401,7 +474,7 @@ mod tests {
         assert_eq!(s.active_len(), 4500);
         for i in 0..5000 {
             let u = s.get(&format!("user-{i}")).unwrap();
-            assert_eq!(u.payload_hash, &[i as u8; 32]);
+            assert_eq!(u.payload_hash, &[i as u8; 16]);
             assert_eq!(u.remote_id, (i % 3 == 0).then(|| i.to_string()).as_deref());
             assert_eq!(u.active, i % 10 != 0);
             assert_eq!(u.index, i);
@@ -413,16 +486,36 @@ mod tests {
     #[test]
     fn pushing_a_key_again_replaces_it() {
         let mut b = SnapshotBuilder::with_capacity(2, 0);
-        b.push("a", None, [1; 32], true).unwrap();
-        b.push("a", Some("9"), [2; 32], false).unwrap();
+        b.push("a", None, [1; 32], None, true).unwrap();
+        b.push("a", Some("9"), [2; 32], Some([2; 16]), false)
+            .unwrap();
         let s = b.finish();
         assert_eq!(s.len(), 1);
         assert_eq!(s.active_len(), 0);
         let a = s.get("a").unwrap();
         assert_eq!(
             (a.remote_id, a.payload_hash, a.active),
-            (Some("9"), &[2; 32], false)
+            (Some("9"), &[2; 16], false)
         );
+    }
+
+    #[test]
+    fn active_users_are_found_by_the_fingerprint_of_their_row() {
+        let mut b = SnapshotBuilder::with_capacity(4, 0);
+        b.push("a", None, [1; 32], Some([1; 16]), true).unwrap();
+        b.push("b", None, [2; 32], Some([2; 16]), false).unwrap();
+        b.push("c", None, [3; 32], None, true).unwrap();
+        b.push("d", None, [4; 32], Some([4; 16]), true).unwrap();
+        let s = b.finish();
+        assert_eq!(s.by_source(&[1; 16]), s.position("a"));
+        assert_eq!(s.by_source(&[4; 16]), s.position("d"));
+        assert_eq!(s.get("d").unwrap().source_hash, Some(&[4; 16]));
+        assert_eq!(
+            s.by_source(&[2; 16]),
+            None,
+            "a deactivated user is not a shortcut"
+        );
+        assert_eq!(s.by_source(&[3; 16]), None);
     }
 
     #[test]
@@ -441,7 +534,10 @@ mod tests {
         for i in 0..n {
             key.clear();
             key.push_str(&format!("{i:032x}"));
-            b.push(&key, Some(&format!("{i:07}")), [0; 32], true)
+            let mut source = [0u8; 16];
+            source[..8]
+                .copy_from_slice(&(i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+            b.push(&key, Some(&format!("{i:07}")), [0; 32], Some(source), true)
                 .unwrap();
         }
         let s = b.finish();

@@ -17,14 +17,23 @@ use super::Tally;
 use crate::dispatch::{FinalOutcome, Job, JobResult};
 use crate::ledger::{
     Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, PayloadHasher, RowOutcome, RunId,
-    SnapshotChange,
+    SnapshotChange, SourceHash,
 };
 use crate::payload::Payload;
 use crate::plan::GuardRefusal;
 use crate::provider::Operation;
 
-/// The whole payload and hash of each row in flight, by line.
-pub type PendingMap = Arc<Mutex<HashMap<i64, (Option<Payload>, Option<Hash>)>>>;
+/// What the snapshot needs of a row in flight once it succeeds, by line.
+pub type PendingMap = Arc<Mutex<HashMap<i64, InFlight>>>;
+
+/// A row in flight: its whole payload (a patch sends only part of it), the payload's hash and
+/// the fingerprint of the export row it came from.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    full: Option<Payload>,
+    hash: Option<Hash>,
+    source_hash: Option<SourceHash>,
+}
 
 /// Most intents committed in one transaction before their requests leave.
 const INTENT_BATCH: usize = 256;
@@ -103,11 +112,18 @@ pub async fn feed(
                 pending
                     .lock()
                     .map_err(|_| FeedEnd::Fatal("poisoned".into()))?
-                    .insert(p.job.line, (p.full, p.hash));
+                    .insert(
+                        p.job.line,
+                        InFlight {
+                            full: p.full,
+                            hash: p.hash,
+                            source_hash: p.source_hash,
+                        },
+                    );
                 if let Err(refused) = tx.send(p.job).await {
                     // The dispatcher has stopped: this job and all later ones are not sent.
                     let job = refused.0;
-                    let (full, _) = take(&pending, job.line);
+                    let full = take(&pending, job.line).full;
                     let why = stop_reason(&mut abort_reason, &mut reason).await;
                     not_attempted(run, &writer, &tally, &progress, job, full, &why)
                         .await
@@ -154,7 +170,7 @@ pub async fn record_unsent(
     why: &str,
 ) -> Result<(), String> {
     while let Some(job) = jobs.recv().await {
-        let (full, _) = take(pending, job.line);
+        let full = take(pending, job.line).full;
         not_attempted(run, writer, tally, progress, job, full, why).await?;
     }
     Ok(())
@@ -171,12 +187,12 @@ async fn stop_reason(
     known.clone().unwrap_or_else(|| "the run stopped".into())
 }
 
-fn take(pending: &PendingMap, line: i64) -> (Option<Payload>, Option<Hash>) {
+fn take(pending: &PendingMap, line: i64) -> InFlight {
     pending
         .lock()
         .ok()
         .and_then(|mut m| m.remove(&line))
-        .unwrap_or((None, None))
+        .unwrap_or_default()
 }
 
 async fn not_attempted(
@@ -213,8 +229,8 @@ pub async fn record_results(
     progress: ProgressBar,
 ) -> Result<(), LedgerError> {
     while let Some(result) = results.recv().await {
-        let (full, hash) = take(&pending, result.job.line);
-        let outcome = to_outcome(result, full, hash, &hasher);
+        let in_flight = take(&pending, result.job.line);
+        let outcome = to_outcome(result, in_flight, &hasher);
         count(&tally, &progress, &outcome);
         writer.record_outcome(run, outcome).await?;
     }
@@ -222,12 +238,12 @@ pub async fn record_results(
 }
 
 /// The ledger row for one dispatcher result.
-fn to_outcome(
-    result: JobResult,
-    full: Option<Payload>,
-    hash: Option<Hash>,
-    hasher: &PayloadHasher,
-) -> RowOutcome {
+fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) -> RowOutcome {
+    let InFlight {
+        full,
+        hash,
+        source_hash,
+    } = in_flight;
     let JobResult {
         job,
         op_sent,
@@ -252,6 +268,7 @@ fn to_outcome(
                     remote_id: remote_id.or(job.user.remote_id.clone()),
                     payload_hash: hash,
                     field_hashes: hasher.hash_fields(full),
+                    source_hash,
                 }),
                 _ => None,
             };

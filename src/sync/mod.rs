@@ -298,7 +298,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     let (planned_tx, planned_rx) = mpsc::channel::<Planned>(PLANNED_QUEUE);
     let planner = Planner {
         ledger,
-        snapshot,
+        snapshot: Arc::new(snapshot),
         hasher: hasher.clone(),
         target: target.clone(),
         source,

@@ -26,7 +26,8 @@ use crate::input::InputError;
 use crate::input::InputOptions;
 use crate::ledger::{LedgerError, OutcomeKind, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
 use crate::plan::check_guards;
-use crate::prepare::{PreparedRow, Rows};
+use crate::prepare::{KnownRows, PreparedRow, Rows};
+use std::sync::Arc;
 
 use super::scan::FileStamp;
 
@@ -284,6 +285,16 @@ impl Planner {
         }
     }
 
+    /// Opens the export, its rows fingerprinted; without `--full`, the rows the snapshot knows
+    /// by their fingerprint skip mapping and validation.
+    fn open_rows(&self, input: &Path, options: &InputOptions) -> Result<Rows, Cut> {
+        let mut rows =
+            Rows::open(input, &self.target, options).map_err(|e| Cut::Fatal(e.to_string()))?;
+        let known = (!self.full).then(|| Arc::clone(&self.snapshot) as Arc<dyn KnownRows>);
+        rows.fingerprint(&self.hasher, &self.target, known);
+        Ok(rows)
+    }
+
     /// Reads the export once: outcomes out at once, requests held, every row noted. The rows
     /// are read, mapped and validated on a thread of their own, so that this one only diffs.
     fn first_pass<F: FnMut(Planned) -> bool>(
@@ -294,8 +305,7 @@ impl Planner {
         held: &mut Held,
         emit: &mut Emitter<'_, F>,
     ) -> Result<(), Cut> {
-        let rows =
-            Rows::open(input, &self.target, options).map_err(|e| Cut::Fatal(e.to_string()))?;
+        let rows = self.open_rows(input, options)?;
         for row in read_ahead(rows, input).iter().flatten() {
             if self.stopped() {
                 return Err(Cut::Stopped);
@@ -337,8 +347,7 @@ impl Planner {
         mut each: impl FnMut(Pending) -> bool,
     ) -> Result<(), Cut> {
         let after = after.unwrap_or(i64::MIN);
-        let rows =
-            Rows::open(input, &self.target, options).map_err(|e| Cut::Fatal(e.to_string()))?;
+        let rows = self.open_rows(input, options)?;
         let (mut read, mut sent_line) = (0u64, 0u64);
         let changed = |sent_line: u64| {
             stamp
@@ -470,13 +479,13 @@ mod tests {
             .unwrap();
         let mut snapshot = SnapshotBuilder::with_capacity(3, 0);
         snapshot
-            .push("u1", None, hasher.hash_payload(&u1), true)
+            .push("u1", None, hasher.hash_payload(&u1), None, true)
             .unwrap();
-        snapshot.push("u7", None, [0; 32], true).unwrap();
-        snapshot.push("u8", None, [0; 32], true).unwrap();
+        snapshot.push("u7", None, [0; 32], None, true).unwrap();
+        snapshot.push("u8", None, [0; 32], None, true).unwrap();
         let planner = Planner {
             ledger,
-            snapshot: snapshot.finish(),
+            snapshot: Arc::new(snapshot.finish()),
             hasher,
             target,
             source: Source::File {

@@ -16,11 +16,11 @@ use crate::dispatch::Job;
 use crate::input::InputOptions;
 use crate::ledger::{
     Hash, Ledger, OutcomeKind, PayloadHasher, RowOutcome, RunId, Snapshot, SnapshotChange,
-    StoredOutcome,
+    SourceHash, StoredOutcome,
 };
 use crate::payload::Payload;
 use crate::plan::{self, Decision, GuardRefusal, Known};
-use crate::prepare::PreparedRow;
+use crate::prepare::{KnownRows, PreparedRow};
 use crate::provider::{Operation, UserRef};
 
 /// What the planner hands on: rows' fates, decided before any request.
@@ -48,6 +48,8 @@ pub struct Pending {
     /// The whole canonical payload (None for deactivations).
     pub full: Option<Payload>,
     pub hash: Option<Hash>,
+    /// The fingerprint of the export row it came from, for the snapshot once it succeeds.
+    pub source_hash: Option<SourceHash>,
 }
 
 /// Where the rows of a pass come from.
@@ -77,7 +79,8 @@ pub struct Guards {
 /// What the planner needs; moved onto its thread.
 pub struct Planner {
     pub ledger: Ledger,
-    pub snapshot: Snapshot,
+    /// Shared with the reader thread, which skips the rows it knows by their fingerprint.
+    pub snapshot: Arc<Snapshot>,
     pub hasher: PayloadHasher,
     pub target: Target,
     pub source: Source,
@@ -126,13 +129,17 @@ impl Planner {
             return Step::Send(Box::new(deactivation(line, &key, &remote_id)));
         }
         let found = self.snapshot.position(&key);
-        self.plan_payload(line, key, payload, None, found)
+        self.plan_payload(line, key, payload, None, found, None)
     }
 
     /// Decides a row of the export; `found` is its user's position in the snapshot, when the
     /// caller looked it up already (`None` looks it up).
     pub(super) fn plan_row(&self, row: PreparedRow, found: Option<Option<usize>>) -> Step {
         let line = row.line as i64;
+        if row.known.is_some() {
+            // The very row its user was last synced from (see `PreparedRow::known`).
+            return Step::Done(RowOutcome::new(line, row.key, OutcomeKind::Unchanged));
+        }
         let payload = match row.result {
             Ok(payload) => payload,
             Err(errors) => {
@@ -153,10 +160,11 @@ impl Planner {
             });
         };
         let found = found.unwrap_or_else(|| self.snapshot.position(&key));
-        self.plan_payload(line, key, payload, row.remote_id, found)
+        self.plan_payload(line, key, payload, row.remote_id, found, row.source_hash)
     }
 
-    /// Diffs one valid payload against the snapshot (`found`: its user's position there).
+    /// Diffs one valid payload against the snapshot (`found`: its user's position there;
+    /// `source_hash`: the fingerprint of the row it came from).
     fn plan_payload(
         &self,
         line: i64,
@@ -164,6 +172,7 @@ impl Planner {
         payload: Payload,
         remote_id: Option<String>,
         found: Option<usize>,
+        source_hash: Option<SourceHash>,
     ) -> Step {
         let provider = self.target.provider;
         let hash = self.hasher.hash_payload(&payload);
@@ -189,7 +198,16 @@ impl Planner {
             .or(remote_id);
         let (op, body, fields, uncleared) = match decision {
             Decision::Unchanged => {
-                return Step::Done(RowOutcome::new(line, Some(key), OutcomeKind::Unchanged))
+                // Same payload from other bytes: remember them, so the next run knows the row.
+                let known_source = previous.and_then(|u| u.source_hash);
+                let snapshot = match source_hash {
+                    Some(h) if known_source != Some(&h) => Some(SnapshotChange::Source(h)),
+                    _ => None,
+                };
+                return Step::Done(RowOutcome {
+                    snapshot,
+                    ..RowOutcome::new(line, Some(key), OutcomeKind::Unchanged)
+                });
             }
             Decision::Refresh { uncleared } => {
                 warn_uncleared(line, &key, &uncleared, provider.name());
@@ -199,6 +217,7 @@ impl Planner {
                     remote_id: None,
                     payload_hash: hash,
                     field_hashes: self.hasher.hash_fields(&payload),
+                    source_hash,
                 };
                 return Step::Done(RowOutcome {
                     snapshot: Some(snapshot),
@@ -232,6 +251,7 @@ impl Planner {
             uncleared,
             full: Some(payload),
             hash: Some(hash),
+            source_hash,
         }))
     }
 }
@@ -263,6 +283,22 @@ pub(super) fn deactivation(line: i64, key: &str, remote_id: &Option<String>) -> 
         uncleared: Vec::new(),
         full: None,
         hash: None,
+        source_hash: None,
+    }
+}
+
+impl KnownRows for Snapshot {
+    fn find(&self, source: &SourceHash) -> Option<(usize, &str)> {
+        let index = self.by_source(source)?;
+        Some((index, self.user_at(index)?.key))
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        Snapshot::position(self, key)
+    }
+
+    fn len(&self) -> usize {
+        Snapshot::len(self)
     }
 }
 

@@ -60,7 +60,7 @@ pub fn preview(
     let hasher = ledger.hasher();
     let planner = Planner {
         ledger,
-        snapshot,
+        snapshot: std::sync::Arc::new(snapshot),
         hasher,
         target: target.clone(),
         source: Source::File {
