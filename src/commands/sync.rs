@@ -11,8 +11,6 @@ use crate::commands::{ledger_path, runtime, UsageError};
 use crate::config::{self, parse_base_url, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
-use crate::sync::estimate::{self, human_duration, Estimate};
-use crate::sync::preview::{preview, PreviewRequest};
 use crate::sync::{self, window, SyncRequest, SyncSummary};
 
 /// Runs `sync`.
@@ -42,9 +40,6 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     }
     let ledger_file = ledger_path(&args.ledger, &config);
     let input_options = config.input.options(&args.input.settings());
-    if global.verbose > 0 {
-        log_estimate(target, args, &ledger_file, &input_options, deadline);
-    }
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
     let (stop_handle, stop_signal) = dispatch::stop_signal();
     let request = SyncRequest {
@@ -61,6 +56,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         command_line: command_line(),
         progress: progress.clone(),
         stop: Some((stop_handle.clone(), stop_signal)),
+        log_estimate: global.verbose > 0,
     };
     let rt = runtime()?;
     let summary = rt.block_on(async {
@@ -96,58 +92,6 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
                 other => other,
             })
         }
-    }
-}
-
-/// `-v`: before sending, how long the run should take (a planning pass over the export), and
-/// whether that fits before the deadline. Only informative: a failure here is left for the
-/// sync itself to report.
-fn log_estimate(
-    target: &crate::config::Target,
-    args: &SyncArgs,
-    ledger_file: &std::path::Path,
-    input_options: &crate::input::InputOptions,
-    deadline: Option<std::time::Instant>,
-) {
-    let request = PreviewRequest {
-        input: args.input.input.clone(),
-        input_options: input_options.clone(),
-        ledger_path: ledger_file.to_path_buf(),
-        full: args.diff.full,
-        deactivate_missing: args.diff.deactivate_missing || target.deactivate_missing,
-        force: args.diff.force,
-    };
-    let estimate = preview(target, &request, |_| {}).and_then(|counts| {
-        let ledger = crate::ledger::Ledger::open(ledger_file)?;
-        let rate = estimate::expected_rate(target, args.rate, args.concurrency.is_some(), &ledger)?;
-        Ok((estimate::planned_requests(&counts), rate))
-    });
-    match estimate {
-        Ok((requests, Some((rate, basis)))) => {
-            let estimate = Estimate::new(requests, rate, basis);
-            tracing::info!(
-                requests,
-                rate = format_args!("{rate:.1}"),
-                basis = %basis,
-                seconds = format_args!("{:.0}", estimate.seconds),
-                "estimated duration: {estimate}"
-            );
-            if let Some(deadline) = deadline {
-                let window = deadline.saturating_duration_since(std::time::Instant::now());
-                if estimate.duration() > window {
-                    tracing::warn!(
-                        "the run will probably not finish within its window ({}): the rows left \
-                         are recorded not attempted for the next run",
-                        human_duration(window)
-                    );
-                }
-            }
-        }
-        Ok((requests, None)) => tracing::info!(
-            requests,
-            "estimated duration: unknown (no rate configured, learned or measured yet)"
-        ),
-        Err(e) => tracing::debug!("no estimate: {e:#}"),
     }
 }
 
