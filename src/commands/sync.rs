@@ -4,7 +4,9 @@
 //! Ctrl-C (or SIGTERM) once: stop reading, let in-flight requests finish, record everything,
 //! exit 130. Twice: abandon the in-flight requests.
 
+use std::borrow::Cow;
 use std::io::Write;
+use std::path::Path;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::commands::{ledger_path, runtime, UsageError};
@@ -69,7 +71,14 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
         eprintln!("error: {}", credentials_refused(target, &global.config));
     }
-    print_summary(&summary, &target.name, target.provider.name(), global.quiet)?;
+    let details = report_command(&target.name, &global.config, args.ledger.ledger.as_deref());
+    print_summary(
+        &summary,
+        &target.name,
+        target.provider.name(),
+        &details,
+        global.quiet,
+    )?;
     let Some(file) = &args.report else {
         return Ok(summary.exit);
     };
@@ -161,10 +170,40 @@ pub(super) fn command_line() -> String {
         .join(" ")
 }
 
+/// The command that shows a run's rejected and failed rows: `usersync report last` with the
+/// config (and the ledger, when one was given) of this run, so that it reads the same ledger.
+fn report_command(target: &str, config: &Path, ledger: Option<&Path>) -> String {
+    let mut command = format!(
+        "usersync report last -c {} -t {}",
+        shell_word(&config.display().to_string()),
+        shell_word(target)
+    );
+    if let Some(ledger) = ledger {
+        command.push_str(" --ledger ");
+        command.push_str(&shell_word(&ledger.display().to_string()));
+    }
+    command
+}
+
+/// `text` as one shell word: as it is when plain, else single-quoted.
+fn shell_word(text: &str) -> Cow<'_, str> {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("'{}'", text.replace('\'', r"'\''")))
+    }
+}
+
+/// `details` is the command that shows the rows that did not go through.
 fn print_summary(
     s: &SyncSummary,
     target: &str,
     provider: &str,
+    details: &str,
     quiet: bool,
 ) -> std::io::Result<()> {
     let c = &s.counts;
@@ -223,7 +262,7 @@ fn print_summary(
     if c.rejected + c.failed > 0 {
         writeln!(
             out,
-            "  details: usersync report last -t {target} (or the ledger's row_outcomes table)"
+            "  details: {details} (or the ledger's row_outcomes table)"
         )?;
     }
     Ok(())
