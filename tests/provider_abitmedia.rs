@@ -9,9 +9,12 @@ use std::time::Duration;
 use serde_json::json;
 use usersync::mock::{demo_credentials, Change, MockOptions};
 use usersync::provider::abitmedia::session::{auth_url, AbitmediaSession};
-use usersync::provider::{AuthError, Operation, Outcome};
+use usersync::provider::{Operation, Outcome};
 
-use provider_common::{assert_transient_classes, payload, rejects_field, user, Attempt, Target};
+use provider_common::{
+    assert_expired_token_is_renewed, assert_login_refused, assert_synced, assert_transient_classes,
+    create, create_attempt, payload, rejects_field, user, Target,
+};
 
 fn options(id_in: &str) -> toml::Table {
     let mut options = toml::Table::new();
@@ -42,42 +45,17 @@ fn person(email: &str) -> serde_json::Value {
         "companies": [{"companyId": 1, "isAdmin": false, "roleId": 2}]})
 }
 
-async fn create(t: &Target, email: &str) -> String {
-    match t
-        .send(
-            Operation::Create,
-            &user(email, None),
-            &payload(person(email)),
-        )
-        .await
-        .outcome()
-    {
-        Outcome::Synced {
-            remote_id: Some(id),
-        } => id,
-        other => panic!("create: {other:?}"),
-    }
-}
-
 async fn every_operation_is_accepted_with(id_in: &str) {
     let t = target(id_in).await;
-    let id = create(&t, "ana@example.com").await;
+    let id = create(&t, "ana@example.com", person("ana@example.com")).await;
     assert_eq!(id, "1");
     let ana = user("ana@example.com", Some(&id));
     let mut full = person("ana@example.com");
     full["address"] = json!("Calle Nueva 2");
     for op in [Operation::Update, Operation::Patch] {
-        let outcome = t.send(op, &ana, &payload(full.clone())).await.outcome();
-        assert!(
-            matches!(outcome, Outcome::Synced { .. }),
-            "{op}: {outcome:?}"
-        );
+        assert_synced(&t, op, &ana, &payload(full.clone())).await;
     }
-    let gone = t
-        .send(Operation::Deactivate, &ana, &payload(json!({})))
-        .await
-        .outcome();
-    assert!(matches!(gone, Outcome::Synced { .. }), "{gone:?}");
+    assert_synced(&t, Operation::Deactivate, &ana, &payload(json!({}))).await;
 
     let stored = t.mock.state.user("1").unwrap();
     assert!(!stored.active);
@@ -108,7 +86,7 @@ async fn every_operation_is_accepted_with_the_id_in_the_path() {
 #[tokio::test]
 async fn each_class_of_answer_is_classified() {
     let t = target("query").await;
-    let id = create(&t, "ana@example.com").await;
+    let id = create(&t, "ana@example.com", person("ana@example.com")).await;
     let ana = user("ana@example.com", Some(&id));
 
     let mut no_password = person("ana@example.com");
@@ -116,52 +94,23 @@ async fn each_class_of_answer_is_classified() {
     let rejected = t.send(Operation::Update, &ana, &payload(no_password)).await;
     assert!(rejects_field(&rejected.outcome(), "password"));
 
-    let taken = t
-        .send(
-            Operation::Create,
-            &user("ana@example.com", None),
-            &payload(person("ana@example.com")),
-        )
-        .await
-        .outcome();
+    let taken = create_attempt(&t, "ana@example.com", person("ana@example.com")).await;
     assert!(
         matches!(taken, Outcome::Conflict { status: 422, .. }),
         "{taken:?}"
     );
 
     let bea = user("bea@example.com", None);
-    let after_drop = assert_transient_classes(
-        &t,
-        Operation::Create,
-        &bea,
-        &payload(person("bea@example.com")),
-    )
-    .await;
-    assert!(
-        matches!(after_drop, Outcome::Conflict { .. }),
-        "{after_drop:?}"
-    );
+    let bea_body = payload(person("bea@example.com"));
+    assert_transient_classes(&t, Operation::Create, &bea, &bea_body).await;
 
     // An expired token is a 401: an auth failure; the session renews it and goes on.
-    t.mock.state.expire_tokens();
     let full = payload(person("ana@example.com"));
-    let refused = t.send(Operation::Update, &ana, &full).await.outcome();
-    assert!(
-        matches!(refused, Outcome::AuthFailed { status: 401, .. }),
-        "{refused:?}"
-    );
-    assert!(t.session.invalidate());
-    let again = t.send(Operation::Update, &ana, &full).await.outcome();
-    assert!(matches!(again, Outcome::Synced { .. }), "{again:?}");
+    assert_expired_token_is_renewed(&t, Operation::Update, &ana, &full, 401).await;
 
     let mut wrong = demo_credentials("abitmedia");
     wrong.insert("password", "not-the-password");
     let url = auth_url(&t.ctx.base_url, &t.ctx.options).unwrap();
     let t = t.with_session(Arc::new(AbitmediaSession::new(url, &wrong).unwrap()));
-    match t.send(Operation::Update, &ana, &full).await {
-        Attempt::Auth(AuthError::Refused(message)) => {
-            assert!(!message.contains("not-the-password"))
-        }
-        other => panic!("a refused login is an auth failure, not {other:?}"),
-    }
+    assert_login_refused(&t, Operation::Update, &ana, &full, "not-the-password").await;
 }

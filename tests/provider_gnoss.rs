@@ -11,7 +11,10 @@ use usersync::provider::gnoss::oauth::SigningStyle;
 use usersync::provider::gnoss::session::OAuthSession;
 use usersync::provider::{Operation, Outcome};
 
-use provider_common::{assert_transient_classes, payload, rejects_field, user, Target};
+use provider_common::{
+    assert_synced, assert_transient_classes, create, create_attempt, payload, rejects_field, user,
+    Target,
+};
 
 const COMMUNITY: &str = "1ede819e-9d0f-41e9-855b-bbebc7f08dd1";
 
@@ -40,41 +43,17 @@ fn person(email: &str) -> serde_json::Value {
         "community_id": COMMUNITY})
 }
 
-/// Creates `email`'s user and returns its GUID.
-async fn create(t: &Target, email: &str) -> String {
-    let outcome = t
-        .send(
-            Operation::Create,
-            &user(email, None),
-            &payload(person(email)),
-        )
-        .await
-        .outcome();
-    match outcome {
-        Outcome::Synced {
-            remote_id: Some(id),
-        } => id,
-        other => panic!("create: {other:?}"),
-    }
-}
-
 async fn every_operation_is_accepted_with(mock_signing: SigningStyle, signing: &str) {
     let t = target(mock_signing, signing).await;
-    let guid = create(&t, "ana@example.com").await;
+    let guid = create(&t, "ana@example.com", person("ana@example.com")).await;
     assert!(uuid::Uuid::parse_str(&guid).is_ok());
     let ana = user("ana@example.com", Some(&guid));
 
     let full = payload(person("ana@example.com"));
-    let update = t.send(Operation::Update, &ana, &full).await.outcome();
-    assert!(matches!(update, Outcome::Synced { .. }), "{update:?}");
+    assert_synced(&t, Operation::Update, &ana, &full).await;
     let changed = payload(json!({"city": "Madrid"}));
-    let patch = t.send(Operation::Patch, &ana, &changed).await.outcome();
-    assert!(matches!(patch, Outcome::Synced { .. }), "{patch:?}");
-    let block = t
-        .send(Operation::Deactivate, &ana, &payload(json!({})))
-        .await
-        .outcome();
-    assert!(matches!(block, Outcome::Synced { .. }), "{block:?}");
+    assert_synced(&t, Operation::Patch, &ana, &changed).await;
+    assert_synced(&t, Operation::Deactivate, &ana, &payload(json!({}))).await;
 
     let stored = t.mock.state.user(&guid).unwrap();
     assert!(!stored.active);
@@ -98,51 +77,28 @@ async fn every_operation_is_accepted_signed_the_rfc5849_way() {
 #[tokio::test]
 async fn each_class_of_answer_is_classified() {
     let t = target(SigningStyle::Gnoss, "gnoss").await;
-    create(&t, "ana@example.com").await;
+    create(&t, "ana@example.com", person("ana@example.com")).await;
 
     let no_email = payload(json!({"name": "Sin", "last_name": "Correo"}));
     let rejected = t.send(Operation::Create, &user("x", None), &no_email).await;
     assert!(rejects_field(&rejected.outcome(), "email"));
 
-    let taken = t
-        .send(
-            Operation::Create,
-            &user("ana@example.com", None),
-            &payload(person("ana@example.com")),
-        )
-        .await
-        .outcome();
+    let taken = create_attempt(&t, "ana@example.com", person("ana@example.com")).await;
     assert!(
         matches!(taken, Outcome::Conflict { status: 400, .. }),
         "{taken:?}"
     );
 
     let bea = user("bea@example.com", None);
-    let after_drop = assert_transient_classes(
-        &t,
-        Operation::Create,
-        &bea,
-        &payload(person("bea@example.com")),
-    )
-    .await;
-    assert!(
-        matches!(after_drop, Outcome::Conflict { .. }),
-        "{after_drop:?}"
-    );
+    let bea_body = payload(person("bea@example.com"));
+    assert_transient_classes(&t, Operation::Create, &bea, &bea_body).await;
     assert_eq!(t.mock.state.users().len(), 2);
 
     let mut wrong = demo_credentials("gnoss");
     wrong.insert("consumer_secret", "not-the-secret");
     let session = OAuthSession::new(&wrong, SigningStyle::Gnoss).unwrap();
     let t = t.with_session(Arc::new(session));
-    let refused = t
-        .send(
-            Operation::Create,
-            &user("cid@example.com", None),
-            &payload(person("cid@example.com")),
-        )
-        .await
-        .outcome();
+    let refused = create_attempt(&t, "cid@example.com", person("cid@example.com")).await;
     assert!(
         matches!(refused, Outcome::AuthFailed { status: 401, .. }),
         "{refused:?}"
@@ -154,14 +110,7 @@ async fn a_signing_style_the_server_does_not_use_is_an_auth_failure() {
     let t = target(SigningStyle::Rfc5849, "gnoss").await;
     // The adapter signs its POST as a GET (GNOSS's way); a server checking RFC 5849 signs the
     // real method, so the signatures differ.
-    let outcome = t
-        .send(
-            Operation::Create,
-            &user("ana@example.com", None),
-            &payload(person("ana@example.com")),
-        )
-        .await
-        .outcome();
+    let outcome = create_attempt(&t, "ana@example.com", person("ana@example.com")).await;
     assert!(
         matches!(outcome, Outcome::AuthFailed { status: 401, .. }),
         "{outcome:?}"

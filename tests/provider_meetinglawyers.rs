@@ -10,7 +10,9 @@ use usersync::mock::{demo_credentials, Change, MockOptions};
 use usersync::provider::meetinglawyers::session::HeaderSession;
 use usersync::provider::{Credentials, Operation, Outcome};
 
-use provider_common::{assert_transient_classes, payload, rejects_field, user, Target};
+use provider_common::{
+    assert_synced, assert_transient_classes, payload, rejects_field, user, Target,
+};
 
 async fn target() -> Target {
     Target::start(
@@ -30,29 +32,15 @@ async fn every_operation_is_accepted() {
         json!({"user_id": "u1", "status": 2, "email": "ana@example.com",
         "first_name": "Ana"}),
     );
-    assert!(matches!(
-        t.send(Operation::Create, &ana, &created).await.outcome(),
-        Outcome::Synced { .. }
-    ));
+    assert_synced(&t, Operation::Create, &ana, &created).await;
     let full = payload(
         json!({"status": 2, "email": "ana@example.com", "first_name": "Ana",
         "last_name": "Ruiz"}),
     );
-    assert!(matches!(
-        t.send(Operation::Update, &ana, &full).await.outcome(),
-        Outcome::Synced { .. }
-    ));
+    assert_synced(&t, Operation::Update, &ana, &full).await;
     let changed = payload(json!({"coverage_name": "Gold"}));
-    assert!(matches!(
-        t.send(Operation::Patch, &ana, &changed).await.outcome(),
-        Outcome::Synced { .. }
-    ));
-    assert!(matches!(
-        t.send(Operation::Deactivate, &ana, &payload(json!({})))
-            .await
-            .outcome(),
-        Outcome::Synced { .. }
-    ));
+    assert_synced(&t, Operation::Patch, &ana, &changed).await;
+    assert_synced(&t, Operation::Deactivate, &ana, &payload(json!({}))).await;
 
     let stored = t.mock.state.user("u1").unwrap();
     assert!(!stored.active);

@@ -109,6 +109,33 @@ fn every_valid_row_reaches_a_faulty_provider_once_with_its_fields() {
         stdout.contains(&format!("rejected {rejected} · failed 0")),
         "{stdout}"
     );
+    // The summary's hint names this run's config and ledger, and works from anywhere.
+    let hint = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("details: "))
+        .and_then(|l| l.split(" (or ").next())
+        .unwrap_or_else(|| panic!("no details hint\n{stdout}"));
+    assert_eq!(
+        hint,
+        format!(
+            "usersync report last -c {} -t lawyers --ledger {}",
+            ws.config.display(),
+            ws.ledger().display()
+        )
+    );
+    let words: Vec<&str> = hint.split_whitespace().collect();
+    let report = std::process::Command::new(assert_cmd::cargo::cargo_bin("usersync"))
+        .args(&words[1..])
+        .current_dir(std::env::temp_dir())
+        .env_remove("USERSYNC_CONFIG")
+        .output()
+        .expect("run the hinted report");
+    let shown = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success(), "{shown}");
+    assert!(
+        shown.contains(&format!("rejected {rejected} · failed 0")),
+        "{shown}"
+    );
 
     // The same export again: nothing to send.
     let before = mock.stats().requests;

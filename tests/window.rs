@@ -151,12 +151,15 @@ async fn plan_and_sync_v_estimate_the_duration() {
     assert_eq!(last["estimate"]["requests"], 100);
     assert_eq!(last["estimate"]["basis"], "configured");
 
-    // -v estimates before sending, and warns when the window is too short for it.
+    // -v estimates before sending (from the sync's own pass over the export), and warns when
+    // the window is too short for it.
     let mock = start_mock(FaultConfig::default()).await;
     let run = sync(&dir, &mock, &["-v", "--max-duration", "1s"]).await;
     assert_eq!(run.code(), 4, "{}", run.stderr());
     assert!(
-        run.stderr().contains("estimated duration: about 2.0s"),
+        run.stderr().contains(
+            "estimated duration: about 2.0s for 100 requests at 50 requests/s (configured)"
+        ),
         "{}",
         run.stderr()
     );

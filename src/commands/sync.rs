@@ -4,15 +4,15 @@
 //! Ctrl-C (or SIGTERM) once: stop reading, let in-flight requests finish, record everything,
 //! exit 130. Twice: abandon the in-flight requests.
 
+use std::borrow::Cow;
 use std::io::Write;
+use std::path::Path;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::commands::{ledger_path, runtime, UsageError};
 use crate::config::{self, parse_base_url, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
-use crate::sync::estimate::{self, human_duration, Estimate};
-use crate::sync::preview::{preview, PreviewRequest};
 use crate::sync::{self, window, SyncRequest, SyncSummary};
 
 /// Runs `sync`.
@@ -42,9 +42,6 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     }
     let ledger_file = ledger_path(&args.ledger, &config);
     let input_options = config.input.options(&args.input.settings());
-    if global.verbose > 0 {
-        log_estimate(target, args, &ledger_file, &input_options, deadline);
-    }
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
     let (stop_handle, stop_signal) = dispatch::stop_signal();
     let request = SyncRequest {
@@ -61,6 +58,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         command_line: command_line(),
         progress: progress.clone(),
         stop: Some((stop_handle.clone(), stop_signal)),
+        log_estimate: global.verbose > 0,
     };
     let rt = runtime()?;
     let summary = rt.block_on(async {
@@ -73,7 +71,14 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
         eprintln!("error: {}", credentials_refused(target, &global.config));
     }
-    print_summary(&summary, &target.name, target.provider.name(), global.quiet)?;
+    let details = report_command(&target.name, &global.config, args.ledger.ledger.as_deref());
+    print_summary(
+        &summary,
+        &target.name,
+        target.provider.name(),
+        &details,
+        global.quiet,
+    )?;
     let Some(file) = &args.report else {
         return Ok(summary.exit);
     };
@@ -96,58 +101,6 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
                 other => other,
             })
         }
-    }
-}
-
-/// `-v`: before sending, how long the run should take (a planning pass over the export), and
-/// whether that fits before the deadline. Only informative: a failure here is left for the
-/// sync itself to report.
-fn log_estimate(
-    target: &crate::config::Target,
-    args: &SyncArgs,
-    ledger_file: &std::path::Path,
-    input_options: &crate::input::InputOptions,
-    deadline: Option<std::time::Instant>,
-) {
-    let request = PreviewRequest {
-        input: args.input.input.clone(),
-        input_options: input_options.clone(),
-        ledger_path: ledger_file.to_path_buf(),
-        full: args.diff.full,
-        deactivate_missing: args.diff.deactivate_missing || target.deactivate_missing,
-        force: args.diff.force,
-    };
-    let estimate = preview(target, &request, |_| {}).and_then(|counts| {
-        let ledger = crate::ledger::Ledger::open(ledger_file)?;
-        let rate = estimate::expected_rate(target, args.rate, args.concurrency.is_some(), &ledger)?;
-        Ok((estimate::planned_requests(&counts), rate))
-    });
-    match estimate {
-        Ok((requests, Some((rate, basis)))) => {
-            let estimate = Estimate::new(requests, rate, basis);
-            tracing::info!(
-                requests,
-                rate = format_args!("{rate:.1}"),
-                basis = %basis,
-                seconds = format_args!("{:.0}", estimate.seconds),
-                "estimated duration: {estimate}"
-            );
-            if let Some(deadline) = deadline {
-                let window = deadline.saturating_duration_since(std::time::Instant::now());
-                if estimate.duration() > window {
-                    tracing::warn!(
-                        "the run will probably not finish within its window ({}): the rows left \
-                         are recorded not attempted for the next run",
-                        human_duration(window)
-                    );
-                }
-            }
-        }
-        Ok((requests, None)) => tracing::info!(
-            requests,
-            "estimated duration: unknown (no rate configured, learned or measured yet)"
-        ),
-        Err(e) => tracing::debug!("no estimate: {e:#}"),
     }
 }
 
@@ -217,10 +170,40 @@ pub(super) fn command_line() -> String {
         .join(" ")
 }
 
+/// The command that shows a run's rejected and failed rows: `usersync report last` with the
+/// config (and the ledger, when one was given) of this run, so that it reads the same ledger.
+fn report_command(target: &str, config: &Path, ledger: Option<&Path>) -> String {
+    let mut command = format!(
+        "usersync report last -c {} -t {}",
+        shell_word(&config.display().to_string()),
+        shell_word(target)
+    );
+    if let Some(ledger) = ledger {
+        command.push_str(" --ledger ");
+        command.push_str(&shell_word(&ledger.display().to_string()));
+    }
+    command
+}
+
+/// `text` as one shell word: as it is when plain, else single-quoted.
+fn shell_word(text: &str) -> Cow<'_, str> {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("'{}'", text.replace('\'', r"'\''")))
+    }
+}
+
+/// `details` is the command that shows the rows that did not go through.
 fn print_summary(
     s: &SyncSummary,
     target: &str,
     provider: &str,
+    details: &str,
     quiet: bool,
 ) -> std::io::Result<()> {
     let c = &s.counts;
@@ -279,7 +262,7 @@ fn print_summary(
     if c.rejected + c.failed > 0 {
         writeln!(
             out,
-            "  details: usersync report last -t {target} (or the ledger's row_outcomes table)"
+            "  details: {details} (or the ledger's row_outcomes table)"
         )?;
     }
     Ok(())

@@ -1,11 +1,17 @@
 //! Small pieces every provider's mock routes share: reading a JSON object body, validating it
 //! with the provider's own schema (whole on create, only the fields sent on a change), finding
 //! a bearer token, and the clock.
+//!
+//! A route's steps are the same for every provider (check the credentials, read the body,
+//! validate it, change the store); only the shape of the errors differs. Each provider's mock
+//! gives its shape as an [`ErrorShape`], whose provided methods are those steps: a handler
+//! returns `Result<Response, Refusal>` and goes through them with `?`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::response::{IntoResponse, Response};
 
+use crate::mock::store::StoreError;
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
 
@@ -23,6 +29,38 @@ impl From<Response> for Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         *self.0
+    }
+}
+
+/// How one provider's mock answers the failures every route meets. Implemented by a unit type
+/// in each `provider/<name>/mock.rs`.
+pub trait ErrorShape {
+    /// The answer to a body that is not a JSON object.
+    fn bad_body(error: BodyError) -> Response;
+
+    /// The answer to field errors (never called with none).
+    fn invalid(errors: &[FieldError]) -> Response;
+
+    /// The answer to a change the store refused: an unknown user, a taken unique value.
+    fn store_error(error: StoreError) -> Response;
+
+    /// The body as a JSON object, or this provider's answer to one that is not.
+    fn body(body: &[u8]) -> Result<Payload, Refusal> {
+        json_object(body).map_err(|e| Self::bad_body(e).into())
+    }
+
+    /// Passes when `errors` is empty; else this provider's answer to them.
+    fn valid(errors: Vec<FieldError>) -> Result<(), Refusal> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::invalid(&errors).into())
+        }
+    }
+
+    /// What the store did, or this provider's answer to its refusal.
+    fn stored<T>(result: Result<T, StoreError>) -> Result<T, Refusal> {
+        result.map_err(|e| Self::store_error(e).into())
     }
 }
 
@@ -94,6 +132,21 @@ pub fn require(payload: &Payload, fields: &[&str]) -> Vec<FieldError> {
         })
         .map(|name| FieldError::new(*name, "required", format!("{name} is required")))
         .collect()
+}
+
+/// `found`, with a `required` error for each of `fields` that [`require`] misses and that has
+/// no error yet.
+pub fn with_required(
+    mut found: Vec<FieldError>,
+    payload: &Payload,
+    fields: &[&str],
+) -> Vec<FieldError> {
+    for missing in require(payload, fields) {
+        if !found.iter().any(|e| e.field == missing.field) {
+            found.push(missing);
+        }
+    }
+    found
 }
 
 /// The bearer token of `Authorization: Bearer X`, if any.
@@ -183,6 +236,23 @@ mod tests {
             .map(|e| e.field)
             .collect();
         assert_eq!(missing, vec!["a", "b", "d"]);
+    }
+
+    #[test]
+    fn with_required_names_each_field_once() {
+        let p = json!({"email": "nope"}).as_object().unwrap().clone();
+        let found = vec![FieldError::new("email", "email", "not an e-mail address")];
+        let all: Vec<_> = with_required(found, &p, &["email", "name"])
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect();
+        assert_eq!(
+            all,
+            vec![
+                ("email".to_string(), "email".to_string()),
+                ("name".to_string(), "required".to_string())
+            ]
+        );
     }
 
     #[test]

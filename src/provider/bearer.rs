@@ -316,6 +316,36 @@ impl<S: TokenSource + fmt::Debug> fmt::Debug for BearerSession<S> {
     }
 }
 
+/// What the unit tests of the bearer-token providers (Faveo, Abitmedia) share: serving their
+/// fake login endpoints, and reading the `Authorization` a session puts on a request.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::net::SocketAddr;
+
+    use crate::provider::{AuthError, Session};
+
+    /// Serves `app` on 127.0.0.1 (listening before this returns); its address.
+    pub async fn serve(app: axum::Router) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    /// The `Authorization` header `session` puts on a request, checked to be marked sensitive.
+    pub async fn authorization(
+        session: &dyn Session,
+        client: &reqwest::Client,
+    ) -> Result<String, AuthError> {
+        let mut req =
+            reqwest::Request::new(http::Method::POST, "http://127.0.0.1/x".parse().unwrap());
+        session.authorize(client, &mut req).await?;
+        let value = &req.headers()[http::header::AUTHORIZATION];
+        assert!(value.is_sensitive());
+        Ok(value.to_str().unwrap().to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

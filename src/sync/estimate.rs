@@ -6,7 +6,7 @@
 //! failing both, the pace of the target's last sync. No rate known, no estimate.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -112,6 +112,37 @@ pub fn expected_rate(
         (None, None) => last_pace(ledger, &target.name)?.map(|r| (r, RateBasis::LastRun)),
     };
     Ok(rate)
+}
+
+/// `sync -v`: once the pass over the export has counted its `requests`, before the first one
+/// leaves, logs how long they should take at `rate` (from [`expected_rate`]), and warns when
+/// that does not fit before `deadline`. Only informative.
+pub fn log(requests: u64, rate: Option<(f64, RateBasis)>, deadline: Option<Instant>) {
+    let Some((rate, basis)) = rate else {
+        tracing::info!(
+            requests,
+            "estimated duration: unknown (no rate configured, learned or measured yet)"
+        );
+        return;
+    };
+    let estimate = Estimate::new(requests, rate, basis);
+    tracing::info!(
+        requests,
+        rate = format_args!("{rate:.1}"),
+        basis = %basis,
+        seconds = format_args!("{:.0}", estimate.seconds),
+        "estimated duration: {estimate}"
+    );
+    if let Some(deadline) = deadline {
+        let window = deadline.saturating_duration_since(Instant::now());
+        if estimate.duration() > window {
+            tracing::warn!(
+                "the run will probably not finish within its window ({}): the rows left are \
+                 recorded not attempted for the next run",
+                human_duration(window)
+            );
+        }
+    }
 }
 
 /// Requests per second of the target's last finished sync, if it sent enough to tell.

@@ -93,59 +93,17 @@ pub async fn feed(
             }
             continue;
         }
-        if let Some(tx) = &jobs {
-            let intents = batch
-                .iter()
-                .map(|p| Intent {
-                    line: p.job.line,
-                    user_key: p.job.user.key.clone(),
-                    operation: p.job.op,
-                    payload: p.full.clone().unwrap_or_else(|| p.job.payload.clone()),
-                })
-                .collect();
-            writer
-                .record_intents(run, intents)
+        let unsent = match &jobs {
+            Some(tx) => hand_over(run, &writer, &pending, tx, &mut batch).await?,
+            None => batch.drain(..).map(|p| (p.job, p.full)).collect(),
+        };
+        if !unsent.is_empty() {
+            // The dispatcher has stopped: these jobs and all later ones are not sent.
+            jobs = None;
+            let why = stop_reason(&mut abort_reason, &mut reason).await;
+            record_stopped(run, &writer, &tally, &progress, unsent, &why)
                 .await
-                .map_err(|e| FeedEnd::Fatal(e.to_string()))?;
-            let mut rest = batch.drain(..);
-            for p in rest.by_ref() {
-                pending
-                    .lock()
-                    .map_err(|_| FeedEnd::Fatal("poisoned".into()))?
-                    .insert(
-                        p.job.line,
-                        InFlight {
-                            full: p.full,
-                            hash: p.hash,
-                            source_hash: p.source_hash,
-                        },
-                    );
-                if let Err(refused) = tx.send(p.job).await {
-                    // The dispatcher has stopped: this job and all later ones are not sent.
-                    let job = refused.0;
-                    let full = take(&pending, job.line).full;
-                    let why = stop_reason(&mut abort_reason, &mut reason).await;
-                    not_attempted(run, &writer, &tally, &progress, job, full, &why)
-                        .await
-                        .map_err(FeedEnd::Fatal)?;
-                    jobs = None;
-                    break;
-                }
-            }
-            let leftover: Vec<Pending> = rest.collect();
-            for p in leftover {
-                let why = stop_reason(&mut abort_reason, &mut reason).await;
-                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why)
-                    .await
-                    .map_err(FeedEnd::Fatal)?;
-            }
-        } else {
-            for p in batch.drain(..) {
-                let why = stop_reason(&mut abort_reason, &mut reason).await;
-                not_attempted(run, &writer, &tally, &progress, p.job, p.full, &why)
-                    .await
-                    .map_err(FeedEnd::Fatal)?;
-            }
+                .map_err(FeedEnd::Fatal)?;
         }
         if end.is_some() {
             break;
@@ -155,6 +113,57 @@ pub async fn feed(
         Some(end) => Err(end),
         None => Ok(()),
     }
+}
+
+/// A job that will never be sent, with the whole payload it stands for.
+type Unsent = (Job, Option<Payload>);
+
+/// Commits the intents of `batch` and hands its jobs to the dispatcher. Returns the jobs it no
+/// longer took (it stopped): the first one it refused and all after it.
+async fn hand_over(
+    run: RunId,
+    writer: &LedgerHandle,
+    pending: &PendingMap,
+    tx: &mpsc::Sender<Job>,
+    batch: &mut Vec<Pending>,
+) -> Result<Vec<Unsent>, FeedEnd> {
+    let intents = batch
+        .iter()
+        .map(|p| Intent {
+            line: p.job.line,
+            user_key: p.job.user.key.clone(),
+            operation: p.job.op,
+            payload: p.full.clone().unwrap_or_else(|| p.job.payload.clone()),
+        })
+        .collect();
+    writer
+        .record_intents(run, intents)
+        .await
+        .map_err(|e| FeedEnd::Fatal(e.to_string()))?;
+    let mut unsent = Vec::new();
+    for p in batch.drain(..) {
+        if !unsent.is_empty() {
+            unsent.push((p.job, p.full));
+            continue;
+        }
+        pending
+            .lock()
+            .map_err(|_| FeedEnd::Fatal("poisoned".into()))?
+            .insert(
+                p.job.line,
+                InFlight {
+                    full: p.full,
+                    hash: p.hash,
+                    source_hash: p.source_hash,
+                },
+            );
+        if let Err(refused) = tx.send(p.job).await {
+            let job = refused.0;
+            let full = take(pending, job.line).full;
+            unsent.push((job, full));
+        }
+    }
+    Ok(unsent)
 }
 
 /// Records `not_attempted` every job left in the dispatcher's channel when it stopped (handed
@@ -169,11 +178,12 @@ pub async fn record_unsent(
     progress: &ProgressBar,
     why: &str,
 ) -> Result<(), String> {
+    let mut unsent = Vec::new();
     while let Some(job) = jobs.recv().await {
         let full = take(pending, job.line).full;
-        not_attempted(run, writer, tally, progress, job, full, why).await?;
+        unsent.push((job, full));
     }
-    Ok(())
+    record_stopped(run, writer, tally, progress, unsent, why).await
 }
 
 /// Why jobs are no longer sent: the dispatcher's abort reason, once known.
@@ -195,27 +205,32 @@ fn take(pending: &PendingMap, line: i64) -> InFlight {
         .unwrap_or_default()
 }
 
-async fn not_attempted(
+/// The one way a job the run stopped before sending ends: recorded `not_attempted` with `why`,
+/// its whole payload kept for `retry`. Both the feeder (jobs the dispatcher would no longer
+/// take) and [`record_unsent`] (jobs it took but never pulled) come here.
+async fn record_stopped(
     run: RunId,
     writer: &LedgerHandle,
     tally: &Tally,
     progress: &ProgressBar,
-    job: Job,
-    full: Option<Payload>,
+    unsent: Vec<Unsent>,
     why: &str,
 ) -> Result<(), String> {
-    let outcome = RowOutcome {
-        operation: Some(job.op),
-        error_code: Some("not_attempted".into()),
-        error_detail: Some(why.to_owned()),
-        payload: Some(full.unwrap_or(job.payload)),
-        ..RowOutcome::new(job.line, Some(job.user.key), OutcomeKind::NotAttempted)
-    };
-    count(tally, progress, &outcome);
-    writer
-        .record_outcome(run, outcome)
-        .await
-        .map_err(|e| e.to_string())
+    for (job, full) in unsent {
+        let outcome = RowOutcome {
+            operation: Some(job.op),
+            error_code: Some("not_attempted".into()),
+            error_detail: Some(why.to_owned()),
+            payload: Some(full.unwrap_or(job.payload)),
+            ..RowOutcome::new(job.line, Some(job.user.key), OutcomeKind::NotAttempted)
+        };
+        count(tally, progress, &outcome);
+        writer
+            .record_outcome(run, outcome)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Turns every dispatcher result into its row outcome (and snapshot change) in the ledger.

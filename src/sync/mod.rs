@@ -71,6 +71,8 @@ pub struct SyncRequest {
     pub progress: ProgressBar,
     /// Ctrl-C handling: the caller raises this (graceful, then hard).
     pub stop: Option<(StopHandle, dispatch::StopSignal)>,
+    /// `-v`: log how long the run should take once its export is planned ([`estimate::log`]).
+    pub log_estimate: bool,
 }
 
 /// How a sync ended.
@@ -212,6 +214,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         deadline: req.deadline,
         progress: req.progress,
         stop: req.stop,
+        log_estimate: req.log_estimate,
     };
     execute(target, launch).await
 }
@@ -247,6 +250,8 @@ struct Launch {
     deadline: Option<Instant>,
     progress: ProgressBar,
     stop: Option<(StopHandle, dispatch::StopSignal)>,
+    /// Log the duration estimate once the export is planned (`sync -v`).
+    log_estimate: bool,
 }
 
 /// Connects to the target, records the run, and streams its rows through the planner, the
@@ -268,6 +273,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         deadline,
         progress,
         stop,
+        log_estimate,
     } = launch;
     let hasher = ledger.hasher();
     let connection = Connection::open(target, &base_url).await?;
@@ -293,6 +299,14 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     let stop_reading = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Tally::default());
     let pending: feeder::PendingMap = Arc::new(Mutex::new(HashMap::new()));
+    // `-v`: the rate is known now, the requests once the planner's pass has counted them.
+    let estimate_rate = if log_estimate {
+        estimate::expected_rate(target, rate_limit, concurrency.is_some(), &ledger)
+            .map_err(|e| tracing::debug!("no estimate: {e:#}"))
+            .ok()
+    } else {
+        None
+    };
 
     // Planner thread -> feeder (outcomes come in batches: a few in the channel are plenty).
     let (planned_tx, planned_rx) = mpsc::channel::<Planned>(PLANNED_QUEUE);
@@ -308,7 +322,14 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         hold_limit: passes::HOLD_LIMIT,
     };
     let planner_task = tokio::task::spawn_blocking(move || {
-        planner.run(|item| planned_tx.blocking_send(item).is_ok())
+        planner.run_counting(
+            |item| planned_tx.blocking_send(item).is_ok(),
+            |requests| {
+                if let Some(rate) = estimate_rate {
+                    estimate::log(requests, rate, deadline);
+                }
+            },
+        )
     });
 
     // Feeder -> dispatcher -> results.

@@ -125,6 +125,8 @@ struct Held {
     /// The line of the last row held: once full, later requests wait for the second pass.
     last_line: Option<i64>,
     full: bool,
+    /// Requests found once full (the second pass sends them).
+    later: u64,
 }
 
 /// Rows read ahead by the reader thread, handed over together.
@@ -170,10 +172,17 @@ fn read_ahead(rows: Rows, input: &Path) -> Receiver<Vec<Result<PreparedRow, Inpu
 impl Planner {
     /// Runs the pass, handing every item to `send`. Returns when the rows are done, the reader
     /// is told to stop, or `send` returns false (nobody listens any more).
-    pub fn run(self, mut send: impl FnMut(Planned) -> bool) {
+    pub fn run(self, send: impl FnMut(Planned) -> bool) {
+        self.run_counting(send, |_| {});
+    }
+
+    /// [`Planner::run`], telling `requests` how many requests an export holds (leavers
+    /// included) once its pass is done and the guards let the run go on, before the first
+    /// request is handed on. Not called for a `retry`, nor for a run cut short before that.
+    pub fn run_counting(self, mut send: impl FnMut(Planned) -> bool, requests: impl FnOnce(u64)) {
         let mut emit = Emitter::new(&mut send);
         match &self.source {
-            Source::File { input, options } => self.run_file(input, options, &mut emit),
+            Source::File { input, options } => self.run_file(input, options, &mut emit, requests),
             Source::Kept {
                 run,
                 include_rejected,
@@ -191,6 +200,7 @@ impl Planner {
         input: &Path,
         options: &InputOptions,
         emit: &mut Emitter<'_, F>,
+        requests: impl FnOnce(u64),
     ) {
         let mut scan = Scan::new(&self.snapshot);
         let mut held = Held::default();
@@ -270,6 +280,7 @@ impl Planner {
             }
         }
 
+        requests(leavers.len() as u64 + held.jobs.len() as u64 + held.later);
         for job in leavers.into_iter().chain(held.jobs) {
             if !emit.item(Planned::Send(Box::new(job))) {
                 return;
@@ -319,7 +330,7 @@ impl Planner {
                         return Err(Cut::Gone);
                     }
                 }
-                Step::Send(_) if held.full => {}
+                Step::Send(_) if held.full => held.later += 1,
                 Step::Send(pending) => {
                     held.jobs.push(*pending);
                     held.last_line = Some(line);
@@ -456,6 +467,8 @@ mod tests {
         Done(String, OutcomeKind, Option<String>),
         Send(String, Operation),
         Refused,
+        /// The requests counted for the estimate.
+        Requests(u64),
     }
     use crate::provider::Operation;
 
@@ -501,8 +514,9 @@ mod tests {
             stop_reading: Arc::new(AtomicBool::new(false)),
             hold_limit: 2,
         };
-        let mut out = Vec::new();
-        planner.run(|item| {
+        let out = std::cell::RefCell::new(Vec::new());
+        let send = |item| {
+            let mut out = out.borrow_mut();
             match item {
                 Planned::Done(outcomes) => out.extend(
                     outcomes
@@ -516,8 +530,9 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
             true
-        });
-        out
+        };
+        planner.run_counting(send, |n| out.borrow_mut().push(Out::Requests(n)));
+        out.into_inner()
     }
 
     #[test]
@@ -526,6 +541,9 @@ mod tests {
         assert_eq!(
             plan(true),
             [
+                // Counted once the pass is done, before any request is handed on (the
+                // outcomes of the pass are still in their batch), the second pass's included.
+                Out::Requests(7),
                 Out::Done("u1".into(), OutcomeKind::Unchanged, None),
                 send("u7", Operation::Deactivate),
                 send("u8", Operation::Deactivate),

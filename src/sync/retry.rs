@@ -156,6 +156,7 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
         deadline: None,
         progress: req.progress,
         stop: req.stop,
+        log_estimate: false,
     };
     let summary = execute(target, launch).await?;
     Ok(RetrySummary {

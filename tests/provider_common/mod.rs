@@ -1,5 +1,7 @@
 //! What the `provider_<name>` tests share: an adapter talking to its own built-in mock through
-//! its real session, one attempt at a time, and the transient classes every provider shares.
+//! its real session, one attempt at a time; creating a user; and the checks every provider
+//! passes alike (transient classes, and for the providers with a login, an expired token and
+//! refused credentials).
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -131,10 +133,37 @@ pub fn user(key: &str, remote_id: Option<&str>) -> UserRef {
     }
 }
 
+/// The answer to a create of the user `key` with `body`.
+pub async fn create_attempt(target: &Target, key: &str, body: serde_json::Value) -> Outcome {
+    target
+        .send(Operation::Create, &user(key, None), &payload(body))
+        .await
+        .outcome()
+}
+
+/// Creates the user `key` with `body`; returns the provider's id for it.
+pub async fn create(target: &Target, key: &str, body: serde_json::Value) -> String {
+    match create_attempt(target, key, body).await {
+        Outcome::Synced {
+            remote_id: Some(id),
+        } => id,
+        other => panic!("create: {other:?}"),
+    }
+}
+
+/// Sends `op` on `user` with `payload` and checks that it went through.
+pub async fn assert_synced(target: &Target, op: Operation, user: &UserRef, payload: &Payload) {
+    let outcome = target.send(op, user, payload).await.outcome();
+    assert!(
+        matches!(outcome, Outcome::Synced { .. }),
+        "{op}: {outcome:?}"
+    );
+}
+
 /// Throttling, 5xx and a dropped connection, for `op` (a create of a new user): 429 is a retry
 /// after the mock's `Retry-After`, 5xx a retry, and a dropped connection a transport error after
-/// which the mock holds the user once; returns the attempt that follows the drop (the client's
-/// retry), for the caller to check it is a conflict, not a second user.
+/// which the mock holds the user once, so that the attempt that follows the drop (the client's
+/// retry) is a conflict, not a second user; returns that attempt, for a closer look.
 pub async fn assert_transient_classes(
     target: &Target,
     op: Operation,
@@ -184,7 +213,48 @@ pub async fn assert_transient_classes(
         "the dropped request was applied"
     );
     target.faults(FaultConfig::default());
-    target.send(op, user, payload).await.outcome()
+    let after_drop = target.send(op, user, payload).await.outcome();
+    assert!(
+        matches!(after_drop, Outcome::Conflict { .. }),
+        "{after_drop:?}"
+    );
+    after_drop
+}
+
+/// For a provider with a login: once the mock's tokens expire, `op` is an auth failure with
+/// `status`; the session then drops its token, logs in again, and the same request goes
+/// through.
+pub async fn assert_expired_token_is_renewed(
+    target: &Target,
+    op: Operation,
+    user: &UserRef,
+    payload: &Payload,
+    status: u16,
+) {
+    target.mock.state.expire_tokens();
+    let refused = target.send(op, user, payload).await.outcome();
+    assert!(
+        matches!(refused, Outcome::AuthFailed { status: s, .. } if s == status),
+        "{refused:?}"
+    );
+    assert!(target.session.invalidate());
+    let again = target.send(op, user, payload).await.outcome();
+    assert!(matches!(again, Outcome::Synced { .. }), "{again:?}");
+}
+
+/// For a provider with a login, through a session given the wrong `password`: `op` is an auth
+/// failure whose message does not show the password.
+pub async fn assert_login_refused(
+    target: &Target,
+    op: Operation,
+    user: &UserRef,
+    payload: &Payload,
+    password: &str,
+) {
+    match target.send(op, user, payload).await {
+        Attempt::Auth(AuthError::Refused(message)) => assert!(!message.contains(password)),
+        other => panic!("a refused login is an auth failure, not {other:?}"),
+    }
 }
 
 /// Whether `outcome` is a rejection naming `field`.

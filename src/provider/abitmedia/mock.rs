@@ -26,7 +26,8 @@ use http::{header, HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
 
 use crate::mock::request::{
-    bearer, json_object, path_and_query, require, text, validate_change, validate_create, Refusal,
+    bearer, json_object, path_and_query, text, validate_change, validate_create, with_required,
+    BodyError, ErrorShape, Refusal,
 };
 use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
 use crate::mock::{api_routes, auth_routes, MockState};
@@ -96,26 +97,36 @@ fn unauthorized(message: &str) -> Response {
     envelope(StatusCode::UNAUTHORIZED, message, Value::Null)
 }
 
-fn invalid(errors: &[FieldError]) -> Response {
-    let data: Vec<Value> = errors
-        .iter()
-        .map(|e| json!({"field": e.field, "message": e.message}))
-        .collect();
-    envelope(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        VALIDATION_FAILED,
-        Value::Array(data),
-    )
-}
+/// Abitmedia's errors, in its envelope: 422 with `data: [{field, message}]` for invalid fields,
+/// a taken email and a body that is not a JSON object; 404 for an unknown id (assumed).
+struct AbitmediaErrors;
 
-fn store_error(e: StoreError) -> Response {
-    match e {
-        StoreError::NotFound => {
-            envelope(StatusCode::NOT_FOUND, "Recurso no encontrado", Value::Null)
-        }
-        StoreError::Conflict { field } => {
-            let message = format!("El {field} ya existe");
-            invalid(&[FieldError::new(field, "taken", message)])
+impl ErrorShape for AbitmediaErrors {
+    fn bad_body(e: BodyError) -> Response {
+        Self::invalid(&[FieldError::new("body", "invalid_json", e.to_string())])
+    }
+
+    fn invalid(errors: &[FieldError]) -> Response {
+        let data: Vec<Value> = errors
+            .iter()
+            .map(|e| json!({"field": e.field, "message": e.message}))
+            .collect();
+        envelope(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            VALIDATION_FAILED,
+            Value::Array(data),
+        )
+    }
+
+    fn store_error(e: StoreError) -> Response {
+        match e {
+            StoreError::NotFound => {
+                envelope(StatusCode::NOT_FOUND, "Recurso no encontrado", Value::Null)
+            }
+            StoreError::Conflict { field } => {
+                let message = format!("El {field} ya existe");
+                Self::invalid(&[FieldError::new(field, "taken", message)])
+            }
         }
     }
 }
@@ -170,11 +181,6 @@ fn check_token(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
-fn parse_body(body: &[u8]) -> Result<Payload, Refusal> {
-    json_object(body)
-        .map_err(|e| invalid(&[FieldError::new("body", "invalid_json", e.to_string())]).into())
-}
-
 /// The user as Abitmedia answers it: its fields, its integer id, never its password.
 fn user_json(user: &StoredUser) -> Value {
     let mut data = user.fields.clone();
@@ -189,32 +195,22 @@ async fn create(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_token(&state, &headers) {
-        return refused.into_response();
-    }
-    let mut payload = match parse_body(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_token(&state, &headers)?;
+    let mut payload = AbitmediaErrors::body(&body)?;
     let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
-    let errors = validate_create(&super::schema::SCHEMA, &mut payload);
-    if !errors.is_empty() {
-        return invalid(&errors);
-    }
+    AbitmediaErrors::valid(validate_create(&super::schema::SCHEMA, &mut payload))?;
     payload.entry("status").or_insert(json!(1));
     let active = payload.get("status").and_then(Value::as_i64) == Some(1);
     let created = state
         .store()
         .create(IdKind::Integer, payload.clone(), active, record);
-    match created {
-        Ok(user) => envelope(
-            StatusCode::OK,
-            "Recurso creado exitosamente",
-            user_json(&user),
-        ),
-        Err(e) => store_error(e),
-    }
+    let user = AbitmediaErrors::stored(created)?;
+    Ok(envelope(
+        StatusCode::OK,
+        "Recurso creado exitosamente",
+        user_json(&user),
+    ))
 }
 
 async fn update_by_query(
@@ -224,7 +220,7 @@ async fn update_by_query(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     let id = query.get("id").cloned().unwrap_or_default();
     update(state, id, method, uri, headers, body).await
 }
@@ -236,7 +232,7 @@ async fn update_by_path(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     update(state, id, method, uri, headers, body).await
 }
 
@@ -247,37 +243,27 @@ async fn update(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_token(&state, &headers) {
-        return refused.into_response();
-    }
-    let mut payload = match parse_body(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_token(&state, &headers)?;
+    let mut payload = AbitmediaErrors::body(&body)?;
     if id.trim().parse::<u64>().is_err() {
-        return invalid(&[FieldError::new(
+        return Err(AbitmediaErrors::invalid(&[FieldError::new(
             "id",
             "required",
             "id es requerido y debe ser un entero",
-        )]);
+        )])
+        .into());
     }
     let status_only = payload.len() == 1 && payload.contains_key("status");
     let mut errors = validate_change(&super::schema::SCHEMA, &mut payload);
     if !status_only {
-        for missing in require(&payload, REQUIRED_ON_UPDATE) {
-            if !errors.iter().any(|e| e.field == missing.field) {
-                errors.push(missing);
-            }
-        }
+        errors = with_required(errors, &payload, REQUIRED_ON_UPDATE);
     }
-    if !errors.is_empty() {
-        return invalid(&errors);
-    }
+    AbitmediaErrors::valid(errors)?;
     let id = id.trim().to_string();
     let mut store = state.store();
     let Some(current) = store.get(&id).cloned() else {
-        return store_error(StoreError::NotFound);
+        return Err(AbitmediaErrors::store_error(StoreError::NotFound).into());
     };
     let mut next = if status_only {
         current.fields.clone()
@@ -303,12 +289,10 @@ async fn update(
         user.active = active;
     });
     drop(store);
-    match updated {
-        Ok(user) => envelope(
-            StatusCode::OK,
-            "Recurso actualizado exitosamente",
-            user_json(&user),
-        ),
-        Err(e) => store_error(e),
-    }
+    let user = AbitmediaErrors::stored(updated)?;
+    Ok(envelope(
+        StatusCode::OK,
+        "Recurso actualizado exitosamente",
+        user_json(&user),
+    ))
 }

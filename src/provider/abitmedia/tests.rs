@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::session::AbitmediaSession;
 use super::*;
+use crate::provider::bearer::testing::{authorization, serve};
 use crate::provider::response::testing::{response, with_retry_after};
 use crate::provider::{AuthError, Credentials};
 
@@ -232,9 +233,7 @@ async fn server() -> (String, Arc<Identity>) {
         .route("/id/v1/auth", get(auth))
         .route("/id/v1/refreshToken", post(refresh))
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve(app).await;
     (format!("http://{addr}/api/"), state)
 }
 
@@ -254,14 +253,6 @@ fn login_session(c: &TargetContext) -> AbitmediaSession {
     AbitmediaSession::new(auth_url, &c.credentials)
         .unwrap()
         .with_refusal_grace(Duration::ZERO)
-}
-
-async fn bearer(session: &dyn Session, client: &reqwest::Client) -> Result<String, AuthError> {
-    let mut req = reqwest::Request::new(http::Method::PUT, "http://127.0.0.1/x".parse().unwrap());
-    session.authorize(client, &mut req).await?;
-    let value = &req.headers()[http::header::AUTHORIZATION];
-    assert!(value.is_sensitive());
-    Ok(value.to_str().unwrap().to_string())
 }
 
 #[test]
@@ -291,7 +282,7 @@ async fn concurrent_first_requests_share_one_login() {
     let session = Abitmedia.session(&ctx(&base, "Pw-marker1!")).unwrap();
     let client = reqwest::Client::new();
     let tokens =
-        futures::future::join_all((0..10).map(|_| bearer(session.as_ref(), &client))).await;
+        futures::future::join_all((0..10).map(|_| authorization(session.as_ref(), &client))).await;
     for token in tokens {
         assert_eq!(token.unwrap(), "Bearer acc-1");
     }
@@ -304,14 +295,23 @@ async fn the_token_is_refreshed_before_it_expires() {
     let (base, state) = server().await;
     let session = login_session(&ctx(&base, "Pw-marker1!"));
     let client = reqwest::Client::new();
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer acc-1");
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer acc-1"
+    );
     // 59 minutes and a bit later: inside the renewal margin, before the expiry.
     session
         .cache()
         .unwrap()
         .age_token(Duration::from_secs(3545));
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer racc-1");
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer racc-1");
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer racc-1"
+    );
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer racc-1"
+    );
     assert_eq!(state.logins.load(Ordering::SeqCst), 1);
     assert_eq!(state.refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(
@@ -325,13 +325,22 @@ async fn a_refused_token_is_renewed_and_a_failed_refresh_falls_back_to_login() {
     let (base, state) = server().await;
     let session = login_session(&ctx(&base, "Pw-marker1!"));
     let client = reqwest::Client::new();
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer acc-1");
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer acc-1"
+    );
     assert!(session.invalidate());
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer racc-1");
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer racc-1"
+    );
     state.refuse_refresh.store(true, Ordering::SeqCst);
     assert!(session.invalidate());
     // The refresh answer kept the first refresh token, which the server now refuses.
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer acc-2");
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer acc-2"
+    );
     assert_eq!(state.logins.load(Ordering::SeqCst), 2);
     assert_eq!(state.refreshes.load(Ordering::SeqCst), 2);
     assert_eq!(
@@ -346,7 +355,7 @@ async fn refused_credentials_are_an_auth_error_without_secrets() {
     let session = Abitmedia.session(&ctx(&base, "wrong-marker")).unwrap();
     let client = reqwest::Client::new();
     for _ in 0..2 {
-        let err = bearer(session.as_ref(), &client).await.unwrap_err();
+        let err = authorization(session.as_ref(), &client).await.unwrap_err();
         let AuthError::Refused(message) = &err else {
             panic!("not refused: {err}");
         };
@@ -372,7 +381,7 @@ async fn a_configured_token_is_sent_as_is() {
     let session = Abitmedia.session(&c).unwrap();
     let client = reqwest::Client::new();
     assert_eq!(
-        bearer(session.as_ref(), &client).await.unwrap(),
+        authorization(session.as_ref(), &client).await.unwrap(),
         "Bearer static-marker"
     );
     assert!(!session.invalidate());

@@ -26,8 +26,8 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
 
 use crate::mock::request::{
-    bearer, cleared_fields, json_object, path_and_query, require, validate_change, validate_create,
-    Refusal,
+    bearer, cleared_fields, json_object, path_and_query, validate_change, validate_create,
+    with_required, BodyError, ErrorShape, Refusal,
 };
 use crate::mock::store::{Change, IdKind, RequestRecord, StoreError};
 use crate::mock::{api_routes, auth_routes, MockState};
@@ -54,6 +54,8 @@ const UNIQUE: &[&str] = &["email", "user_name", "mobile"];
 /// The fields that carry a user's organisation links.
 pub const ORGANISATION_FIELDS: &[&str] = &["organization", "organisation_department", "related"];
 const PLEASE_LOGIN: &str = "Unauthorized! Please login again";
+/// The fields a create and an update must carry.
+const REQUIRED: &[&str] = &["first_name", "last_name"];
 
 /// The mock's router for Faveo.
 pub fn router(state: MockState) -> Router {
@@ -72,18 +74,6 @@ fn failure(status: StatusCode, message: Value) -> Response {
     (status, Json(json!({"success": false, "message": message}))).into_response()
 }
 
-fn field_failure(errors: &[FieldError]) -> Response {
-    let mut by_field = serde_json::Map::new();
-    for e in errors {
-        let text = match by_field.get(&e.field).and_then(Value::as_str) {
-            Some(earlier) => format!("{earlier} {}", e.message),
-            None => e.message.clone(),
-        };
-        by_field.insert(e.field.clone(), Value::String(text));
-    }
-    failure(StatusCode::PRECONDITION_FAILED, Value::Object(by_field))
-}
-
 fn taken(field: &str) -> Response {
     let message = if field == "mobile" {
         "The mobile phone has already been taken."
@@ -93,10 +83,32 @@ fn taken(field: &str) -> Response {
     failure(StatusCode::PRECONDITION_FAILED, json!({ field: message }))
 }
 
-fn store_error(e: StoreError) -> Response {
-    match e {
-        StoreError::NotFound => failure(StatusCode::NOT_FOUND, json!("User not found")),
-        StoreError::Conflict { field } => taken(&field),
+/// Faveo's errors: 412 `{"success":false,"message":{field: error}}` for fields, 400 for a body
+/// that is not a JSON object, 404 for an unknown user.
+struct FaveoErrors;
+
+impl ErrorShape for FaveoErrors {
+    fn bad_body(e: BodyError) -> Response {
+        failure(StatusCode::BAD_REQUEST, json!(e.to_string()))
+    }
+
+    fn invalid(errors: &[FieldError]) -> Response {
+        let mut by_field = serde_json::Map::new();
+        for e in errors {
+            let text = match by_field.get(&e.field).and_then(Value::as_str) {
+                Some(earlier) => format!("{earlier} {}", e.message),
+                None => e.message.clone(),
+            };
+            by_field.insert(e.field.clone(), Value::String(text));
+        }
+        failure(StatusCode::PRECONDITION_FAILED, Value::Object(by_field))
+    }
+
+    fn store_error(e: StoreError) -> Response {
+        match e {
+            StoreError::NotFound => failure(StatusCode::NOT_FOUND, json!("User not found")),
+            StoreError::Conflict { field } => taken(&field),
+        }
     }
 }
 
@@ -157,10 +169,6 @@ fn check_token(
         .map_err(|_| please_login().into())
 }
 
-fn parse_body(body: &[u8]) -> Result<Payload, Refusal> {
-    json_object(body).map_err(|e| failure(StatusCode::BAD_REQUEST, json!(e.to_string())).into())
-}
-
 async fn create(
     State(state): State<MockState>,
     Query(query): Query<HashMap<String, String>>,
@@ -168,39 +176,23 @@ async fn create(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_token(&state, &headers, &query) {
-        return refused.into_response();
-    }
-    let mut payload = match parse_body(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_token(&state, &headers, &query)?;
+    let mut payload = FaveoErrors::body(&body)?;
     let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
-    let mut errors = validate_create(&super::schema::SCHEMA, &mut payload);
-    for missing in require(&payload, &["first_name", "last_name"]) {
-        if !errors.iter().any(|e| e.field == missing.field) {
-            errors.push(missing);
-        }
-    }
-    if !errors.is_empty() {
-        return field_failure(&errors);
-    }
+    let errors = validate_create(&super::schema::SCHEMA, &mut payload);
+    FaveoErrors::valid(with_required(errors, &payload, REQUIRED))?;
     let created = state.store().create(IdKind::Integer, payload, true, record);
-    match created {
-        Ok(user) => {
-            let mut data = user.fields.clone();
-            data.remove("password");
-            data.insert("id".into(), json!(user.id.parse::<u64>().unwrap_or(0)));
-            Json(json!({
-                "success": true,
-                "message": "User created successfully",
-                "data": data,
-            }))
-            .into_response()
-        }
-        Err(e) => store_error(e),
-    }
+    let user = FaveoErrors::stored(created)?;
+    let mut data = user.fields;
+    data.remove("password");
+    data.insert("id".into(), json!(user.id.parse::<u64>().unwrap_or(0)));
+    Ok(Json(json!({
+        "success": true,
+        "message": "User created successfully",
+        "data": data,
+    }))
+    .into_response())
 }
 
 async fn update(
@@ -211,27 +203,15 @@ async fn update(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_token(&state, &headers, &query) {
-        return refused.into_response();
-    }
-    let mut payload = match parse_body(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_token(&state, &headers, &query)?;
+    let mut payload = FaveoErrors::body(&body)?;
     let record = RequestRecord::new(Change::Update, &method, &path_and_query(&uri), &payload);
     // Validation drops nulls: a field sent as null is one the client clears.
     let cleared = cleared_fields(&payload);
     let keeps_organisations = ORGANISATION_FIELDS.iter().any(|f| payload.contains_key(*f));
-    let mut errors = validate_change(&super::schema::SCHEMA, &mut payload);
-    for missing in require(&payload, &["first_name", "last_name"]) {
-        if !errors.iter().any(|e| e.field == missing.field) {
-            errors.push(missing);
-        }
-    }
-    if !errors.is_empty() {
-        return field_failure(&errors);
-    }
+    let errors = validate_change(&super::schema::SCHEMA, &mut payload);
+    FaveoErrors::valid(with_required(errors, &payload, REQUIRED))?;
     let updated = state.store().update(&id, record, |user| {
         if !keeps_organisations {
             // Faveo's trap: an update without organisation fields unlinks every organisation.
@@ -244,10 +224,8 @@ async fn update(
             user.fields.remove(name);
         }
     });
-    match updated {
-        Ok(_) => Json(json!({"success": true, "message": "Updated Successfully"})).into_response(),
-        Err(e) => store_error(e),
-    }
+    FaveoErrors::stored(updated)?;
+    Ok(Json(json!({"success": true, "message": "Updated Successfully"})).into_response())
 }
 
 async fn deactivate(
@@ -258,25 +236,18 @@ async fn deactivate(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_token(&state, &headers, &query) {
-        return refused.into_response();
-    }
-    let payload = match parse_body(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_token(&state, &headers, &query)?;
+    let payload = FaveoErrors::body(&body)?;
     let record = RequestRecord::new(Change::Deactivate, &method, &path_and_query(&uri), &payload);
     // The ticket actions only show in the user's request history.
     let updated = state
         .store()
         .update(&id, record, |user| user.active = false);
-    match updated {
-        Ok(_) => Json(json!({
-            "success": true,
-            "message": "Account deactivation is in progress",
-        }))
-        .into_response(),
-        Err(e) => store_error(e),
-    }
+    FaveoErrors::stored(updated)?;
+    Ok(Json(json!({
+        "success": true,
+        "message": "Account deactivation is in progress",
+    }))
+    .into_response())
 }

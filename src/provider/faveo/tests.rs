@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::session::FaveoSession;
 use super::*;
+use crate::provider::bearer::testing::{authorization, serve};
 use crate::provider::response::testing::{response, with_retry_after};
 use crate::provider::{AuthError, Credentials};
 
@@ -229,9 +230,7 @@ async fn server() -> (String, Arc<Login>) {
     let app = axum::Router::new()
         .route("/v3/api/login", post(login))
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve(app).await;
     (format!("http://{addr}/"), state)
 }
 
@@ -246,21 +245,13 @@ fn ctx(options: &str, base: &str) -> TargetContext {
     }
 }
 
-async fn bearer(session: &dyn Session, client: &reqwest::Client) -> Result<String, AuthError> {
-    let mut req = reqwest::Request::new(http::Method::POST, "http://127.0.0.1/x".parse().unwrap());
-    session.authorize(client, &mut req).await?;
-    let value = &req.headers()[http::header::AUTHORIZATION];
-    assert!(value.is_sensitive());
-    Ok(value.to_str().unwrap().to_string())
-}
-
 #[tokio::test]
 async fn concurrent_first_requests_share_one_login() {
     let (base, state) = server().await;
     let session = Faveo.session(&ctx("", &base)).unwrap();
     let client = reqwest::Client::new();
     let tokens =
-        futures::future::join_all((0..10).map(|_| bearer(session.as_ref(), &client))).await;
+        futures::future::join_all((0..10).map(|_| authorization(session.as_ref(), &client))).await;
     for token in tokens {
         assert_eq!(token.unwrap(), "Bearer tok-1");
     }
@@ -278,10 +269,19 @@ async fn a_refused_token_leads_to_a_new_login() {
         .unwrap()
         .with_refusal_grace(Duration::ZERO);
     let client = reqwest::Client::new();
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer tok-1");
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer tok-1");
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer tok-1"
+    );
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer tok-1"
+    );
     assert!(session.invalidate());
-    assert_eq!(bearer(&session, &client).await.unwrap(), "Bearer tok-2");
+    assert_eq!(
+        authorization(&session, &client).await.unwrap(),
+        "Bearer tok-2"
+    );
     assert_eq!(state.calls.load(Ordering::SeqCst), 2);
 }
 
@@ -295,7 +295,7 @@ async fn refused_credentials_stop_without_showing_the_password() {
     let session = Faveo.session(&c).unwrap();
     let client = reqwest::Client::new();
     for _ in 0..3 {
-        let err = bearer(session.as_ref(), &client).await.unwrap_err();
+        let err = authorization(session.as_ref(), &client).await.unwrap_err();
         let AuthError::Refused(message) = &err else {
             panic!("not refused: {err}");
         };
@@ -322,7 +322,7 @@ async fn a_configured_token_is_sent_as_is_and_never_renewed() {
     let session = Faveo.session(&c).unwrap();
     let client = reqwest::Client::new();
     assert_eq!(
-        bearer(session.as_ref(), &client).await.unwrap(),
+        authorization(session.as_ref(), &client).await.unwrap(),
         "Bearer static-marker"
     );
     assert!(!session.invalidate());

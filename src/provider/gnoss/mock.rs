@@ -27,7 +27,8 @@ use std::collections::HashMap;
 use super::oauth::{self, OAuthKeys};
 use crate::mock::auth::NonceProblem;
 use crate::mock::request::{
-    json_object, path_and_query, require, text, unix_now, validate_change, validate_create, Refusal,
+    path_and_query, require, text, unix_now, validate_change, validate_create, with_required,
+    BodyError, ErrorShape, Refusal,
 };
 use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
@@ -86,12 +87,29 @@ fn bad_request(message: &str) -> Response {
     text_response(StatusCode::BAD_REQUEST, message)
 }
 
-fn invalid_fields(errors: &[FieldError]) -> Response {
-    let lines: Vec<String> = errors
-        .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
-        .collect();
-    bad_request(&lines.join("\n"))
+/// GNOSS's errors: plain text, 400 for a body that is not a JSON object, for invalid fields
+/// (one `field: message` line each) and for an unknown user or a taken email.
+struct GnossErrors;
+
+impl ErrorShape for GnossErrors {
+    fn bad_body(e: BodyError) -> Response {
+        bad_request(&format!("The request is invalid: {e}"))
+    }
+
+    fn invalid(errors: &[FieldError]) -> Response {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        bad_request(&lines.join("\n"))
+    }
+
+    fn store_error(e: StoreError) -> Response {
+        match e {
+            StoreError::NotFound => bad_request(NO_SUCH_USER),
+            StoreError::Conflict { .. } => bad_request(EMAIL_TAKEN),
+        }
+    }
 }
 
 /// Checks the OAuth header as GNOSS does: signature, then timestamp age and nonce reuse.
@@ -139,12 +157,6 @@ fn check_oauth(
     }
 }
 
-/// The JSON object body, or GNOSS's 400.
-fn body_object(body: &[u8]) -> Result<Payload, Refusal> {
-    json_object(body)
-        .map_err(|e| Refusal::from(bad_request(&format!("The request is invalid: {e}"))))
-}
-
 /// Drops the fields GNOSS skips: null, empty strings, empty lists.
 fn without_empty(payload: &Payload) -> Payload {
     payload
@@ -166,19 +178,9 @@ fn user_json(user: &StoredUser) -> Value {
     Value::Object(fields)
 }
 
-fn store_error(e: StoreError) -> Response {
-    match e {
-        StoreError::NotFound => bad_request(NO_SUCH_USER),
-        StoreError::Conflict { .. } => bad_request(EMAIL_TAKEN),
-    }
-}
-
 /// The user named by `user_id`, checked to belong to `community_id` when both are known.
 fn find_member(state: &MockState, payload: &Payload) -> Result<String, Refusal> {
-    let errors = require(payload, &["user_id", "community_id"]);
-    if !errors.is_empty() {
-        return Err(Refusal::from(invalid_fields(&errors)));
-    }
+    GnossErrors::valid(require(payload, &["user_id", "community_id"]))?;
     let user_id = text(payload, "user_id").unwrap_or_default().to_lowercase();
     let store = state.store();
     let user = store
@@ -198,35 +200,25 @@ async fn create_user(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
-        return refused.into_response();
-    }
-    let mut payload = match body_object(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_oauth(&state, &method, &uri, &headers)?;
+    let mut payload = GnossErrors::body(&body)?;
     let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
-    let mut errors = validate_create(&super::schema::SCHEMA, &mut payload);
-    for missing in require(&payload, &["name", "last_name", "email"]) {
-        if !errors.iter().any(|e| e.field == missing.field) {
-            errors.push(missing);
-        }
-    }
-    if !errors.is_empty() {
-        return invalid_fields(&errors);
-    }
+    let errors = validate_create(&super::schema::SCHEMA, &mut payload);
+    GnossErrors::valid(with_required(
+        errors,
+        &payload,
+        &["name", "last_name", "email"],
+    ))?;
     let mut fields = without_empty(&payload);
     let mut store = state.store();
     let user_id = store.next_guid();
     fields.insert("user_id".into(), Value::String(user_id.clone()));
     let created = store.create(IdKind::Given(user_id), fields, true, record);
     drop(store);
-    match created {
-        // .NET Web API serialises the returned Guid as a JSON string.
-        Ok(user) => Json(Value::String(user.id)).into_response(),
-        Err(e) => store_error(e),
-    }
+    let user = GnossErrors::stored(created)?;
+    // .NET Web API serialises the returned Guid as a JSON string.
+    Ok(Json(Value::String(user.id)).into_response())
 }
 
 async fn modify_user(
@@ -235,32 +227,19 @@ async fn modify_user(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
-        return refused.into_response();
-    }
-    let mut payload = match body_object(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_oauth(&state, &method, &uri, &headers)?;
+    let mut payload = GnossErrors::body(&body)?;
     let record = RequestRecord::new(Change::Patch, &method, &path_and_query(&uri), &payload);
-    let errors = validate_change(&super::schema::SCHEMA, &mut payload);
-    if !errors.is_empty() {
-        return invalid_fields(&errors);
-    }
-    let user_id = match find_member(&state, &payload) {
-        Ok(id) => id,
-        Err(resp) => return resp.into_response(),
-    };
+    GnossErrors::valid(validate_change(&super::schema::SCHEMA, &mut payload))?;
+    let user_id = find_member(&state, &payload)?;
     let mut changes = without_empty(&payload);
     changes.remove("user_id");
     let updated = state.store().update(&user_id, record, |user| {
         user.fields.extend(changes);
     });
-    match updated {
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(e) => store_error(e),
-    }
+    GnossErrors::stored(updated)?;
+    Ok(StatusCode::OK.into_response())
 }
 
 async fn block(
@@ -269,7 +248,7 @@ async fn block(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     set_blocked(state, method, uri, headers, body, true).await
 }
 
@@ -279,7 +258,7 @@ async fn unblock(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     set_blocked(state, method, uri, headers, body, false).await
 }
 
@@ -290,18 +269,10 @@ async fn set_blocked(
     headers: HeaderMap,
     body: Bytes,
     blocked: bool,
-) -> Response {
-    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
-        return refused.into_response();
-    }
-    let payload = match body_object(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
-    let user_id = match find_member(&state, &payload) {
-        Ok(id) => id,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_oauth(&state, &method, &uri, &headers)?;
+    let payload = GnossErrors::body(&body)?;
+    let user_id = find_member(&state, &payload)?;
     let change = if blocked {
         Change::Deactivate
     } else {
@@ -311,10 +282,8 @@ async fn set_blocked(
     let updated = state.store().update(&user_id, record, |user| {
         user.active = !blocked;
     });
-    match updated {
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(e) => store_error(e),
-    }
+    GnossErrors::stored(updated)?;
+    Ok(StatusCode::OK.into_response())
 }
 
 async fn delete_user(
@@ -324,25 +293,18 @@ async fn delete_user(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
-        return refused.into_response();
-    }
-    let payload = match body_object(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_oauth(&state, &method, &uri, &headers)?;
+    let payload = GnossErrors::body(&body)?;
     let user_id = text(&payload, "user_id")
         .or_else(|| query.get("user_id").cloned())
         .map(|id| id.to_lowercase());
     let Some(user_id) = user_id else {
-        return bad_request("user_id: user_id is required");
+        return Ok(bad_request("user_id: user_id is required"));
     };
     let deleted = state.store().delete(&user_id);
-    match deleted {
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(e) => store_error(e),
-    }
+    GnossErrors::stored(deleted)?;
+    Ok(StatusCode::OK.into_response())
 }
 
 async fn get_by_id(
@@ -351,17 +313,15 @@ async fn get_by_id(
     uri: Uri,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+) -> Result<Response, Refusal> {
+    check_oauth(&state, &method, &uri, &headers)?;
     let Some(user_id) = query.get("user_id").map(|id| id.to_lowercase()) else {
-        return bad_request("user_id: user_id is required");
+        return Ok(bad_request("user_id: user_id is required"));
     };
-    match state.user(&user_id) {
+    Ok(match state.user(&user_id) {
         Some(user) => Json(user_json(&user)).into_response(),
         None => bad_request(NO_SUCH_USER),
-    }
+    })
 }
 
 async fn get_by_email(
@@ -370,16 +330,14 @@ async fn get_by_email(
     uri: Uri,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(refused) = check_oauth(&state, &method, &uri, &headers) {
-        return refused.into_response();
-    }
+) -> Result<Response, Refusal> {
+    check_oauth(&state, &method, &uri, &headers)?;
     let Some(email) = query.get("email") else {
-        return bad_request("email: email is required");
+        return Ok(bad_request("email: email is required"));
     };
     let user = state.store().find_by("email", email).cloned();
-    match user {
+    Ok(match user {
         Some(user) => Json(user_json(&user)).into_response(),
         None => bad_request(NO_SUCH_USER),
-    }
+    })
 }

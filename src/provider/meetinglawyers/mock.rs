@@ -18,8 +18,8 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
 
 use crate::mock::request::{
-    cleared_fields, json_object, path_and_query, require, text, validate_change, validate_create,
-    Refusal,
+    cleared_fields, path_and_query, text, validate_change, validate_create, with_required,
+    BodyError, ErrorShape, Refusal,
 };
 use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
@@ -53,10 +53,6 @@ pub fn router(state: MockState) -> Router {
     api_routes(api, &state).with_state(state)
 }
 
-fn errors(status: StatusCode, errors: &[FieldError]) -> Response {
-    (status, Json(json!({ "errors": errors }))).into_response()
-}
-
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
@@ -81,25 +77,6 @@ fn check_keys(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
-fn body_object(body: &[u8]) -> Result<Payload, Refusal> {
-    json_object(body)
-        .map_err(|e| error(StatusCode::NOT_ACCEPTABLE, "invalid_json", &e.to_string()).into())
-}
-
-/// Adds `required` errors for `fields` that have no error yet.
-fn with_required(
-    mut found: Vec<FieldError>,
-    payload: &Payload,
-    fields: &[&str],
-) -> Vec<FieldError> {
-    for missing in require(payload, fields) {
-        if !found.iter().any(|e| e.field == missing.field) {
-            found.push(missing);
-        }
-    }
-    found
-}
-
 fn user_json(user: &StoredUser) -> Value {
     Value::Object(user.fields.clone())
 }
@@ -117,10 +94,25 @@ fn conflict(field: &str) -> Response {
         .into_response()
 }
 
-fn store_error(e: StoreError) -> Response {
-    match e {
-        StoreError::NotFound => error(StatusCode::NOT_FOUND, "not_found", "User not found"),
-        StoreError::Conflict { field } => conflict(&field),
+/// MeetingLawyers' errors (assumed): `{"errors":[{"field","code","message"}]}`, 406 for a body
+/// that is not a JSON object, 400 for invalid fields, 404 for an unknown user, 409 for a taken
+/// `user_id` or email.
+struct MeetingLawyersErrors;
+
+impl ErrorShape for MeetingLawyersErrors {
+    fn bad_body(e: BodyError) -> Response {
+        error(StatusCode::NOT_ACCEPTABLE, "invalid_json", &e.to_string())
+    }
+
+    fn invalid(errors: &[FieldError]) -> Response {
+        (StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response()
+    }
+
+    fn store_error(e: StoreError) -> Response {
+        match e {
+            StoreError::NotFound => error(StatusCode::NOT_FOUND, "not_found", "User not found"),
+            StoreError::Conflict { field } => conflict(&field),
+        }
     }
 }
 
@@ -144,46 +136,35 @@ async fn create(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Err(refused) = check_keys(&state, &headers) {
-        return refused.into_response();
-    }
-    let mut payload = match body_object(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_keys(&state, &headers)?;
+    let mut payload = MeetingLawyersErrors::body(&body)?;
     let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
     let found = validate_create(&super::schema::SCHEMA, &mut payload);
-    let found = with_required(found, &payload, &["user_id", "status"]);
-    if !found.is_empty() {
-        return errors(StatusCode::BAD_REQUEST, &found);
-    }
+    MeetingLawyersErrors::valid(with_required(found, &payload, &["user_id", "status"]))?;
     let Some(user_id) = text(&payload, "user_id") else {
-        return error(StatusCode::BAD_REQUEST, "required", "user_id is required");
+        return Ok(error(
+            StatusCode::BAD_REQUEST,
+            "required",
+            "user_id is required",
+        ));
     };
     let active = is_active(&payload);
     let created = state
         .store()
         .create(IdKind::Given(user_id), payload, active, record);
-    match created {
-        Ok(user) => (StatusCode::CREATED, Json(user_json(&user))).into_response(),
-        Err(e) => store_error(e),
-    }
+    let user = MeetingLawyersErrors::stored(created)?;
+    Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
 }
 
 async fn fetch(
     State(state): State<MockState>,
     Path(user_id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    if let Err(refused) = check_keys(&state, &headers) {
-        return refused.into_response();
-    }
-    let user = state.user(&user_id);
-    match user {
-        Some(user) => Json(user_json(&user)).into_response(),
-        None => store_error(StoreError::NotFound),
-    }
+) -> Result<Response, Refusal> {
+    check_keys(&state, &headers)?;
+    let user = MeetingLawyersErrors::stored(state.user(&user_id).ok_or(StoreError::NotFound))?;
+    Ok(Json(user_json(&user)).into_response())
 }
 
 async fn replace(
@@ -193,7 +174,7 @@ async fn replace(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     change(state, path, method, uri, headers, body, true).await
 }
 
@@ -204,7 +185,7 @@ async fn patch(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, Refusal> {
     change(state, path, method, uri, headers, body, false).await
 }
 
@@ -216,14 +197,9 @@ async fn change(
     headers: HeaderMap,
     body: Bytes,
     full: bool,
-) -> Response {
-    if let Err(refused) = check_keys(&state, &headers) {
-        return refused.into_response();
-    }
-    let mut payload = match body_object(&body) {
-        Ok(p) => p,
-        Err(resp) => return resp.into_response(),
-    };
+) -> Result<Response, Refusal> {
+    check_keys(&state, &headers)?;
+    let mut payload = MeetingLawyersErrors::body(&body)?;
     let path = path_and_query(&uri);
     // What arrived, before validation drops the nulls: the fields sent, and those to clear.
     let sent = payload.clone();
@@ -241,12 +217,10 @@ async fn change(
             ));
         }
     }
-    if !found.is_empty() {
-        return errors(StatusCode::BAD_REQUEST, &found);
-    }
+    MeetingLawyersErrors::valid(found)?;
     let mut store = state.store();
     let Some(was_active) = store.get(&user_id).map(|u| u.active) else {
-        return store_error(StoreError::NotFound);
+        return Err(MeetingLawyersErrors::store_error(StoreError::NotFound).into());
     };
     let mut next = if full {
         Payload::new()
@@ -273,8 +247,6 @@ async fn change(
         user.active = now_active;
     });
     drop(store);
-    match updated {
-        Ok(user) => Json(user_json(&user)).into_response(),
-        Err(e) => store_error(e),
-    }
+    let user = MeetingLawyersErrors::stored(updated)?;
+    Ok(Json(user_json(&user)).into_response())
 }
