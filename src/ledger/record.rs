@@ -69,6 +69,30 @@ const UNCHANGED_SQL: &str = "INSERT INTO row_outcomes \
      http_status = NULL, error_code = NULL, error_detail = NULL, errors_json = NULL, \
      attempts = 0, latency_ms = NULL, payload = NULL, recorded_at = excluded.recorded_at";
 
+/// Plain `unchanged` rows written by one statement (a nightly run is mostly these: one statement
+/// for many rows spares SQLite most of its per-statement work).
+const UNCHANGED_CHUNK: usize = 64;
+
+/// [`UNCHANGED_SQL`] for [`UNCHANGED_CHUNK`] rows: `?1` the run, `?2` the time, then each row's
+/// line and key.
+fn unchanged_chunk_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let values: Vec<String> = (0..UNCHANGED_CHUNK)
+            .map(|i| format!("(?1, ?{}, ?{}, 'unchanged', 0, ?2)", 3 + 2 * i, 4 + 2 * i))
+            .collect();
+        format!(
+            "INSERT INTO row_outcomes (run_id, line, user_key, outcome, attempts, recorded_at) \
+             VALUES {} \
+             ON CONFLICT (run_id, line) DO UPDATE SET \
+             user_key = coalesce(excluded.user_key, user_key), outcome = 'unchanged', \
+             http_status = NULL, error_code = NULL, error_detail = NULL, errors_json = NULL, \
+             attempts = 0, latency_ms = NULL, payload = NULL, recorded_at = excluded.recorded_at",
+            values.join(", ")
+        )
+    })
+}
+
 const UPSERT_USER_SQL: &str = "INSERT INTO synced_users \
      (target, user_key, remote_id, run_id, synced_at, payload_hash, field_hashes, active, \
       deactivated_at, source_hash) \
@@ -152,6 +176,7 @@ struct Statements<'tx> {
     intent: CachedStatement<'tx>,
     outcome: CachedStatement<'tx>,
     unchanged: CachedStatement<'tx>,
+    unchanged_chunk: CachedStatement<'tx>,
     upsert_user: CachedStatement<'tx>,
     source_user: CachedStatement<'tx>,
     deactivate_user: CachedStatement<'tx>,
@@ -163,6 +188,7 @@ impl<'tx> Statements<'tx> {
             intent: tx.prepare_cached(INTENT_SQL)?,
             outcome: tx.prepare_cached(OUTCOME_SQL)?,
             unchanged: tx.prepare_cached(UNCHANGED_SQL)?,
+            unchanged_chunk: tx.prepare_cached(unchanged_chunk_sql())?,
             upsert_user: tx.prepare_cached(UPSERT_USER_SQL)?,
             source_user: tx.prepare_cached(SOURCE_USER_SQL)?,
             deactivate_user: tx.prepare_cached(DEACTIVATE_USER_SQL)?,
@@ -191,10 +217,14 @@ impl<'tx> Statements<'tx> {
         outcomes: &[RowOutcome],
         now: &str,
     ) -> rusqlite::Result<()> {
+        let mut plain: Vec<&RowOutcome> = Vec::with_capacity(UNCHANGED_CHUNK);
         for row in outcomes {
             if is_plain_unchanged(row) {
-                self.unchanged
-                    .execute(params![run.0, row.line, row.user_key, now])?;
+                plain.push(row);
+                if plain.len() == UNCHANGED_CHUNK {
+                    self.unchanged_rows(run, &plain, now)?;
+                    plain.clear();
+                }
                 continue;
             }
             let payload = match (&row.payload, row.outcome.succeeded()) {
@@ -220,6 +250,31 @@ impl<'tx> Statements<'tx> {
             if let Some(change) = &row.snapshot {
                 self.snapshot_change(run, target, row, change, now)?;
             }
+        }
+        self.unchanged_rows(run, &plain, now)
+    }
+
+    /// Writes plain `unchanged` rows: a full chunk in one statement, fewer one by one.
+    fn unchanged_rows(
+        &mut self,
+        run: RunId,
+        rows: &[&RowOutcome],
+        now: &str,
+    ) -> rusqlite::Result<()> {
+        if rows.len() == UNCHANGED_CHUNK {
+            let stmt = &mut self.unchanged_chunk;
+            stmt.raw_bind_parameter(1, run.0)?;
+            stmt.raw_bind_parameter(2, now)?;
+            for (i, row) in rows.iter().enumerate() {
+                stmt.raw_bind_parameter(3 + 2 * i, row.line)?;
+                stmt.raw_bind_parameter(4 + 2 * i, row.user_key.as_deref())?;
+            }
+            stmt.raw_execute()?;
+            return Ok(());
+        }
+        for row in rows {
+            self.unchanged
+                .execute(params![run.0, row.line, row.user_key, now])?;
         }
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! buckets of 88 bytes, plus a heap string per key), so the snapshot keeps its own layout:
 //! every key and remote id in one text arena, fixed-size entries in a `Vec` (52 bytes each, with
 //! the first half of each payload hash: see [`ShortHash`]), and
-//! an open-addressing index of `u32` entry numbers (linear probing, load at most one half).
+//! an open-addressing index of `u32` entry numbers (linear probing, load at most one half),
+//! hashed with aHash (randomly keyed like std's SipHash, several times faster on short keys).
 //! Field hashes are not loaded: the diff asks [`Ledger::field_hashes`] for the users that changed.
 //!
 //! Each active user also has, when known, the fingerprint of the export row it was last synced
@@ -13,7 +14,8 @@
 //! unchanged row by its bytes alone ([`Snapshot::by_source`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, RandomState};
+
+use ahash::RandomState;
 
 use rusqlite::OptionalExtension;
 

@@ -274,3 +274,40 @@ fn hashes_are_keyed_per_ledger_and_stable_across_opens() {
         "PayloadHasher([redacted])"
     );
 }
+
+#[tokio::test]
+async fn a_nightly_batch_of_unchanged_rows_gets_one_outcome_per_line() {
+    let dir = TempDir::new().unwrap();
+    let path = ledger_in(&dir);
+    let ledger = Ledger::open(&path).unwrap();
+    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (handle, join) = spawn_writer(&path);
+    // 300 rows: unchanged ones (written many per statement) around a synced and a failed one.
+    let outcomes: Vec<RowOutcome> = (2..302)
+        .map(|line| match line {
+            100 => synced(&ledger, line, Operation::Create, &user(1), None),
+            200 => failed(line, "u200", Some(user(2))),
+            _ => RowOutcome::new(line, Some(format!("u{line}")), OutcomeKind::Unchanged),
+        })
+        .collect();
+    handle.record_outcomes(run, outcomes).await.unwrap();
+    drop(handle);
+    join.await.unwrap().unwrap();
+
+    let rows = ledger.outcomes(run).unwrap();
+    assert_eq!(rows.len(), 300);
+    for (row, line) in rows.iter().zip(2..) {
+        assert_eq!(row.line, line);
+        let expected = match line {
+            100 => OutcomeKind::Synced,
+            200 => OutcomeKind::Failed,
+            _ => OutcomeKind::Unchanged,
+        };
+        assert_eq!(row.outcome, expected, "line {line}");
+        if expected == OutcomeKind::Unchanged {
+            assert_eq!(row.user_key, Some(format!("u{line}")));
+        }
+    }
+    let counts = ledger.counts(run).unwrap();
+    assert_eq!((counts.rows, counts.unchanged), (300, 298));
+}
