@@ -1,0 +1,490 @@
+//! End-to-end `usersync sync` throughput (issue 4): 100,000 generated MeetingLawyers rows sent
+//! by the release binary to a local HTTP server with no rate limit, beside what `wrk` (a plain
+//! load generator) reaches against the same server at the same concurrency in the same run,
+//! with the peak memory of the `usersync` process.
+//!
+//! Two servers, each started fresh in this process for every measurement:
+//! - `mock`: the built-in MeetingLawyers mock, no faults (validates, stores, answers the user);
+//! - `bare`: a minimal axum server answering 201 `{"ok":true}` to everything, so that the
+//!   server's own cost is as small as it gets and the client's cost shows.
+//!
+//! For each server and concurrency, alternately, `--repeat` times (default 3), keeping each
+//! one's best, since the machine is shared: `wrk -t2 -cN` POSTs an equivalent JSON body (unique
+//! ids and emails, the same headers) for `--wrk-secs`; then `usersync sync` of the whole export
+//! with `--concurrency N` and a fresh ledger, timed from spawn to exit, under `/usr/bin/time -v`
+//! for its peak RSS and CPU time. The server's CPU time (this process) is measured during both,
+//! so the table also compares CPU per row (usersync + server) with CPU per request (wrk +
+//! server), each the lowest of the rounds: a figure less at the mercy of other processes than
+//! the rates.
+//!
+//! Not part of `cargo test`. Run (wrk and GNU time installed: `apt-get install -y wrk time`):
+//! `cargo bench --bench sync_throughput` or, to choose, `cargo bench --bench sync_throughput --
+//! --rows 100000 --concurrency 32,64 --server mock,bare --wrk-secs 5 --repeat 3`.
+//! Results go in BENCHMARKS.md.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use axum::Router;
+use usersync::mock::{self, MockOptions};
+
+/// The usersync binary cargo built for this bench (release profile); `USERSYNC_BENCH_BIN`
+/// points the bench at another build, to compare two.
+fn usersync_bin() -> String {
+    std::env::var("USERSYNC_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_usersync").into())
+}
+
+const CONFIG: &str = r#"
+ledger = "usersync.db"
+
+[targets.lawyers]
+provider = "meetinglawyers"
+base_url = "mock"
+credentials = { api_key = "ML_API_KEY", secret_key = "ML_SECRET_KEY" }
+key = "user_id"
+max_retries = 5
+timeout_secs = 30
+
+[targets.lawyers.fields]
+user_id = "employee_id"
+status = { column = "plan", map = { premium = 2, free = 0, trial = 4 } }
+email = { column = "work_email", transform = "lowercase" }
+nid_number = { column = "dni", transform = "uppercase" }
+first_name = "first_name"
+last_name = "last_name"
+gender = { column = "sex", map = { M = 0, F = 1 } }
+birthdate = { column = "birth_date", date_format = "%d/%m/%Y" }
+mobile_phone = "mobile"
+service_language_code = "language"
+country_code = { value = "ES" }
+"#;
+
+/// wrk's request: a create with the same fields as usersync's, a unique id and email each.
+const WRK_SCRIPT: &str = r#"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Api-Key"] = "demo-api-key"
+wrk.headers["Secret-Key"] = "demo-secret-key"
+function request()
+  n = n + 1
+  local id = string.format("w%d-%07d", tid, n)
+  local body = string.format('{"birthdate":"1984-03-21","country_code":"ES","email":"%s@empresa.example.com","first_name":"Lucía","gender":1,"last_name":"Núñez","mobile_phone":"+34 612 345 678","nid_number":"12345678Z","service_language_code":"es","status":2,"user_id":"%s"}', id, id)
+  return wrk.format(nil, "/s2s/v1/users", nil, body)
+end
+"#;
+
+const FIRST: [&str; 8] = [
+    "María", "José", "Lucía", "Javier", "Carmen", "Iñaki", "Núria", "Álvaro",
+];
+const LAST: [&str; 8] = [
+    "García",
+    "Núñez",
+    "Martínez",
+    "López",
+    "Peña",
+    "Sánchez",
+    "Puig",
+    "Ruiz",
+];
+const PLANS: [&str; 3] = ["premium", "free", "trial"];
+const NID_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+
+struct Options {
+    rows: usize,
+    concurrency: Vec<usize>,
+    servers: Vec<String>,
+    wrk_secs: u64,
+    repeat: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        rows: 100_000,
+        concurrency: vec![32, 64],
+        servers: vec!["mock".into(), "bare".into()],
+        wrk_secs: 5,
+        repeat: 3,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let list = |v: &str| v.split(',').map(str::to_owned).collect::<Vec<_>>();
+    for pair in args.windows(2) {
+        let value = pair[1].as_str();
+        match pair[0].as_str() {
+            "--rows" => o.rows = value.parse().expect("--rows N"),
+            "--concurrency" => {
+                o.concurrency = list(value)
+                    .iter()
+                    .map(|c| c.parse().expect("--concurrency N,M"))
+                    .collect()
+            }
+            "--server" => o.servers = list(value),
+            "--wrk-secs" => o.wrk_secs = value.parse().expect("--wrk-secs N"),
+            "--repeat" => o.repeat = value.parse().expect("--repeat N"),
+            _ => {}
+        }
+    }
+    o
+}
+
+/// Writes the export: deterministic, every row valid, every user distinct.
+fn generate(path: &Path, rows: usize) {
+    let mut out = BufWriter::new(std::fs::File::create(path).expect("create the export"));
+    writeln!(
+        out,
+        "employee_id,first_name,last_name,work_email,dni,sex,birth_date,mobile,plan,language"
+    )
+    .unwrap();
+    for i in 0..rows {
+        let number = 10_000_000 + (i as u64 * 7_919) % 89_999_999;
+        let letter = NID_LETTERS[(number % 23) as usize] as char;
+        writeln!(
+            out,
+            "E{i:07},{},{},E{i:07}@Empresa.Example.com,{number}{letter},{},{:02}/{:02}/{},+34 6{:02} {:03} {:03},{},es",
+            FIRST[i % 8],
+            LAST[(i / 8) % 8],
+            if i % 2 == 0 { "F" } else { "M" },
+            1 + i % 28,
+            1 + i % 12,
+            1950 + i % 50,
+            i % 100,
+            (i / 100) % 1000,
+            i % 1000,
+            PLANS[i % 3],
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
+
+/// A server under test: its URL, how many creates it accepted, and its shutdown.
+struct Server {
+    url: String,
+    accepted: Box<dyn Fn() -> u64>,
+    _mock: Option<mock::MockHandle>,
+    _stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn start_server(rt: &tokio::runtime::Runtime, kind: &str) -> Server {
+    match kind {
+        "mock" => {
+            let provider = usersync::provider::by_name("meetinglawyers").unwrap();
+            let handle = rt
+                .block_on(mock::start(provider, MockOptions::default()))
+                .expect("start the mock");
+            let state = handle.state.clone();
+            Server {
+                url: handle.url.to_string(),
+                accepted: Box::new(move || state.store().len() as u64),
+                _mock: Some(handle),
+                _stop: None,
+            }
+        }
+        "bare" => {
+            let count = Arc::new(AtomicU64::new(0));
+            let counter = count.clone();
+            let app = Router::new().fallback(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    (
+                        StatusCode::CREATED,
+                        [("content-type", "application/json")],
+                        r#"{"ok":true}"#,
+                    )
+                }
+            });
+            let listener = rt
+                .block_on(tokio::net::TcpListener::bind(SocketAddr::from((
+                    [127, 0, 0, 1],
+                    0,
+                ))))
+                .expect("bind");
+            let addr = listener.local_addr().unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            rt.spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .ok();
+            });
+            Server {
+                url: format!("http://{addr}/"),
+                accepted: Box::new(move || count.load(Ordering::Relaxed)),
+                _mock: None,
+                _stop: Some(stop),
+            }
+        }
+        other => panic!("unknown server {other:?}: mock or bare"),
+    }
+}
+
+/// CPU seconds (user + system) this process has used: the server's share.
+fn own_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the command name: state is field 0, utime 11, stime 12 (clock ticks of 1/100 s).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+struct WrkResult {
+    rps: f64,
+    non_2xx: u64,
+    /// wrk's own CPU per request (user + system).
+    cpu_per_req_us: f64,
+    server_cpu_per_req_us: f64,
+}
+
+fn run_wrk(server: &Server, concurrency: usize, secs: u64, script: &Path) -> WrkResult {
+    let cpu = own_cpu_secs();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "cpu %U %S"])
+        .arg("wrk")
+        .args(["-t2", &format!("-c{concurrency}"), &format!("-d{secs}s")])
+        .arg("-s")
+        .arg(script)
+        .arg(&server.url)
+        .output()
+        .expect("run wrk (apt-get install -y wrk time)");
+    let server_cpu = own_cpu_secs() - cpu;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let number = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+    };
+    let rps = number("Requests/sec:").unwrap_or_else(|| panic!("wrk said:\n{text}"));
+    // "  123456 requests in 8.00s, 40.1MB read"
+    let total = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let wrk_cpu: f64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse::<f64>().ok())
+                .sum()
+        })
+        .unwrap_or(f64::NAN);
+    WrkResult {
+        rps,
+        non_2xx: number("Non-2xx or 3xx responses:").unwrap_or(0.0) as u64,
+        cpu_per_req_us: wrk_cpu / total * 1e6,
+        server_cpu_per_req_us: server_cpu / total * 1e6,
+    }
+}
+
+struct SyncResult {
+    rows_per_sec: f64,
+    secs: f64,
+    peak_rss_mib: f64,
+    cpu_per_row_us: f64,
+    server_cpu_per_row_us: f64,
+    accepted: u64,
+    exit: i32,
+}
+
+fn run_sync(
+    server: &Server,
+    dir: &Path,
+    export: &Path,
+    concurrency: usize,
+    rows: usize,
+) -> SyncResult {
+    let ledger = dir.join(format!("ledger-{}.db", rand_suffix()));
+    let config = dir.join("usersync.toml");
+    let cpu = own_cpu_secs();
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(usersync_bin())
+        .arg("sync")
+        .arg(export)
+        .arg("-c")
+        .arg(&config)
+        .args(["-t", "lawyers", "--base-url", &server.url, "--concurrency"])
+        .arg(concurrency.to_string())
+        .arg("--ledger")
+        .arg(&ledger)
+        .env("ML_API_KEY", "demo-api-key")
+        .env("ML_SECRET_KEY", "demo-secret-key")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run /usr/bin/time usersync (apt-get install -y time)");
+    let secs = started.elapsed().as_secs_f64();
+    let server_cpu = own_cpu_secs() - cpu;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let field = |name: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let exit = field("Exit status:") as i32;
+    if exit != 0 {
+        eprintln!(
+            "usersync exited {exit}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let cpu_secs = field("User time (seconds):") + field("System time (seconds):");
+    SyncResult {
+        rows_per_sec: rows as f64 / secs,
+        secs,
+        peak_rss_mib: field("Maximum resident set size (kbytes):") / 1024.0,
+        cpu_per_row_us: cpu_secs / rows as f64 * 1e6,
+        server_cpu_per_row_us: server_cpu / rows as f64 * 1e6,
+        accepted: (server.accepted)(),
+        exit,
+    }
+}
+
+/// The 1-minute load average, to judge how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn rand_suffix() -> String {
+    format!("{:x}", rand::random::<u32>())
+}
+
+fn main() {
+    let o = options();
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` probes; nothing to list.
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("usersync-bench-")
+        .tempdir()
+        .expect("a temporary directory");
+    let export = dir.path().join("export.csv");
+    generate(&export, o.rows);
+    std::fs::write(dir.path().join("usersync.toml"), CONFIG).unwrap();
+    let script = dir.path().join("post.lua");
+    std::fs::write(&script, WRK_SCRIPT).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let mut table = String::from(
+        "| server | concurrency | wrk req/s | usersync rows/s | rows/s ÷ req/s | usersync time | peak RSS | CPU per row: usersync + server | CPU per request: wrk + server | CPU ratio |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for kind in &o.servers {
+        for &c in &o.concurrency {
+            // Alternate the two, `repeat` times each; keep each one's best (the machine is shared).
+            let mut best_wrk: Option<WrkResult> = None;
+            let mut best_sync: Option<SyncResult> = None;
+            // CPU figures: the lowest of the rounds (the least disturbed by other processes).
+            let mut cpu = [f64::INFINITY; 4];
+            for round in 1..=o.repeat {
+                let server = start_server(&rt, kind);
+                let wrk = run_wrk(&server, c, o.wrk_secs, &script);
+                drop(server);
+                let server = start_server(&rt, kind);
+                let sync = run_sync(&server, dir.path(), &export, c, o.rows);
+                drop(server);
+                eprintln!(
+                    "{kind} c={c} round {round}: wrk {:.0} req/s ({} non-2xx, {:.1} µs CPU/req, server {:.1}); \
+                     usersync {:.0} rows/s in {:.1} s (exit {}, {} accepted, {:.1} µs CPU/row, server {:.1}), \
+                     peak RSS {:.1} MiB, load {}",
+                    wrk.rps,
+                    wrk.non_2xx,
+                    wrk.cpu_per_req_us,
+                    wrk.server_cpu_per_req_us,
+                    sync.rows_per_sec,
+                    sync.secs,
+                    sync.exit,
+                    sync.accepted,
+                    sync.cpu_per_row_us,
+                    sync.server_cpu_per_row_us,
+                    sync.peak_rss_mib,
+                    load_average(),
+                );
+                assert_eq!(sync.accepted, o.rows as u64, "every row reached the server");
+                assert_eq!(sync.exit, 0, "usersync succeeded");
+                for (low, now) in cpu.iter_mut().zip([
+                    sync.cpu_per_row_us,
+                    sync.server_cpu_per_row_us,
+                    wrk.cpu_per_req_us,
+                    wrk.server_cpu_per_req_us,
+                ]) {
+                    *low = low.min(now);
+                }
+                if best_wrk.as_ref().is_none_or(|b| wrk.rps > b.rps) {
+                    best_wrk = Some(wrk);
+                }
+                if best_sync
+                    .as_ref()
+                    .is_none_or(|b| sync.rows_per_sec > b.rows_per_sec)
+                {
+                    best_sync = Some(sync);
+                }
+            }
+            let (Some(wrk), Some(sync)) = (best_wrk, best_sync) else {
+                continue;
+            };
+            let [sync_cpu, sync_server_cpu, wrk_cpu, wrk_server_cpu] = cpu;
+            let client = sync_cpu + sync_server_cpu;
+            let generator = wrk_cpu + wrk_server_cpu;
+            writeln!(
+                table,
+                "| {kind} | {c} | {:.0} | {:.0} | {:.0}% | {:.1} s | {:.1} MiB | {:.0} + {:.0} µs | {:.0} + {:.0} µs | {:.0}% |",
+                wrk.rps,
+                sync.rows_per_sec,
+                sync.rows_per_sec / wrk.rps * 100.0,
+                sync.secs,
+                sync.peak_rss_mib,
+                sync_cpu,
+                sync_server_cpu,
+                wrk_cpu,
+                wrk_server_cpu,
+                generator / client * 100.0,
+            )
+            .unwrap();
+        }
+    }
+    println!(
+        "\n{} rows, {} cores, wrk -t2 for {} s, best of {} alternating rounds each, \
+         load average {} at the end, {}\n\n{table}",
+        o.rows,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        o.wrk_secs,
+        o.repeat,
+        load_average(),
+        usersync_bin(),
+    );
+}
