@@ -5,7 +5,7 @@
 //! so that a success records the hash of the whole payload now at the provider, and a failure
 //! keeps the whole payload for `retry`. That map holds at most the rows in flight.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +16,8 @@ use super::planner::{Pending, Planned};
 use super::Tally;
 use crate::dispatch::{FinalOutcome, Job, JobResult};
 use crate::ledger::{
-    Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, PayloadHasher, RowOutcome, RunId,
-    SnapshotChange, SourceHash,
+    Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, RowOutcome, RunId, SnapshotChange,
+    SourceHash,
 };
 use crate::payload::Payload;
 use crate::plan::GuardRefusal;
@@ -26,17 +26,28 @@ use crate::provider::Operation;
 /// What the snapshot needs of a row in flight once it succeeds, by line.
 pub type PendingMap = Arc<Mutex<HashMap<i64, InFlight>>>;
 
-/// A row in flight: its whole payload (a patch sends only part of it), the payload's hash and
-/// the fingerprint of the export row it came from.
+/// A row in flight: its whole payload (a patch sends only part of it), the hashes of that
+/// payload and of each of its fields, and the fingerprint of the export row it came from.
 #[derive(Debug, Default)]
 pub struct InFlight {
     full: Option<Payload>,
     hash: Option<Hash>,
+    field_hashes: Option<BTreeMap<String, Hash>>,
     source_hash: Option<SourceHash>,
 }
 
 /// Most intents committed in one transaction before their requests leave.
 const INTENT_BATCH: usize = 256;
+
+/// Most results turned into outcomes and sent to the ledger writer as one message.
+const OUTCOME_BATCH: usize = 64;
+
+/// The capacity of the dispatcher's job queue: room for two batches of intents, so that the
+/// next batch's intents commit while the dispatcher still works through the last one (with a
+/// queue smaller than a batch, the dispatcher starves during every intent commit).
+pub fn queue_capacity(concurrency: usize) -> usize {
+    (concurrency.max(1) * 2).max(2 * INTENT_BATCH)
+}
 
 /// Why the feeder stopped before the planner's last row.
 #[derive(Debug)]
@@ -154,6 +165,7 @@ async fn hand_over(
                 InFlight {
                     full: p.full,
                     hash: p.hash,
+                    field_hashes: p.field_hashes,
                     source_hash: p.source_hash,
                 },
             );
@@ -239,24 +251,38 @@ pub async fn record_results(
     mut results: mpsc::Receiver<JobResult>,
     writer: LedgerHandle,
     pending: PendingMap,
-    hasher: PayloadHasher,
     tally: Arc<Tally>,
     progress: ProgressBar,
 ) -> Result<(), LedgerError> {
-    while let Some(result) = results.recv().await {
-        let in_flight = take(&pending, result.job.line);
-        let outcome = to_outcome(result, in_flight, &hasher);
-        count(&tally, &progress, &outcome);
-        writer.record_outcome(run, outcome).await?;
+    let mut outcomes = Vec::with_capacity(OUTCOME_BATCH);
+    while let Some(first) = results.recv().await {
+        // Take what is already waiting, up to a batch: one message to the writer for all.
+        let mut next = Some(first);
+        while let Some(result) = next.take() {
+            let in_flight = take(&pending, result.job.line);
+            let outcome = to_outcome(result, in_flight);
+            count(&tally, &progress, &outcome);
+            outcomes.push(outcome);
+            if outcomes.len() < OUTCOME_BATCH {
+                next = results.try_recv().ok();
+            }
+        }
+        writer
+            .record_outcomes(
+                run,
+                std::mem::replace(&mut outcomes, Vec::with_capacity(OUTCOME_BATCH)),
+            )
+            .await?;
     }
     Ok(())
 }
 
 /// The ledger row for one dispatcher result.
-fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) -> RowOutcome {
+fn to_outcome(result: JobResult, in_flight: InFlight) -> RowOutcome {
     let InFlight {
         full,
         hash,
+        field_hashes,
         source_hash,
     } = in_flight;
     let JobResult {
@@ -277,12 +303,12 @@ fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) ->
     let kept = || Some(full.clone().unwrap_or_else(|| job.payload.clone()));
     match outcome {
         FinalOutcome::Synced { remote_id } => {
-            let snapshot = match (op_sent, &full, hash) {
+            let snapshot = match (op_sent, hash, field_hashes) {
                 (Operation::Deactivate, _, _) => Some(SnapshotChange::Deactivated),
-                (_, Some(full), Some(hash)) => Some(SnapshotChange::Upsert {
+                (_, Some(hash), Some(field_hashes)) => Some(SnapshotChange::Upsert {
                     remote_id: remote_id.or(job.user.remote_id.clone()),
                     payload_hash: hash,
-                    field_hashes: hasher.hash_fields(full),
+                    field_hashes,
                     source_hash,
                 }),
                 _ => None,

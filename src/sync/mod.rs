@@ -313,7 +313,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     let planner = Planner {
         ledger,
         snapshot: Arc::new(snapshot),
-        hasher: hasher.clone(),
+        hasher,
         target: target.clone(),
         source,
         guards,
@@ -333,7 +333,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     });
 
     // Feeder -> dispatcher -> results.
-    let (jobs_tx, jobs_rx) = mpsc::channel(settings.concurrency.max(1) * 2);
+    let (jobs_tx, jobs_rx) = mpsc::channel(feeder::queue_capacity(settings.concurrency));
     let (results_tx, results_rx) = mpsc::channel(1024);
     let (abort_tx, abort_rx) = oneshot::channel::<String>();
     let feeder = tokio::spawn(feeder::feed(
@@ -351,7 +351,6 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         results_rx,
         writer.clone(),
         pending.clone(),
-        hasher,
         tally.clone(),
         progress.clone(),
     ));
