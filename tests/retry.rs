@@ -130,6 +130,72 @@ fn retry_last_sends_exactly_the_failed_rows_after_the_mock_recovers() {
 }
 
 #[test]
+fn provider_rejections_are_re_sent_only_with_include_rejected() {
+    let night = Night::new();
+    let mock = Mock::start(FaultConfig {
+        seed: Some(12),
+        reject_users: vec!["E00004".into()],
+        ..FaultConfig::default()
+    });
+    let export = night.export("hr.csv", &people(10));
+    let out = night.sync(&mock, &export, &[]);
+    assert_exit(&out, 3);
+    assert!(stdout(&out).contains("rejected 1"), "{}", stdout(&out));
+    let first = night.last_run();
+    let rejected = night
+        .ledger()
+        .outcomes(first.id)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.outcome == OutcomeKind::Rejected)
+        .unwrap();
+    assert_eq!(rejected.user_key.as_deref(), Some("E00004"));
+    assert_eq!(rejected.http_status, Some(400));
+
+    // The data is fixed at the provider's end; the export is gone.
+    std::fs::remove_file(&export).unwrap();
+    recover(&mock);
+    let before = mock.requests();
+    let url = mock.url();
+    let out = night
+        .usersync(&["retry", "last", "-t", "lawyers", "--base-url", &url])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("nothing to retry"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        mock.requests(),
+        before,
+        "a rejection is not retried by default"
+    );
+
+    let out = night
+        .usersync(&[
+            "retry",
+            "last",
+            "-t",
+            "lawyers",
+            "--base-url",
+            &url,
+            "--include-rejected",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("created 1"), "{}", stdout(&out));
+    assert_eq!(mock.requests() - before, 1, "only the rejected row is sent");
+    assert_eq!(history(&mock.user("E00004")).len(), 1);
+    assert_eq!(mock.users().len(), 10);
+    let retry = night.last_run();
+    assert_eq!(retry.parent_run_id, Some(first.id));
+    assert_eq!((retry.counts.rows, retry.counts.created), (1, 1));
+}
+
+#[test]
 fn retry_leaves_alone_what_a_later_run_already_synced() {
     let night = Night::new();
     let mock = failing_mock();

@@ -106,6 +106,12 @@ pub struct MockServerArgs {
     #[arg(long = "fail-user", value_name = "KEY")]
     pub fail_users: Vec<String>,
 
+    /// Requests about this user are refused as invalid data (400 with a field error), store
+    /// untouched: a row the provider rejects, to rehearse `retry --include-rejected`
+    /// (repeatable).
+    #[arg(long = "reject-user", value_name = "KEY")]
+    pub reject_users: Vec<String>,
+
     /// Lifetime of Faveo and Abitmedia tokens, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub token_ttl: u64,
@@ -136,6 +142,7 @@ impl MockServerArgs {
             capacity: self.capacity,
             include_auth: self.faults_on_auth,
             fail_users: self.fail_users.clone(),
+            reject_users: self.reject_users.clone(),
         };
         faults
             .check()

@@ -115,6 +115,10 @@ pub struct FaultConfig {
     /// its query, or a top-level string of its JSON body equals one of these: the user's key
     /// (MeetingLawyers `user_id`, a Faveo `user_name`, an Abitmedia `email`) or remote id.
     pub fail_users: Vec<String>,
+    /// Requests about these users are refused as invalid data (400 with a field error), store
+    /// untouched: a row the provider rejects, for `retry --include-rejected`. Matched as
+    /// `fail_users` are.
+    pub reject_users: Vec<String>,
 }
 
 impl Default for FaultConfig {
@@ -133,6 +137,7 @@ impl Default for FaultConfig {
             capacity: None,
             include_auth: false,
             fail_users: Vec::new(),
+            reject_users: Vec::new(),
         }
     }
 }
@@ -257,6 +262,8 @@ pub(super) struct Decision {
     pub retry_after_secs: u64,
     /// [`FaultConfig::fail_users`] (empty on login routes).
     pub fail_users: Vec<String>,
+    /// [`FaultConfig::reject_users`] (empty on login routes).
+    pub reject_users: Vec<String>,
 }
 
 /// The fault settings of one server and the state they need (generator, bucket, capacity).
@@ -324,6 +331,7 @@ impl FaultEngine {
             fault,
             retry_after_secs: c.retry_after_secs,
             fail_users: c.fail_users.clone(),
+            reject_users: c.reject_users.clone(),
         }
     }
 }

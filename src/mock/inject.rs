@@ -2,7 +2,8 @@
 //! it counts the request, answers 429 past the rate limit, waits its turn (capacity) and its
 //! latency, then fails, throttles, hangs, or runs the handler (and drops the connection after
 //! it when told to). Which faults happen is decided in [`super::faults`]; a request about one
-//! of the `fail_users` always fails (its body is read to find out).
+//! of the `fail_users` always fails, and one about the `reject_users` is always refused as
+//! invalid (its body is read to find out).
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -81,7 +82,7 @@ async fn run(state: MockState, request: Request, next: Next, auth_route: bool) -
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
-    let request = if decision.fail_users.is_empty() {
+    let request = if decision.fail_users.is_empty() && decision.reject_users.is_empty() {
         request
     } else {
         let (parts, body) = request.into_parts();
@@ -93,6 +94,15 @@ async fn run(state: MockState, request: Request, next: Next, auth_route: bool) -
             stats.fault("fail_user");
             stats.end(second, Ending::Answered(503));
             return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
+        }
+        if about_any(&parts.uri, &bytes, &decision.reject_users) {
+            stats.fault("reject_user");
+            stats.end(second, Ending::Answered(400));
+            let body = serde_json::json!({
+                "message": "The given data was invalid.",
+                "errors": { "email": ["rejected by the mock (--reject-user)"] },
+            });
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
         }
         Request::from_parts(parts, axum::body::Body::from(bytes))
     };
