@@ -23,7 +23,6 @@
 //! Results go in BENCHMARKS.md.
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -41,30 +40,19 @@ fn usersync_bin() -> String {
     std::env::var("USERSYNC_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_usersync").into())
 }
 
-const CONFIG: &str = r#"
-ledger = "usersync.db"
+#[path = "common/mod.rs"]
+mod common;
 
-[targets.lawyers]
-provider = "meetinglawyers"
-base_url = "mock"
-credentials = { api_key = "ML_API_KEY", secret_key = "ML_SECRET_KEY" }
-key = "user_id"
-max_retries = 5
-timeout_secs = 30
-
-[targets.lawyers.fields]
-user_id = "employee_id"
-status = { column = "plan", map = { premium = 2, free = 0, trial = 4 } }
-email = { column = "work_email", transform = "lowercase" }
-nid_number = { column = "dni", transform = "uppercase" }
-first_name = "first_name"
-last_name = "last_name"
-gender = { column = "sex", map = { M = 0, F = 1 } }
-birthdate = { column = "birth_date", date_format = "%d/%m/%Y" }
-mobile_phone = "mobile"
-service_language_code = "language"
-country_code = { value = "ES" }
-"#;
+/// The config: the benches' MeetingLawyers target, with credentials, patient retries and timeouts.
+fn config() -> String {
+    let target = common::TARGET.replace(
+        "key = \"user_id\"\n",
+        "key = \"user_id\"\n\
+         credentials = { api_key = \"ML_API_KEY\", secret_key = \"ML_SECRET_KEY\" }\n\
+         max_retries = 5\ntimeout_secs = 30\n",
+    );
+    format!("ledger = \"usersync.db\"\n{target}")
+}
 
 /// wrk's request: a create with the same fields as usersync's, a unique id and email each.
 const WRK_SCRIPT: &str = r#"
@@ -85,22 +73,6 @@ function request()
   return wrk.format(nil, "/s2s/v1/users", nil, body)
 end
 "#;
-
-const FIRST: [&str; 8] = [
-    "María", "José", "Lucía", "Javier", "Carmen", "Iñaki", "Núria", "Álvaro",
-];
-const LAST: [&str; 8] = [
-    "García",
-    "Núñez",
-    "Martínez",
-    "López",
-    "Peña",
-    "Sánchez",
-    "Puig",
-    "Ruiz",
-];
-const PLANS: [&str; 3] = ["premium", "free", "trial"];
-const NID_LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
 
 struct Options {
     rows: usize,
@@ -137,36 +109,6 @@ fn options() -> Options {
         }
     }
     o
-}
-
-/// Writes the export: deterministic, every row valid, every user distinct.
-fn generate(path: &Path, rows: usize) {
-    let mut out = BufWriter::new(std::fs::File::create(path).expect("create the export"));
-    writeln!(
-        out,
-        "employee_id,first_name,last_name,work_email,dni,sex,birth_date,mobile,plan,language"
-    )
-    .unwrap();
-    for i in 0..rows {
-        let number = 10_000_000 + (i as u64 * 7_919) % 89_999_999;
-        let letter = NID_LETTERS[(number % 23) as usize] as char;
-        writeln!(
-            out,
-            "E{i:07},{},{},E{i:07}@Empresa.Example.com,{number}{letter},{},{:02}/{:02}/{},+34 6{:02} {:03} {:03},{},es",
-            FIRST[i % 8],
-            LAST[(i / 8) % 8],
-            if i % 2 == 0 { "F" } else { "M" },
-            1 + i % 28,
-            1 + i % 12,
-            1950 + i % 50,
-            i % 100,
-            (i / 100) % 1000,
-            i % 1000,
-            PLANS[i % 3],
-        )
-        .unwrap();
-    }
-    out.flush().unwrap();
 }
 
 /// A server under test: its URL, how many creates it accepted, and its shutdown.
@@ -389,8 +331,8 @@ fn main() {
         .tempdir()
         .expect("a temporary directory");
     let export = dir.path().join("export.csv");
-    generate(&export, o.rows);
-    std::fs::write(dir.path().join("usersync.toml"), CONFIG).unwrap();
+    common::generate(&export, o.rows as u64).expect("write the export");
+    std::fs::write(dir.path().join("usersync.toml"), config()).unwrap();
     let script = dir.path().join("post.lua");
     std::fs::write(&script, WRK_SCRIPT).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

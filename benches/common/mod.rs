@@ -1,5 +1,6 @@
 //! What the benches share: the MeetingLawyers target they sync or validate, and the export
-//! they generate for it (deterministic, every row valid: real DNIs with their check letter,
+//! they generate for it (deterministic, every row valid and every user distinct, down to the
+//! unique fields a provider's mock checks: real DNIs with their check letter, all different,
 //! dates to convert, value maps, e-mail addresses to lower-case).
 //!
 //! Included by each bench with `#[path = "common/mod.rs"] mod common;`.
@@ -64,7 +65,8 @@ pub fn generate(path: &Path, rows: u64) -> std::io::Result<()> {
         let r = next();
         let first = FIRST[(r % 8) as usize];
         let last = LAST[((r >> 3) % 8) as usize];
-        let dni = 10_000_000 + (r >> 8) % 89_999_999;
+        // 7,919 is prime to 89,999,999: a different DNI for each of the first 89,999,999 rows.
+        let dni = 10_000_000 + (i * 7_919) % 89_999_999;
         let letter = NID_LETTERS[(dni % 23) as usize] as char;
         writeln!(
             out,
