@@ -22,6 +22,7 @@ use crate::config::{FieldSpec, Source, Target, Transform};
 use crate::input::{Cell, Column, Header, Record};
 use crate::payload::Payload;
 use crate::validate::FieldError;
+use fixed_date::FixedDate;
 
 /// A mapped column that the export does not have: the config does not fit the file.
 #[derive(Debug, thiserror::Error)]
@@ -58,8 +59,18 @@ struct MappedField {
     transforms: Vec<Transform>,
     split: Option<String>,
     map: Option<BTreeMap<String, Value>>,
-    /// The format as written and its parsed items.
-    date: Option<(String, Vec<Item<'static>>)>,
+    date: Option<DateFormat>,
+}
+
+/// A field's `date_format`.
+#[derive(Debug)]
+struct DateFormat {
+    /// As written, for messages.
+    text: String,
+    /// Parsed once.
+    items: Vec<Item<'static>>,
+    /// Its fixed layout, when it has one (the usual `%d/%m/%Y`).
+    fixed: Option<FixedDate>,
 }
 
 /// A raw value before conversion.
@@ -137,7 +148,11 @@ fn compile_field(
     // The format was checked when the config was loaded; an unparsable one maps nothing.
     let date = spec.date_format.as_ref().map(|fmt| {
         let items = StrftimeItems::new(fmt).parse_to_owned().unwrap_or_default();
-        (fmt.clone(), items)
+        DateFormat {
+            text: fmt.clone(),
+            fixed: FixedDate::compile(&items),
+            items,
+        }
     });
     Ok(MappedField {
         field: spec.field.clone(),
@@ -215,20 +230,27 @@ impl MappedField {
                 .cloned()
                 .ok_or_else(|| self.unmapped(s.trim(), map));
         }
-        if let Some((fmt, items)) = &self.date {
-            let mut parsed = Parsed::new();
-            let date = chrono::format::parse(&mut parsed, s.trim(), items.iter())
-                .ok()
-                .and_then(|()| parsed.to_naive_date().ok());
+        if let Some(format) = &self.date {
+            let text = s.trim();
+            let date = format
+                .fixed
+                .as_ref()
+                .and_then(|fixed| fixed.parse(text))
+                .or_else(|| {
+                    let mut parsed = Parsed::new();
+                    chrono::format::parse(&mut parsed, text, format.items.iter())
+                        .ok()
+                        .and_then(|()| parsed.to_naive_date().ok())
+                });
             return match date {
                 Some(d) => Ok(Value::String(iso_date(d))),
                 None => Err(FieldError::new(
                     &self.field,
                     "invalid_date",
                     format!(
-                        "`{}` {} is not a date in the format `{fmt}` ({}.date_format)",
-                        s.trim(),
+                        "`{text}` {} is not a date in the format `{}` ({}.date_format)",
                         self.origin(),
+                        format.text,
                         self.key_path
                     ),
                 )),
@@ -345,5 +367,6 @@ fn raw_of(cell: Cell<'_>) -> Raw<'_> {
     }
 }
 
+mod fixed_date;
 #[cfg(test)]
 mod tests;

@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use super::{
-    code, coerce, email, guid, iso, nid, password, phone, Context, FieldDef, FieldError, Invalid,
-    Required, Rule, Schema,
+    code, coerce, email, guid, index, iso, nid, password, phone, Context, FieldDef, FieldError,
+    Invalid, Required, Rule, Schema,
 };
 use crate::payload::Payload;
 
@@ -29,14 +29,15 @@ pub fn validate(schema: &Schema, payload: &mut Payload, ctx: &Context<'_>) -> Ve
     // Bit i: the schema's field i is present (fields past the 64th are looked up instead).
     let mut seen: u64 = 0;
     let mut absent = false;
-    // One pass over the payload, in key order; each key's definition is found by name equality,
-    // which is cheaper than looking every schema field up in the map.
+    let index = index::of(schema);
+    // One pass over the payload, in key order; each key's definition is found through the
+    // schema's name index, which is cheaper than looking every schema field up in the map.
     for (name, value) in payload.iter_mut() {
         if coerce::trim_and_check_absent(value) {
             absent = true;
             continue;
         }
-        if let Some(i) = schema.position(name) {
+        if let Some(i) = index.position(schema, name) {
             if i < 64 {
                 seen |= 1 << i;
             }

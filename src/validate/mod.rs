@@ -8,13 +8,14 @@
 //! The individual rules live in one file each (`email.rs`, `nid.rs`, `iso.rs`, `date.rs`,
 //! `phone.rs`, `guid.rs`, `password.rs`, and `shape.rs` for nested JSON used by cross-field
 //! rules); `coerce.rs` turns CSV strings into the JSON types a provider expects, and `check.rs`
-//! runs a schema over a payload.
+//! runs a schema over a payload (finding each field's definition through `index.rs`).
 
 mod check;
 pub mod coerce;
 pub mod date;
 pub mod email;
 pub mod guid;
+mod index;
 pub mod iso;
 pub mod nid;
 pub mod password;
