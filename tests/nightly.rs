@@ -2,8 +2,9 @@
 //! test process: the same export twice sends nothing; an edited export sends exactly the
 //! changed fields of exactly the changed people and deactivates the leavers first; the guards
 //! refuse a truncated export and a mass deactivation before any request, and `--force` passes
-//! them; `plan --json` names fields, never values; the in-process mock (`base_url = "mock"`)
-//! keeps its users between runs.
+//! them; `plan --json` names fields, never values; `sync --dry-run` sends and records nothing;
+//! `sync --full` sends everyone whole; the in-process mock (`base_url = "mock"`) keeps its users
+//! between runs.
 
 #[path = "nightly/support.rs"]
 mod support;
@@ -306,4 +307,65 @@ fn the_built_in_mock_keeps_its_users_between_runs() {
     let first = saved.iter().find(|u| u.id == "E00001").unwrap();
     assert_eq!(first.fields["email"], "cambiada@empresa.example.com");
     drop(export);
+}
+
+#[test]
+fn sync_dry_run_plans_without_sending_or_recording() {
+    let night = Night::new();
+    let mock = mock();
+    let mut everyone = first_night(&night, &mock);
+    let runs_before = night.ledger().list_runs(None).expect("list runs").len();
+    let before = mock.requests();
+    everyone[2].email = "otra.direccion@empresa.example.com".into();
+    let export = night.export("hr.csv", &everyone);
+
+    let out = night.sync(&mock, &export, &["--dry-run"]);
+    assert_exit(&out, 0);
+    assert_eq!(mock.requests(), before, "a dry run sends nothing");
+    let text = stdout(&out);
+    for count in [
+        "create 0",
+        "update 1",
+        "unchanged 19",
+        "deactivate 0",
+        "rejected 0",
+    ] {
+        assert!(text.contains(&format!("  {count}\n")), "{count}:\n{text}");
+    }
+    assert_eq!(
+        night.ledger().list_runs(None).expect("list runs").len(),
+        runs_before,
+        "a dry run records no run"
+    );
+    // The real sync afterwards still sends the change.
+    let out = night.sync(&mock, &export, &[]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("updated 1"), "{}", stdout(&out));
+}
+
+#[test]
+fn sync_full_resends_everyone_whole_even_rows_known_by_their_fingerprint() {
+    let night = Night::new();
+    let mock = mock();
+    first_night(&night, &mock);
+    let before = mock.requests();
+
+    let out = night.sync(&mock, &night.path("hr.csv"), &["--full"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("updated 20"), "{}", stdout(&out));
+    assert_eq!(mock.requests() - before, 20);
+    for user in mock.users() {
+        let (op, fields) = history(&user).last().cloned().unwrap();
+        assert_eq!(op, "update", "{}: a full update", user.id);
+        assert_eq!(
+            fields,
+            ["email", "first_name", "mobile_phone", "status"],
+            "{}: the whole payload",
+            user.id
+        );
+    }
+    // The snapshot is unchanged by it: the next night sends nothing.
+    let out = night.sync(&mock, &night.path("hr.csv"), &[]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("unchanged 20"), "{}", stdout(&out));
 }
