@@ -13,6 +13,7 @@
 //! payload that was synced. This is what makes a nightly re-sync of an unchanged export cheap.
 
 mod keys;
+mod known;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +27,8 @@ use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
 use keys::KeySet;
+pub use known::KnownRows;
+use known::{known_row, Known};
 
 /// The pseudo-field that row-level input problems are reported on.
 pub const ROW_FIELD: &str = "_row";
@@ -60,40 +63,6 @@ impl PreparedRow {
             source_hash: None,
             known: None,
         }
-    }
-}
-
-/// The users a sync synced before (the target's snapshot), by fingerprint and by key.
-pub trait KnownRows: Send + Sync {
-    /// The position and key of the active user last synced from a row with this fingerprint.
-    fn find(&self, source: &SourceHash) -> Option<(usize, &str)>;
-    /// The position of the user with this key.
-    fn position(&self, key: &str) -> Option<usize>;
-    /// The number of users (positions are `0..len()`).
-    fn len(&self) -> usize;
-    /// Whether there is no user.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// The known users, and where each was first seen in this file: their duplicate check, without
-/// a copy of their keys in `Rows::seen` (a nightly export is mostly known users).
-struct Known {
-    users: Arc<dyn KnownRows>,
-    /// By position: the line where the user was first seen, 0 before.
-    first_lines: Vec<u64>,
-}
-
-impl Known {
-    /// The line where the user at `position` was first seen, or `None`, recording `line`.
-    fn first_line_or_insert(&mut self, position: usize, line: u64) -> Option<u64> {
-        let first = self.first_lines.get_mut(position)?;
-        if *first != 0 {
-            return Some(*first);
-        }
-        *first = line;
-        None
     }
 }
 
@@ -345,21 +314,6 @@ impl Iterator for Rows {
             }
         }
     }
-}
-
-/// The row of `line` as a known row, if its fingerprint is known and its user was not seen
-/// earlier in this file (a duplicate takes the full path, to be rejected there).
-fn known_row(known: &mut Known, line: u64, hash: SourceHash) -> Option<PreparedRow> {
-    let (index, key) = known.users.find(&hash)?;
-    if known.first_lines.get(index).is_none_or(|&first| first != 0) {
-        return None;
-    }
-    known.first_lines[index] = line;
-    Some(PreparedRow {
-        known: Some(index),
-        source_hash: Some(hash),
-        ..PreparedRow::new(line, Some(key.to_owned()), Ok(Payload::new()))
-    })
 }
 
 /// A key value as text (`"E1"`, `42`, `true`); `None` for null, and for a list or an object
