@@ -7,8 +7,8 @@
 //! A row that could not be read cleanly (ragged, bad bytes, not a JSON object) comes out as a
 //! rejected row on the pseudo-field `_row`. Only file-level problems stop the stream.
 //!
-//! A sync also fingerprints every CSV row ([`Rows::fingerprint`]): a keyed hash of its raw
-//! fields, the header and the mapping. A row whose fingerprint is that of a user's last synced
+//! A sync also fingerprints every CSV row ([`Rows::fingerprint`]): a keyed hash of the raw cells
+//! the mapping reads, and of the mapping. A row whose fingerprint is that of a user's last synced
 //! row comes out at once as `known`, without being mapped or validated: it can only become the
 //! payload that was synced. This is what makes a nightly re-sync of an unchanged export cheap.
 
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::Target;
-use crate::input::{self, Column, Header, InputError, InputOptions, InputReader, Record};
+use crate::input::{self, Cell, Column, Header, InputError, InputOptions, InputReader, Record};
 use crate::ledger::{PayloadHasher, SourceHash, SourceHasher};
 use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
@@ -98,8 +98,8 @@ pub struct Rows {
     keyed_rows: u64,
     /// Set once enough rows were read to size `seen`: the length of a key.
     size_key_set: Option<usize>,
-    /// Set by [`Rows::fingerprint`].
-    hasher: Option<SourceHasher>,
+    /// Set by [`Rows::fingerprint`] for a CSV export: the hasher and the columns it reads.
+    fingerprints: Option<(SourceHasher, Vec<Column>)>,
     known: Option<Known>,
     done: bool,
 }
@@ -133,14 +133,15 @@ impl Rows {
             file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
             keyed_rows: 0,
             size_key_set: None,
-            hasher: None,
+            fingerprints: None,
             known: None,
             done: false,
         })
     }
 
-    /// Fingerprints every CSV row from now on with the ledger's `hasher`, under `target`'s
-    /// mapping and this file's header; with `known`, a row whose fingerprint it holds skips
+    /// Fingerprints every CSV row from now on with the ledger's `hasher`: the cells of the
+    /// columns `target`'s mapping reads (so an unmapped column, or the columns' order, does not
+    /// matter), under that mapping. With `known`, a row whose fingerprint it holds skips
     /// mapping and validation (see [`PreparedRow::known`]). JSONL rows get no fingerprint.
     pub fn fingerprint(
         &mut self,
@@ -148,8 +149,12 @@ impl Rows {
         target: &Target,
         known: Option<Arc<dyn KnownRows>>,
     ) {
-        // Everything besides the row's own cells that decides its payload: this build's rules,
-        // the provider, the mapping and where each column is.
+        let mut names = self.mapper.columns();
+        names.extend(target.remote_id_column.as_deref());
+        names.sort_unstable();
+        names.dedup();
+        // Everything besides the row's cells that decides its payload: this build's rules, the
+        // provider and the mapping, and which columns are read.
         let context = format!(
             "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}",
             env!("CARGO_PKG_VERSION"),
@@ -158,9 +163,15 @@ impl Rows {
             target.fields,
             target.required,
             target.remote_id_column,
-            self.reader.header().names(),
+            names,
         );
-        self.hasher = Some(hasher.source_hasher(context.as_bytes()));
+        let header = self.reader.header();
+        let columns = names.iter().map(|n| header.resolve(n));
+        // A CSV header has every mapped column (`Rows::open` checked it); JSONL has no header.
+        self.fingerprints = match (header.names(), columns.collect::<Option<Vec<Column>>>()) {
+            (Some(_), Some(columns)) => Some((hasher.source_hasher(context.as_bytes()), columns)),
+            _ => None,
+        };
         self.known = known.filter(|k| !k.is_empty()).map(|users| Known {
             first_lines: vec![0; users.len()],
             users,
@@ -235,10 +246,13 @@ impl Rows {
                 )]),
             )));
         }
-        let source_hash = match (&mut self.hasher, record.csv_fields()) {
-            (Some(hasher), Some(fields)) => Some(hasher.hash(fields.map(str::as_bytes))),
-            _ => None,
-        };
+        let source_hash = self.fingerprints.as_mut().map(|(hasher, columns)| {
+            hasher.hash(columns.iter().map(|c| match record.get(c) {
+                Cell::Text(s) => s.as_bytes(),
+                // A CSV row read cleanly has every column.
+                Cell::Missing | Cell::Json(_) => &[],
+            }))
+        });
         if let (Some(hash), Some(known)) = (source_hash, &mut self.known) {
             if let Some(row) = known_row(known, line, hash) {
                 return Ok(Some(row));

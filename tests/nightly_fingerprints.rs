@@ -3,7 +3,8 @@
 //! mapped or validated. These tests check that the shortcut never hides a change: a new
 //! mapping over the same export is sent, a duplicate of a known row is still rejected, a
 //! deactivated user who comes back with the same row is reactivated, and a row that only
-//! moved columns or gained spaces stays unchanged (and is recognised the night after).
+//! moved columns or gained spaces stays unchanged (and is recognised the night after, whatever
+//! the columns the mapping does not read hold).
 
 #[path = "nightly/support.rs"]
 mod support;
@@ -147,4 +148,24 @@ fn rows_that_only_moved_or_gained_spaces_stay_unchanged_and_are_known_the_next_n
             "{key}: the new row's fingerprint replaces the old one"
         );
     }
+
+    // A column the mapping does not read, different on every row, and the columns moved again:
+    // the rows are still the ones last synced.
+    let mut text = String::from("id,notes,email,first_name,plan,mobile\n");
+    for (i, p) in everyone.iter().enumerate() {
+        text.push_str(&format!(
+            "{},last login {i}, {} ,{},{},{}\n",
+            p.id, p.email, p.first_name, p.plan, p.mobile
+        ));
+    }
+    std::fs::write(night.path("notes.csv"), text).unwrap();
+    let out = night.sync(&mock, &night.path("notes.csv"), &[]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("unchanged 20"), "{}", stdout(&out));
+    assert_eq!(mock.requests(), before);
+    assert_eq!(
+        fingerprints(&night),
+        moved,
+        "an unmapped column does not count"
+    );
 }

@@ -36,8 +36,8 @@ pub fn short(hash: &Hash) -> ShortHash {
     out
 }
 
-/// The fingerprint of one export row: the first 16 bytes of a keyed hash of its raw fields,
-/// under a context (the file's header, the target's mapping, this build). Two rows with the
+/// The fingerprint of one export row: the first 16 bytes of a keyed hash of the raw cells the
+/// mapping reads, under a context (the target's mapping, the columns read, this build). Two rows with the
 /// same fingerprint map and validate to the same payload; see [`SourceHasher`].
 pub type SourceHash = ShortHash;
 
