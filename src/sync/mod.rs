@@ -313,7 +313,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     let planner = Planner {
         ledger,
         snapshot: Arc::new(snapshot),
-        hasher,
+        hasher: hasher.clone(),
         target: target.clone(),
         source,
         guards,
@@ -351,6 +351,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         results_rx,
         writer.clone(),
         pending.clone(),
+        hasher.clone(),
         tally.clone(),
         progress.clone(),
     ));

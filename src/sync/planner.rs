@@ -7,7 +7,6 @@
 //! walked (one pass over the export, the requests held back until the leavers and the guards
 //! are decided, leavers first) is in `passes.rs`; this file decides one row.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -49,9 +48,6 @@ pub struct Pending {
     /// The whole canonical payload (None for deactivations).
     pub full: Option<Payload>,
     pub hash: Option<Hash>,
-    /// The hash of each field of `full`, computed here on the planner's thread (what the
-    /// snapshot records once the request succeeds).
-    pub field_hashes: Option<BTreeMap<String, Hash>>,
     /// The fingerprint of the export row it came from, for the snapshot once it succeeds.
     pub source_hash: Option<SourceHash>,
 }
@@ -253,7 +249,6 @@ impl Planner {
             },
             fields,
             uncleared,
-            field_hashes: Some(self.hasher.hash_fields(&payload)),
             full: Some(payload),
             hash: Some(hash),
             source_hash,
@@ -288,7 +283,6 @@ pub(super) fn deactivation(line: i64, key: &str, remote_id: &Option<String>) -> 
         uncleared: Vec::new(),
         full: None,
         hash: None,
-        field_hashes: None,
         source_hash: None,
     }
 }
