@@ -9,28 +9,10 @@
 #[path = "nightly/support.rs"]
 mod support;
 
-use support::{assert_exit, history, people, stderr, stdout, Mock, Night, Person};
+use support::{
+    assert_exit, first_night, history, people, quiet_mock as mock, stderr, stdout, Night, Person,
+};
 use usersync::ledger::RunStatus;
-use usersync::mock::FaultConfig;
-
-/// A quiet mock: no faults.
-fn mock() -> Mock {
-    Mock::start(FaultConfig {
-        seed: Some(5),
-        ..FaultConfig::default()
-    })
-}
-
-/// 20 people synced once: every one created, exit 0.
-fn first_night(night: &Night, mock: &Mock) -> Vec<Person> {
-    let everyone = people(20);
-    let export = night.export("hr.csv", &everyone);
-    let out = night.sync(mock, &export, &[]);
-    assert_exit(&out, 0);
-    assert!(stdout(&out).contains("created 20"), "{}", stdout(&out));
-    assert_eq!(mock.users().len(), 20);
-    everyone
-}
 
 #[test]
 fn the_same_export_again_sends_nothing() {

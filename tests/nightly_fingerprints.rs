@@ -9,25 +9,7 @@
 #[path = "nightly/support.rs"]
 mod support;
 
-use support::{assert_exit, people, stdout, Mock, Night, Person, CONFIG};
-use usersync::mock::FaultConfig;
-
-fn mock() -> Mock {
-    Mock::start(FaultConfig {
-        seed: Some(11),
-        ..FaultConfig::default()
-    })
-}
-
-/// 20 people synced once.
-fn first_night(night: &Night, mock: &Mock) -> Vec<Person> {
-    let everyone = people(20);
-    let export = night.export("hr.csv", &everyone);
-    let out = night.sync(mock, &export, &[]);
-    assert_exit(&out, 0);
-    assert!(stdout(&out).contains("created 20"), "{}", stdout(&out));
-    everyone
-}
+use support::{assert_exit, first_night, quiet_mock as mock, stdout, Night, CONFIG};
 
 /// Every user's remembered row fingerprint, by key.
 fn fingerprints(night: &Night) -> Vec<(String, Option<Vec<u8>>)> {

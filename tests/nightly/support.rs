@@ -1,6 +1,7 @@
-//! What `tests/nightly.rs` and `tests/retry.rs` share: a MeetingLawyers mock started in the test
-//! process (so its users and request histories outlive each `usersync` run), an HR export of
-//! fictitious people that a test edits between nights, and the binary pointed at the mock.
+//! What `tests/nightly.rs`, `tests/nightly_fingerprints.rs` and `tests/retry.rs` share: a
+//! MeetingLawyers mock started in the test process (so its users and request histories outlive
+//! each `usersync` run), an HR export of fictitious people that a test edits between nights, the
+//! binary pointed at the mock, and the first night that syncs them all.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -213,4 +214,23 @@ pub fn history(user: &StoredUser) -> Vec<(String, Vec<String>)> {
         .iter()
         .map(|r| (r.change.as_str().to_string(), r.fields.clone()))
         .collect()
+}
+
+/// A quiet mock: no faults.
+pub fn quiet_mock() -> Mock {
+    Mock::start(FaultConfig {
+        seed: Some(5),
+        ..FaultConfig::default()
+    })
+}
+
+/// 20 people synced once: every one created, exit 0.
+pub fn first_night(night: &Night, mock: &Mock) -> Vec<Person> {
+    let everyone = people(20);
+    let export = night.export("hr.csv", &everyone);
+    let out = night.sync(mock, &export, &[]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("created 20"), "{}", stdout(&out));
+    assert_eq!(mock.users().len(), 20);
+    everyone
 }
