@@ -1,6 +1,6 @@
-//! The nightly shortcut of issue 5, through the real binary: a row that is byte for byte the
-//! one a user was last synced from is recognised by its fingerprint and skipped without being
-//! mapped or validated. These tests check that the shortcut never hides a change: a new
+//! The nightly shortcut of issue 5, through the real binary: a row whose mapped cells are,
+//! byte for byte, those a user was last synced from is recognised by its fingerprint and
+//! skipped without being mapped or validated. These tests check that the shortcut never hides a change: a new
 //! mapping over the same export is sent, a duplicate of a known row is still rejected, a
 //! deactivated user who comes back with the same row is reactivated, and a row that only
 //! moved columns or gained spaces stays unchanged (and is recognised the night after, whatever
