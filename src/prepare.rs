@@ -27,8 +27,8 @@ use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
 use keys::KeySet;
-pub use known::KnownRows;
 use known::{known_row, Known};
+pub use known::{KnownRows, Position};
 
 /// The pseudo-field that row-level input problems are reported on.
 pub const ROW_FIELD: &str = "_row";
@@ -46,10 +46,13 @@ pub struct PreparedRow {
     pub remote_id: Option<String>,
     /// The row's fingerprint, when [`Rows::fingerprint`] asked for it (CSV rows read cleanly).
     pub source_hash: Option<SourceHash>,
-    /// The row is, byte for byte and under the same mapping, the row the user at this position
-    /// of the snapshot was last synced from: it was neither mapped nor validated, `key` is that
-    /// user's, and `result` holds an empty payload.
-    pub known: Option<usize>,
+    /// The row's mapped cells are, byte for byte and under the same mapping, those its user was
+    /// last synced from: it was neither mapped nor validated, `key` is that user's (at
+    /// `position`), and `result` holds an empty payload.
+    pub known: bool,
+    /// Where the row's user is among the known users, when [`Rows::fingerprint`] was given some
+    /// (the duplicate check looks it up): the planner need not look it up again.
+    pub position: Position,
 }
 
 impl PreparedRow {
@@ -61,7 +64,8 @@ impl PreparedRow {
             result,
             remote_id: None,
             source_hash: None,
-            known: None,
+            known: false,
+            position: Position::NotLookedUp,
         }
     }
 }
@@ -275,13 +279,16 @@ impl Rows {
         rule_errors.retain(|e| !errors.iter().any(|m| m.field == e.field));
         errors.append(&mut rule_errors);
         let key = payload.get(&self.key_field).and_then(key_text);
+        let mut position = Position::NotLookedUp;
         if let Some(k) = &key {
-            let position = self
-                .known
-                .as_ref()
-                .and_then(|known| known.users.position(k));
+            if let Some(known) = &self.known {
+                position = known
+                    .users
+                    .position(k)
+                    .map_or(Position::Absent, Position::At);
+            }
             let first = match (position, &mut self.known) {
-                (Some(position), Some(known)) => known.first_line_or_insert(position, line),
+                (Position::At(at), Some(known)) => known.first_line_or_insert(at, line),
                 _ => {
                     let first = self.seen.first_line_or_insert(k, line);
                     self.count_key(k.len());
@@ -304,6 +311,7 @@ impl Rows {
         Ok(Some(PreparedRow {
             remote_id,
             source_hash,
+            position,
             ..PreparedRow::new(line, key, result)
         }))
     }
@@ -443,9 +451,7 @@ mod tests {
         let target = config.target(None).unwrap();
         first.fingerprint(&hasher, target, None);
         let first: Vec<PreparedRow> = first.map(Result::unwrap).collect();
-        assert!(first
-            .iter()
-            .all(|r| r.known.is_none() && r.source_hash.is_some()));
+        assert!(first.iter().all(|r| !r.known && r.source_hash.is_some()));
         assert_eq!(first[0].source_hash, first[2].source_hash, "the same bytes");
         assert_ne!(first[1].source_hash, first[3].source_hash);
 
@@ -457,13 +463,19 @@ mod tests {
         let (_d, mut again) = rows(CONFIG, csv);
         again.fingerprint(&hasher, target, Some(Arc::new(known)));
         let again: Vec<PreparedRow> = again.map(Result::unwrap).collect();
-        assert_eq!(again[0].known, Some(0));
+        assert!(again[0].known);
+        assert_eq!(again[0].position, Position::At(0));
         assert_eq!(again[0].key.as_deref(), Some("E1"));
-        assert_eq!(again[1].known, None, "a row with other bytes is mapped");
+        assert!(!again[1].known, "a row with other bytes is mapped");
+        assert_eq!(
+            again[1].position,
+            Position::At(1),
+            "looked up once, for the planner too"
+        );
         assert!(again[1].result.as_ref().unwrap().contains_key("gender"));
         // Duplicates of a known row, and of a mapped one, are still rejected on the key.
         for (row, first_line) in [(&again[2], 2), (&again[3], 3)] {
-            assert_eq!(row.known, None);
+            assert!(!row.known);
             let errors = row.result.as_ref().unwrap_err();
             let dup = errors.iter().find(|e| e.code == "duplicate_key").unwrap();
             assert_eq!(

@@ -23,6 +23,28 @@ pub trait KnownRows: Send + Sync {
     }
 }
 
+/// Where a row's user is among the known users, as [`super::Rows`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// The rows were read without known users (a first sync, `--full`), or the row has no key.
+    NotLookedUp,
+    /// Not among them.
+    Absent,
+    /// At this position.
+    At(usize),
+}
+
+impl Position {
+    /// The position, looking it up with `look_up` only if the rows did not.
+    pub fn or_look_up(self, look_up: impl FnOnce() -> Option<usize>) -> Option<usize> {
+        match self {
+            Position::NotLookedUp => look_up(),
+            Position::Absent => None,
+            Position::At(at) => Some(at),
+        }
+    }
+}
+
 /// The known users, and where each was first seen in this file: their duplicate check, without
 /// a copy of their keys in `Rows::seen` (a nightly export is mostly known users).
 pub(super) struct Known {
@@ -52,7 +74,8 @@ pub(super) fn known_row(known: &mut Known, line: u64, hash: SourceHash) -> Optio
     }
     known.first_lines[index] = line;
     Some(PreparedRow {
-        known: Some(index),
+        known: true,
+        position: Position::At(index),
         source_hash: Some(hash),
         ..PreparedRow::new(line, Some(key.to_owned()), Ok(Payload::new()))
     })

@@ -136,7 +136,7 @@ impl Planner {
     /// caller looked it up already (`None` looks it up).
     pub(super) fn plan_row(&self, row: PreparedRow, found: Option<Option<usize>>) -> Step {
         let line = row.line as i64;
-        if row.known.is_some() {
+        if row.known {
             // The very row its user was last synced from (see `PreparedRow::known`).
             return Step::Done(RowOutcome::new(line, row.key, OutcomeKind::Unchanged));
         }

@@ -49,7 +49,7 @@ impl Scan {
         if !duplicate {
             self.users += 1;
         }
-        let found = row.known.or_else(|| snapshot.position(key));
+        let found = row.position.or_look_up(|| snapshot.position(key));
         if let Some(i) = found {
             self.seen[i] = true;
         }
