@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use crate::cli::{GlobalArgs, RetryArgs};
-use crate::commands::sync::{command_line, watch_signals};
+use crate::commands::sync::{command_line, watch_signals, write_outcome_counts};
 use crate::commands::{ledger_path, runtime, UsageError};
 use crate::config::{self, parse_base_url, Config, Target};
 use crate::dispatch;
@@ -116,16 +116,7 @@ fn print_summary(s: &RetrySummary, target: &Target, quiet: bool) -> std::io::Res
         c.rows,
         sync.elapsed.as_secs_f64()
     )?;
-    writeln!(
-        out,
-        "  created {} · updated {} · deactivated {} · unchanged {}",
-        c.created, c.updated, c.deactivated, c.unchanged
-    )?;
-    writeln!(
-        out,
-        "  rejected {} · failed {} · not attempted {}",
-        c.rejected, c.failed, c.not_attempted
-    )?;
+    write_outcome_counts(&mut out, c)?;
     writeln!(
         out,
         "  requests {} (retries {}, throttled {})",

@@ -199,6 +199,24 @@ fn shell_word(text: &str) -> Cow<'_, str> {
 }
 
 /// `details` is the command that shows the rows that did not go through.
+/// The two lines of row outcomes every run's summary prints (`sync`, `retry`).
+pub(super) fn write_outcome_counts(
+    out: &mut impl Write,
+    c: &crate::ledger::RunCounts,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "  created {} · updated {} · deactivated {} · unchanged {}",
+        c.created, c.updated, c.deactivated, c.unchanged
+    )?;
+    writeln!(
+        out,
+        "  rejected {} · failed {} · not attempted {}",
+        c.rejected, c.failed, c.not_attempted
+    )?;
+    Ok(())
+}
+
 fn print_summary(
     s: &SyncSummary,
     target: &str,
@@ -220,16 +238,7 @@ fn print_summary(
         "sync of {target} ({provider}): run {}, {} rows in {secs:.1}s",
         s.run.0, c.rows
     )?;
-    writeln!(
-        out,
-        "  created {} · updated {} · deactivated {} · unchanged {}",
-        c.created, c.updated, c.deactivated, c.unchanged
-    )?;
-    writeln!(
-        out,
-        "  rejected {} · failed {} · not attempted {}",
-        c.rejected, c.failed, c.not_attempted
-    )?;
+    write_outcome_counts(&mut out, c)?;
     let rate = if secs > 0.0 {
         c.rows as f64 / secs
     } else {

@@ -205,10 +205,7 @@ impl SnapshotBuilder {
     ) -> Result<(), SnapshotTooLarge> {
         let s = &mut self.snapshot;
         if let Some(index) = s.position(key) {
-            let remote_id = match remote_id {
-                Some(id) => append(&mut s.text, id)?,
-                None => no_remote(),
-            };
+            let remote_id = remote_span(&mut s.text, remote_id)?;
             let entry = &mut s.entries[index];
             s.active = s.active - usize::from(entry.active) + usize::from(active);
             entry.remote_id = remote_id;
@@ -240,10 +237,7 @@ impl SnapshotBuilder {
         let s = &mut self.snapshot;
         let entry = Entry {
             key: append(&mut s.text, key)?,
-            remote_id: match remote_id {
-                Some(id) => append(&mut s.text, id)?,
-                None => no_remote(),
-            },
+            remote_id: remote_span(&mut s.text, remote_id)?,
             payload_hash: short(&payload_hash),
             source,
             active,
@@ -325,10 +319,14 @@ fn append(text: &mut String, s: &str) -> Result<Span, SnapshotTooLarge> {
     Ok(Span { start, len })
 }
 
-fn no_remote() -> Span {
-    Span {
-        start: 0,
-        len: NO_REMOTE,
+/// A remote id appended to the arena, or the span that marks "none".
+fn remote_span(text: &mut String, remote_id: Option<&str>) -> Result<Span, SnapshotTooLarge> {
+    match remote_id {
+        Some(id) => append(text, id),
+        None => Ok(Span {
+            start: 0,
+            len: NO_REMOTE,
+        }),
     }
 }
 

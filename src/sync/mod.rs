@@ -200,11 +200,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
             input: req.input.clone(),
             options: req.input_options.clone(),
         },
-        guards: Guards {
-            deactivate_missing: req.deactivate_missing,
-            max_deactivate: target.max_deactivate,
-            force: req.force,
-        },
+        guards: Guards::for_target(target, req.deactivate_missing, req.force),
         new_run,
         full: req.full,
         ledger_path: req.ledger_path,

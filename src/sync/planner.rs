@@ -76,6 +76,18 @@ pub struct Guards {
     pub force: bool,
 }
 
+impl Guards {
+    /// The guards of a pass over an export for `target`, with the command line's
+    /// `--deactivate-missing` (or the target's setting) and `--force`.
+    pub fn for_target(target: &Target, deactivate_missing: bool, force: bool) -> Guards {
+        Guards {
+            deactivate_missing,
+            max_deactivate: target.max_deactivate,
+            force,
+        }
+    }
+}
+
 /// What the planner needs; moved onto its thread.
 pub struct Planner {
     pub ledger: Ledger,

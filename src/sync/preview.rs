@@ -67,11 +67,7 @@ pub fn preview(
             input: req.input.clone(),
             options: req.input_options.clone(),
         },
-        guards: Guards {
-            deactivate_missing: req.deactivate_missing,
-            max_deactivate: target.max_deactivate,
-            force: req.force,
-        },
+        guards: Guards::for_target(target, req.deactivate_missing, req.force),
         full: req.full,
         stop_reading: Arc::new(AtomicBool::new(false)),
         hold_limit: super::passes::HOLD_LIMIT,

@@ -142,11 +142,8 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
             run: parent.id,
             include_rejected: req.include_rejected,
         },
-        guards: Guards {
-            deactivate_missing: false,
-            max_deactivate: target.max_deactivate,
-            force: true,
-        },
+        // Kept rows are sent as they are: no leavers, no guard.
+        guards: Guards::for_target(target, false, true),
         new_run,
         full: false,
         ledger_path: req.ledger_path,
