@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use usersync::ledger::{Ledger, RunRecord};
-use usersync::mock::{self, FaultConfig, MockHandle, MockOptions, StoredUser};
+use usersync::mock::{FaultConfig, StoredUser};
 use usersync::provider::meetinglawyers::MeetingLawyers;
 
 /// The config of the tests: one MeetingLawyers target, quick retries.
@@ -31,38 +31,24 @@ status = { column = "plan", map = { premium = 2, free = 0, trial = 4 } }
 mobile_phone = "mobile"
 "#;
 
+#[path = "../common/mock.rs"]
+mod in_process;
+
 /// A MeetingLawyers mock living in the test process, on its own runtime.
-pub struct Mock {
-    pub handle: MockHandle,
-    // Dropped after the handle: the server runs on this runtime's threads.
-    _runtime: tokio::runtime::Runtime,
+pub struct Mock(in_process::InProcessMock);
+
+impl std::ops::Deref for Mock {
+    type Target = in_process::InProcessMock;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Mock {
     /// Starts a mock with `faults` (listening before this returns).
     pub fn start(faults: FaultConfig) -> Mock {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime for the mock");
-        let handle = runtime
-            .block_on(mock::start(
-                &MeetingLawyers,
-                MockOptions {
-                    faults,
-                    ..MockOptions::default()
-                },
-            ))
-            .expect("start the mock");
-        Mock {
-            handle,
-            _runtime: runtime,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        self.handle.url.to_string()
+        Mock(in_process::InProcessMock::start(&MeetingLawyers, faults))
     }
 
     /// Requests the mock received so far (admin routes excluded).

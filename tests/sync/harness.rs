@@ -8,46 +8,31 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use usersync::ledger::{Ledger, OutcomeKind, RunRecord, StoredOutcome};
-use usersync::mock::{self, Change, FaultConfig, MockHandle, MockOptions, StatsSnapshot};
+use usersync::mock::{self, Change, FaultConfig, StatsSnapshot};
 use usersync::provider::Provider;
 
 use super::export::{Export, TARGET};
 
+#[path = "../common/mock.rs"]
+mod in_process;
+
 /// A mock MeetingLawyers server on its own runtime, accepting the demo credentials.
-pub struct Mock {
-    // Dropped first: stops the server while its runtime still runs.
-    handle: MockHandle,
-    _runtime: tokio::runtime::Runtime,
+pub struct Mock(in_process::InProcessMock);
+
+impl std::ops::Deref for Mock {
+    type Target = in_process::InProcessMock;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Mock {
     /// Starts a mock with `faults`; it listens before this returns.
     pub fn start(faults: FaultConfig) -> Mock {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime for the mock");
         let provider: &'static dyn Provider =
             usersync::provider::by_name("meetinglawyers").expect("the meetinglawyers provider");
-        let handle = runtime
-            .block_on(mock::start(
-                provider,
-                MockOptions {
-                    faults,
-                    ..MockOptions::default()
-                },
-            ))
-            .expect("start the mock");
-        Mock {
-            handle,
-            _runtime: runtime,
-        }
-    }
-
-    /// The mock's root URL, for `--base-url`.
-    pub fn url(&self) -> String {
-        self.handle.url.to_string()
+        Mock(in_process::InProcessMock::start(provider, faults))
     }
 
     /// The stored users by their `user_id`.
