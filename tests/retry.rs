@@ -59,11 +59,7 @@ fn retry_last_sends_exactly_the_failed_rows_after_the_mock_recovers() {
     std::fs::remove_file(&export).unwrap();
     recover(&mock);
     let before = mock.requests();
-    let url = mock.url();
-    let out = night
-        .usersync(&["retry", "last", "-t", "lawyers", "--base-url", &url])
-        .output()
-        .unwrap();
+    let out = night.retry(&mock, &["last"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(
@@ -112,10 +108,7 @@ fn retry_last_sends_exactly_the_failed_rows_after_the_mock_recovers() {
     assert_eq!(night.ledger().snapshot("lawyers").unwrap().len(), 15);
 
     // Nothing is left to retry.
-    let out = night
-        .usersync(&["retry", "-t", "lawyers", "--base-url", &url])
-        .output()
-        .unwrap();
+    let out = night.retry(&mock, &[]);
     assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("nothing to retry"),
@@ -156,11 +149,7 @@ fn provider_rejections_are_re_sent_only_with_include_rejected() {
     std::fs::remove_file(&export).unwrap();
     recover(&mock);
     let before = mock.requests();
-    let url = mock.url();
-    let out = night
-        .usersync(&["retry", "last", "-t", "lawyers", "--base-url", &url])
-        .output()
-        .unwrap();
+    let out = night.retry(&mock, &["last"]);
     assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("nothing to retry"),
@@ -173,18 +162,7 @@ fn provider_rejections_are_re_sent_only_with_include_rejected() {
         "a rejection is not retried by default"
     );
 
-    let out = night
-        .usersync(&[
-            "retry",
-            "last",
-            "-t",
-            "lawyers",
-            "--base-url",
-            &url,
-            "--include-rejected",
-        ])
-        .output()
-        .unwrap();
+    let out = night.retry(&mock, &["last", "--include-rejected"]);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("created 1"), "{}", stdout(&out));
     assert_eq!(mock.requests() - before, 1, "only the rejected row is sent");
@@ -233,11 +211,7 @@ fn retry_names_an_unknown_run() {
     let mock = failing_mock();
     let export = night.export("hr.csv", &people(3));
     night.sync(&mock, &export, &[]);
-    let url = mock.url();
-    let out = night
-        .usersync(&["retry", "42", "-t", "lawyers", "--base-url", &url])
-        .output()
-        .unwrap();
+    let out = night.retry(&mock, &["42"]);
     assert_exit(&out, 1);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("has no run 42"),
@@ -261,11 +235,7 @@ fn runs_lists_the_runs_newest_first() {
     let export = night.export("hr.csv", &people(15));
     night.sync(&mock, &export, &[]);
     recover(&mock);
-    let url = mock.url();
-    night
-        .usersync(&["retry", "last", "-t", "lawyers", "--base-url", &url])
-        .output()
-        .unwrap();
+    night.retry(&mock, &["last"]);
 
     let out = night.usersync(&["runs"]).output().unwrap();
     assert_exit(&out, 0);

@@ -154,6 +154,15 @@ impl Night {
         self.usersync(&args).output().expect("run usersync")
     }
 
+    /// `usersync retry ARGS.. -t lawyers --base-url MOCK`.
+    pub fn retry(&self, mock: &Mock, args: &[&str]) -> std::process::Output {
+        let url = mock.url();
+        let mut all = vec!["retry"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-t", "lawyers", "--base-url", url.as_str()]);
+        self.usersync(&all).output().expect("run usersync")
+    }
+
     pub fn ledger(&self) -> Ledger {
         Ledger::open(self.path("usersync.db")).expect("open the ledger")
     }
