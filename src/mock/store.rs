@@ -358,6 +358,11 @@ mod tests {
         value.as_object().unwrap().clone()
     }
 
+    /// Creates an active user with `body`, recorded as its create request.
+    fn add(store: &mut Store, id: IdKind, body: &Payload) -> Result<StoredUser, StoreError> {
+        store.create(id, body.clone(), true, record(Change::Create, body))
+    }
+
     fn record(change: Change, body: &Payload) -> RequestRecord {
         RequestRecord::new(change, &http::Method::POST, "/users", body)
     }
@@ -366,25 +371,13 @@ mod tests {
     fn creates_count_and_conflict_on_unique_values() {
         let mut store = Store::new(&["email"], 1);
         let body = payload(json!({"email": "Ana@Example.com", "name": "Ana"}));
-        let ana = store
-            .create(
-                IdKind::Integer,
-                body.clone(),
-                true,
-                record(Change::Create, &body),
-            )
-            .unwrap();
+        let ana = add(&mut store, IdKind::Integer, &body).unwrap();
         assert_eq!(ana.id, "1");
         assert_eq!(ana.count(Change::Create), 1);
         assert_eq!(ana.last_fields, vec!["email", "name"]);
         let dup = payload(json!({"email": " ana@example.com"}));
         assert_eq!(
-            store.create(
-                IdKind::Integer,
-                dup.clone(),
-                true,
-                record(Change::Create, &dup)
-            ),
+            add(&mut store, IdKind::Integer, &dup),
             Err(StoreError::Conflict {
                 field: "email".into()
             })
@@ -398,14 +391,7 @@ mod tests {
         let mut store = Store::new(&["email"], 1);
         for email in ["a@x.es", "b@x.es"] {
             let body = payload(json!({ "email": email }));
-            store
-                .create(
-                    IdKind::Integer,
-                    body.clone(),
-                    true,
-                    record(Change::Create, &body),
-                )
-                .unwrap();
+            add(&mut store, IdKind::Integer, &body).unwrap();
         }
         let json = serde_json::to_string(&store.export()).unwrap();
         let mut again = Store::new(&["email"], 2);
@@ -413,23 +399,9 @@ mod tests {
         assert_eq!(again.users(), store.users());
         assert_eq!(again.find_by("email", "B@x.es").unwrap().id, "2");
         let dup = payload(json!({"email": "a@x.es"}));
-        assert!(again
-            .create(
-                IdKind::Integer,
-                dup.clone(),
-                true,
-                record(Change::Create, &dup)
-            )
-            .is_err());
+        assert!(add(&mut again, IdKind::Integer, &dup).is_err());
         let next = payload(json!({"email": "c@x.es"}));
-        let c = again
-            .create(
-                IdKind::Integer,
-                next.clone(),
-                true,
-                record(Change::Create, &next),
-            )
-            .unwrap();
+        let c = add(&mut again, IdKind::Integer, &next).unwrap();
         assert_eq!(c.id, "3", "integer ids go on after the imported ones");
     }
 
@@ -437,40 +409,14 @@ mod tests {
     fn given_ids_conflict_and_guids_are_seeded() {
         let mut store = Store::new(&[], 7);
         let body = Payload::new();
-        store
-            .create(
-                IdKind::Given("u1".into()),
-                body.clone(),
-                true,
-                record(Change::Create, &body),
-            )
-            .unwrap();
+        add(&mut store, IdKind::Given("u1".into()), &body).unwrap();
         assert!(matches!(
-            store.create(
-                IdKind::Given("u1".into()),
-                body.clone(),
-                true,
-                record(Change::Create, &body)
-            ),
+            add(&mut store, IdKind::Given("u1".into()), &body),
             Err(StoreError::Conflict { .. })
         ));
-        let a = store
-            .create(
-                IdKind::Guid,
-                body.clone(),
-                true,
-                record(Change::Create, &body),
-            )
-            .unwrap();
+        let a = add(&mut store, IdKind::Guid, &body).unwrap();
         let mut again = Store::new(&[], 7);
-        let b = again
-            .create(
-                IdKind::Guid,
-                body.clone(),
-                true,
-                record(Change::Create, &body),
-            )
-            .unwrap();
+        let b = add(&mut again, IdKind::Guid, &body).unwrap();
         assert_eq!(a.id, b.id);
         assert!(uuid::Uuid::parse_str(&a.id).is_ok());
     }
@@ -480,14 +426,7 @@ mod tests {
         let mut store = Store::new(&["email"], 1);
         for email in ["a@x.es", "b@x.es"] {
             let body = payload(json!({ "email": email }));
-            store
-                .create(
-                    IdKind::Integer,
-                    body.clone(),
-                    true,
-                    record(Change::Create, &body),
-                )
-                .unwrap();
+            add(&mut store, IdKind::Integer, &body).unwrap();
         }
         let body = payload(json!({"email": "b@x.es"}));
         assert_eq!(
