@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::config::{FieldSpec, Source, Target, Transform};
 use crate::input::{Cell, Column, Header, Record};
-use crate::payload::Payload;
+use crate::payload::{FieldName, Payload};
 use crate::validate::FieldError;
 use fixed_date::FixedDate;
 
@@ -51,7 +51,8 @@ enum MappedSource {
 
 #[derive(Debug)]
 struct MappedField {
-    field: String,
+    /// The provider field: the schema's own name, borrowed, unless it is a wildcard's.
+    field: FieldName,
     /// `targets.X.fields.F`, for messages.
     key_path: String,
     source: MappedSource,
@@ -117,7 +118,7 @@ impl Mapper {
                 Err(e) => errors.push(e),
             }
         }
-        entries.into_iter().collect()
+        Payload::from_sorted(entries)
     }
 }
 
@@ -155,7 +156,7 @@ fn compile_field(
         }
     });
     Ok(MappedField {
-        field: spec.field.clone(),
+        field: schema_name(target, &spec.field),
         key_path,
         source,
         default: spec.default.clone(),
@@ -164,6 +165,15 @@ fn compile_field(
         map: spec.map.clone(),
         date,
     })
+}
+
+/// `field` as a name borrowed from the provider's schema, so that mapping a row does not
+/// allocate its field names; owned for a wildcard's field (`custom_3`).
+fn schema_name(target: &Target, field: &str) -> FieldName {
+    match target.provider.schema().field(field) {
+        Some(def) if def.name == field => FieldName::Borrowed(def.name),
+        _ => FieldName::Owned(field.to_owned()),
+    }
 }
 
 impl MappedField {
@@ -245,7 +255,7 @@ impl MappedField {
             return match date {
                 Some(d) => Ok(Value::String(iso_date(d))),
                 None => Err(FieldError::new(
-                    &self.field,
+                    self.field.as_ref(),
                     "invalid_date",
                     format!(
                         "`{text}` {} is not a date in the format `{}` ({}.date_format)",
@@ -266,7 +276,7 @@ impl MappedField {
             known.push("...");
         }
         FieldError::new(
-            &self.field,
+            self.field.as_ref(),
             "unmapped_value",
             format!(
                 "`{value}` {} is not a key of {}.map; known values: {}",

@@ -417,7 +417,7 @@ proptest! {
             let row = row.unwrap();
             let payload = row.result.map_err(|e| format!("line {}: {e:?}", row.line));
             prop_assert!(payload.is_ok(), "{:?}", payload);
-            got.push(Value::Object(payload.unwrap()));
+            got.push(Value::from(payload.unwrap()));
         }
         prop_assert_eq!(got, expected);
     }

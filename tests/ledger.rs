@@ -29,7 +29,7 @@ fn ledger_in(dir: &TempDir) -> PathBuf {
 
 fn payload(v: serde_json::Value) -> Payload {
     match v {
-        serde_json::Value::Object(map) => map,
+        serde_json::Value::Object(map) => map.into(),
         other => panic!("not an object: {other}"),
     }
 }

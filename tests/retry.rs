@@ -303,6 +303,7 @@ fn the_ledger_retries_failed_and_unsent_rows_and_provider_rejections_only_when_a
             .as_object()
             .unwrap()
             .clone()
+            .into()
     };
     let row = |line: i64, key: &str, kind: OutcomeKind| RowOutcome {
         operation: Some(Operation::Create),

@@ -282,7 +282,7 @@ fn refused_credentials_stop_the_run_at_once() {
         let o = &outcomes[&row.line];
         assert_eq!(
             o.payload.as_ref(),
-            Some(&row.expected),
+            Some(&row.expected.clone().into()),
             "{} ({})",
             row.key,
             o.outcome

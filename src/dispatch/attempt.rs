@@ -36,8 +36,8 @@ impl Prepared {
             .join(request.path.trim_start_matches('/'))
             .map_err(|e| format!("the {op} request has an invalid path: {e}"))?;
         let body = match &request.body {
-            Some(value) => {
-                Some(Bytes::from(serde_json::to_vec(value).map_err(|e| {
+            Some(payload) => {
+                Some(Bytes::from(serde_json::to_vec(payload).map_err(|e| {
                     format!("the {op} request body cannot be serialised: {e}")
                 })?))
             }

@@ -96,7 +96,7 @@ impl PayloadHasher {
     pub fn hash_fields(&self, payload: &Payload) -> std::collections::BTreeMap<String, Hash> {
         payload
             .iter()
-            .map(|(name, value)| (name.clone(), self.hash_field(name, value)))
+            .map(|(name, value)| (name.to_owned(), self.hash_field(name, value)))
             .collect()
     }
 }
@@ -194,7 +194,7 @@ mod tests {
 
     fn payload(v: Value) -> Payload {
         match v {
-            Value::Object(map) => map,
+            Value::Object(map) => map.into(),
             _ => Payload::new(),
         }
     }
@@ -203,8 +203,8 @@ mod tests {
     fn same_payload_same_hash_whatever_the_insertion_order() {
         let h = PayloadHasher::new(&[7; 32]);
         let mut a = Payload::new();
-        a.insert("b".into(), json!(1));
-        a.insert("a".into(), json!("x"));
+        a.insert("b", json!(1));
+        a.insert("a", json!("x"));
         let b = payload(json!({"a": "x", "b": 1}));
         assert_eq!(h.hash_payload(&a), h.hash_payload(&b));
     }

@@ -63,7 +63,7 @@ fn a_full_row_maps_every_feature() {
     ]);
     assert_eq!(errors, vec![]);
     assert_eq!(
-        Value::Object(p),
+        Value::from(p),
         json!({
             "user_id": "E1",
             "email": "ana.ruiz@example.com",
@@ -84,7 +84,7 @@ fn empty_cells_are_absent_or_take_the_default() {
     assert_eq!(errors, vec![]);
     // status's default "free" goes through the map; description's default is kept as is.
     assert_eq!(
-        Value::Object(p),
+        Value::from(p),
         json!({"user_id": "E1", "status": 0, "country_code": "ES", "description": "none"})
     );
 }
@@ -145,7 +145,7 @@ fn jsonl_values_pass_through_or_are_mapped_by_their_text() {
     let p = mapper.map(&Record::from_object(1, object), &mut errors);
     assert_eq!(errors, vec![]);
     assert_eq!(
-        Value::Object(p),
+        Value::from(p),
         json!({
             "user_id": 42,
             "status": 4,

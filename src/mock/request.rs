@@ -88,7 +88,7 @@ pub fn json_object(body: &[u8]) -> Result<Payload, BodyError> {
         return Ok(Payload::new());
     }
     match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(serde_json::Value::Object(map)) => Ok(map.into()),
         Ok(_) => Err(BodyError::NotObject),
         Err(e) => Err(BodyError::NotJson(e.to_string())),
     }
@@ -117,7 +117,7 @@ pub fn cleared_fields(payload: &Payload) -> Vec<String> {
     payload
         .iter()
         .filter(|(_, value)| value.is_null())
-        .map(|(name, _)| name.clone())
+        .map(|(name, _)| name.to_owned())
         .collect()
 }
 
@@ -125,7 +125,7 @@ pub fn cleared_fields(payload: &Payload) -> Vec<String> {
 pub fn require(payload: &Payload, fields: &[&str]) -> Vec<FieldError> {
     fields
         .iter()
-        .filter(|name| match payload.get(**name) {
+        .filter(|name| match payload.get(name) {
             None | Some(serde_json::Value::Null) => true,
             Some(serde_json::Value::String(s)) => s.trim().is_empty(),
             Some(_) => false,
@@ -212,25 +212,27 @@ mod tests {
         let mut empty = Payload::new();
         assert!(validate_change(&SCHEMA, &mut empty).is_empty());
         assert_eq!(validate_create(&SCHEMA, &mut empty)[0].field, "email");
-        let mut bad = json!({"email": "nope"}).as_object().unwrap().clone();
+        let mut bad: Payload = json!({"email": "nope"}).as_object().unwrap().clone().into();
         assert_eq!(validate_change(&SCHEMA, &mut bad)[0].field, "email");
     }
 
     #[test]
     fn nulls_ask_for_a_clear() {
-        let p = json!({"a": null, "b": "", "c": 1})
+        let p: Payload = json!({"a": null, "b": "", "c": 1})
             .as_object()
             .unwrap()
-            .clone();
+            .clone()
+            .into();
         assert_eq!(cleared_fields(&p), vec!["a"]);
     }
 
     #[test]
     fn require_names_missing_and_blank_fields() {
-        let p = json!({"a": "", "b": null, "c": 0})
+        let p: Payload = json!({"a": "", "b": null, "c": 0})
             .as_object()
             .unwrap()
-            .clone();
+            .clone()
+            .into();
         let missing: Vec<_> = require(&p, &["a", "b", "c", "d"])
             .into_iter()
             .map(|e| e.field)
@@ -240,7 +242,7 @@ mod tests {
 
     #[test]
     fn with_required_names_each_field_once() {
-        let p = json!({"email": "nope"}).as_object().unwrap().clone();
+        let p: Payload = json!({"email": "nope"}).as_object().unwrap().clone().into();
         let found = vec![FieldError::new("email", "email", "not an e-mail address")];
         let all: Vec<_> = with_required(found, &p, &["email", "name"])
             .into_iter()

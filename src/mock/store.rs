@@ -78,7 +78,7 @@ impl RequestRecord {
             change,
             method: method.to_string(),
             path: path.trim_start_matches('/').to_string(),
-            fields: body.keys().cloned().collect(),
+            fields: body.keys().map(str::to_owned).collect(),
         }
     }
 }
@@ -343,7 +343,7 @@ fn unique_pairs(unique_fields: &[&str], fields: &Payload) -> Vec<(String, String
     unique_fields
         .iter()
         .filter_map(|field| {
-            let value = unique_value(fields.get(*field)?)?;
+            let value = unique_value(fields.get(field)?)?;
             Some((field.to_string(), value))
         })
         .collect()
@@ -355,7 +355,7 @@ mod tests {
     use serde_json::json;
 
     fn payload(value: serde_json::Value) -> Payload {
-        value.as_object().unwrap().clone()
+        value.as_object().unwrap().clone().into()
     }
 
     /// Creates an active user with `body`, recorded as its create request.
@@ -432,7 +432,7 @@ mod tests {
         assert_eq!(
             store
                 .update("1", record(Change::Patch, &body), |u| {
-                    u.fields.insert("email".into(), json!("b@x.es"));
+                    u.fields.insert("email", json!("b@x.es"));
                 })
                 .unwrap_err(),
             StoreError::Conflict {
@@ -442,7 +442,7 @@ mod tests {
         let body = payload(json!({"email": "c@x.es"}));
         let user = store
             .update("1", record(Change::Patch, &body), |u| {
-                u.fields.insert("email".into(), json!("c@x.es"));
+                u.fields.insert("email", json!("c@x.es"));
                 u.active = false;
             })
             .unwrap();

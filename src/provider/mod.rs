@@ -75,8 +75,8 @@ pub struct ProviderRequest {
     /// Path (and query) relative to the target's base URL, without a leading slash,
     /// e.g. `s2s/v1/users/42`.
     pub path: String,
-    /// The JSON body, if any.
-    pub body: Option<serde_json::Value>,
+    /// The JSON body, if any: always an object.
+    pub body: Option<Payload>,
 }
 
 /// A response as the dispatcher received it.

@@ -239,7 +239,7 @@ impl Planner {
             Decision::Create => (
                 Operation::Create,
                 payload.clone(),
-                payload.keys().cloned().collect(),
+                payload.keys().map(str::to_owned).collect(),
                 Vec::new(),
             ),
             Decision::Update {

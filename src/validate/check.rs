@@ -297,7 +297,7 @@ mod tests {
 
     fn payload(v: serde_json::Value) -> Payload {
         match v {
-            serde_json::Value::Object(map) => map,
+            serde_json::Value::Object(map) => map.into(),
             other => panic!("not an object: {other}"),
         }
     }

@@ -66,6 +66,7 @@ mod tests {
             unreachable!()
         };
         let mut errors = Vec::new();
+        let p = Payload::from(p);
         let shape = list_of_objects(&p, "companies", &["companyId"], non_empty, &mut errors);
         (matches!(shape, Shape::Valid(_)), errors)
     }

@@ -53,11 +53,11 @@ impl Provider for FakeProvider {
             Operation::Deactivate => return Err("fake has no deactivate".into()),
         };
         let mut body = payload.clone();
-        body.insert("key".into(), user.key.clone().into());
+        body.insert("key", user.key.clone().into());
         Ok(ProviderRequest {
             method,
             path,
-            body: Some(body.into()),
+            body: Some(body),
         })
     }
     fn classify(&self, _op: Operation, response: &RawResponse) -> Outcome {

@@ -32,7 +32,7 @@ pub fn fast() -> DispatchSettings {
 
 pub fn job(line: i64, op: Operation, key: &str) -> Job {
     let mut payload = usersync::payload::Payload::new();
-    payload.insert("email".into(), format!("{line}@example.com").into());
+    payload.insert("email", format!("{line}@example.com").into());
     Job {
         line,
         op,

@@ -147,7 +147,7 @@ async fn a_failed_row_keeps_its_payload_and_a_deactivation_marks_the_user_inacti
     };
     // An update without a remote id keeps the known one.
     let mut changed = user(1);
-    changed.insert("name".into(), json!("Ana María"));
+    changed.insert("name", json!("Ana María"));
     handle
         .record_outcome(second, synced(&ledger, 2, Operation::Patch, &changed, None))
         .await

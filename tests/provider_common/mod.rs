@@ -122,7 +122,7 @@ impl Target {
 
 /// A payload from a JSON object.
 pub fn payload(value: serde_json::Value) -> Payload {
-    value.as_object().unwrap().clone()
+    value.as_object().unwrap().clone().into()
 }
 
 /// A user by key, with the provider's id when known.

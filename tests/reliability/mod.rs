@@ -262,7 +262,7 @@ pub fn assert_store_holds(mock: &TestMock, expected: &[Person], inactive: &[&str
             .get(&person.id)
             .unwrap_or_else(|| panic!("{} is missing at the provider", person.id));
         assert_eq!(
-            Value::Object(user.fields.clone()),
+            Value::from(user.fields.clone()),
             person.expected_fields(),
             "{}: the provider holds other fields",
             person.id

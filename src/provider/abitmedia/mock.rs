@@ -185,8 +185,8 @@ fn check_token(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
 fn user_json(user: &StoredUser) -> Value {
     let mut data = user.fields.clone();
     data.remove("password");
-    data.insert("id".into(), json!(user.id.parse::<u64>().unwrap_or(0)));
-    Value::Object(data)
+    data.insert("id", json!(user.id.parse::<u64>().unwrap_or(0)));
+    Value::from(data)
 }
 
 async fn create(
@@ -200,7 +200,9 @@ async fn create(
     let mut payload = AbitmediaErrors::body(&body)?;
     let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
     AbitmediaErrors::valid(validate_create(&super::schema::SCHEMA, &mut payload))?;
-    payload.entry("status").or_insert(json!(1));
+    if !payload.contains_key("status") {
+        payload.insert("status", json!(1));
+    }
     let active = payload.get("status").and_then(Value::as_i64) == Some(1);
     let created = state
         .store()
@@ -273,7 +275,7 @@ async fn update(
     next.extend(payload.clone());
     if !next.contains_key("status") {
         next.insert(
-            "status".into(),
+            "status",
             current.fields.get("status").cloned().unwrap_or(json!(1)),
         );
     }

@@ -88,20 +88,16 @@ impl Provider for Abitmedia {
         payload: &Payload,
     ) -> Result<ProviderRequest, String> {
         let (method, path, body) = match op {
-            Operation::Create => (
-                http::Method::POST,
-                USERS.to_string(),
-                Value::Object(payload.clone()),
-            ),
+            Operation::Create => (http::Method::POST, USERS.to_string(), payload.clone()),
             Operation::Update | Operation::Patch => (
                 http::Method::PUT,
                 user_path(options, user)?,
-                Value::Object(payload.clone()),
+                payload.clone(),
             ),
             Operation::Deactivate => (
                 http::Method::PUT,
                 user_path(options, user)?,
-                serde_json::json!({ "status": 0 }),
+                Payload::from_iter([("status", Value::from(0))]),
             ),
         };
         Ok(ProviderRequest {

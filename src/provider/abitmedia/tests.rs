@@ -19,7 +19,7 @@ use crate::provider::{AuthError, Credentials};
 
 fn payload(value: Value) -> Payload {
     match value {
-        Value::Object(map) => map,
+        Value::Object(map) => map.into(),
         _ => panic!("not an object"),
     }
 }
@@ -45,7 +45,7 @@ fn create_posts_the_payload() {
         (req.method.as_str(), req.path.as_str()),
         ("POST", "administration/v1/users")
     );
-    assert_eq!(req.body.unwrap(), Value::Object(p));
+    assert_eq!(Value::from(req.body.unwrap()), Value::from(p));
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn update_puts_to_the_remote_id_in_the_query_or_the_path() {
             (req.method.as_str(), req.path.as_str()),
             ("PUT", "administration/v1/users?id=17")
         );
-        assert_eq!(req.body.unwrap(), Value::Object(p.clone()));
+        assert_eq!(Value::from(req.body.unwrap()), Value::from(p.clone()));
     }
     let req = Abitmedia
         .build_request_with(
@@ -81,7 +81,7 @@ fn deactivate_puts_status_zero_only() {
         (req.method.as_str(), req.path.as_str()),
         ("PUT", "administration/v1/users?id=17")
     );
-    assert_eq!(req.body.unwrap(), json!({"status": 0}));
+    assert_eq!(Value::from(req.body.unwrap()), json!({"status": 0}));
 }
 
 #[test]

@@ -186,7 +186,7 @@ async fn create(
     let user = FaveoErrors::stored(created)?;
     let mut data = user.fields;
     data.remove("password");
-    data.insert("id".into(), json!(user.id.parse::<u64>().unwrap_or(0)));
+    data.insert("id", json!(user.id.parse::<u64>().unwrap_or(0)));
     Ok(Json(json!({
         "success": true,
         "message": "User created successfully",
@@ -209,14 +209,14 @@ async fn update(
     let record = RequestRecord::new(Change::Update, &method, &path_and_query(&uri), &payload);
     // Validation drops nulls: a field sent as null is one the client clears.
     let cleared = cleared_fields(&payload);
-    let keeps_organisations = ORGANISATION_FIELDS.iter().any(|f| payload.contains_key(*f));
+    let keeps_organisations = ORGANISATION_FIELDS.iter().any(|f| payload.contains_key(f));
     let errors = validate_change(&super::schema::SCHEMA, &mut payload);
     FaveoErrors::valid(with_required(errors, &payload, REQUIRED))?;
     let updated = state.store().update(&id, record, |user| {
         if !keeps_organisations {
             // Faveo's trap: an update without organisation fields unlinks every organisation.
             for field in ORGANISATION_FIELDS {
-                user.fields.remove(*field);
+                user.fields.remove(field);
             }
         }
         user.fields.extend(payload);

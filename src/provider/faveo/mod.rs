@@ -95,13 +95,10 @@ impl Provider for Faveo {
         payload: &Payload,
     ) -> Result<ProviderRequest, String> {
         let (path, body) = match op {
-            Operation::Create => (
-                "v3/user/create/api".to_string(),
-                Value::Object(payload.clone()),
-            ),
+            Operation::Create => ("v3/user/create/api".to_string(), payload.clone()),
             Operation::Update | Operation::Patch => (
                 format!("v3/user/update/api/{}", remote_id(user)?),
-                Value::Object(payload.clone()),
+                payload.clone(),
             ),
             Operation::Deactivate => (
                 format!("v3/api/account/deactivate/{}", remote_id(user)?),
@@ -179,7 +176,7 @@ fn remote_id(user: &UserRef) -> Result<String, String> {
 }
 
 /// The deactivation body from the target's options (see the module docs).
-fn deactivate_body(options: &toml::Table) -> Result<Value, ProviderConfigError> {
+fn deactivate_body(options: &toml::Table) -> Result<Payload, ProviderConfigError> {
     let mut body = serde_json::Map::new();
     for (action, allowed, transfer, target_id) in [
         (
@@ -216,7 +213,7 @@ fn deactivate_body(options: &toml::Table) -> Result<Value, ProviderConfigError> 
             None => {}
         }
     }
-    Ok(Value::Object(body))
+    Ok(Payload::from(body))
 }
 
 /// Faveo's answer to a missing or expired token (`{"result":{"fails":"Unauthorized! Please

@@ -79,9 +79,8 @@ mod tests {
     use serde_json::{json, Value};
 
     fn check_with(v: Value, ctx: &Context<'_>) -> (Payload, Vec<FieldError>) {
-        let Value::Object(mut p) = v else {
-            unreachable!()
-        };
+        let Value::Object(p) = v else { unreachable!() };
+        let mut p = Payload::from(p);
         let errors = validate(&SCHEMA, &mut p, ctx);
         (p, errors)
     }

@@ -18,7 +18,7 @@ use crate::provider::{AuthError, Credentials};
 
 fn payload(value: Value) -> Payload {
     match value {
-        Value::Object(map) => map,
+        Value::Object(map) => map.into(),
         _ => panic!("not an object"),
     }
 }
@@ -40,14 +40,14 @@ fn create_update_and_patch_requests() {
         (req.method.as_str(), req.path.as_str()),
         ("POST", "v3/user/create/api")
     );
-    assert_eq!(req.body.unwrap(), Value::Object(p.clone()));
+    assert_eq!(Value::from(req.body.unwrap()), Value::from(p.clone()));
     for op in [Operation::Update, Operation::Patch] {
         let req = Faveo.build_request(op, &user(Some("17")), &p).unwrap();
         assert_eq!(
             (req.method.as_str(), req.path.as_str()),
             ("POST", "v3/user/update/api/17")
         );
-        assert_eq!(req.body.unwrap(), Value::Object(p.clone()));
+        assert_eq!(Value::from(req.body.unwrap()), Value::from(p.clone()));
     }
     assert_eq!(Faveo.update_operation(), Operation::Update);
     assert_eq!(
@@ -74,7 +74,7 @@ fn deactivate_sends_the_ticket_actions() {
         ("POST", "v3/api/account/deactivate/17")
     );
     assert_eq!(
-        req.body.unwrap(),
+        Value::from(req.body.unwrap()),
         json!({"action_on_owned_tickets": "close", "action_on_assigned_tickets": "surrender"})
     );
     let options: toml::Table = "action_on_owned_tickets = \"change_owner\"\nset_owner_to = 5"
@@ -89,7 +89,7 @@ fn deactivate_sends_the_ticket_actions() {
         )
         .unwrap();
     assert_eq!(
-        req.body.unwrap(),
+        Value::from(req.body.unwrap()),
         json!({"action_on_owned_tickets": "change_owner", "set_owner_to": 5,
                "action_on_assigned_tickets": "surrender"})
     );

@@ -159,23 +159,21 @@ fn check_oauth(
 
 /// Drops the fields GNOSS skips: null, empty strings, empty lists.
 fn without_empty(payload: &Payload) -> Payload {
-    payload
-        .iter()
-        .filter(|(_, value)| match value {
-            Value::Null => false,
-            Value::String(s) => !s.trim().is_empty(),
-            Value::Array(a) => !a.is_empty(),
-            _ => true,
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    let mut kept = payload.clone();
+    kept.retain(|_, value| match value {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => true,
+    });
+    kept
 }
 
 fn user_json(user: &StoredUser) -> Value {
     let mut fields = user.fields.clone();
     fields.remove("password");
-    fields.insert("blocked".into(), Value::Bool(!user.active));
-    Value::Object(fields)
+    fields.insert("blocked", Value::Bool(!user.active));
+    Value::from(fields)
 }
 
 /// The user named by `user_id`, checked to belong to `community_id` when both are known.
@@ -213,7 +211,7 @@ async fn create_user(
     let mut fields = without_empty(&payload);
     let mut store = state.store();
     let user_id = store.next_guid();
-    fields.insert("user_id".into(), Value::String(user_id.clone()));
+    fields.insert("user_id", Value::String(user_id.clone()));
     let created = store.create(IdKind::Given(user_id), fields, true, record);
     drop(store);
     let user = GnossErrors::stored(created)?;

@@ -88,23 +88,20 @@ impl Provider for Gnoss {
             Operation::Create => ("user/create-user", payload.clone()),
             Operation::Update | Operation::Patch => {
                 // GNOSS skips empty fields anyway, and a null may not bind to its typed fields.
-                let mut body: Payload = payload
-                    .iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                body.insert("user_id".into(), Value::String(user_id(user, payload)));
+                let mut body = payload.clone();
+                body.retain(|_, v| !v.is_null());
+                body.insert("user_id", Value::String(user_id(user, payload)));
                 body.insert(
-                    "community_id".into(),
+                    "community_id",
                     Value::String(community_id(options, payload)?),
                 );
                 ("user/modify-user", body)
             }
             Operation::Deactivate => {
                 let mut body = Payload::new();
-                body.insert("user_id".into(), Value::String(user_id(user, payload)));
+                body.insert("user_id", Value::String(user_id(user, payload)));
                 body.insert(
-                    "community_id".into(),
+                    "community_id",
                     Value::String(community_id(options, payload)?),
                 );
                 ("user/block", body)
@@ -113,7 +110,7 @@ impl Provider for Gnoss {
         Ok(ProviderRequest {
             method: http::Method::POST,
             path: path.into(),
-            body: Some(Value::Object(body)),
+            body: Some(body),
         })
     }
 

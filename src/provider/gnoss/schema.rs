@@ -148,9 +148,8 @@ mod tests {
     use serde_json::{json, Value};
 
     fn check(v: Value) -> (Payload, Vec<FieldError>) {
-        let Value::Object(mut p) = v else {
-            unreachable!()
-        };
+        let Value::Object(p) = v else { unreachable!() };
+        let mut p = Payload::from(p);
         let errors = validate(&SCHEMA, &mut p, &Context::default());
         (p, errors)
     }

@@ -17,7 +17,7 @@ const USER: &str = "50b7615f-e32d-469d-ad93-d5829ab983ef";
 
 fn payload(value: Value) -> Payload {
     match value {
-        Value::Object(map) => map,
+        Value::Object(map) => map.into(),
         _ => panic!("not an object"),
     }
 }
@@ -49,7 +49,7 @@ fn create_posts_the_payload_to_create_user() {
         .unwrap();
     assert_eq!(req.method, http::Method::POST);
     assert_eq!(req.path, "user/create-user");
-    assert_eq!(req.body.unwrap(), Value::Object(p));
+    assert_eq!(Value::from(req.body.unwrap()), Value::from(p));
 }
 
 #[test]
@@ -62,7 +62,7 @@ fn modify_user_carries_the_remote_id_and_community() {
         assert_eq!(req.method, http::Method::POST);
         assert_eq!(req.path, "user/modify-user");
         assert_eq!(
-            req.body.unwrap(),
+            Value::from(req.body.unwrap()),
             json!({"name": "Ana", "user_id": USER, "community_id": COMMUNITY})
         );
     }
@@ -76,12 +76,12 @@ fn user_id_falls_back_to_the_payload_then_the_key() {
     let req = Gnoss
         .build_request(Operation::Patch, &user("e1", None), &p)
         .unwrap();
-    assert_eq!(req.body.unwrap()["user_id"], USER);
+    assert_eq!(Value::from(req.body.unwrap())["user_id"], USER);
     let p = payload(json!({"community_id": COMMUNITY}));
     let req = Gnoss
         .build_request(Operation::Patch, &user(USER, None), &p)
         .unwrap();
-    assert_eq!(req.body.unwrap()["user_id"], USER);
+    assert_eq!(Value::from(req.body.unwrap())["user_id"], USER);
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn deactivate_blocks_with_the_community_from_the_options() {
     assert_eq!(req.method, http::Method::POST);
     assert_eq!(req.path, "user/block");
     assert_eq!(
-        req.body.unwrap(),
+        Value::from(req.body.unwrap()),
         json!({"user_id": USER, "community_id": COMMUNITY})
     );
     let err = Gnoss

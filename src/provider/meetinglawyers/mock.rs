@@ -78,7 +78,7 @@ fn check_keys(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 fn user_json(user: &StoredUser) -> Value {
-    Value::Object(user.fields.clone())
+    Value::from(user.fields.clone())
 }
 
 fn conflict(field: &str) -> Response {
@@ -234,7 +234,7 @@ async fn change(
     for name in &cleared {
         next.remove(name);
     }
-    next.insert("user_id".into(), Value::String(user_id.clone()));
+    next.insert("user_id", Value::String(user_id.clone()));
     let now_active = is_active(&next);
     let kind = change_kind(
         was_active,

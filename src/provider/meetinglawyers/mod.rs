@@ -66,9 +66,10 @@ impl Provider for MeetingLawyers {
         let (method, path, body) = match op {
             Operation::Create => {
                 let mut body = payload.clone();
-                body.entry("user_id")
-                    .or_insert_with(|| Value::String(user.key.clone()));
-                (http::Method::POST, USERS.to_string(), Value::Object(body))
+                if !body.contains_key("user_id") {
+                    body.insert("user_id", Value::String(user.key.clone()));
+                }
+                (http::Method::POST, USERS.to_string(), body)
             }
             Operation::Update | Operation::Patch => {
                 let mut body = payload.clone();
@@ -78,12 +79,12 @@ impl Provider for MeetingLawyers {
                 } else {
                     http::Method::PATCH
                 };
-                (method, user_path(user, payload), Value::Object(body))
+                (method, user_path(user, payload), body)
             }
             Operation::Deactivate => (
                 http::Method::PATCH,
                 user_path(user, payload),
-                serde_json::json!({ "status": 0 }),
+                Payload::from_iter([("status", Value::from(0))]),
             ),
         };
         Ok(ProviderRequest {
