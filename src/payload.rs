@@ -127,6 +127,13 @@ impl Payload {
         self.entries.iter_mut().map(|(n, v)| (&**n, v))
     }
 
+    /// The fields in name order, names as stored (borrowed from a schema, or owned).
+    pub fn entries(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (&FieldName, &Value)> + ExactSizeIterator {
+        self.entries.iter().map(|(n, v)| (n, v))
+    }
+
     /// The field names in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
         self.entries.iter().map(|(n, _)| n.as_ref())

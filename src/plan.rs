@@ -4,10 +4,9 @@
 //! Pure functions: no I/O, no SQL. The snapshot's hashes come in as values and closures, so
 //! `sync`, `plan` and `sync --dry-run` decide the same way and the rules can be unit-tested.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
+use crate::ledger::{FieldHashes, ShortHash};
 use crate::payload::Payload;
 use crate::provider::{Operation, Provider};
 
@@ -62,8 +61,8 @@ pub fn decide(
     payload: &Payload,
     payload_hash: &Hash,
     known: Option<Known<'_>>,
-    previous_fields: impl FnOnce() -> BTreeMap<String, Hash>,
-    hash_field: impl Fn(&str, &Value) -> Hash,
+    previous_fields: impl FnOnce() -> FieldHashes,
+    hash_field: impl Fn(&str, &Value) -> ShortHash,
     full: bool,
 ) -> Decision {
     let Some(known) = known else {
@@ -76,13 +75,13 @@ pub fn decide(
     let before = previous_fields();
     let changed: Vec<String> = payload
         .iter()
-        .filter(|(name, value)| before.get(*name) != Some(&hash_field(name, value)))
+        .filter(|(name, value)| before.get(name) != Some(&hash_field(name, value)))
         .map(|(name, _)| name.to_owned())
         .collect();
     let emptied: Vec<String> = before
         .keys()
-        .filter(|name| !payload.contains_key(name.as_str()))
-        .cloned()
+        .filter(|name| !payload.contains_key(name))
+        .map(str::to_owned)
         .collect();
     let (cleared, uncleared) = if provider.can_clear_fields() {
         (emptied, Vec::new())

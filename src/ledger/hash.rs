@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
+use super::field_hashes::FieldHashes;
 use crate::payload::Payload;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -67,15 +68,16 @@ impl PayloadHasher {
         mac.finalize().into_bytes().into()
     }
 
-    /// The hash of one field's value. The field name is part of the input, so the same value
-    /// in two fields hashes differently.
-    pub fn hash_field(&self, name: &str, value: &Value) -> Hash {
+    /// The hash of one field's value, its first 16 bytes (see [`FieldHashes`]). The field
+    /// name is part of the input, so the same value in two fields hashes differently.
+    pub fn hash_field(&self, name: &str, value: &Value) -> ShortHash {
         let mut mac = self.keyed.clone();
         mac.update(FIELD_TAG);
         mac.update(&(name.len() as u64).to_le_bytes());
         mac.update(name.as_bytes());
         write_json(&mut mac, value);
-        mac.finalize().into_bytes().into()
+        let full: Hash = mac.finalize().into_bytes().into();
+        short(&full)
     }
 
     /// Every field's hash, by name.
@@ -93,11 +95,13 @@ impl PayloadHasher {
         }
     }
 
-    pub fn hash_fields(&self, payload: &Payload) -> std::collections::BTreeMap<String, Hash> {
-        payload
-            .iter()
-            .map(|(name, value)| (name.to_owned(), self.hash_field(name, value)))
-            .collect()
+    pub fn hash_fields(&self, payload: &Payload) -> FieldHashes {
+        FieldHashes::from_sorted(
+            payload
+                .entries()
+                .map(|(name, value)| (name.clone(), self.hash_field(name, value)))
+                .collect(),
+        )
     }
 }
 

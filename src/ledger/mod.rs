@@ -22,6 +22,7 @@
 //! update).
 
 mod error;
+mod field_hashes;
 mod files;
 mod hash;
 mod lock;
@@ -43,6 +44,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use rusqlite_migration::{Migrations, SchemaVersion};
 
 pub use error::LedgerError;
+pub use field_hashes::FieldHashes;
 pub use hash::{short, Hash, PayloadHasher, ShortHash, SourceHash, SourceHasher};
 pub use lock::TargetLock;
 pub use outcomes::{

@@ -3,13 +3,13 @@
 //!
 //! Writing happens in the writer task (`record.rs`); this file holds the types and the reads.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
 
 use super::error::{LedgerError, SqlContext};
+use super::field_hashes::FieldHashes;
 use super::hash::{Hash, SourceHash};
 use super::runs::RunId;
 use super::{parse_timestamp, Ledger};
@@ -93,7 +93,7 @@ pub enum SnapshotChange {
         /// The hash of the whole canonical payload now at the provider.
         payload_hash: Hash,
         /// Every field's hash of that whole payload (not only the fields a patch sent).
-        field_hashes: BTreeMap<String, Hash>,
+        field_hashes: FieldHashes,
         /// The fingerprint of the export row the payload came from (`None` when it came from
         /// elsewhere, such as a payload kept for a retry).
         source_hash: Option<SourceHash>,

@@ -13,13 +13,14 @@
 //! from ([`SourceHash`]), with a second index by fingerprint: a nightly re-sync finds an
 //! unchanged row by its bytes alone ([`Snapshot::by_source`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use ahash::RandomState;
 
 use rusqlite::OptionalExtension;
 
 use super::error::{LedgerError, SqlContext};
+use super::field_hashes::FieldHashes;
 use super::hash::{short, Hash, ShortHash, SourceHash};
 use super::Ledger;
 
@@ -396,11 +397,7 @@ impl Ledger {
     }
 
     /// The per-field hashes last synced for one user (empty if the user is unknown).
-    pub fn field_hashes(
-        &self,
-        target: &str,
-        user_key: &str,
-    ) -> Result<BTreeMap<String, Hash>, LedgerError> {
+    pub fn field_hashes(&self, target: &str, user_key: &str) -> Result<FieldHashes, LedgerError> {
         let json: Option<String> = self
             .conn
             .prepare_cached(
@@ -412,8 +409,8 @@ impl Ledger {
             })
             .ctx(&self.path, "read field hashes")?;
         match json {
-            None => Ok(BTreeMap::new()),
-            Some(json) => parse_field_hashes(&json).ok_or_else(|| {
+            None => Ok(FieldHashes::default()),
+            Some(json) => FieldHashes::from_json(&json).ok_or_else(|| {
                 self.corrupt(format!("synced_users {user_key:?}: bad field_hashes"))
             }),
         }
@@ -424,7 +421,7 @@ impl Ledger {
         &self,
         target: &str,
         user_keys: impl IntoIterator<Item = &'k str>,
-    ) -> Result<HashMap<String, BTreeMap<String, Hash>>, LedgerError> {
+    ) -> Result<HashMap<String, FieldHashes>, LedgerError> {
         let mut all = HashMap::new();
         for key in user_keys {
             let hashes = self.field_hashes(target, key)?;
@@ -434,17 +431,6 @@ impl Ledger {
         }
         Ok(all)
     }
-}
-
-fn parse_field_hashes(json: &str) -> Option<BTreeMap<String, Hash>> {
-    let map: BTreeMap<String, String> = serde_json::from_str(json).ok()?;
-    map.into_iter()
-        .map(|(name, hex_hash)| {
-            let mut hash = [0u8; 32];
-            hex::decode_to_slice(&hex_hash, &mut hash).ok()?;
-            Some((name, hash))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,8 @@
+-- `synced_users.field_hashes` now holds, per field, the first 16 bytes of its keyed hash
+-- (32 hex digits) instead of all 32 bytes (64 hex digits): half the size of every snapshot row,
+-- which is rewritten for each synced user. Rows written before keep their 64 digits and are
+-- read as their first 16, so nothing is converted here.
+--
+-- No table changes: this version exists so that an older usersync, which expects 64 digits,
+-- refuses a ledger written by this one with a clear message ("written by a newer usersync")
+-- instead of calling its field hashes corrupt.
