@@ -41,6 +41,9 @@ pub struct MappingError {
 #[derive(Debug)]
 pub struct Mapper {
     fields: Vec<MappedField>,
+    /// The fields are sorted by name without repeats (the config sorts them): every payload
+    /// can be built in order without comparing names.
+    sorted: bool,
 }
 
 #[derive(Debug)]
@@ -88,7 +91,8 @@ impl Mapper {
         for spec in &target.fields {
             fields.push(compile_field(target, spec, header, file)?);
         }
-        Ok(Mapper { fields })
+        let sorted = fields.windows(2).all(|w| w[0].field < w[1].field);
+        Ok(Mapper { fields, sorted })
     }
 
     /// The distinct columns the mapping reads, sorted.
@@ -118,7 +122,11 @@ impl Mapper {
                 Err(e) => errors.push(e),
             }
         }
-        Payload::from_sorted(entries)
+        if self.sorted {
+            Payload::from_sorted_unchecked(entries)
+        } else {
+            Payload::from_sorted(entries)
+        }
     }
 }
 

@@ -50,6 +50,15 @@ impl Payload {
         payload
     }
 
+    /// A payload of `entries` that are sorted by name without repeats because their source
+    /// is: a [`Mapper`](crate::mapping::Mapper) checks its field order once per file, then
+    /// builds every row's payload with this, without comparing names again. Wrong input gives
+    /// wrong lookups (never undefined behaviour); debug builds check it.
+    pub(crate) fn from_sorted_unchecked(entries: Vec<(FieldName, Value)>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        Payload { entries }
+    }
+
     /// Sorts by name; of repeated names the last one wins, as with repeated inserts.
     fn normalise(&mut self) {
         // A stable sort keeps repeats in insertion order; then keep the last of each run.
