@@ -3,8 +3,8 @@
 //! Every hash is an HMAC-SHA256 keyed with the 32 random bytes created with the ledger
 //! (`meta.hmac_key`), so a stolen ledger does not let anyone confirm a guessed value (an email,
 //! a DNI) against its hash, and two ledgers hash the same payload differently. The input is the
-//! canonical `serde_json` serialisation (keys sorted, since `serde_json::Map` is a `BTreeMap`
-//! here), written straight into the MAC without an intermediate buffer.
+//! canonical `serde_json` serialisation (keys sorted: a [`Payload`] keeps its fields in name
+//! order), written straight into the MAC without an intermediate buffer.
 
 use std::fmt;
 use std::io;
