@@ -39,11 +39,27 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
-/// The tokio runtime of the commands that do network work.
+/// The tokio runtime of the mock server: one async worker per core (tokio's default).
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+/// The tokio runtime of the commands that send (`sync`, `retry`): one async worker.
+///
+/// Their CPU work has threads of its own (the reader, the planner and dispatcher on the main
+/// thread, the ledger writer on the blocking pool); the async workers only drive the HTTP
+/// connections and hash the results, which one worker keeps up with at any rate a provider
+/// allows. Every further worker only competes with those threads for the cores: on the 2-core
+/// bench machine a second one cost 8% more CPU and 6% more time per row (BENCHMARKS.md).
+/// `TOKIO_WORKER_THREADS`, tokio's own setting, still overrides it.
+pub fn sync_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(1);
+    }
+    Ok(builder.enable_all().build()?)
 }
 
 /// The ledger path: `--ledger`, or the config's `ledger`.

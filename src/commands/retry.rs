@@ -9,7 +9,7 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, RetryArgs};
 use crate::commands::sync::{command_line, watch_signals, write_outcome_counts};
-use crate::commands::{ledger_path, runtime, UsageError};
+use crate::commands::{ledger_path, sync_runtime, UsageError};
 use crate::config::{self, parse_base_url, Config, Target};
 use crate::dispatch;
 use crate::exit::Exit;
@@ -43,7 +43,7 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
         progress: progress.clone(),
         stop: Some((stop_handle.clone(), stop_signal)),
     };
-    let rt = runtime()?;
+    let rt = sync_runtime()?;
     let summary = rt.block_on(async {
         let signals = tokio::spawn(watch_signals(stop_handle));
         let result = retry::run(target, request).await;

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, SyncArgs};
-use crate::commands::{ledger_path, runtime, UsageError};
+use crate::commands::{ledger_path, sync_runtime, UsageError};
 use crate::config::{self, parse_base_url, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
@@ -60,7 +60,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         stop: Some((stop_handle.clone(), stop_signal)),
         log_estimate: global.verbose > 0,
     };
-    let rt = runtime()?;
+    let rt = sync_runtime()?;
     let summary = rt.block_on(async {
         let signals = tokio::spawn(watch_signals(stop_handle));
         let result = sync::run(target, request).await;
