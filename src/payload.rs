@@ -196,8 +196,11 @@ impl<K: Into<FieldName>> FromIterator<(K, Value)> for Payload {
 
 impl<K: Into<FieldName>> Extend<(K, Value)> for Payload {
     fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
-        for (k, v) in iter {
-            self.insert(k, v);
+        // Appended, then sorted once: inserting one by one would be quadratic in a large body.
+        self.entries
+            .extend(iter.into_iter().map(|(k, v)| (k.into(), v)));
+        if !self.entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            self.normalise();
         }
     }
 }
@@ -292,6 +295,13 @@ mod tests {
         assert_eq!(p.insert(String::from("c"), json!(0)), None);
         assert_eq!(p.remove("b"), Some(json!(3)));
         assert_eq!(Value::from(p), json!({"a": 9, "c": 0}));
+    }
+
+    #[test]
+    fn extending_keeps_the_order_and_the_last_value_of_a_name() {
+        let mut p: Payload = [("b", json!(1))].into_iter().collect();
+        p.extend([("a", json!(2)), ("b", json!(3)), ("c", json!(4))]);
+        assert_eq!(Value::from(p), json!({"a": 2, "b": 3, "c": 4}));
     }
 
     #[test]
