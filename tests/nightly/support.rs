@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use usersync::ledger::{Ledger, RunRecord};
 use usersync::mock::{FaultConfig, StoredUser};
-use usersync::provider::meetinglawyers::MeetingLawyers;
 
 /// The config of the tests: one MeetingLawyers target, quick retries.
 pub const CONFIG: &str = r#"
@@ -33,41 +32,7 @@ mobile_phone = "mobile"
 
 #[path = "../common/mock.rs"]
 mod in_process;
-
-/// A MeetingLawyers mock living in the test process, on its own runtime.
-pub struct Mock(in_process::InProcessMock);
-
-impl std::ops::Deref for Mock {
-    type Target = in_process::InProcessMock;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl Mock {
-    /// Starts a mock with `faults` (listening before this returns).
-    pub fn start(faults: FaultConfig) -> Mock {
-        Mock(in_process::InProcessMock::start(&MeetingLawyers, faults))
-    }
-
-    /// Requests the mock received so far (admin routes excluded).
-    pub fn requests(&self) -> u64 {
-        self.handle.state.stats().requests
-    }
-
-    /// The stored user `id` (MeetingLawyers users are stored by their `user_id`).
-    pub fn user(&self, id: &str) -> StoredUser {
-        self.handle
-            .state
-            .user(id)
-            .unwrap_or_else(|| panic!("the mock has no user {id}"))
-    }
-
-    pub fn users(&self) -> Vec<StoredUser> {
-        self.handle.state.users()
-    }
-}
+pub use in_process::Mock;
 
 /// One person in the HR export.
 #[derive(Debug, Clone)]

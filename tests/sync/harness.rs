@@ -5,72 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use usersync::ledger::{Ledger, OutcomeKind, RunRecord, StoredOutcome};
-use usersync::mock::{self, Change, FaultConfig, StatsSnapshot};
-use usersync::provider::Provider;
+use usersync::mock::{self, Change};
 
 use super::export::{Export, TARGET};
 
 #[path = "../common/mock.rs"]
 mod in_process;
-
-/// A mock MeetingLawyers server on its own runtime, accepting the demo credentials.
-pub struct Mock(in_process::InProcessMock);
-
-impl std::ops::Deref for Mock {
-    type Target = in_process::InProcessMock;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl Mock {
-    /// Starts a mock with `faults`; it listens before this returns.
-    pub fn start(faults: FaultConfig) -> Mock {
-        let provider: &'static dyn Provider =
-            usersync::provider::by_name("meetinglawyers").expect("the meetinglawyers provider");
-        Mock(in_process::InProcessMock::start(provider, faults))
-    }
-
-    /// The stored users by their `user_id`.
-    pub fn users(&self) -> BTreeMap<String, mock::StoredUser> {
-        self.handle
-            .state
-            .users()
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect()
-    }
-
-    /// Replaces the mock's faults (e.g. to make a re-run quick).
-    pub fn set_faults(&self, faults: FaultConfig) {
-        self.handle
-            .state
-            .set_faults(faults)
-            .expect("valid fault settings");
-    }
-
-    /// The request counters now.
-    pub fn stats(&self) -> StatsSnapshot {
-        self.handle.state.stats()
-    }
-
-    /// Waits until the mock has received at least `n` requests; panics after `timeout`.
-    pub fn wait_for_requests(&self, n: u64, timeout: Duration) {
-        let start = Instant::now();
-        while self.stats().requests < n {
-            assert!(
-                start.elapsed() < timeout,
-                "the mock saw only {} of {n} requests in {timeout:?}",
-                self.stats().requests
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-}
+pub use in_process::Mock;
 
 /// A test's directory: the config, the export and the ledger.
 pub struct Workspace {
@@ -205,7 +148,11 @@ pub fn assert_one_outcome_per_row(export: &Export, outcomes: &BTreeMap<i64, Stor
 /// The mock holds every valid row of `export` exactly once (one create each), with exactly the
 /// expected fields, and nothing for the invalid rows.
 pub fn assert_store_matches(export: &Export, mock: &Mock) {
-    let users = mock.users();
+    let users: BTreeMap<String, mock::StoredUser> = mock
+        .users()
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
     for row in &export.rows {
         let stored = users.get(&row.key);
         if !row.valid {
