@@ -109,12 +109,7 @@ fn retry_last_sends_exactly_the_failed_rows_after_the_mock_recovers() {
 
     // Nothing is left to retry.
     let out = night.retry(&mock, &[]);
-    assert_exit(&out, 0);
-    assert!(
-        stdout(&out).contains("nothing to retry"),
-        "{}",
-        stdout(&out)
-    );
+    assert_nothing_to_retry(&out);
     assert_eq!(
         night.last_run().id,
         retry.id,
@@ -150,12 +145,7 @@ fn provider_rejections_are_re_sent_only_with_include_rejected() {
     recover(&mock);
     let before = mock.requests();
     let out = night.retry(&mock, &["last"]);
-    assert_exit(&out, 0);
-    assert!(
-        stdout(&out).contains("nothing to retry"),
-        "{}",
-        stdout(&out)
-    );
+    assert_nothing_to_retry(&out);
     assert_eq!(
         mock.requests(),
         before,
@@ -375,4 +365,10 @@ fn the_ledger_retries_failed_and_unsent_rows_and_provider_rejections_only_when_a
     assert_eq!(keys(true), ["g", "a", "b", "c"]);
     let counts = ledger.retry_counts(run, "t", false).unwrap();
     assert_eq!((counts.rows, counts.superseded), (3, 1));
+}
+
+/// The retry found nothing to send and said so, exiting 0.
+fn assert_nothing_to_retry(out: &std::process::Output) {
+    assert_exit(out, 0);
+    assert!(stdout(out).contains("nothing to retry"), "{}", stdout(out));
 }
