@@ -56,23 +56,30 @@ pub(super) struct Known {
 impl Known {
     /// The line where the user at `position` was first seen, or `None`, recording `line`.
     pub(super) fn first_line_or_insert(&mut self, position: usize, line: u64) -> Option<u64> {
-        let first = self.first_lines.get_mut(position)?;
-        if *first != 0 {
-            return Some(*first);
-        }
-        *first = line;
-        None
+        first_line_or_insert(&mut self.first_lines, position, line)
     }
+}
+
+/// [`Known::first_line_or_insert`] on the lines alone (so the users can stay borrowed).
+fn first_line_or_insert(first_lines: &mut [u64], position: usize, line: u64) -> Option<u64> {
+    let first = first_lines.get_mut(position)?;
+    if *first != 0 {
+        return Some(*first);
+    }
+    *first = line;
+    None
 }
 
 /// The row of `line` as a known row, if its fingerprint is known and its user was not seen
 /// earlier in this file (a duplicate takes the full path, to be rejected there).
 pub(super) fn known_row(known: &mut Known, line: u64, hash: SourceHash) -> Option<PreparedRow> {
     let (index, key) = known.users.find(&hash)?;
-    if known.first_lines.get(index).is_none_or(|&first| first != 0) {
+    // A user already seen in this file takes the full path, to be rejected as a duplicate there.
+    if index >= known.first_lines.len()
+        || first_line_or_insert(&mut known.first_lines, index, line).is_some()
+    {
         return None;
     }
-    known.first_lines[index] = line;
     Some(PreparedRow {
         known: true,
         position: Position::At(index),
