@@ -321,10 +321,10 @@ impl Planner {
             if self.stopped() {
                 return Err(Cut::Stopped);
             }
-            let row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
-            let found = scan.note(&row, &self.snapshot);
+            let mut row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
+            row.position = scan.note(&row, &self.snapshot);
             let line = row.line as i64;
-            match self.plan_row(row, Some(found)) {
+            match self.plan_row(row) {
                 Step::Done(outcome) => {
                     if !emit.done(outcome) {
                         return Err(Cut::Gone);
@@ -380,7 +380,7 @@ impl Planner {
             if (row.line as i64) <= after {
                 continue;
             }
-            if let Step::Send(pending) = self.plan_row(row, None) {
+            if let Step::Send(pending) = self.plan_row(row) {
                 if let Some(previous) = last.replace(*pending) {
                     sent_line = previous.job.line.max(0) as u64;
                     if !each(previous) {

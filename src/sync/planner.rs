@@ -144,9 +144,9 @@ impl Planner {
         self.plan_payload(line, key, payload, None, found, None)
     }
 
-    /// Decides a row of the export; `found` is its user's position in the snapshot, when the
-    /// caller looked it up already (`None` looks it up).
-    pub(super) fn plan_row(&self, row: PreparedRow, found: Option<Option<usize>>) -> Step {
+    /// Decides a row of the export (its user's position in the snapshot is looked up unless the
+    /// row already carries it).
+    pub(super) fn plan_row(&self, row: PreparedRow) -> Step {
         let line = row.line as i64;
         if row.known {
             // The very row its user was last synced from (see `PreparedRow::known`).
@@ -171,7 +171,7 @@ impl Planner {
                 ..RowOutcome::new(line, None, OutcomeKind::Rejected)
             });
         };
-        let found = found.unwrap_or_else(|| self.snapshot.position(&key));
+        let found = row.position.or_look_up(|| self.snapshot.position(&key));
         self.plan_payload(line, key, payload, row.remote_id, found, row.source_hash)
     }
 

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Target;
 use crate::input::InputOptions;
 use crate::ledger::Snapshot;
-use crate::prepare::{PrepareError, PreparedRow, Rows};
+use crate::prepare::{Position, PrepareError, PreparedRow, Rows};
 
 /// What the first pass found.
 #[derive(Debug, Clone)]
@@ -40,10 +40,12 @@ impl Scan {
     }
 
     /// Counts one row of the export and marks its user seen; returns the user's position in
-    /// the snapshot.
-    pub fn note(&mut self, row: &PreparedRow, snapshot: &Snapshot) -> Option<usize> {
+    /// the snapshot, looked up.
+    pub fn note(&mut self, row: &PreparedRow, snapshot: &Snapshot) -> Position {
         self.rows += 1;
-        let key = row.key.as_deref()?;
+        let Some(key) = row.key.as_deref() else {
+            return row.position;
+        };
         let duplicate =
             matches!(&row.result, Err(errors) if errors.iter().any(|e| e.code == "duplicate_key"));
         if !duplicate {
@@ -53,7 +55,7 @@ impl Scan {
         if let Some(i) = found {
             self.seen[i] = true;
         }
-        found
+        found.map_or(Position::Absent, Position::At)
     }
 
     /// Reads the whole export once (the sync itself notes rows as it plans them instead).
