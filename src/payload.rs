@@ -20,21 +20,38 @@ use serde_json::Value;
 /// `custom_3`, a payload read back from the ledger, a request body the mock received).
 pub type FieldName = Cow<'static, str>;
 
-/// Provider field name -> JSON value, names sorted and unique.
-#[derive(Clone, Default, PartialEq)]
-pub struct Payload {
-    entries: Vec<(FieldName, Value)>,
+/// Field name -> `V`, names sorted and unique: a [`Payload`], or the ledger's per-field hashes
+/// ([`FieldHashes`](crate::ledger::FieldHashes)).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Fields<V> {
+    entries: Vec<(FieldName, V)>,
 }
 
-impl Payload {
+/// Provider field name -> JSON value, names sorted and unique.
+pub type Payload = Fields<Value>;
+
+impl<V> Default for Fields<V> {
+    fn default() -> Self {
+        Fields {
+            entries: Vec::new(),
+        }
+    }
+}
+
+/// Whether `entries` are sorted by name without repeats.
+fn sorted_unique<V>(entries: &[(FieldName, V)]) -> bool {
+    entries.windows(2).all(|w| w[0].0 < w[1].0)
+}
+
+impl<V> Fields<V> {
     /// An empty payload.
     pub fn new() -> Self {
-        Payload::default()
+        Fields::default()
     }
 
     /// An empty payload with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
-        Payload {
+        Fields {
             entries: Vec::with_capacity(n),
         }
     }
@@ -42,9 +59,9 @@ impl Payload {
     /// A payload of `entries`, which the caller produced sorted by name without repeats (the
     /// mapper does: its fields are sorted once per file). Out-of-order entries are sorted, so a
     /// wrong caller costs time, never correctness.
-    pub fn from_sorted(entries: Vec<(FieldName, Value)>) -> Self {
-        let mut payload = Payload { entries };
-        if !payload.entries.windows(2).all(|w| w[0].0 < w[1].0) {
+    pub fn from_sorted(entries: Vec<(FieldName, V)>) -> Self {
+        let mut payload = Fields { entries };
+        if !sorted_unique(&payload.entries) {
             payload.normalise();
         }
         payload
@@ -54,16 +71,16 @@ impl Payload {
     /// is: a [`Mapper`](crate::mapping::Mapper) checks its field order once per file, then
     /// builds every row's payload with this, without comparing names again. Wrong input gives
     /// wrong lookups (never undefined behaviour); debug builds check it.
-    pub(crate) fn from_sorted_unchecked(entries: Vec<(FieldName, Value)>) -> Self {
-        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
-        Payload { entries }
+    pub(crate) fn from_sorted_unchecked(entries: Vec<(FieldName, V)>) -> Self {
+        debug_assert!(sorted_unique(&entries));
+        Fields { entries }
     }
 
     /// Sorts by name; of repeated names the last one wins, as with repeated inserts.
     fn normalise(&mut self) {
         // A stable sort keeps repeats in insertion order; then keep the last of each run.
         self.entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(FieldName, Value)> = Vec::with_capacity(self.entries.len());
+        let mut out: Vec<(FieldName, V)> = Vec::with_capacity(self.entries.len());
         for entry in self.entries.drain(..) {
             match out.last_mut() {
                 Some(last) if last.0 == entry.0 => *last = entry,
@@ -88,12 +105,12 @@ impl Payload {
     }
 
     /// The value of field `name`.
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    pub fn get(&self, name: &str) -> Option<&V> {
         self.find(name).ok().map(|i| &self.entries[i].1)
     }
 
     /// The value of field `name`, to change it.
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut V> {
         self.find(name).ok().map(|i| &mut self.entries[i].1)
     }
 
@@ -103,7 +120,7 @@ impl Payload {
     }
 
     /// Sets field `name`, returning its previous value.
-    pub fn insert(&mut self, name: impl Into<FieldName>, value: Value) -> Option<Value> {
+    pub fn insert(&mut self, name: impl Into<FieldName>, value: V) -> Option<V> {
         let name = name.into();
         match self.find(&name) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
@@ -115,31 +132,29 @@ impl Payload {
     }
 
     /// Removes field `name`, returning its value.
-    pub fn remove(&mut self, name: &str) -> Option<Value> {
+    pub fn remove(&mut self, name: &str) -> Option<V> {
         self.find(name).ok().map(|i| self.entries.remove(i).1)
     }
 
     /// Keeps only the fields for which `keep` says so.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut V) -> bool) {
         self.entries.retain_mut(|(name, value)| keep(name, value));
     }
 
     /// The fields in name order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &Value)> + ExactSizeIterator {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &V)> + ExactSizeIterator {
         self.entries.iter().map(|(n, v)| (n.as_ref(), v))
     }
 
     /// The fields in name order, values mutable.
     pub fn iter_mut(
         &mut self,
-    ) -> impl DoubleEndedIterator<Item = (&str, &mut Value)> + ExactSizeIterator {
+    ) -> impl DoubleEndedIterator<Item = (&str, &mut V)> + ExactSizeIterator {
         self.entries.iter_mut().map(|(n, v)| (&**n, v))
     }
 
     /// The fields in name order, names as stored (borrowed from a schema, or owned).
-    pub fn entries(
-        &self,
-    ) -> impl DoubleEndedIterator<Item = (&FieldName, &Value)> + ExactSizeIterator {
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = (&FieldName, &V)> + ExactSizeIterator {
         self.entries.iter().map(|(n, v)| (n, v))
     }
 
@@ -149,10 +164,12 @@ impl Payload {
     }
 
     /// The values in name order.
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
         self.entries.iter().map(|(_, v)| v)
     }
+}
 
+impl Payload {
     /// The payload as a JSON object.
     pub fn into_object(self) -> serde_json::Map<String, Value> {
         self.entries
@@ -162,7 +179,7 @@ impl Payload {
     }
 }
 
-impl fmt::Debug for Payload {
+impl<V: fmt::Debug> fmt::Debug for Fields<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
@@ -179,27 +196,27 @@ impl std::ops::Index<&str> for Payload {
     }
 }
 
-impl IntoIterator for Payload {
-    type Item = (FieldName, Value);
-    type IntoIter = std::vec::IntoIter<(FieldName, Value)>;
+impl<V> IntoIterator for Fields<V> {
+    type Item = (FieldName, V);
+    type IntoIter = std::vec::IntoIter<(FieldName, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
 }
 
-impl<K: Into<FieldName>> FromIterator<(K, Value)> for Payload {
-    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
-        Payload::from_sorted(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
+impl<K: Into<FieldName>, V> FromIterator<(K, V)> for Fields<V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Fields::from_sorted(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
-impl<K: Into<FieldName>> Extend<(K, Value)> for Payload {
-    fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
+impl<K: Into<FieldName>, V> Extend<(K, V)> for Fields<V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         // Appended, then sorted once: inserting one by one would be quadratic in a large body.
         self.entries
             .extend(iter.into_iter().map(|(k, v)| (k.into(), v)));
-        if !self.entries.windows(2).all(|w| w[0].0 < w[1].0) {
+        if !sorted_unique(&self.entries) {
             self.normalise();
         }
     }
@@ -218,7 +235,7 @@ impl From<Payload> for Value {
     }
 }
 
-impl Serialize for Payload {
+impl<V: Serialize> Serialize for Fields<V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.entries.len()))?;
         for (name, value) in &self.entries {

@@ -3,62 +3,26 @@
 //!
 //! Stored as a JSON object, field name -> hex of the first 16 bytes of the field's keyed hash
 //! (`{"email":"3f9a…","first_name":"c01d…"}`), names sorted, so the column stays readable with
-//! the `sqlite3` shell and its `json_each`. Ledgers written before 0.1 kept all 32 bytes (64 hex
-//! digits); those are read as their first 16 bytes, so an older ledger needs no migration.
-//! Sixteen bytes are plenty for telling a changed value from an unchanged one (two values share
-//! them with a chance of 2^-128), and they halve the size of every `synced_users` row, which is
-//! written once per synced user per night.
+//! the `sqlite3` shell and its `json_each`. Rows written before migration 03 kept all 32 bytes
+//! (64 hex digits); they are read as their first 16 bytes, so no row is rewritten. Sixteen
+//! bytes are plenty for telling a changed value from an unchanged one (two values share them
+//! with a chance of 2^-128), and they make each `synced_users` row, which is written once per
+//! synced user, about a third smaller (BENCHMARKS.md).
 
 use super::hash::ShortHash;
-use crate::payload::FieldName;
+use crate::payload::{FieldName, Fields};
 
 /// Field name -> the first 16 bytes of its keyed hash, names sorted and unique.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldHashes {
-    entries: Vec<(FieldName, ShortHash)>,
-}
+pub type FieldHashes = Fields<ShortHash>;
 
 impl FieldHashes {
-    /// From `entries` already sorted by name without repeats (a payload's fields are).
-    pub(crate) fn from_sorted(entries: Vec<(FieldName, ShortHash)>) -> Self {
-        let mut hashes = FieldHashes { entries };
-        if !hashes.entries.windows(2).all(|w| w[0].0 < w[1].0) {
-            hashes.entries.sort_by(|a, b| a.0.cmp(&b.0));
-            hashes.entries.dedup_by(|b, a| a.0 == b.0);
-        }
-        hashes
-    }
-
-    /// The hash of field `name`, if the payload had that field.
-    pub fn get(&self, name: &str) -> Option<&ShortHash> {
-        self.entries
-            .binary_search_by(|(n, _)| n.as_ref().cmp(name))
-            .ok()
-            .map(|i| &self.entries[i].1)
-    }
-
-    /// The field names, sorted.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(n, _)| n.as_ref())
-    }
-
-    /// How many fields.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether there is no field.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The column's text: `{"name":"32 hex digits",...}`, exactly what `serde_json` writes for
     /// that map, written straight into one buffer (building the map cost a tenth of the
     /// writer's time).
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(2 + self.entries.len() * 56);
+        let mut out = String::with_capacity(2 + self.len() * 56);
         out.push('{');
-        for (i, (name, hash)) in self.entries.iter().enumerate() {
+        for (i, (name, hash)) in self.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -95,7 +59,7 @@ impl FieldHashes {
                 Some((FieldName::Owned(name), hash))
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(FieldHashes { entries })
+        Some(FieldHashes::from_sorted(entries))
     }
 }
 
