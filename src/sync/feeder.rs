@@ -26,8 +26,8 @@ use crate::provider::Operation;
 /// What the snapshot needs of a row in flight once it succeeds, by line.
 pub type PendingMap = Arc<Mutex<HashMap<i64, InFlight>>>;
 
-/// A row in flight: its whole payload (a patch sends only part of it), the hash of that
-/// payload, and the fingerprint of the export row it came from.
+/// A row in flight: its whole payload when the job's own is not (see `Pending::full`), the
+/// hash of that payload, and the fingerprint of the export row it came from.
 #[derive(Debug, Default)]
 pub struct InFlight {
     full: Option<Payload>,
@@ -304,15 +304,15 @@ fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) ->
     let kept = || Some(full.clone().unwrap_or_else(|| job.payload.clone()));
     match outcome {
         FinalOutcome::Synced { remote_id } => {
-            let snapshot = match (op_sent, &full, hash) {
-                (Operation::Deactivate, _, _) => Some(SnapshotChange::Deactivated),
-                (_, Some(full), Some(hash)) => Some(SnapshotChange::Upsert {
+            let snapshot = match (op_sent, hash) {
+                (Operation::Deactivate, _) => Some(SnapshotChange::Deactivated),
+                (_, Some(hash)) => Some(SnapshotChange::Upsert {
                     remote_id: remote_id.or(job.user.remote_id.clone()),
                     payload_hash: hash,
-                    field_hashes: hasher.hash_fields(full),
+                    field_hashes: hasher.hash_fields(full.as_ref().unwrap_or(&job.payload)),
                     source_hash,
                 }),
-                _ => None,
+                (_, None) => None,
             };
             RowOutcome { snapshot, ..base }
         }

@@ -45,7 +45,9 @@ pub struct Pending {
     pub fields: Vec<String>,
     /// Fields emptied in the export that the provider cannot clear (not sent).
     pub uncleared: Vec<String>,
-    /// The whole canonical payload (None for deactivations).
+    /// The whole canonical payload when the job sends less or other than it (an update, a
+    /// patch); `None` when the job's own payload is the whole one (a create) or there is none
+    /// (a deactivation).
     pub full: Option<Payload>,
     pub hash: Option<Hash>,
     /// The fingerprint of the export row it came from, for the snapshot once it succeeds.
@@ -208,7 +210,7 @@ impl Planner {
         let remote_id = previous
             .and_then(|u| u.remote_id.map(str::to_owned))
             .or(remote_id);
-        let (op, body, fields, uncleared) = match decision {
+        let (op, fields, uncleared, body, full) = match decision {
             Decision::Unchanged => {
                 // Same payload from other bytes: remember them, so the next run knows the row.
                 let known_source = previous.and_then(|u| u.source_hash);
@@ -238,16 +240,17 @@ impl Planner {
             }
             Decision::Create => (
                 Operation::Create,
-                payload.clone(),
                 payload.keys().map(str::to_owned).collect(),
                 Vec::new(),
+                payload,
+                None,
             ),
             Decision::Update {
                 op,
                 payload: body,
                 fields,
                 uncleared,
-            } => (op, body, fields, uncleared),
+            } => (op, fields, uncleared, body, Some(payload)),
         };
         if !uncleared.is_empty() {
             warn_uncleared(line, &key, &uncleared, provider.name());
@@ -261,7 +264,7 @@ impl Planner {
             },
             fields,
             uncleared,
-            full: Some(payload),
+            full,
             hash: Some(hash),
             source_hash,
         }))
