@@ -316,6 +316,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         full,
         stop_reading: stop_reading.clone(),
         hold_limit: passes::HOLD_LIMIT,
+        count_first: estimate_rate.is_some(),
     };
     let planner_task = tokio::task::spawn_blocking(move || {
         planner.run_counting(

@@ -8,10 +8,15 @@
 //! out, then the held requests. So the nightly case (almost everything unchanged) reads the
 //! file once.
 //!
-//! At most [`HOLD_LIMIT`] requests are held (`Planner::hold_limit`). When more rows need one (a first sync, a big
-//! change), the rest are only noted, and a second pass reads the file again for the requests
-//! after the last one held. A run stopped, refused or cut short by an unreadable file before
-//! its requests left records them `not_attempted`.
+//! At most [`HOLD_LIMIT`] requests are held (`Planner::hold_limit`). When more rows need one (a
+//! big change), the rest are only noted, and a second pass reads the file again for the
+//! requests after the last one held. A run stopped, refused or cut short by an unreadable file
+//! before its requests left records them `not_attempted`.
+//!
+//! A first sync (the ledger knows no user of the target) holds nothing: the guards compare the
+//! export with the users the ledger knows, so they cannot refuse it, and nobody can leave. Its
+//! requests leave as their rows are read, the way a second pass sends them, in one read of the
+//! file, unless the caller wants them counted first (`Planner::count_first`).
 //!
 //! The rows of a `retry` come from the ledger and need no guard: they come out as they are
 //! read (deactivations first, by their negative lines).
@@ -93,18 +98,23 @@ impl<'f, F: FnMut(Planned) -> bool> Emitter<'f, F> {
     /// Records held requests as never sent, with `code` and `why`.
     fn not_sent(&mut self, held: Vec<Pending>, code: &str, why: &str) -> bool {
         for p in held {
-            let outcome = RowOutcome {
-                operation: Some(p.job.op),
-                error_code: Some(code.to_owned()),
-                error_detail: Some(why.to_owned()),
-                payload: Some(p.full.unwrap_or(p.job.payload)),
-                ..RowOutcome::new(p.job.line, Some(p.job.user.key), OutcomeKind::NotAttempted)
-            };
-            if !self.done(outcome) {
+            if !self.done(not_attempted(p, code, why)) {
                 return false;
             }
         }
         self.flush()
+    }
+}
+
+/// The outcome of a request that is never sent, with `code` and `why`; its whole payload is
+/// kept for `retry`.
+fn not_attempted(p: Pending, code: &str, why: &str) -> RowOutcome {
+    RowOutcome {
+        operation: Some(p.job.op),
+        error_code: Some(code.to_owned()),
+        error_detail: Some(why.to_owned()),
+        payload: Some(p.full.unwrap_or(p.job.payload)),
+        ..RowOutcome::new(p.job.line, Some(p.job.user.key), OutcomeKind::NotAttempted)
     }
 }
 
@@ -214,6 +224,16 @@ impl Planner {
                 return;
             }
         };
+        if self.snapshot.is_empty() && !self.count_first {
+            let streamed = self.send_pass(input, options, &stamp, None, true, |step| match step {
+                Step::Done(outcome) => emit.done(outcome),
+                Step::Send(p) => emit.item(Planned::Send(p)),
+            });
+            if let Err(Cut::Fatal(message)) = streamed {
+                emit.item(Planned::Fatal(message));
+            }
+            return;
+        }
         let mut first = self.first_pass(input, options, &mut scan, &mut held, emit);
         if first.is_ok() {
             // Nothing has been sent yet: a file that changed under the first pass sends nothing.
@@ -263,8 +283,12 @@ impl Planner {
                 }
                 if held.full {
                     let mut rest = Vec::new();
-                    let reread = self.second_pass(input, options, &stamp, held.last_line, |p| {
-                        rest.push(p);
+                    let after = held.last_line;
+                    let reread = self.send_pass(input, options, &stamp, after, false, |step| {
+                        match step {
+                            Step::Done(outcome) => return emit.done(outcome),
+                            Step::Send(p) => rest.push(*p),
+                        }
                         if rest.len() >= DONE_BATCH {
                             emit.not_sent(std::mem::take(&mut rest), GUARD_REFUSED, &why)
                         } else {
@@ -287,8 +311,10 @@ impl Planner {
             }
         }
         if held.full {
-            let reread = self.second_pass(input, options, &stamp, held.last_line, |p| {
-                emit.item(Planned::Send(Box::new(p)))
+            let after = held.last_line;
+            let reread = self.send_pass(input, options, &stamp, after, false, |step| match step {
+                Step::Done(outcome) => emit.done(outcome),
+                Step::Send(p) => emit.item(Planned::Send(p)),
             });
             if let Err(Cut::Fatal(message)) = reread {
                 emit.item(Planned::Fatal(message));
@@ -341,21 +367,22 @@ impl Planner {
         Ok(())
     }
 
-    /// Reads the export again for the requests after line `after`, handing each to `each`
-    /// (which returns false when nobody listens any more). Outcomes were recorded by the first
-    /// pass.
+    /// Reads the export for the requests after line `after` (all of them for `None`), handing
+    /// each to `each` (which returns false when nobody listens any more), and the rows that
+    /// need none too when `outcomes` (a second pass leaves them out: the first recorded them).
     ///
-    /// The export must still be the file the first pass read: it is checked every
+    /// The export must still be the file the pass started on: it is checked every
     /// [`STAMP_EVERY`] rows and at the end, and each request is handed on only once the next
     /// row was read cleanly, so a row cut short by a file shrinking under the reader is never
-    /// sent.
-    fn second_pass(
+    /// sent. Stopped by Ctrl-C, the request held back is handed on `not_attempted`.
+    fn send_pass(
         &self,
         input: &Path,
         options: &InputOptions,
         stamp: &FileStamp,
         after: Option<i64>,
-        mut each: impl FnMut(Pending) -> bool,
+        outcomes: bool,
+        mut each: impl FnMut(Step) -> bool,
     ) -> Result<(), Cut> {
         let after = after.unwrap_or(i64::MIN);
         let rows = self.open_rows(input, options)?;
@@ -365,9 +392,13 @@ impl Planner {
                 .changed(input)
                 .map(|what| Cut::Fatal(changed_message(input, &what, sent_line)))
         };
-        let mut last: Option<Pending> = None;
-        for row in rows {
+        let mut last: Option<Box<Pending>> = None;
+        for row in read_ahead(rows, input).iter().flatten() {
             if self.stopped() {
+                if let Some(held) = last {
+                    let why = "the run was interrupted first";
+                    each(Step::Done(not_attempted(*held, "not_attempted", why)));
+                }
                 return Err(Cut::Stopped);
             }
             read += 1;
@@ -380,20 +411,28 @@ impl Planner {
             if (row.line as i64) <= after {
                 continue;
             }
-            if let Step::Send(pending) = self.plan_row(row) {
-                if let Some(previous) = last.replace(*pending) {
-                    sent_line = previous.job.line.max(0) as u64;
-                    if !each(previous) {
+            match self.plan_row(row) {
+                Step::Send(pending) => {
+                    if let Some(previous) = last.replace(pending) {
+                        sent_line = previous.job.line.max(0) as u64;
+                        if !each(Step::Send(previous)) {
+                            return Err(Cut::Gone);
+                        }
+                    }
+                }
+                Step::Done(outcome) if outcomes => {
+                    if !each(Step::Done(outcome)) {
                         return Err(Cut::Gone);
                     }
                 }
+                Step::Done(_) => {}
             }
         }
         if let Some(cut) = changed(sent_line) {
             return Err(cut);
         }
         if let Some(previous) = last {
-            if !each(previous) {
+            if !each(Step::Send(previous)) {
                 return Err(Cut::Gone);
             }
         }
@@ -472,30 +511,44 @@ mod tests {
     }
     use crate::provider::Operation;
 
-    /// Plans `u1..u6` against a snapshot holding u1 (unchanged), u7 and u8 (leavers), holding
-    /// at most 2 requests.
-    fn plan(force: bool) -> Vec<Out> {
+    /// How a test pass runs.
+    #[derive(Clone, Copy, Default)]
+    struct Setup {
+        /// The ledger knows u1 (unchanged), u7 and u8 (leavers); otherwise it knows nobody.
+        known: bool,
+        force: bool,
+        count_first: bool,
+        /// Ctrl-C as the first request is handed on.
+        stop_at_first_send: bool,
+    }
+
+    /// Plans `export` (a CSV of ids) as `setup` says, with `--deactivate-missing`, holding at
+    /// most 2 requests.
+    fn plan_with(export: &str, setup: Setup) -> Vec<Out> {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("in.csv");
-        std::fs::write(&input, "id\nu1\nu2\nu3\nu4\nu5\nu6\n").unwrap();
+        std::fs::write(&input, export).unwrap();
         let config = crate::config::from_str(CONFIG, &dir.path().join("u.toml")).unwrap();
         let target = config.target(None).unwrap().clone();
         let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
         let hasher = ledger.hasher();
         let options = InputOptions::default();
-        let u1 = Rows::open(&input, &target, &options)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .result
-            .unwrap();
         let mut snapshot = SnapshotBuilder::with_capacity(3, 0);
-        snapshot
-            .push("u1", None, hasher.hash_payload(&u1), None, true)
-            .unwrap();
-        snapshot.push("u7", None, [0; 32], None, true).unwrap();
-        snapshot.push("u8", None, [0; 32], None, true).unwrap();
+        if setup.known {
+            let u1 = Rows::open(&input, &target, &options)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .result
+                .unwrap();
+            snapshot
+                .push("u1", None, hasher.hash_payload(&u1), None, true)
+                .unwrap();
+            snapshot.push("u7", None, [0; 32], None, true).unwrap();
+            snapshot.push("u8", None, [0; 32], None, true).unwrap();
+        }
+        let stop_reading = Arc::new(AtomicBool::new(false));
         let planner = Planner {
             ledger,
             snapshot: Arc::new(snapshot.finish()),
@@ -508,11 +561,12 @@ mod tests {
             guards: Guards {
                 deactivate_missing: true,
                 max_deactivate: 0.1,
-                force,
+                force: setup.force,
             },
             full: false,
-            stop_reading: Arc::new(AtomicBool::new(false)),
+            stop_reading: stop_reading.clone(),
             hold_limit: 2,
+            count_first: setup.count_first,
         };
         let out = std::cell::RefCell::new(Vec::new());
         let send = |item| {
@@ -523,7 +577,12 @@ mod tests {
                         .into_iter()
                         .map(|o| Out::Done(o.user_key.unwrap(), o.outcome, o.error_code)),
                 ),
-                Planned::Send(p) => out.push(Out::Send(p.job.user.key, p.job.op)),
+                Planned::Send(p) => {
+                    if setup.stop_at_first_send {
+                        stop_reading.store(true, Ordering::Relaxed);
+                    }
+                    out.push(Out::Send(p.job.user.key, p.job.op))
+                }
                 Planned::Refused(GuardRefusal::TooManyDeactivations { .. }) => {
                     out.push(Out::Refused)
                 }
@@ -533,6 +592,72 @@ mod tests {
         };
         planner.run_counting(send, |n| out.borrow_mut().push(Out::Requests(n)));
         out.into_inner()
+    }
+
+    /// Plans `u1..u6` against a ledger that knows u1 (unchanged), u7 and u8 (leavers).
+    fn plan(force: bool) -> Vec<Out> {
+        let setup = Setup {
+            known: true,
+            force,
+            ..Setup::default()
+        };
+        plan_with("id\nu1\nu2\nu3\nu4\nu5\nu6\n", setup)
+    }
+
+    /// u2 twice: the second is rejected as a duplicate between requests.
+    const WITH_DUPLICATE: &str = "id\nu1\nu2\nu2\nu3\n";
+
+    #[test]
+    fn a_first_sync_sends_its_requests_as_it_reads_them() {
+        let send = |key: &str| Out::Send(key.into(), Operation::Create);
+        let duplicate = || {
+            Out::Done(
+                "u2".into(),
+                OutcomeKind::Rejected,
+                Some("duplicate_key".into()),
+            )
+        };
+        // u1 is handed on before the duplicate further down is even planned, and nothing is
+        // counted first.
+        assert_eq!(
+            plan_with(WITH_DUPLICATE, Setup::default()),
+            [send("u1"), duplicate(), send("u2"), send("u3")]
+        );
+        // Wanting the count first (`sync -v`, `plan`), the requests wait for the pass's end.
+        let counted = Setup {
+            count_first: true,
+            ..Setup::default()
+        };
+        assert_eq!(
+            plan_with(WITH_DUPLICATE, counted),
+            [
+                Out::Requests(3),
+                duplicate(),
+                send("u1"),
+                send("u2"),
+                send("u3")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_first_sync_stopped_records_the_request_it_held_back() {
+        let stopped = Setup {
+            stop_at_first_send: true,
+            ..Setup::default()
+        };
+        // u2 was read (a request only leaves once the row after it reads cleanly), then Ctrl-C.
+        assert_eq!(
+            plan_with(WITH_DUPLICATE, stopped),
+            [
+                Out::Send("u1".into(), Operation::Create),
+                Out::Done(
+                    "u2".into(),
+                    OutcomeKind::NotAttempted,
+                    Some("not_attempted".into())
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub struct Planner {
     /// How many requests the pass over an export holds back before it reads the file a second
     /// time for the rest ([`super::passes::HOLD_LIMIT`]).
     pub hold_limit: usize,
+    /// The caller wants the number of requests before the first one is handed on (`sync -v`'s
+    /// estimate, `plan`): hold them during the pass even when the ledger knows no user of the
+    /// target, where nothing else needs them held (see `passes.rs`).
+    pub count_first: bool,
 }
 
 /// One row's fate. Returned by value, row after row: the outcome is not boxed (most rows of

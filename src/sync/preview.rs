@@ -71,6 +71,7 @@ pub fn preview(
         full: req.full,
         stop_reading: Arc::new(AtomicBool::new(false)),
         hold_limit: super::passes::HOLD_LIMIT,
+        count_first: true,
     };
     let mut counts = PlanCounts::default();
     let mut end = None;
