@@ -9,6 +9,7 @@
 //! - refused credentials: the run stops after a handful of requests, exit 1, a message naming
 //!   the variables to fix;
 //! - `--rate`: the mock never sees more than the rate in any second;
+//! - connections: a sync reuses its connections instead of opening new ones as it goes;
 //! - Ctrl-C: exit 130, in-flight rows recorded, a re-run finishes the rest.
 //!
 //! `sync/export.rs` generates the export and its expected results; `sync/harness.rs` holds the
@@ -288,6 +289,27 @@ fn refused_credentials_stop_the_run_at_once() {
             o.outcome
         );
     }
+}
+
+#[test]
+fn a_sync_keeps_its_connections_to_the_provider() {
+    let mock = Mock::start(FaultConfig::default());
+    let ws = Workspace::new(&config(8, 1));
+    let export = Export::generate(ws.path(), "export.csv", 6_000, None);
+
+    let (code, stdout, stderr) = finish(&mut ws.sync(&export, &mock, &[]));
+
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let stats = mock.stats();
+    assert_eq!(stats.requests, 6_000);
+    // At concurrency 8 the pool settles at 12 to 15 connections. With room for only 8 idle,
+    // usersync closed one and opened another every 50 requests or so: over 100 here.
+    assert!(
+        stats.connections <= 32,
+        "{} connections for {} requests",
+        stats.connections,
+        stats.requests
+    );
 }
 
 #[test]

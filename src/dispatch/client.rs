@@ -15,6 +15,13 @@ const CONNECT_TIMEOUT_MAX: Duration = Duration::from_secs(10);
 
 /// The pooled client for a run with these settings.
 ///
+/// The pool keeps up to twice the concurrency idle. A request that starts the moment another
+/// one's answer arrives can find that connection not yet back in the pool; hyper then opens a
+/// new one. With room for only `concurrency` idle connections, one was closed for each one
+/// opened like that: about 450 connections per 100,000 requests against a local mock at
+/// concurrency 32, against 60 with this room (each a TCP, and against a real provider a TLS,
+/// handshake).
+///
 /// TLS certificates are verified (rustls, web PKI roots). Redirects are not followed: a redirected
 /// `POST` would silently become a `GET`; the provider adapter sees the 3xx instead.
 pub fn http_client(settings: &DispatchSettings) -> reqwest::Result<reqwest::Client> {
@@ -23,7 +30,7 @@ pub fn http_client(settings: &DispatchSettings) -> reqwest::Result<reqwest::Clie
         .user_agent(USER_AGENT)
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout.min(CONNECT_TIMEOUT_MAX))
-        .pool_max_idle_per_host(settings.concurrency.max(1))
+        .pool_max_idle_per_host(settings.concurrency.max(1) * 2)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -298,7 +298,7 @@ pub async fn start(
         .merge(admin::router(state.clone()))
         .fallback(move |request: Request| not_found(fallback_state.clone(), request));
     let (shutdown, stop) = watch::channel(());
-    let task = server::spawn(listener, app, stop);
+    let task = server::spawn(listener, app, state.clone(), stop);
     let url = url::Url::parse(&format!("http://{local}/"))?;
     tracing::info!(provider = provider.name(), url = %url, "mock provider listening");
     Ok(MockHandle {

@@ -16,6 +16,8 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+use super::MockState;
+
 /// Put in a response's extensions: close the connection instead of sending the response.
 #[derive(Debug, Clone, Copy)]
 pub struct DropConnection;
@@ -33,8 +35,13 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 /// Serves `app` on `listener` until `shutdown` changes or its sender is dropped; then every
-/// connection is closed, answered or not.
-pub fn spawn(listener: TcpListener, app: Router, shutdown: watch::Receiver<()>) -> JoinHandle<()> {
+/// connection is closed, answered or not. Counts the connections in `state`'s stats.
+pub fn spawn(
+    listener: TcpListener,
+    app: Router,
+    state: MockState,
+    shutdown: watch::Receiver<()>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut stop = shutdown.clone();
         loop {
@@ -50,6 +57,7 @@ pub fn spawn(listener: TcpListener, app: Router, shutdown: watch::Receiver<()>) 
                 },
                 _ = stop.changed() => break,
             };
+            state.stats_ref().connected();
             let _ = stream.set_nodelay(true);
             tokio::spawn(serve_connection(stream, app.clone(), shutdown.clone()));
         }

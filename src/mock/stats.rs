@@ -38,6 +38,8 @@ pub struct StatsSnapshot {
     pub by_outcome: BTreeMap<String, u64>,
     /// Injected faults: `fail_500`, `fail_503`, `throttle`, `rate_limit`, `drop`, `hang`.
     pub by_fault: BTreeMap<String, u64>,
+    /// TCP connections accepted (a client that keeps its connections opens few).
+    pub connections: u64,
     /// Requests in flight now, and the most at any time.
     pub in_flight: u64,
     pub max_in_flight: u64,
@@ -148,6 +150,11 @@ impl Stats {
     }
 
     /// A request left (answered, dropped or abandoned by its connection).
+    /// Counts a connection accepted.
+    pub fn connected(&self) {
+        self.lock().connections += 1;
+    }
+
     pub fn leave(&self) {
         let mut s = self.lock();
         s.in_flight = s.in_flight.saturating_sub(1);
