@@ -133,7 +133,9 @@ fn main() -> Result<(), Failure> {
             Ok::<f64, Failure>(micros)
         })?;
         per_row.push(micros);
-        let _ = std::fs::remove_file(&path);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
     per_row.sort_by(f64::total_cmp);
     println!(
