@@ -6,7 +6,10 @@
 //! Two servers, each started fresh in this process for every measurement:
 //! - `mock`: the built-in MeetingLawyers mock, no faults (validates, stores, answers the user);
 //! - `bare`: a minimal axum server answering 201 `{"ok":true}` to everything, so that the
-//!   server's own cost is as small as it gets and the client's cost shows.
+//!   server's own cost is as small as it gets and the client's cost shows;
+//! - `mock-<N>ms` (not run unless named): the mock answering each request N ms after it came,
+//!   as a provider that does its work elsewhere (a database) does, so that the server's time,
+//!   not the two cores, bounds both clients.
 //!
 //! For each server and concurrency, alternately, `--repeat` times (default 3), keeping each
 //! one's best, since the machine is shared: `wrk -t2 -cN` POSTs an equivalent JSON body (unique
@@ -28,11 +31,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use axum::Router;
-use usersync::mock::{self, MockOptions};
+use usersync::mock::{self, FaultConfig, Latency, MockOptions};
 
 /// The usersync binary cargo built for this bench (release profile); `USERSYNC_BENCH_BIN`
 /// points the bench at another build, to compare two.
@@ -119,21 +122,38 @@ struct Server {
     _stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// The MeetingLawyers mock, answering each request `latency` after it arrived.
+fn mock_server(rt: &tokio::runtime::Runtime, latency: Latency) -> Server {
+    let provider = usersync::provider::by_name("meetinglawyers").unwrap();
+    let options = MockOptions {
+        faults: FaultConfig {
+            latency,
+            ..FaultConfig::default()
+        },
+        ..MockOptions::default()
+    };
+    let handle = rt
+        .block_on(mock::start(provider, options))
+        .expect("start the mock");
+    let state = handle.state.clone();
+    Server {
+        url: handle.url.to_string(),
+        accepted: Box::new(move || state.store().len() as u64),
+        _mock: Some(handle),
+        _stop: None,
+    }
+}
+
 fn start_server(rt: &tokio::runtime::Runtime, kind: &str) -> Server {
+    let latency_ms = kind
+        .strip_prefix("mock-")
+        .and_then(|rest| rest.strip_suffix("ms"))
+        .and_then(|ms| ms.parse::<u64>().ok());
+    if let Some(ms) = latency_ms {
+        return mock_server(rt, Latency::Fixed(Duration::from_millis(ms)));
+    }
     match kind {
-        "mock" => {
-            let provider = usersync::provider::by_name("meetinglawyers").unwrap();
-            let handle = rt
-                .block_on(mock::start(provider, MockOptions::default()))
-                .expect("start the mock");
-            let state = handle.state.clone();
-            Server {
-                url: handle.url.to_string(),
-                accepted: Box::new(move || state.store().len() as u64),
-                _mock: Some(handle),
-                _stop: None,
-            }
-        }
+        "mock" => mock_server(rt, Latency::None),
         "bare" => {
             let count = Arc::new(AtomicU64::new(0));
             let counter = count.clone();
@@ -171,7 +191,7 @@ fn start_server(rt: &tokio::runtime::Runtime, kind: &str) -> Server {
                 _stop: Some(stop),
             }
         }
-        other => panic!("unknown server {other:?}: mock or bare"),
+        other => panic!("unknown server {other:?}: mock, mock-<N>ms or bare"),
     }
 }
 
