@@ -112,7 +112,8 @@ async fn everything_queued_is_committed_when_the_writer_shuts_down() {
 }
 
 #[tokio::test]
-async fn a_failed_row_keeps_its_payload_and_a_deactivation_marks_the_user_inactive() {
+async fn a_failed_row_keeps_its_payload_and_a_deactivation_marks_the_user_inactive_until_created_again(
+) {
     let dir = TempDir::new().unwrap();
     let path = ledger_in(&dir);
     let ledger = Ledger::open(&path).unwrap();
@@ -174,6 +175,32 @@ async fn a_failed_row_keeps_its_payload_and_a_deactivation_marks_the_user_inacti
     assert!(
         snap.get("u2").is_none(),
         "a failed row is not in the snapshot"
+    );
+
+    // The leaver comes back and is created again: the snapshot already holds them, so the
+    // create's row replaces theirs (active, the new payload, the remote id kept).
+    let third = ledger.begin_run(&new_run("ml")).unwrap();
+    let (handle, join) = spawn_writer(&path);
+    let mut back = user(1);
+    back.insert("name", json!("Ana M."));
+    handle
+        .record_outcome(third, synced(&ledger, 2, Operation::Create, &back, None))
+        .await
+        .unwrap();
+    drop(handle);
+    join.await.unwrap().unwrap();
+    assert_eq!(
+        ledger.outcomes(third).unwrap()[0].outcome,
+        OutcomeKind::Synced
+    );
+    let snap = ledger.snapshot("ml").unwrap();
+    assert_eq!((snap.len(), snap.active_len()), (1, 1));
+    let u1 = snap.get("u1").unwrap();
+    assert!(u1.active);
+    assert_eq!(u1.remote_id, Some("7"));
+    assert_eq!(
+        u1.payload_hash,
+        &short(&ledger.hasher().hash_payload(&back))
     );
 }
 
