@@ -43,6 +43,10 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     let ledger_file = ledger_path(&args.ledger, &config);
     let input_options = config.input.options(&args.input.settings());
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
+    let (input, options) = (args.input.input.clone(), input_options.clone());
+    crate::progress::total_in_background(&progress, move || {
+        crate::input::count_rows(&input, &options).ok()
+    });
     let (stop_handle, stop_signal) = dispatch::stop_signal();
     let request = SyncRequest {
         input: args.input.input.clone(),

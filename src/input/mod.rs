@@ -327,6 +327,18 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<InputReader, InputErr
     })
 }
 
+/// How many rows the export at `path` holds: records, not lines (a quoted cell may hold
+/// newlines; blank JSONL lines are no rows), each of which a sync gives one outcome. Rows with
+/// a problem count; an unreadable file is an error.
+pub fn count_rows(path: &Path, options: &InputOptions) -> Result<u64, InputError> {
+    let mut reader = open(path, options)?;
+    let mut rows = 0;
+    while reader.read()?.is_some() {
+        rows += 1;
+    }
+    Ok(rows)
+}
+
 impl InputReader {
     /// The file being read.
     pub fn path(&self) -> &Path {
@@ -392,6 +404,19 @@ mod tests {
         assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
         assert!(parse_delimiter(";;").is_err());
         assert!(parse_delimiter("\"").is_err());
+    }
+
+    #[test]
+    fn rows_are_counted_as_records_not_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("x.csv");
+        // A quoted newline, a ragged row (a row error, still a row), CRLF, no final newline.
+        std::fs::write(&csv, "id;note\r\n1;\"two\r\nlines\"\r\n2\r\n3;x").unwrap();
+        assert_eq!(count_rows(&csv, &InputOptions::default()).unwrap(), 3);
+        let jsonl = dir.path().join("x.jsonl");
+        std::fs::write(&jsonl, "{\"id\":1}\n\n{\"id\":2}\nnot json\n").unwrap();
+        assert_eq!(count_rows(&jsonl, &InputOptions::default()).unwrap(), 3);
+        assert!(count_rows(&dir.path().join("gone.csv"), &InputOptions::default()).is_err());
     }
 
     #[test]

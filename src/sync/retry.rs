@@ -119,6 +119,7 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
             sync: None,
         });
     }
+    crate::progress::set_total(&req.progress, counts.rows);
     let snapshot = ledger.snapshot(&target.name)?;
     let new_run = NewRun {
         target: target.name.clone(),
