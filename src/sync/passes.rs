@@ -51,6 +51,9 @@ pub fn changed_message(path: &Path, what: &str, line: u64) -> String {
     )
 }
 
+/// Why a request read before Ctrl-C was not sent.
+const INTERRUPTED: &str = "the run was interrupted first";
+
 /// Outcomes handed on together.
 const DONE_BATCH: usize = 512;
 
@@ -245,7 +248,7 @@ impl Planner {
             Ok(()) => {}
             Err(Cut::Gone) => return,
             Err(Cut::Stopped) => {
-                emit.not_sent(held.jobs, "not_attempted", "the run was interrupted first");
+                emit.not_sent(held.jobs, "not_attempted", INTERRUPTED);
                 return;
             }
             Err(Cut::Fatal(message)) => {
@@ -396,8 +399,11 @@ impl Planner {
         for row in read_ahead(rows, input).iter().flatten() {
             if self.stopped() {
                 if let Some(held) = last {
-                    let why = "the run was interrupted first";
-                    each(Step::Done(not_attempted(*held, "not_attempted", why)));
+                    each(Step::Done(not_attempted(
+                        *held,
+                        "not_attempted",
+                        INTERRUPTED,
+                    )));
                 }
                 return Err(Cut::Stopped);
             }
