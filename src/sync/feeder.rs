@@ -89,14 +89,7 @@ pub async fn feed(
                         return Err(FeedEnd::Fatal("the ledger writer stopped".into()));
                     }
                 }
-                Planned::Send(p) => {
-                    if p.job.line < 0 {
-                        // A leaver: one outcome more than the export has rows (the bar's total,
-                        // once counted; the count is done long before leavers come out).
-                        progress.inc_length(1);
-                    }
-                    batch.push(*p)
-                }
+                Planned::Send(p) => batch.push(*p),
                 Planned::Fatal(message) => end = Some(FeedEnd::Fatal(message)),
                 Planned::Refused(refusal) => end = Some(FeedEnd::Refused(refusal)),
             }

@@ -318,10 +318,14 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         hold_limit: passes::HOLD_LIMIT,
         count_first: estimate_rate.is_some(),
     };
+    let bar = progress.clone();
     let planner_task = tokio::task::spawn_blocking(move || {
         planner.run_counting(
             |item| planned_tx.blocking_send(item).is_ok(),
-            |requests| {
+            |requests, leavers| {
+                // Each leaver is one outcome more than the export has rows (the bar's total,
+                // counted long before a pass over the export ends).
+                bar.inc_length(leavers);
                 if let Some(rate) = estimate_rate {
                     estimate::log(requests, rate, deadline);
                 }

@@ -186,13 +186,18 @@ impl Planner {
     /// Runs the pass, handing every item to `send`. Returns when the rows are done, the reader
     /// is told to stop, or `send` returns false (nobody listens any more).
     pub fn run(self, send: impl FnMut(Planned) -> bool) {
-        self.run_counting(send, |_| {});
+        self.run_counting(send, |_, _| {});
     }
 
     /// [`Planner::run`], telling `requests` how many requests an export holds (leavers
-    /// included) once its pass is done and the guards let the run go on, before the first
-    /// request is handed on. Not called for a `retry`, nor for a run cut short before that.
-    pub fn run_counting(self, mut send: impl FnMut(Planned) -> bool, requests: impl FnOnce(u64)) {
+    /// included) and how many of them are leavers, once its pass is done and the guards let
+    /// the run go on, before the first request is handed on. Not called for a `retry`, for a
+    /// first sync that sends as it reads (see the module), nor for a run cut short before that.
+    pub fn run_counting(
+        self,
+        mut send: impl FnMut(Planned) -> bool,
+        requests: impl FnOnce(u64, u64),
+    ) {
         let mut emit = Emitter::new(&mut send);
         match &self.source {
             Source::File { input, options } => self.run_file(input, options, &mut emit, requests),
@@ -213,7 +218,7 @@ impl Planner {
         input: &Path,
         options: &InputOptions,
         emit: &mut Emitter<'_, F>,
-        requests: impl FnOnce(u64),
+        requests: impl FnOnce(u64, u64),
     ) {
         let mut scan = Scan::new(&self.snapshot);
         let mut held = Held::default();
@@ -307,7 +312,8 @@ impl Planner {
             }
         }
 
-        requests(leavers.len() as u64 + held.jobs.len() as u64 + held.later);
+        let leaving = leavers.len() as u64;
+        requests(leaving + held.jobs.len() as u64 + held.later, leaving);
         for job in leavers.into_iter().chain(held.jobs) {
             if !emit.item(Planned::Send(Box::new(job))) {
                 return;
@@ -512,8 +518,8 @@ mod tests {
         Done(String, OutcomeKind, Option<String>),
         Send(String, Operation),
         Refused,
-        /// The requests counted for the estimate.
-        Requests(u64),
+        /// The requests counted for the estimate, and the leavers among them.
+        Requests(u64, u64),
     }
     use crate::provider::Operation;
 
@@ -596,7 +602,9 @@ mod tests {
             }
             true
         };
-        planner.run_counting(send, |n| out.borrow_mut().push(Out::Requests(n)));
+        planner.run_counting(send, |n, leavers| {
+            out.borrow_mut().push(Out::Requests(n, leavers))
+        });
         out.into_inner()
     }
 
@@ -637,7 +645,7 @@ mod tests {
         assert_eq!(
             plan_with(WITH_DUPLICATE, counted),
             [
-                Out::Requests(3),
+                Out::Requests(3, 0),
                 duplicate(),
                 send("u1"),
                 send("u2"),
@@ -674,7 +682,7 @@ mod tests {
             [
                 // Counted once the pass is done, before any request is handed on (the
                 // outcomes of the pass are still in their batch), the second pass's included.
-                Out::Requests(7),
+                Out::Requests(7, 2),
                 Out::Done("u1".into(), OutcomeKind::Unchanged, None),
                 send("u7", Operation::Deactivate),
                 send("u8", Operation::Deactivate),
