@@ -98,6 +98,14 @@ impl<'f, F: FnMut(Planned) -> bool> Emitter<'f, F> {
         self.open
     }
 
+    /// Hands on one row's fate: its outcome (batched) or its request.
+    fn step(&mut self, step: Step) -> bool {
+        match step {
+            Step::Done(outcome) => self.done(outcome),
+            Step::Send(pending) => self.item(Planned::Send(pending)),
+        }
+    }
+
     /// Records held requests as never sent, with `code` and `why`.
     fn not_sent(&mut self, held: Vec<Pending>, code: &str, why: &str) -> bool {
         for p in held {
@@ -233,13 +241,7 @@ impl Planner {
             }
         };
         if self.snapshot.is_empty() && !self.count_first {
-            let streamed = self.send_pass(input, options, &stamp, None, true, |step| match step {
-                Step::Done(outcome) => emit.done(outcome),
-                Step::Send(p) => emit.item(Planned::Send(p)),
-            });
-            if let Err(Cut::Fatal(message)) = streamed {
-                emit.item(Planned::Fatal(message));
-            }
+            self.send_rest(input, options, &stamp, None, emit);
             return;
         }
         let mut first = self.first_pass(input, options, &mut scan, &mut held, emit);
@@ -320,14 +322,26 @@ impl Planner {
             }
         }
         if held.full {
-            let after = held.last_line;
-            let reread = self.send_pass(input, options, &stamp, after, false, |step| match step {
-                Step::Done(outcome) => emit.done(outcome),
-                Step::Send(p) => emit.item(Planned::Send(p)),
-            });
-            if let Err(Cut::Fatal(message)) = reread {
-                emit.item(Planned::Fatal(message));
-            }
+            self.send_rest(input, options, &stamp, held.last_line, emit);
+        }
+    }
+
+    /// Sends the requests after line `after` as [`Planner::send_pass`] reads them, then says
+    /// why it stopped if the export could not be read to its end.
+    fn send_rest<F: FnMut(Planned) -> bool>(
+        &self,
+        input: &Path,
+        options: &InputOptions,
+        stamp: &FileStamp,
+        after: Option<i64>,
+        emit: &mut Emitter<'_, F>,
+    ) {
+        let outcomes = after.is_none();
+        let sent = self.send_pass(input, options, stamp, after, outcomes, |step| {
+            emit.step(step)
+        });
+        if let Err(Cut::Fatal(message)) = sent {
+            emit.item(Planned::Fatal(message));
         }
     }
 
