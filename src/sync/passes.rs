@@ -294,7 +294,7 @@ impl Planner {
                 if held.full {
                     let mut rest = Vec::new();
                     let after = held.last_line;
-                    let reread = self.send_pass(input, options, &stamp, after, false, |step| {
+                    let reread = self.send_pass(input, options, &stamp, after, |step| {
                         match step {
                             Step::Done(outcome) => return emit.done(outcome),
                             Step::Send(p) => rest.push(*p),
@@ -336,10 +336,7 @@ impl Planner {
         after: Option<i64>,
         emit: &mut Emitter<'_, F>,
     ) {
-        let outcomes = after.is_none();
-        let sent = self.send_pass(input, options, stamp, after, outcomes, |step| {
-            emit.step(step)
-        });
+        let sent = self.send_pass(input, options, stamp, after, |step| emit.step(step));
         if let Err(Cut::Fatal(message)) = sent {
             emit.item(Planned::Fatal(message));
         }
@@ -390,9 +387,10 @@ impl Planner {
         Ok(())
     }
 
-    /// Reads the export for the requests after line `after` (all of them for `None`), handing
-    /// each to `each` (which returns false when nobody listens any more), and the rows that
-    /// need none too when `outcomes` (a second pass leaves them out: the first recorded them).
+    /// Reads the export for the requests after line `after`, handing each to `each` (which
+    /// returns false when nobody listens any more). With `after`, this is a second pass and
+    /// the first recorded every row that needs no request; without, it is the only pass (a
+    /// first sync): every row from the first, and their outcomes too.
     ///
     /// The export must still be the file the pass started on: it is checked every
     /// [`STAMP_EVERY`] rows and at the end, and each request is handed on only once the next
@@ -404,9 +402,9 @@ impl Planner {
         options: &InputOptions,
         stamp: &FileStamp,
         after: Option<i64>,
-        outcomes: bool,
         mut each: impl FnMut(Step) -> bool,
     ) -> Result<(), Cut> {
+        let outcomes = after.is_none();
         let after = after.unwrap_or(i64::MIN);
         let rows = self.open_rows(input, options)?;
         let (mut read, mut sent_line) = (0u64, 0u64);
