@@ -30,12 +30,15 @@ pub enum Decision {
     /// In the snapshot with another hash (or deactivated, or `--full`): send `op` (`Patch` or
     /// `Update`) with `payload`. `fields` are the names of the fields that changed (new values,
     /// and cleared fields sent as `null`), never their values. `uncleared` names fields emptied
-    /// in the export that the provider cannot clear (GNOSS): they are not sent.
+    /// in the export that the provider cannot clear (GNOSS): they are not sent. `returning`: the
+    /// snapshot holds the user as deactivated (the payload is then whole; see
+    /// [`crate::provider::Reactivation`] for how each provider gives the access back).
     Update {
         op: Operation,
         payload: Payload,
         fields: Vec<String>,
         uncleared: Vec<String>,
+        returning: bool,
     },
     /// Another hash, but nothing the provider can be sent: only fields it cannot clear were
     /// emptied. No request; the snapshot takes the new payload so the next run is quiet.
@@ -54,8 +57,8 @@ pub enum Decision {
 ///   exists).
 ///
 /// A user the snapshot holds as deactivated who is back in the export is sent whole, as an
-/// update, whatever its hash: its status fields (MeetingLawyers and Abitmedia `status`) give
-/// the access back.
+/// update, whatever its hash, marked `returning`: its status fields (MeetingLawyers and
+/// Abitmedia `status`) or a reactivation sent first (GNOSS) give the access back.
 pub fn decide(
     provider: &dyn Provider,
     payload: &Payload,
@@ -126,6 +129,7 @@ pub fn decide(
         payload: body,
         fields,
         uncleared,
+        returning,
     }
 }
 
@@ -230,6 +234,7 @@ mod tests {
                 payload,
                 fields,
                 uncleared,
+                ..
             } => (op, payload, fields, uncleared),
             other => panic!("expected an update, got {other:?}"),
         }
@@ -364,7 +369,27 @@ mod tests {
     #[test]
     fn a_returning_leaver_is_sent_whole_even_when_unchanged() {
         let user = ml_user();
-        let (op, body, fields, _) = update(diff(&MeetingLawyers, Some(&user), &user, false, true));
+        let decision = diff(&MeetingLawyers, Some(&user), &user, false, true);
+        assert!(matches!(
+            decision,
+            Decision::Update {
+                returning: true,
+                ..
+            }
+        ));
+        let mut changed = user.clone();
+        changed.insert("first_name", json!("Ana María"));
+        assert!(
+            matches!(
+                diff(&MeetingLawyers, Some(&user), &changed, false, false),
+                Decision::Update {
+                    returning: false,
+                    ..
+                }
+            ),
+            "an active user's change is no return"
+        );
+        let (op, body, fields, _) = update(decision);
         assert_eq!(op, Operation::Patch);
         assert_eq!(
             body, user,

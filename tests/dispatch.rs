@@ -290,6 +290,62 @@ async fn a_conflicting_create_becomes_an_update() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_user_is_reactivated_before_their_update() {
+    let server = Server::start(ServerConfig::default()).await;
+    let d = dispatcher(&server, good_session(), fast());
+    let returning = |line, key| {
+        let mut j = job(line, Operation::Update, key);
+        j.reactivate = true;
+        j
+    };
+    let jobs = vec![
+        returning(2, "p.ok"),
+        returning(3, "q.503x1"),
+        returning(4, "r.409"),
+        returning(5, "s.500"),
+        job(6, Operation::Update, "t.ok"),
+    ];
+    let (report, results) = run_all(&d, jobs).await;
+    assert_one_result_per_job(&report, &results);
+    let methods = |key| -> Vec<http::Method> {
+        server
+            .arrivals_of(key)
+            .into_iter()
+            .map(|a| a.method)
+            .collect()
+    };
+    use http::Method;
+
+    // The reactivation (POST users/{key} in the fake), then the update.
+    let p = by_key(&results, "p.ok");
+    assert!(matches!(p.outcome, FinalOutcome::Synced { .. }));
+    assert_eq!((p.op_sent, p.attempts), (Operation::Update, 2));
+    assert_eq!(methods("p.ok"), [Method::POST, Method::PUT]);
+    // A passing problem on the reactivation is retried like any other.
+    let q = by_key(&results, "q.503x1");
+    assert!(matches!(q.outcome, FinalOutcome::Synced { .. }));
+    assert_eq!(
+        methods("q.503x1"),
+        [Method::POST, Method::POST, Method::PUT]
+    );
+    // A refused reactivation does not keep the user's data from being sent.
+    let r = by_key(&results, "r.409");
+    assert!(matches!(r.outcome, FinalOutcome::Synced { .. }));
+    assert_eq!(methods("r.409"), [Method::POST, Method::PUT]);
+    // A reactivation that never gets through fails the row, as the update's, and says why;
+    // the update is not sent.
+    let s = by_key(&results, "s.500");
+    let FinalOutcome::Failed { detail, .. } = &s.outcome else {
+        panic!("{:?}", s.outcome)
+    };
+    assert!(detail.contains("access back"), "{detail}");
+    assert_eq!(s.op_sent, Operation::Update);
+    assert!(methods("s.500").iter().all(|m| m == Method::POST));
+    // Only returning users are reactivated.
+    assert_eq!(methods("t.ok"), [Method::PUT]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejections_are_final_and_unbuildable_requests_are_not_sent() {
     let server = Server::start(ServerConfig::default()).await;
     let d = dispatcher(&server, good_session(), fast());

@@ -54,13 +54,18 @@ async fn every_operation_is_accepted_with(mock_signing: SigningStyle, signing: &
     let changed = payload(json!({"city": "Madrid"}));
     assert_synced(&t, Operation::Patch, &ana, &changed).await;
     assert_synced(&t, Operation::Deactivate, &ana, &payload(json!({}))).await;
+    assert!(!t.mock.state.user(&guid).unwrap().active);
+    assert_synced(&t, Operation::Reactivate, &ana, &payload(json!({}))).await;
+    assert!(t.mock.state.user(&guid).unwrap().active, "unblocked");
+    assert_synced(&t, Operation::Deactivate, &ana, &payload(json!({}))).await;
 
     let stored = t.mock.state.user(&guid).unwrap();
     assert!(!stored.active);
     assert_eq!(stored.fields["city"], "Madrid");
     assert_eq!(stored.count(Change::Create), 1);
     assert_eq!(stored.count(Change::Patch), 2);
-    assert_eq!(stored.count(Change::Deactivate), 1);
+    assert_eq!(stored.count(Change::Deactivate), 2);
+    assert_eq!(stored.count(Change::Reactivate), 1);
     assert_eq!(stored.last_fields, vec!["community_id", "user_id"]);
 }
 

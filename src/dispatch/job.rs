@@ -4,6 +4,10 @@
 //! - synced or rejected: final;
 //! - conflict on a create: the same payload is sent again as an update (the user probably was
 //!   created by an earlier attempt whose answer was lost); a conflict on anything else is final;
+//! - any answer but a passing problem or refused credentials to a reactivation (a returning
+//!   leaver's first request, `job.reactivate`): the update is sent next. A refused reactivation
+//!   is logged and does not stop the update: an unblock of a user who is not blocked may well be
+//!   refused, and a user the provider does not know makes the update fail on its own;
 //! - credentials refused: if the session can log in again, this attempt is repeated once; otherwise
 //!   the whole run is aborted;
 //! - a passing problem (429, 5xx, timeout, dropped connection, login unreachable): retried after a
@@ -27,10 +31,15 @@ use crate::provider::{AuthError, Operation, Outcome, Provider};
 
 /// Runs `job` to its final result.
 pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
-    let mut progress = Progress::new(job.op);
+    let first = if job.reactivate {
+        Operation::Reactivate
+    } else {
+        job.op
+    };
+    let mut progress = Progress::new(first);
     let mut phase = ctl.phase_rx();
     let run = AssertUnwindSafe(drive(&ctl, &job, &mut progress, &mut phase));
-    let outcome = match run.catch_unwind().await {
+    let mut outcome = match run.catch_unwind().await {
         Ok(outcome) => outcome,
         Err(_) => {
             tracing::error!(line = job.line, op = %progress.op, "the provider adapter panicked");
@@ -41,6 +50,13 @@ pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
             }
         }
     };
+    if progress.op == Operation::Reactivate {
+        // The job ended before its update: the row is the update's, its failure the reactivation's.
+        progress.op = job.op;
+        if let FinalOutcome::Failed { detail, .. } = &mut outcome {
+            *detail = format!("while giving the user access back (reactivate): {detail}");
+        }
+    }
     JobResult {
         op_sent: progress.op,
         outcome,
@@ -120,7 +136,7 @@ enum Next {
     /// The job is over.
     Done(FinalOutcome),
     /// Send again at once: after logging in again, or (with its new request) a create turned
-    /// into an update.
+    /// into an update, or the update after a reactivation.
     Resend(Option<Prepared>),
     /// A passing problem: wait, then retry (if retries are left).
     Retry {
@@ -216,6 +232,14 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
         },
         after: None,
     };
+    if progress.op == Operation::Reactivate {
+        if let AnswerKind::Classified(
+            Outcome::Synced { .. } | Outcome::Rejected { .. } | Outcome::Conflict { .. },
+        ) = &kind
+        {
+            return then_update(&ctl.target, job, progress, kind);
+        }
+    }
     match kind {
         AnswerKind::Classified(Outcome::Synced { remote_id }) => {
             Next::Done(FinalOutcome::Synced { remote_id })
@@ -300,6 +324,41 @@ fn switch_to_update(
         Err(why) => Next::Done(conflict.into_outcome(&format!(
             "the user exists and cannot be updated instead: {why}"
         ))),
+    }
+}
+
+/// After the provider answered a reactivation: the job's update is sent next, whatever the
+/// answer said (see the rules at the top of this file; a refusal is logged).
+fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: AnswerKind) -> Next {
+    let status = progress.last_status;
+    if let AnswerKind::Classified(
+        Outcome::Rejected { detail, .. } | Outcome::Conflict { detail, .. },
+    ) = &answer
+    {
+        tracing::warn!(
+            line = job.line,
+            key = %job.user.key,
+            status,
+            detail = %detail,
+            "the provider refused to give a returning user their access back; sending their update anyway"
+        );
+    }
+    match Prepared::build(target, job.op, job) {
+        Ok(request) => {
+            progress.op = job.op;
+            // Should the run stop now, the row failed: its reactivation was sent, its update not.
+            progress.pending = Some(Failure {
+                status,
+                code: "interrupted",
+                detail: "the user's reactivation was sent but their update was not".into(),
+            });
+            Next::Resend(Some(request))
+        }
+        Err(detail) => Next::Done(FinalOutcome::Failed {
+            status: None,
+            code: "unsupported".into(),
+            detail,
+        }),
     }
 }
 

@@ -116,6 +116,9 @@ pub struct Job {
     pub user: UserRef,
     /// The validated canonical fields (for a patch, only the changed ones).
     pub payload: Payload,
+    /// Send [`Operation::Reactivate`] first: the user was deactivated by an earlier run and is
+    /// back, at a provider that gives access back by a request of its own (GNOSS).
+    pub reactivate: bool,
 }
 
 impl fmt::Debug for Job {
@@ -124,6 +127,7 @@ impl fmt::Debug for Job {
         f.debug_struct("Job")
             .field("line", &self.line)
             .field("op", &self.op)
+            .field("reactivate", &self.reactivate)
             .field("user", &self.user.key)
             .field("fields", &self.payload.keys().collect::<Vec<_>>())
             .finish()
@@ -170,7 +174,8 @@ impl FinalOutcome {
 #[derive(Debug, Clone)]
 pub struct JobResult {
     pub job: Job,
-    /// The operation last sent: a create that met a conflict is sent again as an update.
+    /// The operation last sent: a create that met a conflict is sent again as an update. A
+    /// reactivation counts as part of the update it precedes: never `Reactivate`.
     pub op_sent: Operation,
     pub outcome: FinalOutcome,
     /// Requests sent for this job (0 when none was).

@@ -39,6 +39,10 @@ pub enum Operation {
     /// A partial update: only the fields in the payload.
     Patch,
     Deactivate,
+    /// Gives a user whom an earlier run deactivated their access back, as the first step of the
+    /// update that sends them whole again (only where [`Provider::reactivation`] is
+    /// [`Reactivation::ByRequest`]). The ledger records the row under the update's operation.
+    Reactivate,
 }
 
 impl Operation {
@@ -48,6 +52,7 @@ impl Operation {
             Operation::Update => "update",
             Operation::Patch => "patch",
             Operation::Deactivate => "deactivate",
+            Operation::Reactivate => "reactivate",
         }
     }
 }
@@ -192,6 +197,20 @@ pub struct ProviderConfigError {
     pub message: String,
 }
 
+/// How a provider gives a deactivated user their access back (see [`Provider::reactivation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reactivation {
+    /// The whole payload, sent as an update, does it: its status field (MeetingLawyers'
+    /// `status`, required; Abitmedia's `status`, which defaults to active).
+    ByPayload,
+    /// A request of its own, [`Operation::Reactivate`], sent before the update (GNOSS
+    /// `user/unblock`).
+    ByRequest,
+    /// The API has no way that usersync knows (Faveo): the user's data is updated, and the sync
+    /// warns that their access must be given back by hand.
+    Unsupported,
+}
+
 /// One target API.
 pub trait Provider: Send + Sync + 'static {
     /// The name used in config files (`meetinglawyers`).
@@ -217,6 +236,10 @@ pub trait Provider: Send + Sync + 'static {
     fn always_send(&self) -> &'static [&'static str] {
         &[]
     }
+
+    /// How a user whom an earlier run deactivated gets their access back when they are in the
+    /// export again (they are always sent whole, as an update).
+    fn reactivation(&self) -> Reactivation;
 
     /// Whether an update can clear a field (usersync sends a cleared field as `null`). False
     /// where the API skips empty values (GNOSS `modify-user`): such a clear is not sent, and
@@ -269,6 +292,11 @@ pub trait Provider: Send + Sync + 'static {
 
     /// This provider's routes in the built-in mock server.
     fn mock_router(&self, state: crate::mock::MockState) -> axum::Router;
+}
+
+/// Why an adapter cannot build `op`: its API has no such request.
+pub(crate) fn no_request(provider: &str, op: Operation) -> String {
+    format!("{provider} has no {op} request")
 }
 
 /// Every provider usersync knows, by config name. A new provider is one line here.

@@ -21,7 +21,7 @@ use crate::ledger::{
 use crate::payload::Payload;
 use crate::plan::{self, Decision, GuardRefusal, Known};
 use crate::prepare::{KnownRows, PreparedRow};
-use crate::provider::{Operation, UserRef};
+use crate::provider::{Operation, Reactivation, UserRef};
 
 /// What the planner hands on: rows' fates, decided before any request.
 #[derive(Debug)]
@@ -214,7 +214,7 @@ impl Planner {
         let remote_id = previous
             .and_then(|u| u.remote_id.map(str::to_owned))
             .or(remote_id);
-        let (op, fields, uncleared, body, full) = match decision {
+        let (op, fields, uncleared, body, full, returning) = match decision {
             Decision::Unchanged => {
                 // Same payload from other bytes: remember them, so the next run knows the row.
                 let known_source = previous.and_then(|u| u.source_hash);
@@ -248,23 +248,35 @@ impl Planner {
                 Vec::new(),
                 payload,
                 None,
+                false,
             ),
             Decision::Update {
                 op,
                 payload: body,
                 fields,
                 uncleared,
-            } => (op, fields, uncleared, body, Some(payload)),
+                returning,
+            } => (op, fields, uncleared, body, Some(payload), returning),
         };
         if !uncleared.is_empty() {
             warn_uncleared(line, &key, &uncleared, provider.name());
         }
+        let reactivate = returning
+            && match provider.reactivation() {
+                Reactivation::ByRequest => true,
+                Reactivation::ByPayload => false,
+                Reactivation::Unsupported => {
+                    warn_not_reactivated(line, &key, provider.name());
+                    false
+                }
+            };
         Step::Send(Box::new(Pending {
             job: Job {
                 line,
                 op,
                 user: UserRef { key, remote_id },
                 payload: body,
+                reactivate,
             },
             fields,
             uncleared,
@@ -286,6 +298,17 @@ fn warn_uncleared(line: i64, key: &str, fields: &[String], provider: &str) {
     );
 }
 
+/// Says that a returning leaver's data is sent but their access cannot be given back here.
+fn warn_not_reactivated(line: i64, key: &str, provider: &str) {
+    tracing::warn!(
+        line,
+        key = %key,
+        provider,
+        "a user deactivated by an earlier run is back in the export: their data is sent, but \
+         usersync cannot give them their access back at this provider; reactivate them there by hand"
+    );
+}
+
 /// The job that deactivates a leaver. Leavers have no input line: they get -1, -2, ...
 pub(super) fn deactivation(line: i64, key: &str, remote_id: &Option<String>) -> Pending {
     Pending {
@@ -297,6 +320,7 @@ pub(super) fn deactivation(line: i64, key: &str, remote_id: &Option<String>) -> 
                 remote_id: remote_id.clone(),
             },
             payload: Payload::new(),
+            reactivate: false,
         },
         fields: Vec::new(),
         uncleared: Vec::new(),

@@ -106,7 +106,8 @@ pub fn preview(
                         counts.deactivate += 1;
                         "deactivate"
                     }
-                    Operation::Update | Operation::Patch => {
+                    // (A reactivation is never a job's own operation: it precedes an update.)
+                    Operation::Update | Operation::Patch | Operation::Reactivate => {
                         counts.update += 1;
                         "update"
                     }

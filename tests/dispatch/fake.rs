@@ -1,7 +1,7 @@
 //! A fake provider and session for the dispatcher tests: simple paths, plain status classification.
 //!
 //! Create is `POST users` (the key in the body), update `PUT users/{key}`, patch
-//! `PATCH users/{key}`; deactivate cannot be built (to test `unsupported`). 2xx is synced, 401 an
+//! `PATCH users/{key}`, reactivate `POST users/{key}`; deactivate cannot be built (to test `unsupported`). 2xx is synced, 401 an
 //! auth failure, 409 a conflict, 422 a rejection, 429/5xx a retry (without parsing `Retry-After`:
 //! the dispatcher must read it), and 299 makes the adapter panic.
 
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use usersync::payload::Payload;
 use usersync::provider::{
     AuthError, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest, RawResponse,
-    Session, TargetContext, UserRef,
+    Reactivation, Session, TargetContext, UserRef,
 };
 use usersync::validate::{FieldError, Schema};
 
@@ -37,6 +37,9 @@ impl Provider for FakeProvider {
     fn supports(&self, op: Operation) -> bool {
         op != Operation::Deactivate
     }
+    fn reactivation(&self) -> Reactivation {
+        Reactivation::ByRequest
+    }
     fn update_operation(&self) -> Operation {
         Operation::Update
     }
@@ -50,6 +53,7 @@ impl Provider for FakeProvider {
             Operation::Create => (http::Method::POST, "users".to_string()),
             Operation::Update => (http::Method::PUT, format!("users/{}", user.key)),
             Operation::Patch => (http::Method::PATCH, format!("users/{}", user.key)),
+            Operation::Reactivate => (http::Method::POST, format!("users/{}", user.key)),
             Operation::Deactivate => return Err("fake has no deactivate".into()),
         };
         let mut body = payload.clone();

@@ -41,6 +41,7 @@ pub fn job(line: i64, op: Operation, key: &str) -> Job {
             remote_id: None,
         },
         payload,
+        reactivate: false,
     }
 }
 

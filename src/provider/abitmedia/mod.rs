@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::payload::Payload;
 use crate::provider::{
     response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Session, TargetContext, UserRef,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -62,8 +62,13 @@ impl Provider for Abitmedia {
         &[&["email", "password"], &["token"]]
     }
 
-    fn supports(&self, _op: Operation) -> bool {
-        true
+    fn supports(&self, op: Operation) -> bool {
+        op != Operation::Reactivate
+    }
+
+    /// The whole update sets `status`, or leaves it out, which the page says means 1 (active).
+    fn reactivation(&self) -> Reactivation {
+        Reactivation::ByPayload
     }
 
     fn update_operation(&self) -> Operation {
@@ -99,6 +104,7 @@ impl Provider for Abitmedia {
                 user_path(options, user)?,
                 Payload::from_iter([("status", Value::from(0))]),
             ),
+            Operation::Reactivate => return Err(super::no_request(self.name(), op)),
         };
         Ok(ProviderRequest {
             method,

@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::payload::Payload;
 use crate::provider::{
     response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Session, TargetContext, UserRef,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -65,8 +65,13 @@ impl Provider for Faveo {
         ]
     }
 
-    fn supports(&self, _op: Operation) -> bool {
-        true
+    fn supports(&self, op: Operation) -> bool {
+        op != Operation::Reactivate
+    }
+
+    /// The pages document a deactivation (`v3/api/account/deactivate/{id}`) and no way back.
+    fn reactivation(&self) -> Reactivation {
+        Reactivation::Unsupported
     }
 
     fn update_operation(&self) -> Operation {
@@ -104,6 +109,7 @@ impl Provider for Faveo {
                 format!("v3/api/account/deactivate/{}", remote_id(user)?),
                 deactivate_body(options).map_err(|e| e.to_string())?,
             ),
+            Operation::Reactivate => return Err(super::no_request(self.name(), op)),
         };
         Ok(ProviderRequest {
             method: http::Method::POST,

@@ -2,12 +2,12 @@
 //!
 //! Every GNOSS call is a `POST` relative to the API root the customer is given: `user/create-user`,
 //! `user/modify-user` (a partial update: empty fields are skipped, so it serves updates and
-//! patches alike), and `user/block` for a leaver. `modify-user` and `block` identify the user by
-//! `user_id` and `community_id` (GUIDs). Errors come back as plain text with the status code.
+//! patches alike), `user/block` for a leaver and `user/unblock` for a leaver who is back. All but
+//! `create-user` identify the user by `user_id` and `community_id` (GUIDs). Errors come back as plain text with the status code.
 //! Requests are signed per attempt by [`session`], GNOSS's way by default (`signing = "gnoss"`) or
 //! the strict RFC 5849 way (`signing = "rfc5849"`).
 //!
-//! Assumptions where the documentation is silent: `user/block` takes the same
+//! Assumptions where the documentation is silent: `user/block` and `user/unblock` take the same
 //! `{"user_id", "community_id"}` body as `modify-user`; `create-user` answers the new user's
 //! GUID (a JSON string, plain text, or an object with `user_id`/`id`).
 
@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::payload::Payload;
 use crate::provider::{
     response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Session, TargetContext, UserRef,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::{FieldError, Schema};
 
@@ -53,6 +53,11 @@ impl Provider for Gnoss {
 
     fn supports(&self, _op: Operation) -> bool {
         true
+    }
+
+    /// `user/unblock` undoes the `user/block` a leaver got.
+    fn reactivation(&self) -> Reactivation {
+        Reactivation::ByRequest
     }
 
     fn update_operation(&self) -> Operation {
@@ -97,14 +102,19 @@ impl Provider for Gnoss {
                 );
                 ("user/modify-user", body)
             }
-            Operation::Deactivate => {
+            Operation::Deactivate | Operation::Reactivate => {
                 let mut body = Payload::new();
                 body.insert("user_id", Value::String(user_id(user, payload)));
                 body.insert(
                     "community_id",
                     Value::String(community_id(options, payload)?),
                 );
-                ("user/block", body)
+                let path = if op == Operation::Deactivate {
+                    "user/block"
+                } else {
+                    "user/unblock"
+                };
+                (path, body)
             }
         };
         Ok(ProviderRequest {

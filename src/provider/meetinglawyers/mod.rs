@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::payload::Payload;
 use crate::provider::{
     response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Session, TargetContext, UserRef,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -49,8 +49,13 @@ impl Provider for MeetingLawyers {
         &[&["api_key", "secret_key"]]
     }
 
-    fn supports(&self, _op: Operation) -> bool {
-        true
+    fn supports(&self, op: Operation) -> bool {
+        op != Operation::Reactivate
+    }
+
+    /// `status` is required, so the whole payload always sets it.
+    fn reactivation(&self) -> Reactivation {
+        Reactivation::ByPayload
     }
 
     fn update_operation(&self) -> Operation {
@@ -86,6 +91,7 @@ impl Provider for MeetingLawyers {
                 user_path(user, payload),
                 Payload::from_iter([("status", Value::from(0))]),
             ),
+            Operation::Reactivate => return Err(super::no_request(self.name(), op)),
         };
         Ok(ProviderRequest {
             method,
