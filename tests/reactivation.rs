@@ -125,4 +125,16 @@ fn a_returning_faveo_user_is_updated_and_the_sync_says_to_reactivate_by_hand() {
         stderr.contains("line=2") || stderr.contains("line 2"),
         "{stderr}"
     );
+    // The summary says it too, for cron mail, where `-q` keeps warnings out of the log.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("reactivate by hand at faveo: 1 returning user(s)")
+            && stdout.contains("e00001"),
+        "{stdout}"
+    );
+    let quiet = nights.sync("all.csv", &["-q"]);
+    assert!(
+        !String::from_utf8_lossy(&quiet.stdout).contains("reactivate by hand"),
+        "said once: the user's data is now synced"
+    );
 }

@@ -13,7 +13,7 @@ use crate::commands::{ledger_path, sync_runtime, UsageError};
 use crate::config::{self, parse_base_url, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
-use crate::sync::{self, window, SyncRequest, SyncSummary};
+use crate::sync::{self, window, ByHand, SyncRequest, SyncSummary};
 
 /// Runs `sync`.
 pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
@@ -221,6 +221,25 @@ pub(super) fn write_outcome_counts(
     Ok(())
 }
 
+/// The returning users whose access usersync could not give back, if any.
+fn write_by_hand(out: &mut impl Write, by_hand: &ByHand, provider: &str) -> std::io::Result<()> {
+    if by_hand.count == 0 {
+        return Ok(());
+    }
+    let more = by_hand.count.saturating_sub(by_hand.keys.len() as u64);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "  reactivate by hand at {provider}: {} returning user(s), data sent, access not given back: {}{more}",
+        by_hand.count,
+        by_hand.keys.join(", ")
+    )
+}
+
 fn print_summary(
     s: &SyncSummary,
     target: &str,
@@ -233,7 +252,7 @@ fn print_summary(
     if let Some(reason) = &s.aborted {
         writeln!(out, "run {} of target {target} stopped: {reason}", s.run.0)?;
     }
-    if quiet && s.exit == Exit::Ok {
+    if quiet && s.exit == Exit::Ok && s.by_hand.count == 0 {
         return Ok(());
     }
     let secs = s.elapsed.as_secs_f64();
@@ -243,6 +262,7 @@ fn print_summary(
         s.run.0, c.rows
     )?;
     write_outcome_counts(&mut out, c)?;
+    write_by_hand(&mut out, &s.by_hand, provider)?;
     let rate = if secs > 0.0 {
         c.rows as f64 / secs
     } else {

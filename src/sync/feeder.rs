@@ -33,6 +33,8 @@ pub struct InFlight {
     full: Option<Payload>,
     hash: Option<Hash>,
     source_hash: Option<SourceHash>,
+    /// See `Pending::by_hand`.
+    by_hand: bool,
 }
 
 /// Most intents committed in one transaction before their requests leave.
@@ -165,6 +167,7 @@ async fn hand_over(
                     full: p.full,
                     hash: p.hash,
                     source_hash: p.source_hash,
+                    by_hand: p.by_hand,
                 },
             );
         if let Err(refused) = tx.send(p.job).await {
@@ -259,7 +262,11 @@ pub async fn record_results(
         let mut next = Some(first);
         while let Some(result) = next.take() {
             let in_flight = take(&pending, result.job.line);
+            let by_hand = in_flight.by_hand;
             let outcome = to_outcome(result, in_flight, &hasher);
+            if by_hand && outcome.outcome == OutcomeKind::Synced {
+                tally.by_hand(outcome.user_key.as_deref().unwrap_or_default());
+            }
             count(&tally, &progress, &outcome);
             outcomes.push(outcome);
             if outcomes.len() < OUTCOME_BATCH {
@@ -285,6 +292,7 @@ fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) ->
         full,
         hash,
         source_hash,
+        by_hand: _,
     } = in_flight;
     let JobResult {
         job,

@@ -87,6 +87,21 @@ pub struct SyncSummary {
     pub learned: bool,
     /// The in-process mock, when the target is `base_url = "mock"` (for tests and demos).
     pub mock: Option<crate::mock::MockHandle>,
+    /// Returning users whose data was sent but whose access must be given back by hand (Faveo):
+    /// how many, and the first keys.
+    pub by_hand: ByHand,
+}
+
+/// Returning users whose access must be given back by hand: how many, and the first
+/// [`ByHand::KEYS`] keys (a summary line, not a list: the log names every one).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ByHand {
+    pub count: u64,
+    pub keys: Vec<String>,
+}
+
+impl ByHand {
+    pub const KEYS: usize = 10;
 }
 
 /// Counters of the outcomes recorded so far, shared by the pipeline's tasks: the progress bar's
@@ -105,9 +120,21 @@ pub struct Tally {
     pub created: std::sync::atomic::AtomicU64,
     pub updated: std::sync::atomic::AtomicU64,
     pub deactivated: std::sync::atomic::AtomicU64,
+    /// See [`SyncSummary::by_hand`].
+    pub by_hand: std::sync::Mutex<ByHand>,
 }
 
 impl Tally {
+    /// Counts a returning user whose access must be given back by hand.
+    pub fn by_hand(&self, key: &str) {
+        if let Ok(mut by_hand) = self.by_hand.lock() {
+            by_hand.count += 1;
+            if by_hand.keys.len() < ByHand::KEYS {
+                by_hand.keys.push(key.to_owned());
+            }
+        }
+    }
+
     /// The run's counts as recorded (requests and retries are the dispatcher's).
     pub fn counts(&self) -> RunCounts {
         let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
@@ -447,6 +474,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         dispatch: report,
         learned,
         mock: connection.mock,
+        by_hand: tally.by_hand.lock().map(|b| b.clone()).unwrap_or_default(),
     })
 }
 

@@ -52,6 +52,9 @@ pub struct Pending {
     pub hash: Option<Hash>,
     /// The fingerprint of the export row it came from, for the snapshot once it succeeds.
     pub source_hash: Option<SourceHash>,
+    /// A user an earlier run deactivated, back at a provider that cannot be asked to give their
+    /// access back (Faveo): the sync's summary names them once their data is sent.
+    pub by_hand: bool,
 }
 
 /// Where the rows of a pass come from.
@@ -261,28 +264,24 @@ impl Planner {
         if !uncleared.is_empty() {
             warn_uncleared(line, &key, &uncleared, provider.name());
         }
-        let reactivate = returning
-            && match provider.reactivation() {
-                Reactivation::ByRequest => true,
-                Reactivation::ByPayload => false,
-                Reactivation::Unsupported => {
-                    warn_not_reactivated(line, &key, provider.name());
-                    false
-                }
-            };
+        let reactivation = returning.then(|| provider.reactivation());
+        if reactivation == Some(Reactivation::Unsupported) {
+            warn_not_reactivated(line, &key, provider.name());
+        }
         Step::Send(Box::new(Pending {
             job: Job {
                 line,
                 op,
                 user: UserRef { key, remote_id },
                 payload: body,
-                reactivate,
+                reactivate: reactivation == Some(Reactivation::ByRequest),
             },
             fields,
             uncleared,
             full,
             hash: Some(hash),
             source_hash,
+            by_hand: reactivation == Some(Reactivation::Unsupported),
         }))
     }
 }
@@ -327,6 +326,7 @@ pub(super) fn deactivation(line: i64, key: &str, remote_id: &Option<String>) -> 
         full: None,
         hash: None,
         source_hash: None,
+        by_hand: false,
     }
 }
 
