@@ -79,16 +79,35 @@ impl Nights {
             .unwrap_or_else(|| panic!("no user with {field} = {value} at the mock"))
     }
 
+    /// `usersync retry last` of the target, to the mock. The sample's E00227 fails at Faveo
+    /// every time (its mobile is taken, and Faveo cannot be sent an update without an id): exit 3.
+    fn retry(&self) -> Output {
+        let out = usersync(self.dir.path())
+            .args(["retry", "last", "-c", "usersync.toml", "-t", self.target])
+            .args(["--base-url", &self.mock.url(), "--rate", "5000"])
+            .envs(demo_env(self.provider))
+            .output()
+            .expect("run usersync retry");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        out
+    }
+
     /// Syncs everyone, then everyone but the leaver (deactivating them), then everyone again;
     /// returns the last night's output.
     fn leave_and_come_back(&self, field: &str, value: &str) -> Output {
+        self.leave(field, value);
+        self.sync("all.csv", &[])
+    }
+
+    /// Syncs everyone, then everyone but the leaver, deactivating them.
+    fn leave(&self, field: &str, value: &str) {
         self.sync("all.csv", &[]);
         assert!(self.leaver(field, value).active);
         self.sync("without.csv", &["--deactivate-missing"]);
         let gone = self.leaver(field, value);
         assert!(!gone.active, "the leaver is deactivated");
         assert_eq!(gone.count(Change::Deactivate), 1);
-        self.sync("all.csv", &[])
     }
 }
 
@@ -137,4 +156,40 @@ fn a_returning_faveo_user_is_updated_and_the_sync_says_to_reactivate_by_hand() {
         !String::from_utf8_lossy(&quiet.stdout).contains("reactivate by hand"),
         "said once: the user's data is now synced"
     );
+}
+
+#[test]
+fn a_retry_that_gets_a_returning_faveo_user_through_says_to_reactivate_by_hand() {
+    let nights = Nights::new("faveo", "helpdesk");
+    let leaver = LEAVER.to_lowercase();
+    nights.leave("user_name", &leaver);
+
+    // The night they come back, the helpdesk refuses every request about them.
+    nights.mock.set_faults(FaultConfig {
+        fail_users: vec![leaver.clone()],
+        ..FaultConfig::default()
+    });
+    let config = std::fs::read_to_string(nights.path("usersync.toml")).unwrap();
+    let config = config.replace(
+        "key = \"user_name\"",
+        "key = \"user_name\"\nmax_retries = 0",
+    );
+    std::fs::write(nights.path("usersync.toml"), config).unwrap();
+    let out = nights.sync("all.csv", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(nights.leaver("user_name", &leaver).count(Change::Update), 0);
+    assert!(
+        !stdout.contains("reactivate by hand"),
+        "their data was not sent: {stdout}"
+    );
+
+    nights.mock.set_faults(FaultConfig::default());
+    let out = nights.retry();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("reactivate by hand at faveo: 1 returning user(s)")
+            && stdout.contains(&leaver),
+        "{stdout}"
+    );
+    assert_eq!(nights.leaver("user_name", &leaver).count(Change::Update), 1);
 }

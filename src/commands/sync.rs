@@ -222,7 +222,11 @@ pub(super) fn write_outcome_counts(
 }
 
 /// The returning users whose access usersync could not give back, if any.
-fn write_by_hand(out: &mut impl Write, by_hand: &ByHand, provider: &str) -> std::io::Result<()> {
+pub(super) fn write_by_hand(
+    out: &mut impl Write,
+    by_hand: &ByHand,
+    provider: &str,
+) -> std::io::Result<()> {
     if by_hand.count == 0 {
         return Ok(());
     }
