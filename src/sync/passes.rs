@@ -146,7 +146,7 @@ struct Held {
     /// The line of the last row held: once full, later requests wait for the second pass.
     last_line: Option<i64>,
     full: bool,
-    /// Requests found once full (the second pass sends them).
+    /// Requests of the rows found once full (the second pass sends them).
     later: u64,
 }
 
@@ -315,7 +315,8 @@ impl Planner {
         }
 
         let leaving = leavers.len() as u64;
-        requests(leaving + held.jobs.len() as u64 + held.later, leaving);
+        let held_requests: u64 = held.jobs.iter().map(Pending::requests).sum();
+        requests(leaving + held_requests + held.later, leaving);
         for job in leavers.into_iter().chain(held.jobs) {
             if !emit.item(Planned::Send(Box::new(job))) {
                 return;
@@ -376,7 +377,7 @@ impl Planner {
                         return Err(Cut::Gone);
                     }
                 }
-                Step::Send(_) if held.full => held.later += 1,
+                Step::Send(pending) if held.full => held.later += pending.requests(),
                 Step::Send(pending) => {
                     held.jobs.push(*pending);
                     held.last_line = Some(line);

@@ -57,6 +57,13 @@ pub struct Pending {
     pub by_hand: bool,
 }
 
+impl Pending {
+    /// The requests it takes: two for a returning user sent a reactivation first.
+    pub fn requests(&self) -> u64 {
+        1 + u64::from(self.job.reactivate)
+    }
+}
+
 /// Where the rows of a pass come from.
 #[derive(Debug, Clone)]
 pub enum Source {
