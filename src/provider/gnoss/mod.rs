@@ -98,7 +98,7 @@ impl Provider for Gnoss {
                 body.insert("user_id", Value::String(user_id(user, payload)));
                 body.insert(
                     "community_id",
-                    Value::String(community_id(options, payload)?),
+                    Value::String(community_id(options, payload, op)?),
                 );
                 ("user/modify-user", body)
             }
@@ -107,7 +107,7 @@ impl Provider for Gnoss {
                 body.insert("user_id", Value::String(user_id(user, payload)));
                 body.insert(
                     "community_id",
-                    Value::String(community_id(options, payload)?),
+                    Value::String(community_id(options, payload, op)?),
                 );
                 let path = if op == Operation::Deactivate {
                     "user/block"
@@ -165,18 +165,22 @@ fn user_id(user: &UserRef, payload: &Payload) -> String {
     }
 }
 
-/// The payload's `community_id`, else the target's `community_id` option.
-fn community_id(options: &toml::Table, payload: &Payload) -> Result<String, String> {
+/// The payload's `community_id`, else the target's `community_id` option. A leaver's block
+/// has no payload: only the option can give it one, and the error says so.
+fn community_id(options: &toml::Table, payload: &Payload, op: Operation) -> Result<String, String> {
     payload
         .get("community_id")
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty())
         .or_else(|| options.get("community_id").and_then(toml::Value::as_str))
         .map(str::to_string)
-        .ok_or_else(|| {
-            "GNOSS identifies a user by user_id and community_id: map a community_id column or \
-             set options.community_id in the target's config"
-                .to_string()
+        .ok_or_else(|| match op {
+            Operation::Deactivate => "GNOSS blocks a user by user_id and community_id, and a \
+                 leaver has no row to give theirs: set options.community_id in the target's config"
+                .to_string(),
+            _ => "GNOSS identifies a user by user_id and community_id: map a community_id column \
+                 or set options.community_id in the target's config"
+                .to_string(),
         })
 }
 

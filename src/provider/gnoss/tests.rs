@@ -108,7 +108,11 @@ fn deactivate_blocks_with_the_community_from_the_options() {
             &Payload::new(),
         )
         .unwrap_err();
-    assert!(err.contains("community_id"), "{err}");
+    assert!(err.contains("set options.community_id"), "{err}");
+    assert!(
+        !err.contains("column"),
+        "a leaver has no row: a column cannot help ({err})"
+    );
 }
 
 #[test]
