@@ -149,12 +149,12 @@ impl Stats {
         }
     }
 
-    /// A request left (answered, dropped or abandoned by its connection).
     /// Counts a connection accepted.
     pub fn connected(&self) {
         self.lock().connections += 1;
     }
 
+    /// A request left (answered, dropped or abandoned by its connection).
     pub fn leave(&self) {
         let mut s = self.lock();
         s.in_flight = s.in_flight.saturating_sub(1);
