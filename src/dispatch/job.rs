@@ -118,6 +118,14 @@ impl Progress {
         }
     }
 
+    /// Goes on with `request`, the job's next operation `op`, sent at once; `pending` is the
+    /// failure the job ends on should the run stop before it.
+    fn resend_as(&mut self, op: Operation, request: Prepared, pending: Failure) -> Next {
+        self.op = op;
+        self.pending = Some(pending);
+        Next::Resend(Some(request))
+    }
+
     /// The outcome of a job the run stopped before its next request.
     fn cut_off(&mut self, ctl: &Control) -> FinalOutcome {
         let reason = ctl
@@ -317,9 +325,7 @@ fn switch_to_update(
     match Prepared::build(target, update, job) {
         Ok(request) => {
             tracing::debug!(line = job.line, op = %update, "create met a conflict: sending an update");
-            progress.op = update;
-            progress.pending = Some(conflict);
-            Next::Resend(Some(request))
+            progress.resend_as(update, request, conflict)
         }
         Err(why) => Next::Done(conflict.into_outcome(&format!(
             "the user exists and cannot be updated instead: {why}"
@@ -345,14 +351,13 @@ fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: Answ
     }
     match Prepared::build(target, job.op, job) {
         Ok(request) => {
-            progress.op = job.op;
             // Should the run stop now, the row failed: its reactivation was sent, its update not.
-            progress.pending = Some(Failure {
+            let cut_short = Failure {
                 status,
                 code: "interrupted",
                 detail: "the user's reactivation was sent but their update was not".into(),
-            });
-            Next::Resend(Some(request))
+            };
+            progress.resend_as(job.op, request, cut_short)
         }
         Err(detail) => Next::Done(FinalOutcome::Failed {
             status: None,
