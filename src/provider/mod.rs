@@ -224,6 +224,7 @@ pub trait Provider: Send + Sync + 'static {
     fn credential_sets(&self) -> &'static [&'static [&'static str]];
 
     /// Whether this provider supports the operation at all (GNOSS has no create in some setups...).
+    /// Not asked of [`Operation::Reactivate`]: [`Provider::reactivation`] says whether and how.
     fn supports(&self, op: Operation) -> bool;
 
     /// The operation used to send a changed user: `Patch` where the API has a partial update,

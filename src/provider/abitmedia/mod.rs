@@ -62,8 +62,8 @@ impl Provider for Abitmedia {
         &[&["email", "password"], &["token"]]
     }
 
-    fn supports(&self, op: Operation) -> bool {
-        op != Operation::Reactivate
+    fn supports(&self, _op: Operation) -> bool {
+        true
     }
 
     /// The whole update sets `status`, or leaves it out, which the page says means 1 (active).

@@ -65,8 +65,8 @@ impl Provider for Faveo {
         ]
     }
 
-    fn supports(&self, op: Operation) -> bool {
-        op != Operation::Reactivate
+    fn supports(&self, _op: Operation) -> bool {
+        true
     }
 
     /// The pages document a deactivation (`v3/api/account/deactivate/{id}`) and no way back.

@@ -49,8 +49,8 @@ impl Provider for MeetingLawyers {
         &[&["api_key", "secret_key"]]
     }
 
-    fn supports(&self, op: Operation) -> bool {
-        op != Operation::Reactivate
+    fn supports(&self, _op: Operation) -> bool {
+        true
     }
 
     /// `status` is required, so the whole payload always sets it.
