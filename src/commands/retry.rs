@@ -102,7 +102,7 @@ fn print_summary(s: &RetrySummary, target: &Target, quiet: bool) -> std::io::Res
             sync.run, target.name
         )?;
     }
-    if quiet && sync.exit == Exit::Ok && sync.by_hand.count == 0 {
+    if quiet && !sync.needs_a_person() {
         return Ok(());
     }
     let c = &sync.counts;

@@ -256,7 +256,7 @@ fn print_summary(
     if let Some(reason) = &s.aborted {
         writeln!(out, "run {} of target {target} stopped: {reason}", s.run.0)?;
     }
-    if quiet && s.exit == Exit::Ok && s.by_hand.count == 0 {
+    if quiet && !s.needs_a_person() {
         return Ok(());
     }
     let secs = s.elapsed.as_secs_f64();

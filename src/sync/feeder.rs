@@ -265,7 +265,7 @@ pub async fn record_results(
             let by_hand = in_flight.by_hand;
             let outcome = to_outcome(result, in_flight, &hasher);
             if by_hand && outcome.outcome == OutcomeKind::Synced {
-                tally.by_hand(outcome.user_key.as_deref().unwrap_or_default());
+                tally.note_by_hand(outcome.user_key.as_deref().unwrap_or_default());
             }
             count(&tally, &progress, &outcome);
             outcomes.push(outcome);

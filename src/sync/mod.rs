@@ -104,6 +104,14 @@ impl ByHand {
     pub const KEYS: usize = 10;
 }
 
+impl SyncSummary {
+    /// Whether a person should read this run's summary: it did not end cleanly, or someone's
+    /// access must be given back by hand. `-q` prints the summary only then.
+    pub fn needs_a_person(&self) -> bool {
+        self.exit != Exit::Ok || self.by_hand.count > 0
+    }
+}
+
 /// Counters of the outcomes recorded so far, shared by the pipeline's tasks: the progress bar's
 /// message, and the run's counts at the end (the same numbers the ledger's rows add up to,
 /// without reading a million rows back).
@@ -126,7 +134,7 @@ pub struct Tally {
 
 impl Tally {
     /// Counts a returning user whose access must be given back by hand.
-    pub fn by_hand(&self, key: &str) {
+    pub fn note_by_hand(&self, key: &str) {
         if let Ok(mut by_hand) = self.by_hand.lock() {
             by_hand.count += 1;
             if by_hand.keys.len() < ByHand::KEYS {
