@@ -20,16 +20,12 @@ use usersync::ledger::{
 };
 use usersync::prepare::Rows;
 use usersync::provider::Operation;
+use usersync::sync::{INTENT_BATCH, OUTCOME_BATCH};
 
 #[path = "common/mod.rs"]
 mod common;
 
 type Failure = Box<dyn std::error::Error>;
-
-/// Intents committed together before their requests leave (as `sync::feeder` does).
-const INTENT_BATCH: usize = 256;
-/// Outcomes sent to the writer as one message (as `sync::feeder` does).
-const OUTCOME_BATCH: usize = 64;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -37,11 +37,12 @@ pub struct InFlight {
     by_hand: bool,
 }
 
-/// Most intents committed in one transaction before their requests leave.
-const INTENT_BATCH: usize = 256;
+/// Most intents committed in one transaction before their requests leave (public for the
+/// `ledger_writes` bench, which writes as a sync does).
+pub const INTENT_BATCH: usize = 256;
 
 /// Most results turned into outcomes and sent to the ledger writer as one message.
-const OUTCOME_BATCH: usize = 64;
+pub const OUTCOME_BATCH: usize = 64;
 
 /// The capacity of the dispatcher's job queue: room for two batches of intents, so that the
 /// next batch's intents commit while the dispatcher still works through the last one (with a

@@ -45,6 +45,7 @@ use crate::plan::PlanCounts;
 use feeder::FeedEnd;
 
 pub use connect::Connection;
+pub use feeder::{INTENT_BATCH, OUTCOME_BATCH};
 pub use planner::{Guards, Pending, Planned, Planner, Source};
 pub use retry::{RetryRequest, RetrySummary, RunChoice};
 pub use scan::Scan;
