@@ -165,13 +165,7 @@ async fn a_failed_row_keeps_its_payload_and_a_deactivation_marks_the_user_inacti
     let snap = ledger.snapshot("ml").unwrap();
     assert_eq!(snap.len(), 1);
     assert_eq!(snap.active_len(), 0);
-    let u1 = snap.get("u1").unwrap();
-    assert!(!u1.active);
-    assert_eq!(u1.remote_id, Some("7"));
-    assert_eq!(
-        u1.payload_hash,
-        &short(&ledger.hasher().hash_payload(&changed))
-    );
+    assert_u1(&ledger, false, &changed);
     assert!(
         snap.get("u2").is_none(),
         "a failed row is not in the snapshot"
@@ -195,12 +189,18 @@ async fn a_failed_row_keeps_its_payload_and_a_deactivation_marks_the_user_inacti
     );
     let snap = ledger.snapshot("ml").unwrap();
     assert_eq!((snap.len(), snap.active_len()), (1, 1));
+    assert_u1(&ledger, true, &back);
+}
+
+/// u1 in the snapshot: `active` or not, remote id 7, and `payload` as the one last synced.
+fn assert_u1(ledger: &Ledger, active: bool, payload: &usersync::payload::Payload) {
+    let snap = ledger.snapshot("ml").unwrap();
     let u1 = snap.get("u1").unwrap();
-    assert!(u1.active);
+    assert_eq!(u1.active, active);
     assert_eq!(u1.remote_id, Some("7"));
     assert_eq!(
         u1.payload_hash,
-        &short(&ledger.hasher().hash_payload(&back))
+        &short(&ledger.hasher().hash_payload(payload))
     );
 }
 
