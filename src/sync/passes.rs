@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver};
 
-use super::planner::{deactivation, Pending, Planned, Planner, Source, Step};
+use super::planner::{deactivation, Pending, Planned, Planner, Say, Source, Step};
 use super::scan::Scan;
 use crate::input::InputError;
 use crate::input::InputOptions;
@@ -371,7 +371,12 @@ impl Planner {
             let mut row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
             row.position = scan.note(&row, &self.snapshot);
             let line = row.line as i64;
-            match self.plan_row(row) {
+            // Once the hold is full, a request's row is only counted: the second pass warns.
+            let say = Say {
+                done: true,
+                send: !held.full,
+            };
+            match self.plan_row(row, say) {
                 Step::Done(outcome) => {
                     if !emit.done(outcome) {
                         return Err(Cut::Gone);
@@ -436,7 +441,12 @@ impl Planner {
             if (row.line as i64) <= after {
                 continue;
             }
-            match self.plan_row(row) {
+            // A second pass hands on no outcome: the first warned about those rows.
+            let say = Say {
+                done: outcomes,
+                send: true,
+            };
+            match self.plan_row(row, say) {
                 Step::Send(pending) => {
                     if let Some(previous) = last.replace(pending) {
                         sent_line = previous.job.line.max(0) as u64;
@@ -550,15 +560,27 @@ mod tests {
     /// Plans `export` (a CSV of ids) as `setup` says, with `--deactivate-missing`, holding at
     /// most 2 requests.
     fn plan_with(export: &str, setup: Setup) -> Vec<Out> {
+        plan_in(CONFIG, export, setup, |_| {})
+    }
+
+    /// [`plan_with`] for the target `t` of `config`, the snapshot also knowing the users
+    /// `known` adds.
+    fn plan_in(
+        config: &str,
+        export: &str,
+        setup: Setup,
+        known: impl FnOnce(&mut SnapshotBuilder),
+    ) -> Vec<Out> {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("in.csv");
         std::fs::write(&input, export).unwrap();
-        let config = crate::config::from_str(CONFIG, &dir.path().join("u.toml")).unwrap();
+        let config = crate::config::from_str(config, &dir.path().join("u.toml")).unwrap();
         let target = config.target(None).unwrap().clone();
         let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
         let hasher = ledger.hasher();
         let options = InputOptions::default();
         let mut snapshot = SnapshotBuilder::with_capacity(3, 0);
+        known(&mut snapshot);
         if setup.known {
             let u1 = Rows::open(&input, &target, &options)
                 .unwrap()
@@ -706,6 +728,74 @@ mod tests {
                 send("u6", Operation::Create),
             ]
         );
+    }
+
+    /// Plans an export in which u1, whom an earlier run deactivated, comes back to Faveo
+    /// after the hold is full, so that both passes read u1's row; returns what came out and
+    /// the warnings said.
+    fn plan_a_returning_faveo_user() -> (Vec<Out>, String) {
+        const FAVEO: &str = r#"
+            [targets.t]
+            provider = "faveo"
+            base_url = "mock"
+            key = "user_name"
+            fields = { user_name = "id", first_name = "first", last_name = "last" }
+        "#;
+        let export = "id,first,last\nu2,Ana,Gil\nu3,Eva,Paz\nu4,Luis,Rey\nu1,Marc,Torres\n";
+        let said = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let writer = {
+            let said = Arc::clone(&said);
+            move || Said(Arc::clone(&said))
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .finish();
+        let out = tracing::subscriber::with_default(subscriber, || {
+            plan_in(FAVEO, export, Setup::default(), |snapshot| {
+                snapshot
+                    .push("u1", Some("41"), [0; 32], None, false)
+                    .unwrap();
+            })
+        });
+        let said = String::from_utf8(said.lock().unwrap().clone()).unwrap();
+        (out, said)
+    }
+
+    /// A log sink for [`plan_a_returning_faveo_user`].
+    struct Said(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Said {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_row_read_by_both_passes_is_warned_about_once() {
+        let (out, said) = plan_a_returning_faveo_user();
+        // u1 came after the hold was full: counted by the first pass, sent by the second.
+        assert_eq!(
+            out,
+            [
+                Out::Requests(4, 0),
+                Out::Send("u2".into(), Operation::Create),
+                Out::Send("u3".into(), Operation::Create),
+                Out::Send("u4".into(), Operation::Create),
+                Out::Send("u1".into(), Operation::Update),
+            ]
+        );
+        let warnings: Vec<&str> = said
+            .lines()
+            .filter(|l| l.contains("reactivate them there by hand"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "said:\n{said}");
+        assert!(warnings[0].contains("line=5"), "{}", warnings[0]);
+        assert!(warnings[0].contains("u1"), "{}", warnings[0]);
     }
 
     #[test]

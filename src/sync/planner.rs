@@ -133,6 +133,23 @@ pub(super) enum Step {
     Send(Box<Pending>),
 }
 
+/// Which of its warnings a pass says about the rows it plans. A big change reads some rows
+/// twice (see `passes.rs`): each pass says what it hands on, so every warning is said once.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Say {
+    /// About a row that needs no request (fields the provider cannot clear).
+    pub done: bool,
+    /// About a row that needs one (fields it cannot clear, access not given back).
+    pub send: bool,
+}
+
+impl Say {
+    pub const ALL: Say = Say {
+        done: true,
+        send: true,
+    };
+}
+
 impl Planner {
     /// Decides a row an earlier run kept (see [`Source::Kept`]).
     pub(super) fn plan_kept(&self, kept: StoredOutcome) -> Step {
@@ -157,12 +174,12 @@ impl Planner {
             return Step::Send(Box::new(deactivation(line, &key, &remote_id)));
         }
         let found = self.snapshot.position(&key);
-        self.plan_payload(line, key, payload, None, found, None)
+        self.plan_payload(line, key, payload, None, found, None, Say::ALL)
     }
 
     /// Decides a row of the export (its user's position in the snapshot is looked up unless the
-    /// row already carries it).
-    pub(super) fn plan_row(&self, row: PreparedRow) -> Step {
+    /// row already carries it), saying the warnings `say` asks for.
+    pub(super) fn plan_row(&self, row: PreparedRow, say: Say) -> Step {
         let line = row.line as i64;
         if row.known {
             // The very row its user was last synced from (see `PreparedRow::known`).
@@ -188,11 +205,20 @@ impl Planner {
             });
         };
         let found = row.position.or_look_up(|| self.snapshot.position(&key));
-        self.plan_payload(line, key, payload, row.remote_id, found, row.source_hash)
+        self.plan_payload(
+            line,
+            key,
+            payload,
+            row.remote_id,
+            found,
+            row.source_hash,
+            say,
+        )
     }
 
     /// Diffs one valid payload against the snapshot (`found`: its user's position there;
     /// `source_hash`: the fingerprint of the row it came from).
+    #[allow(clippy::too_many_arguments)]
     fn plan_payload(
         &self,
         line: i64,
@@ -201,6 +227,7 @@ impl Planner {
         remote_id: Option<String>,
         found: Option<usize>,
         source_hash: Option<SourceHash>,
+        say: Say,
     ) -> Step {
         let provider = self.target.provider;
         let hash = self.hasher.hash_payload(&payload);
@@ -238,7 +265,9 @@ impl Planner {
                 });
             }
             Decision::Refresh { uncleared } => {
-                warn_uncleared(line, &key, &uncleared, provider.name());
+                if say.done {
+                    warn_uncleared(line, &key, &uncleared, provider.name());
+                }
                 // Nothing the provider can be sent; remember the export's state so the next
                 // run does not warn again.
                 let snapshot = SnapshotChange::Upsert {
@@ -268,11 +297,11 @@ impl Planner {
                 returning,
             } => (op, fields, uncleared, body, Some(payload), returning),
         };
-        if !uncleared.is_empty() {
+        if say.send && !uncleared.is_empty() {
             warn_uncleared(line, &key, &uncleared, provider.name());
         }
         let reactivation = returning.then(|| provider.reactivation());
-        if reactivation == Some(Reactivation::Unsupported) {
+        if say.send && reactivation == Some(Reactivation::Unsupported) {
             warn_not_reactivated(line, &key, provider.name());
         }
         Step::Send(Box::new(Pending {
