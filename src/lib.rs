@@ -16,6 +16,7 @@ pub mod input;
 pub mod ledger;
 pub mod mapping;
 pub mod mock;
+pub mod notes;
 pub mod payload;
 pub mod plan;
 pub mod prepare;

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use usersync::dispatch::{
-    http_client, stop_signal, AbortReason, DispatchSettings, Dispatcher, FinalOutcome, StopSignal,
+    http_client, stop_signal, AbortReason, DispatchSettings, Dispatcher, FinalOutcome, JobResult,
+    StopSignal,
 };
 use usersync::provider::Operation;
 
@@ -332,6 +333,14 @@ async fn a_returning_user_is_reactivated_before_their_update() {
     let r = by_key(&results, "r.409");
     assert!(matches!(r.outcome, FinalOutcome::Synced { .. }));
     assert_eq!(methods("r.409"), [Method::POST, Method::PUT]);
+    // ...and the row carries a note for the reports: someone should check the user's access.
+    let codes = |r: &JobResult| -> Vec<String> { r.notes.iter().map(|n| n.code.clone()).collect() };
+    assert_eq!(codes(r), ["reactivation_refused"]);
+    assert!(r.notes[0].message.contains("HTTP 409"), "{:?}", r.notes);
+    assert!(
+        codes(p).is_empty() && codes(q).is_empty(),
+        "no note when it went through"
+    );
     // A reactivation that never gets through fails the row, as the update's, and says why;
     // the update is not sent.
     let s = by_key(&results, "s.500");

@@ -27,6 +27,8 @@ use super::attempt::{self, Answer, AnswerKind, Prepared};
 use super::backoff::retry_delay;
 use super::control::{reached, Control, Phase, Target};
 use super::{AbortReason, FinalOutcome, Job, JobResult};
+use crate::ledger::RowNote;
+use crate::notes;
 use crate::provider::{AuthError, Operation, Outcome, Provider};
 
 /// Runs `job` to its final result.
@@ -66,6 +68,7 @@ pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
             .map(|at| at.elapsed())
             .unwrap_or(Duration::ZERO),
         last_status: progress.last_status,
+        notes: progress.notes,
         job,
     }
 }
@@ -81,6 +84,8 @@ struct Progress {
     pending: Option<Failure>,
     /// Whether a refused request was already repeated after logging in again.
     logged_in_again: bool,
+    /// For the row's outcome (see `crate::notes`).
+    notes: Vec<RowNote>,
 }
 
 /// Why an attempt did not succeed.
@@ -115,6 +120,7 @@ impl Progress {
             last_status: None,
             pending: None,
             logged_in_again: false,
+            notes: Vec::new(),
         }
     }
 
@@ -348,6 +354,10 @@ fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: Answ
             detail = %detail,
             "the provider refused to give a returning user their access back; sending their update anyway"
         );
+        let provider = target.provider.name();
+        progress
+            .notes
+            .push(notes::reactivation_refused(provider, status, detail));
     }
     match Prepared::build(target, job.op, job) {
         Ok(request) => {

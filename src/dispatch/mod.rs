@@ -41,6 +41,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::exit::Exit;
+use crate::ledger::RowNote;
 use crate::payload::Payload;
 use crate::provider::{Operation, UserRef};
 use crate::validate::FieldError;
@@ -185,6 +186,8 @@ pub struct JobResult {
     pub latency: Duration,
     /// The HTTP status of the last answer, if any.
     pub last_status: Option<u16>,
+    /// What a person has to know about the job (a refused reactivation; see `crate::notes`).
+    pub notes: Vec<RowNote>,
 }
 
 impl JobResult {
@@ -200,6 +203,7 @@ impl JobResult {
             attempts: 0,
             latency: Duration::ZERO,
             last_status: None,
+            notes: Vec::new(),
         }
     }
 }

@@ -48,9 +48,12 @@ pub use field_hashes::FieldHashes;
 pub use hash::{short, Hash, PayloadHasher, ShortHash, SourceHash, SourceHasher};
 pub use lock::TargetLock;
 pub use outcomes::{
-    Intent, OutcomeKind, RetryCounts, RowOutcome, SnapshotChange, StoredOutcome, GUARD_REFUSED,
+    Intent, OutcomeKind, RetryCounts, RowNote, RowOutcome, SnapshotChange, StoredOutcome,
+    GUARD_REFUSED,
 };
-pub use report::{ErrorGroup, FieldErrorGroup, OperationOutcomeCount, RunActivity, TimeSlice};
+pub use report::{
+    ErrorGroup, FieldErrorGroup, NoteCount, OperationOutcomeCount, RunActivity, TimeSlice,
+};
 pub use runs::{NewRun, RecoveredRun, RunCounts, RunId, RunRecord, RunStatus};
 pub use snapshot::{Snapshot, SnapshotBuilder, SnapshotTooLarge, SnapshotUser};
 pub use target_state::LearnedLimit;

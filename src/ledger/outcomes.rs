@@ -106,6 +106,16 @@ pub enum SnapshotChange {
     Deactivated,
 }
 
+/// Something a person has to know, or do, about a row that went through
+/// (`row_outcomes.notes_json`; the codes are listed in `migrations/04-row-notes`). Never a
+/// field's value: field names, the provider's name and its answer at most.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowNote {
+    /// Stable: `reactivate_by_hand`, `reactivation_refused`, `not_cleared`.
+    pub code: String,
+    pub message: String,
+}
+
 /// A row's final outcome, sent to the writer. It replaces the row's intent, if any.
 #[derive(Debug, Clone)]
 pub struct RowOutcome {
@@ -129,6 +139,8 @@ pub struct RowOutcome {
     pub payload: Option<Payload>,
     /// The snapshot change that goes with a success.
     pub snapshot: Option<SnapshotChange>,
+    /// What a person has to know about the row (see [`RowNote`]).
+    pub notes: Vec<RowNote>,
 }
 
 impl RowOutcome {
@@ -147,6 +159,7 @@ impl RowOutcome {
             latency_ms: None,
             payload: None,
             snapshot: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -168,11 +181,13 @@ pub struct StoredOutcome {
     /// Kept only while the row has not succeeded.
     pub payload: Option<Payload>,
     pub recorded_at: DateTime<Utc>,
+    pub notes: Vec<RowNote>,
 }
 
 pub(super) const OUTCOME_COLUMNS: &str =
     "run_id, line, user_key, operation, outcome, http_status, \
-     error_code, error_detail, errors_json, attempts, latency_ms, payload, recorded_at";
+     error_code, error_detail, errors_json, attempts, latency_ms, payload, recorded_at, \
+     notes_json";
 
 impl Ledger {
     /// Every row outcome of `run`, by line.
@@ -277,7 +292,7 @@ impl Ledger {
         self.stream_outcomes_with(sql, [run.0], f)
     }
 
-    fn stream_outcomes_with<E, F>(
+    pub(super) fn stream_outcomes_with<E, F>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -321,6 +336,10 @@ impl Ledger {
                 Some(serde_json::from_str::<Payload>(&json).map_err(|_| bad("payload", "(json)"))?)
             }
         };
+        let notes = match row.get::<_, Option<String>>(13).ctx(&self.path, action)? {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(&json).map_err(|_| bad("notes_json", &json))?,
+        };
         let recorded_text: String = row.get(12).ctx(&self.path, action)?;
         let recorded_at =
             parse_timestamp(&recorded_text).ok_or_else(|| bad("recorded_at", &recorded_text))?;
@@ -338,6 +357,7 @@ impl Ledger {
             latency_ms: row.get(10).ctx(&self.path, action)?,
             payload,
             recorded_at,
+            notes,
         })
     }
 }
@@ -386,6 +406,15 @@ pub(crate) fn errors_to_json(errors: &[FieldError]) -> Option<String> {
         None
     } else {
         serde_json::to_string(errors).ok()
+    }
+}
+
+/// The JSON stored in `notes_json`, `None` for a row without notes.
+pub(crate) fn notes_to_json(notes: &[RowNote]) -> Option<String> {
+    if notes.is_empty() {
+        None
+    } else {
+        serde_json::to_string(notes).ok()
     }
 }
 

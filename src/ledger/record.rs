@@ -11,7 +11,9 @@ use chrono::Utc;
 use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 
 use super::error::{LedgerError, SqlContext};
-use super::outcomes::{errors_to_json, Intent, OutcomeKind, RowOutcome, SnapshotChange};
+use super::outcomes::{
+    errors_to_json, notes_to_json, Intent, OutcomeKind, RowOutcome, SnapshotChange,
+};
 use super::runs::RunId;
 use super::{timestamp, Ledger};
 
@@ -44,12 +46,12 @@ const INTENT_SQL: &str = "INSERT INTO row_outcomes \
      ON CONFLICT (run_id, line) DO UPDATE SET user_key = excluded.user_key, \
      operation = excluded.operation, outcome = 'in_flight', http_status = NULL, \
      error_code = NULL, error_detail = NULL, errors_json = NULL, payload = excluded.payload, \
-     recorded_at = excluded.recorded_at";
+     recorded_at = excluded.recorded_at, notes_json = NULL";
 
 const OUTCOME_SQL: &str = "INSERT INTO row_outcomes \
      (run_id, line, user_key, operation, outcome, http_status, error_code, error_detail, \
-      errors_json, attempts, latency_ms, payload, recorded_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+      errors_json, attempts, latency_ms, payload, recorded_at, notes_json) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15) \
      ON CONFLICT (run_id, line) DO UPDATE SET \
      user_key = coalesce(excluded.user_key, user_key), \
      operation = coalesce(excluded.operation, operation), outcome = excluded.outcome, \
@@ -57,17 +59,18 @@ const OUTCOME_SQL: &str = "INSERT INTO row_outcomes \
      error_detail = excluded.error_detail, errors_json = excluded.errors_json, \
      attempts = excluded.attempts, latency_ms = excluded.latency_ms, \
      payload = CASE WHEN ?14 THEN NULL ELSE coalesce(excluded.payload, payload) END, \
-     recorded_at = excluded.recorded_at";
+     recorded_at = excluded.recorded_at, notes_json = excluded.notes_json";
 
 /// [`OUTCOME_SQL`] for the commonest row of a nightly run, `unchanged` with nothing else to
-/// say: four values to bind instead of fourteen.
+/// say: four values to bind instead of fifteen.
 const UNCHANGED_SQL: &str = "INSERT INTO row_outcomes \
      (run_id, line, user_key, outcome, attempts, recorded_at) \
      VALUES (?1, ?2, ?3, 'unchanged', 0, ?4) \
      ON CONFLICT (run_id, line) DO UPDATE SET \
      user_key = coalesce(excluded.user_key, user_key), outcome = 'unchanged', \
      http_status = NULL, error_code = NULL, error_detail = NULL, errors_json = NULL, \
-     attempts = 0, latency_ms = NULL, payload = NULL, recorded_at = excluded.recorded_at";
+     attempts = 0, latency_ms = NULL, payload = NULL, recorded_at = excluded.recorded_at, \
+     notes_json = NULL";
 
 /// Plain `unchanged` rows written by one statement (a nightly run is mostly these: one statement
 /// for many rows spares SQLite most of its per-statement work).
@@ -87,7 +90,8 @@ fn unchanged_chunk_sql() -> &'static str {
              ON CONFLICT (run_id, line) DO UPDATE SET \
              user_key = coalesce(excluded.user_key, user_key), outcome = 'unchanged', \
              http_status = NULL, error_code = NULL, error_detail = NULL, errors_json = NULL, \
-             attempts = 0, latency_ms = NULL, payload = NULL, recorded_at = excluded.recorded_at",
+             attempts = 0, latency_ms = NULL, payload = NULL, recorded_at = excluded.recorded_at, \
+             notes_json = NULL",
             values.join(", ")
         )
     })
@@ -246,6 +250,7 @@ impl<'tx> Statements<'tx> {
                 payload,
                 now,
                 row.outcome.succeeded(),
+                notes_to_json(&row.notes),
             ])?;
             if let Some(change) = &row.snapshot {
                 self.snapshot_change(run, target, row, change, now)?;
@@ -345,6 +350,7 @@ fn is_plain_unchanged(row: &RowOutcome) -> bool {
         && row.errors.is_empty()
         && row.attempts == 0
         && row.latency_ms.is_none()
+        && row.notes.is_empty()
 }
 
 fn payload_json(payload: &crate::payload::Payload) -> rusqlite::Result<String> {

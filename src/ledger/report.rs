@@ -62,6 +62,13 @@ pub struct ErrorGroup {
     pub rows: u64,
 }
 
+/// How many notes of one code a run's rows carry (see [`super::RowNote`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteCount {
+    pub code: String,
+    pub rows: u64,
+}
+
 /// The outcomes a report lists row by row.
 const PROBLEM_OUTCOMES: &str = "outcome IN ('rejected', 'failed', 'not_attempted', 'in_flight')";
 
@@ -290,6 +297,44 @@ impl Ledger {
             })
             .collect::<Result<_, LedgerError>>()?;
         Ok((groups, total))
+    }
+
+    /// `run`'s notes (`row_outcomes.notes_json`) counted by code, the most frequent first.
+    pub fn note_counts(&self, run: RunId) -> Result<Vec<NoteCount>, LedgerError> {
+        let action = "count a run's notes";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT json_extract(n.value, '$.code') AS code, count(*) \
+                 FROM row_outcomes r, json_each(r.notes_json) n \
+                 WHERE r.run_id = ?1 AND r.notes_json IS NOT NULL \
+                 GROUP BY code ORDER BY 2 DESC, 1",
+            )
+            .ctx(&self.path, action)?;
+        let counts = stmt
+            .query_map([run.0], |row| {
+                Ok(NoteCount {
+                    code: row.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    rows: row.get(1)?,
+                })
+            })
+            .ctx(&self.path, action)?
+            .collect::<Result<_, _>>()
+            .ctx(&self.path, action)?;
+        Ok(counts)
+    }
+
+    /// Streams the first `limit` of `run`'s rows that carry notes, by line, into `f`.
+    pub fn each_noted<E, F>(&self, run: RunId, limit: usize, mut f: F) -> Result<(), E>
+    where
+        E: From<LedgerError>,
+        F: FnMut(StoredOutcome) -> Result<(), E>,
+    {
+        let sql = format!(
+            "SELECT {OUTCOME_COLUMNS} FROM row_outcomes \
+             WHERE run_id = ?1 AND notes_json IS NOT NULL ORDER BY line LIMIT ?2"
+        );
+        self.stream_outcomes_with(&sql, params![run.0, limit as i64], &mut f)
     }
 
     /// Streams `run`'s rows that did not succeed (rejected, failed, not attempted, still in

@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex};
 use indicatif::ProgressBar;
 use tokio::sync::{mpsc, oneshot};
 
-use super::planner::{Pending, Planned};
+use super::planner::{by_hand, Pending, Planned};
 use super::Tally;
 use crate::dispatch::{FinalOutcome, Job, JobResult};
 use crate::ledger::{
-    Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, PayloadHasher, RowOutcome, RunId,
-    SnapshotChange, SourceHash,
+    Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, PayloadHasher, RowNote, RowOutcome,
+    RunId, SnapshotChange, SourceHash,
 };
 use crate::payload::Payload;
 use crate::plan::GuardRefusal;
@@ -33,8 +33,8 @@ pub struct InFlight {
     full: Option<Payload>,
     hash: Option<Hash>,
     source_hash: Option<SourceHash>,
-    /// See `Pending::by_hand`.
-    by_hand: bool,
+    /// See `Pending::notes`: the row's outcome gets them once it succeeds.
+    notes: Vec<RowNote>,
 }
 
 /// Most intents committed in one transaction before their requests leave (public for the
@@ -168,7 +168,7 @@ async fn hand_over(
                     full: p.full,
                     hash: p.hash,
                     source_hash: p.source_hash,
-                    by_hand: p.by_hand,
+                    notes: p.notes,
                 },
             );
         if let Err(refused) = tx.send(p.job).await {
@@ -263,9 +263,8 @@ pub async fn record_results(
         let mut next = Some(first);
         while let Some(result) = next.take() {
             let in_flight = take(&pending, result.job.line);
-            let by_hand = in_flight.by_hand;
             let outcome = to_outcome(result, in_flight, &hasher);
-            if by_hand && outcome.outcome == OutcomeKind::Synced {
+            if outcome.outcome == OutcomeKind::Synced && by_hand(&outcome.notes) {
                 tally.note_by_hand(outcome.user_key.as_deref().unwrap_or_default());
             }
             count(&tally, &progress, &outcome);
@@ -293,7 +292,7 @@ fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) ->
         full,
         hash,
         source_hash,
-        by_hand: _,
+        notes: planned_notes,
     } = in_flight;
     let JobResult {
         job,
@@ -302,6 +301,7 @@ fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) ->
         attempts,
         latency,
         last_status,
+        notes,
     } = result;
     let base = RowOutcome {
         operation: Some(op_sent),
@@ -323,7 +323,13 @@ fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) ->
                 }),
                 (_, None) => None,
             };
-            RowOutcome { snapshot, ..base }
+            // What the planner foresaw holds only for a row that went through.
+            let notes = planned_notes.into_iter().chain(notes).collect();
+            RowOutcome {
+                snapshot,
+                notes,
+                ..base
+            }
         }
         FinalOutcome::Rejected {
             status,

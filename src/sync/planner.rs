@@ -15,9 +15,10 @@ use crate::config::Target;
 use crate::dispatch::Job;
 use crate::input::InputOptions;
 use crate::ledger::{
-    Hash, Ledger, OutcomeKind, PayloadHasher, RowOutcome, RunId, Snapshot, SnapshotChange,
+    Hash, Ledger, OutcomeKind, PayloadHasher, RowNote, RowOutcome, RunId, Snapshot, SnapshotChange,
     SourceHash, StoredOutcome,
 };
+use crate::notes;
 use crate::payload::Payload;
 use crate::plan::{self, Decision, GuardRefusal, Known};
 use crate::prepare::{KnownRows, PreparedRow};
@@ -52,9 +53,8 @@ pub struct Pending {
     pub hash: Option<Hash>,
     /// The fingerprint of the export row it came from, for the snapshot once it succeeds.
     pub source_hash: Option<SourceHash>,
-    /// A user an earlier run deactivated, back at a provider that cannot be asked to give their
-    /// access back (Faveo): the sync's summary names them once their data is sent.
-    pub by_hand: bool,
+    /// What a person has to know about the row once it goes through (see `crate::notes`).
+    pub notes: Vec<RowNote>,
 }
 
 impl Pending {
@@ -62,6 +62,12 @@ impl Pending {
     pub fn requests(&self) -> u64 {
         1 + u64::from(self.job.reactivate)
     }
+}
+
+/// Whether `notes` say to give a user their access back by hand (Faveo): the sync's summary
+/// names such users once their data is sent.
+pub fn by_hand(notes: &[RowNote]) -> bool {
+    notes.iter().any(|n| n.code == notes::REACTIVATE_BY_HAND)
 }
 
 /// Where the rows of a pass come from.
@@ -268,6 +274,7 @@ impl Planner {
                 if say.done {
                     warn_uncleared(line, &key, &uncleared, provider.name());
                 }
+                let note = notes::not_cleared(&uncleared, provider.name());
                 // Nothing the provider can be sent; remember the export's state so the next
                 // run does not warn again.
                 let snapshot = SnapshotChange::Upsert {
@@ -278,6 +285,7 @@ impl Planner {
                 };
                 return Step::Done(RowOutcome {
                     snapshot: Some(snapshot),
+                    notes: vec![note],
                     ..RowOutcome::new(line, Some(key), OutcomeKind::Unchanged)
                 });
             }
@@ -297,12 +305,19 @@ impl Planner {
                 returning,
             } => (op, fields, uncleared, body, Some(payload), returning),
         };
-        if say.send && !uncleared.is_empty() {
-            warn_uncleared(line, &key, &uncleared, provider.name());
+        let mut row_notes = Vec::new();
+        if !uncleared.is_empty() {
+            if say.send {
+                warn_uncleared(line, &key, &uncleared, provider.name());
+            }
+            row_notes.push(notes::not_cleared(&uncleared, provider.name()));
         }
         let reactivation = returning.then(|| provider.reactivation());
-        if say.send && reactivation == Some(Reactivation::Unsupported) {
-            warn_not_reactivated(line, &key, provider.name());
+        if reactivation == Some(Reactivation::Unsupported) {
+            if say.send {
+                warn_not_reactivated(line, &key, provider.name());
+            }
+            row_notes.push(notes::reactivate_by_hand(provider.name()));
         }
         Step::Send(Box::new(Pending {
             job: Job {
@@ -317,7 +332,7 @@ impl Planner {
             full,
             hash: Some(hash),
             source_hash,
-            by_hand: reactivation == Some(Reactivation::Unsupported),
+            notes: row_notes,
         }))
     }
 }
@@ -362,7 +377,7 @@ pub(super) fn deactivation(line: i64, key: &str, remote_id: &Option<String>) -> 
         full: None,
         hash: None,
         source_hash: None,
-        by_hand: false,
+        notes: Vec::new(),
     }
 }
 

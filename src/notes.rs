@@ -1,0 +1,79 @@
+//! The notes a row can carry into the ledger (`row_outcomes.notes_json`) and every report: what
+//! a person has to know, or do, about a row that went through. A user whose access a provider
+//! cannot give back is synced as far as usersync can tell, yet somebody must still act; the
+//! HR staff who read the reports, not only whoever reads the logs, need to see it.
+//!
+//! A note never holds a field's value: field names, the provider's name, and the provider's own
+//! answer at most (as a failed row's detail does).
+
+use crate::ledger::RowNote;
+
+/// A returning leaver whose access the provider cannot be asked to give back.
+pub const REACTIVATE_BY_HAND: &str = "reactivate_by_hand";
+/// The provider refused to give a returning leaver their access back.
+pub const REACTIVATION_REFUSED: &str = "reactivation_refused";
+/// Fields emptied in the export that the provider cannot clear.
+pub const NOT_CLEARED: &str = "not_cleared";
+
+/// A user an earlier run deactivated is back; their data was sent, their access was not given
+/// back (`provider` has no way to be asked).
+pub fn reactivate_by_hand(provider: &str) -> RowNote {
+    RowNote {
+        code: REACTIVATE_BY_HAND.into(),
+        message: format!(
+            "deactivated by an earlier run and back in the export: their data was sent, but \
+             {provider} cannot be asked to give their access back; reactivate them in {provider} \
+             by hand"
+        ),
+    }
+}
+
+/// `provider` answered a returning leaver's reactivation with a refusal (`status`, `detail`);
+/// their update was sent anyway.
+pub fn reactivation_refused(provider: &str, status: Option<u16>, detail: &str) -> RowNote {
+    let status = status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
+    RowNote {
+        code: REACTIVATION_REFUSED.into(),
+        message: format!(
+            "{provider} refused to give this returning user their access back ({status}{detail}); \
+             their data was sent: check in {provider} that they can log in"
+        ),
+    }
+}
+
+/// `fields` were emptied in the export, and `provider` cannot clear a field: their old values
+/// stay there.
+pub fn not_cleared(fields: &[String], provider: &str) -> RowNote {
+    RowNote {
+        code: NOT_CLEARED.into(),
+        message: format!(
+            "emptied in the export, but {provider} cannot clear a field: {} keep their old values \
+             there; clear them in {provider} by hand if they must go",
+            fields.join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_name_fields_and_the_provider_and_say_what_to_do() {
+        let note = not_cleared(&["phone".into(), "address".into()], "gnoss");
+        assert_eq!(note.code, "not_cleared");
+        assert!(note
+            .message
+            .contains("phone, address keep their old values"));
+        assert!(note.message.contains("clear them in gnoss by hand"));
+        let note = reactivate_by_hand("faveo");
+        assert!(note.message.contains("reactivate them in faveo by hand"));
+        let note = reactivation_refused("gnoss", Some(409), "already unblocked");
+        assert!(note.message.contains("(HTTP 409: already unblocked)"));
+        assert_eq!(
+            reactivation_refused("gnoss", None, "no").message,
+            "gnoss refused to give this returning user their access back (no); their data was \
+             sent: check in gnoss that they can log in"
+        );
+    }
+}
