@@ -10,6 +10,8 @@ use crate::ledger::{Ledger, LedgerError, OutcomeKind, RunId, RunRecord, RunStatu
 
 /// How many cause groups of each kind a report lists.
 pub const CAUSES_LISTED: usize = 100;
+/// How many rows with notes a report lists (every format; the ledger has the rest).
+pub const FOLLOW_UPS_LISTED: usize = 1000;
 /// How many slices the timeline has at most.
 const TIMELINE_BUCKETS: u64 = 60;
 
@@ -100,6 +102,7 @@ pub fn build(ledger: &Ledger, run: RunId, opts: &ReportOptions) -> Result<Report
                 counts: p.counts,
             }),
         },
+        follow_ups: follow_ups(ledger, run, opts)?,
         counts,
         problems,
         notes,
@@ -153,6 +156,42 @@ pub fn each_problem_row(
             })?;
         }
         Ok(())
+    })
+}
+
+/// The run's notes by code, and those of its first [`FOLLOW_UPS_LISTED`] rows with notes.
+fn follow_ups(ledger: &Ledger, run: RunId, opts: &ReportOptions) -> Result<FollowUps, LedgerError> {
+    let by_code: Vec<FollowUpCount> = ledger
+        .note_counts(run)?
+        .into_iter()
+        .map(|c| FollowUpCount {
+            code: c.code,
+            rows: c.rows,
+        })
+        .collect();
+    let total = by_code.iter().map(|c| c.rows).sum();
+    if total == 0 {
+        return Ok(FollowUps::default());
+    }
+    let mut listed = Vec::new();
+    ledger.each_noted(run, FOLLOW_UPS_LISTED, |row| -> Result<(), LedgerError> {
+        for note in row.notes {
+            listed.push(FollowUp {
+                line: u64::try_from(row.line).ok(),
+                key: row.user_key.clone().map(|k| mask_if(opts.mask_pii, k)),
+                outcome: row.outcome.as_str().to_owned(),
+                operation: row.operation.map(|o| o.as_str().to_owned()),
+                code: note.code,
+                message: mask_if(opts.mask_pii, note.message),
+            });
+        }
+        Ok(())
+    })?;
+    Ok(FollowUps {
+        total,
+        by_code,
+        not_listed: total.saturating_sub(listed.len() as u64),
+        listed,
     })
 }
 

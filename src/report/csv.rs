@@ -1,5 +1,7 @@
 //! The `csv` report: for the HR administrator, one line per error of every row that did not
-//! succeed (a row with two field errors has two lines), to sort and filter in a spreadsheet.
+//! succeed (a row with two field errors has two lines), to sort and filter in a spreadsheet;
+//! then one line per note of the rows that went through but need a person (outcome `synced` or
+//! `unchanged`, the note's code and what to do; see `crate::notes`).
 //!
 //! Columns: `run, line, key, outcome, operation, http_status, field, code, message, attempts`.
 //! UTF-8 with a BOM (so Excel reads the accents), and every text cell passed through
@@ -54,6 +56,20 @@ impl Exporter for CsvExporter {
             ])?;
             Ok(())
         })?;
+        for n in &report.follow_ups.listed {
+            writer.write_record([
+                run.clone(),
+                n.line.map(|l| l.to_string()).unwrap_or_default(),
+                text(&n.key),
+                n.outcome.clone(),
+                text(&n.operation),
+                String::new(),
+                String::new(),
+                csv_cell(&n.code),
+                csv_cell(&n.message),
+                String::new(),
+            ])?;
+        }
         writer.flush()?;
         Ok(())
     }

@@ -49,6 +49,7 @@ impl Exporter for HtmlExporter {
         run_details(report, out)?;
         operations(report, out)?;
         causes(report, out)?;
+        follow_ups(report, out)?;
         problem_rows(report, rows, out)?;
         writeln!(
             out,
@@ -101,8 +102,15 @@ fn summary(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         html(&human::duration(run.duration_secs)),
         html(&run.command)
     )?;
-    if !r.notes.is_empty() {
+    if !r.notes.is_empty() || r.follow_ups.total > 0 {
         out.write_all(b"<div class=\"notes\">")?;
+        if r.follow_ups.total > 0 {
+            write!(
+                out,
+                "<p>Needs a person: {} (<a href=\"#follow-ups\">the rows</a>).</p>",
+                html(&human::follow_ups_line(&r.follow_ups))
+            )?;
+        }
         for note in &r.notes {
             write!(out, "<p>{}</p>", html(note))?;
         }
@@ -353,6 +361,46 @@ fn pill(outcome: &str) -> String {
         "<span class=\"pill o-{class}\">{}</span>",
         html(&outcome.replace('_', " "))
     )
+}
+
+/// The rows that went through but need a person.
+fn follow_ups(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
+    let f = &r.follow_ups;
+    if f.total == 0 {
+        return Ok(());
+    }
+    out.write_all(
+        b"<h2 id=\"follow-ups\">Needs a person</h2>\
+          <p>These rows went through, but somebody has to act.</p>\
+          <table class=\"sortable\" id=\"follow-up-rows\"><thead><tr><th class=\"num\">line</th>\
+          <th>key</th><th>outcome</th><th>code</th><th>what to do</th></tr></thead><tbody>",
+    )?;
+    let text = |v: &Option<String>| v.as_deref().map(html).unwrap_or_default();
+    for n in &f.listed {
+        writeln!(
+            out,
+            "<tr><td class=\"num\" data-v=\"{}\">{}</td><td class=\"k\">{}</td>\
+             <td class=\"nw\">{}</td><td class=\"c\"><code>{}</code></td>\
+             <td class=\"msg\">{}</td></tr>",
+            n.line.map_or(-1, |l| l as i64),
+            n.line
+                .map_or_else(|| "leaver".to_owned(), |l| l.to_string()),
+            text(&n.key),
+            pill(&n.outcome),
+            html(&n.code),
+            html(&n.message)
+        )?;
+    }
+    out.write_all(b"</tbody></table>\n")?;
+    if f.not_listed > 0 {
+        writeln!(
+            out,
+            "<p class=\"muted\">{} more are not listed here: the ledger has them \
+             (<code>row_outcomes.notes_json</code>).</p>",
+            number(f.not_listed)
+        )?;
+    }
+    Ok(())
 }
 
 fn problem_rows(r: &Report, rows: &mut dyn ProblemRows, out: &mut dyn Write) -> anyhow::Result<()> {

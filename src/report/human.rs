@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::model::{Counts, Report};
+use super::model::{Counts, FollowUps, Report};
 
 /// `2024-05-01 02:00:03 UTC`.
 pub fn time(t: DateTime<Utc>) -> String {
@@ -58,6 +58,7 @@ pub fn verdict(report: &Report) -> String {
     let status = report.run.status.as_str();
     match status {
         "completed" if report.counts.problems() > 0 => "completed with problems".to_owned(),
+        "completed" if report.follow_ups.total > 0 => "completed: rows need a person".to_owned(),
         "running" => "still running".to_owned(),
         other => other.to_owned(),
     }
@@ -67,11 +68,20 @@ pub fn verdict(report: &Report) -> String {
 pub fn severity(report: &Report) -> &'static str {
     match report.run.status.as_str() {
         "completed" if report.counts.failed + report.counts.not_attempted > 0 => "bad",
-        "completed" if report.counts.problems() > 0 => "warn",
+        "completed" if report.counts.problems() > 0 || report.follow_ups.total > 0 => "warn",
         "completed" => "ok",
         "running" | "interrupted" => "warn",
         _ => "bad",
     }
+}
+
+/// The notes of a run by code: `reactivate by hand 2 · not cleared 1`.
+pub fn follow_ups_line(f: &FollowUps) -> String {
+    f.by_code
+        .iter()
+        .map(|c| format!("{} {}", c.code.replace('_', " "), number(c.rows)))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// `(+2)`, `(−3)`, `(=)`: the change from `before` to `now`.

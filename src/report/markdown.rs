@@ -29,6 +29,7 @@ impl Exporter for MarkdownExporter {
         run_table(report, out)?;
         operations(report, out)?;
         causes(report, out)?;
+        follow_ups(report, out)?;
         problem_rows(report, rows, out)
     }
 }
@@ -96,6 +97,13 @@ fn summary(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         human::ms(l.p99_ms),
         human::ms(l.max_ms)
     )?;
+    if r.follow_ups.total > 0 {
+        writeln!(
+            out,
+            "- **needs a person**: {} (see below)",
+            markdown(&human::follow_ups_line(&r.follow_ups))
+        )?;
+    }
     for note in &r.notes {
         writeln!(out, "- **note**: {}", markdown(note))?;
     }
@@ -236,6 +244,48 @@ fn causes(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         writeln!(out)?;
     }
+    Ok(())
+}
+
+/// The rows that went through but need a person, at most [`ROWS_LISTED`].
+fn follow_ups(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
+    let f = &r.follow_ups;
+    if f.total == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "## Needs a person
+
+These rows went through, but somebody has to act.
+
+\
+         | line | key | outcome | code | what to do |\n|--:|---|---|---|---|"
+    )?;
+    let text = |v: &Option<String>| v.as_deref().map(markdown).unwrap_or_default();
+    for n in f.listed.iter().take(ROWS_LISTED as usize) {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            n.line.map_or_else(|| "–".into(), |l| l.to_string()),
+            text(&n.key),
+            markdown(&n.outcome),
+            markdown(&n.code),
+            markdown(&n.message)
+        )?;
+    }
+    let left = f
+        .total
+        .saturating_sub(f.listed.len().min(ROWS_LISTED as usize) as u64);
+    if left > 0 {
+        writeln!(
+            out,
+            "\n{} more are not listed here: see `usersync report {} --format csv`.",
+            number(left),
+            r.run.id
+        )?;
+    }
+    writeln!(out)?;
     Ok(())
 }
 

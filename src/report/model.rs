@@ -33,6 +33,8 @@ pub struct Report {
     /// What this run changed at the provider, compared with the run before it.
     pub changes: Changes,
     pub problems: Problems,
+    /// Rows that went through but need a person.
+    pub follow_ups: FollowUps,
     /// Things the reader should know, e.g. that the run is still going on.
     pub notes: Vec<String>,
 }
@@ -232,6 +234,43 @@ pub struct ErrorCause {
     pub code: Option<String>,
     pub message: Option<String>,
     pub rows: u64,
+}
+
+/// Rows that went through (synced or unchanged) but need a person: a user whose access the
+/// provider cannot give back, fields it cannot clear (`row_outcomes.notes_json`, whose codes
+/// `crate::notes` lists).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FollowUps {
+    /// Every note of the run (a row can carry two).
+    pub total: u64,
+    /// Notes by code, the most frequent first.
+    pub by_code: Vec<FollowUpCount>,
+    /// The notes of the run's first `FOLLOW_UPS_LISTED` rows with notes, by line.
+    pub listed: Vec<FollowUp>,
+    /// Notes not in `listed`.
+    pub not_listed: u64,
+}
+
+/// How many notes of one code the run's rows carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowUpCount {
+    pub code: String,
+    pub rows: u64,
+}
+
+/// One note of one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowUp {
+    /// The row's line in the input; `None` for a leaver.
+    pub line: Option<u64>,
+    pub key: Option<String>,
+    /// `synced` or `unchanged`.
+    pub outcome: String,
+    pub operation: Option<String>,
+    /// `reactivate_by_hand`, `reactivation_refused` or `not_cleared`.
+    pub code: String,
+    /// What happened and what to do, for a person.
+    pub message: String,
 }
 
 /// One error of one problem row: a rejected row with two field errors gives two.

@@ -345,3 +345,50 @@ async fn a_nightly_batch_of_unchanged_rows_gets_one_outcome_per_line() {
     let counts = ledger.counts(run).unwrap();
     assert_eq!((counts.rows, counts.unchanged), (300, 298));
 }
+
+#[tokio::test]
+async fn a_rows_notes_are_kept_with_its_outcome_and_reach_the_report_masked() {
+    let dir = TempDir::new().unwrap();
+    let path = ledger_in(&dir);
+    let ledger = Ledger::open(&path).unwrap();
+    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (handle, join) = spawn_writer(&path);
+    let ana = user(1);
+    let back = RowOutcome {
+        notes: vec![usersync::notes::reactivate_by_hand("faveo")],
+        ..synced(&ledger, 2, Operation::Update, &ana, Some("41"))
+    };
+    let kept = RowOutcome {
+        user_key: Some("ana.perez@example.com".into()),
+        notes: vec![usersync::notes::not_cleared(&["city".into()], "gnoss")],
+        ..RowOutcome::new(3, None, OutcomeKind::Unchanged)
+    };
+    // A note-less unchanged row goes the quick way (no notes column bound).
+    let plain = RowOutcome::new(4, Some("u4".into()), OutcomeKind::Unchanged);
+    handle
+        .record_outcomes(run, vec![back, kept, plain])
+        .await
+        .unwrap();
+    drop(handle);
+    join.await.unwrap().unwrap();
+
+    let rows = ledger.outcomes(run).unwrap();
+    let codes: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.notes.iter().map(|n| n.code.as_str()).collect())
+        .collect();
+    assert_eq!(
+        codes,
+        [vec!["reactivate_by_hand"], vec!["not_cleared"], vec![]]
+    );
+
+    let options = usersync::report::ReportOptions { mask_pii: true };
+    let report = usersync::report::build(&ledger, run, &options).unwrap();
+    let f = &report.follow_ups;
+    assert_eq!((f.total, f.not_listed, f.listed.len()), (2, 0, 2));
+    assert_eq!(f.listed[1].key.as_deref(), Some("a***@***.com"));
+    assert_eq!(
+        (f.listed[1].line, f.listed[1].outcome.as_str()),
+        (Some(3), "unchanged")
+    );
+}

@@ -5,6 +5,7 @@
 //! for its peak memory.
 #![allow(dead_code)]
 
+pub mod nights;
 pub mod process;
 
 use std::collections::BTreeMap;

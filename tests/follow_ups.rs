@@ -1,0 +1,123 @@
+//! Rows that went through but need a person reach HR's reports, through the binary on the
+//! sample export and config: a Faveo user who comes back (their access must be given back by
+//! hand) and a field emptied in the export that GNOSS cannot clear. Each report format says
+//! which line and user, and what to do; the night after, with nothing left to do, says nothing.
+
+mod reliability;
+
+use reliability::nights::{Nights, LEAVER};
+
+#[test]
+fn the_reports_of_the_night_a_faveo_user_comes_back_say_who_to_reactivate_by_hand() {
+    let nights = Nights::new("faveo", "helpdesk");
+    nights.leave_and_come_back("user_name", &LEAVER.to_lowercase());
+
+    // For scripts: the note, on its row.
+    let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
+    let follow_ups = &json["follow_ups"];
+    assert_eq!(follow_ups["total"], 1, "{follow_ups}");
+    assert_eq!(follow_ups["by_code"][0]["code"], "reactivate_by_hand");
+    let row = &follow_ups["listed"][0];
+    assert_eq!(
+        (&row["line"], &row["key"], &row["outcome"], &row["code"]),
+        (
+            &2.into(),
+            &"e00001".into(),
+            &"synced".into(),
+            &"reactivate_by_hand".into()
+        )
+    );
+    let message = row["message"].as_str().unwrap();
+    assert!(
+        message.contains("reactivate them in faveo by hand"),
+        "{message}"
+    );
+    // For HR: a line in the spreadsheet of rows to act on, and a section in the summary.
+    let csv = nights.report("csv");
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",2,e00001,synced,") && l.contains("reactivate_by_hand")),
+        "{csv}"
+    );
+    let md = nights.report("md");
+    assert!(
+        md.contains("**needs a person**: reactivate by hand 1"),
+        "{md}"
+    );
+    assert!(md.contains("## Needs a person"), "{md}");
+    let html = nights.report("html");
+    assert!(html.contains("id=\"follow-ups\""), "{html}");
+    assert!(html.contains("reactivate them in faveo by hand"));
+
+    // The next night the user is unchanged: nothing more to do.
+    nights.sync("all.csv", &["-q"]);
+    let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
+    assert_eq!(json["follow_ups"]["total"], 0);
+    assert!(!nights.report("md").contains("Needs a person"));
+}
+
+#[test]
+fn the_reports_say_which_emptied_fields_gnoss_kept() {
+    let nights = Nights::new("gnoss", "community");
+    nights.sync("all.csv", &[]);
+    // Marc Torres (line 2) no longer has a city in the export; Joan Puig (line 3) neither, and
+    // has a new surname. GNOSS cannot clear a field, so both keep their old city there.
+    let all = std::fs::read_to_string(nights.path("all.csv")).unwrap();
+    let edited: String = all
+        .split_inclusive('\n')
+        .map(|line| match line.split(',').next() {
+            Some("E00001") => line.replacen(",Alicante,", ",,", 1),
+            Some("E00002") => {
+                line.replacen(",Bilbao,", ",,", 1)
+                    .replacen("Puig Álvarez", "Puig Serra", 1)
+            }
+            _ => line.to_owned(),
+        })
+        .collect();
+    assert_eq!(edited.matches(",,03031,").count(), 1, "the edit applies");
+    std::fs::write(nights.path("edited.csv"), edited).unwrap();
+    nights.sync("edited.csv", &[]);
+    let marc = nights.leaver("email", "marc.torres@empresa.example.com");
+    assert_eq!(marc.fields["city"], "Alicante", "GNOSS kept the old city");
+
+    let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
+    let follow_ups = &json["follow_ups"];
+    assert_eq!(follow_ups["total"], 2, "{follow_ups}");
+    assert_eq!(follow_ups["by_code"][0]["code"], "not_cleared");
+    let rows: Vec<(u64, &str, &str)> = follow_ups["listed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let message = r["message"].as_str().unwrap();
+            assert!(
+                message.contains("city keep their old values there"),
+                "{message}"
+            );
+            (
+                r["line"].as_u64().unwrap(),
+                r["outcome"].as_str().unwrap(),
+                r["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Marc's row needed no request (nothing GNOSS can be sent changed); Joan's was patched.
+    assert_eq!(
+        rows,
+        [
+            (2, "unchanged", "not_cleared"),
+            (3, "synced", "not_cleared")
+        ]
+    );
+    let csv = nights.report("csv");
+    assert_eq!(
+        csv.lines().filter(|l| l.contains("not_cleared")).count(),
+        2,
+        "{csv}"
+    );
+
+    // The same export the next night: the ledger knows, so nobody is told again.
+    nights.sync("edited.csv", &[]);
+    let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
+    assert_eq!(json["follow_ups"]["total"], 0);
+}
