@@ -27,6 +27,14 @@ fn ledger_in(dir: &TempDir) -> PathBuf {
     dir.path().join("usersync.db")
 }
 
+/// A new ledger in `dir` (its path and an open connection), with a run of target `ml` begun.
+fn ledger_with_run(dir: &TempDir) -> (PathBuf, Ledger, RunId) {
+    let path = ledger_in(dir);
+    let ledger = Ledger::open(&path).unwrap();
+    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    (path, ledger, run)
+}
+
 fn payload(v: serde_json::Value) -> Payload {
     match v {
         serde_json::Value::Object(map) => map.into(),

@@ -6,9 +6,7 @@ use super::*;
 #[tokio::test]
 async fn ledger_and_its_wal_are_private() {
     let dir = TempDir::new().unwrap();
-    let path = ledger_in(&dir);
-    let ledger = Ledger::open(&path).unwrap();
-    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (path, ledger, run) = ledger_with_run(&dir);
     let (handle, _join) = spawn_writer(&path);
     handle
         .record_outcome(run, synced(&ledger, 2, Operation::Create, &user(1), None))

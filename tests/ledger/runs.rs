@@ -68,9 +68,7 @@ async fn a_run_left_running_by_a_dead_process_is_recovered() {
 #[tokio::test]
 async fn retry_selects_failed_and_not_attempted_rows_and_provider_rejections_on_request() {
     let dir = TempDir::new().unwrap();
-    let path = ledger_in(&dir);
-    let ledger = Ledger::open(&path).unwrap();
-    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (path, ledger, run) = ledger_with_run(&dir);
     let (handle, join) = spawn_writer(&path);
     let rows = vec![
         synced(&ledger, 2, Operation::Create, &user(2), None),

@@ -6,9 +6,7 @@ use usersync::ledger::short;
 #[tokio::test]
 async fn intents_are_committed_before_the_call_returns() {
     let dir = TempDir::new().unwrap();
-    let path = ledger_in(&dir);
-    let ledger = Ledger::open(&path).unwrap();
-    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (path, _ledger, run) = ledger_with_run(&dir);
     let (handle, _join) = spawn_writer(&path);
 
     let intents = (0..3)
@@ -32,9 +30,7 @@ async fn intents_are_committed_before_the_call_returns() {
 #[tokio::test]
 async fn an_outcome_replaces_its_intent_and_updates_the_snapshot_together() {
     let dir = TempDir::new().unwrap();
-    let path = ledger_in(&dir);
-    let ledger = Ledger::open(&path).unwrap();
-    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (path, ledger, run) = ledger_with_run(&dir);
     let (handle, join) = spawn_writer(&path);
     let ana = user(1);
     let intent = Intent {
@@ -67,9 +63,7 @@ async fn an_outcome_replaces_its_intent_and_updates_the_snapshot_together() {
 #[tokio::test]
 async fn everything_queued_is_committed_when_the_writer_shuts_down() {
     let dir = TempDir::new().unwrap();
-    let path = ledger_in(&dir);
-    let ledger = Ledger::open(&path).unwrap();
-    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (path, ledger, run) = ledger_with_run(&dir);
     let config = WriterConfig {
         batch_rows: 64,
         channel_capacity: 16,
@@ -234,9 +228,7 @@ async fn a_bad_run_id_stops_the_writer_with_a_clear_error() {
 #[tokio::test]
 async fn snapshot_and_field_hashes_round_trip() {
     let dir = TempDir::new().unwrap();
-    let path = ledger_in(&dir);
-    let ledger = Ledger::open(&path).unwrap();
-    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (path, ledger, run) = ledger_with_run(&dir);
     let (handle, join) = spawn_writer(&path);
     let rows: Vec<_> = (0..300)
         .map(|i| synced(&ledger, i as i64 + 2, Operation::Create, &user(i), None))
@@ -312,9 +304,7 @@ fn hashes_are_keyed_per_ledger_and_stable_across_opens() {
 #[tokio::test]
 async fn a_nightly_batch_of_unchanged_rows_gets_one_outcome_per_line() {
     let dir = TempDir::new().unwrap();
-    let path = ledger_in(&dir);
-    let ledger = Ledger::open(&path).unwrap();
-    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (path, ledger, run) = ledger_with_run(&dir);
     let (handle, join) = spawn_writer(&path);
     // 300 rows: unchanged ones (written many per statement) around a synced and a failed one.
     let outcomes: Vec<RowOutcome> = (2..302)
@@ -349,9 +339,7 @@ async fn a_nightly_batch_of_unchanged_rows_gets_one_outcome_per_line() {
 #[tokio::test]
 async fn a_rows_notes_are_kept_with_its_outcome_and_reach_the_report_masked() {
     let dir = TempDir::new().unwrap();
-    let path = ledger_in(&dir);
-    let ledger = Ledger::open(&path).unwrap();
-    let run = ledger.begin_run(&new_run("ml")).unwrap();
+    let (path, ledger, run) = ledger_with_run(&dir);
     let (handle, join) = spawn_writer(&path);
     let ana = user(1);
     let back = RowOutcome {
