@@ -76,7 +76,18 @@ fn the_reports_say_which_emptied_fields_gnoss_kept() {
         .collect();
     assert_eq!(edited.matches(",,03031,").count(), 1, "the edit applies");
     std::fs::write(nights.path("edited.csv"), edited).unwrap();
-    nights.sync("edited.csv", &[]);
+    let out = nights.sync("edited.csv", &["-q"]);
+    // The summary says it too, for cron mail.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("not cleared at gnoss: 2 user(s) keep old values"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        line.contains("6a423cf9-d330-4549-8d14-cf1a4cc34636")
+            && line.contains("fed5ce26-af1a-46da-ae01-26319a72180d"),
+        "{line}"
+    );
     let marc = nights.leaver("email", "marc.torres@empresa.example.com");
     assert_eq!(marc.fields["city"], "Alicante", "GNOSS kept the old city");
 
@@ -117,7 +128,8 @@ fn the_reports_say_which_emptied_fields_gnoss_kept() {
     );
 
     // The same export the next night: the ledger knows, so nobody is told again.
-    nights.sync("edited.csv", &[]);
+    let out = nights.sync("edited.csv", &[]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("not cleared"));
     let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
     assert_eq!(json["follow_ups"]["total"], 0);
 }

@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use crate::cli::{GlobalArgs, RetryArgs};
-use crate::commands::sync::{command_line, watch_signals, write_by_hand, write_outcome_counts};
+use crate::commands::sync::{command_line, watch_signals, write_noted, write_outcome_counts};
 use crate::commands::{ledger_path, sync_runtime, UsageError};
 use crate::config::{self, parse_base_url, Config, Target};
 use crate::dispatch;
@@ -117,7 +117,7 @@ fn print_summary(s: &RetrySummary, target: &Target, quiet: bool) -> std::io::Res
         sync.elapsed.as_secs_f64()
     )?;
     write_outcome_counts(&mut out, c)?;
-    write_by_hand(&mut out, &sync.by_hand, target.provider.name())?;
+    write_noted(&mut out, &sync.noted, target.provider.name())?;
     writeln!(
         out,
         "  requests {} (retries {}, throttled {})",

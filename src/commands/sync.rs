@@ -5,6 +5,7 @@
 //! exit 130. Twice: abandon the in-flight requests.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -13,7 +14,8 @@ use crate::commands::{ledger_path, sync_runtime, UsageError};
 use crate::config::{self, parse_base_url, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
-use crate::sync::{self, window, ByHand, SyncRequest, SyncSummary};
+use crate::notes;
+use crate::sync::{self, window, Noted, SyncRequest, SyncSummary};
 
 /// Runs `sync`.
 pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
@@ -221,27 +223,36 @@ pub(super) fn write_outcome_counts(
     Ok(())
 }
 
-/// The returning users whose access usersync could not give back, if any.
-pub(super) fn write_by_hand(
+/// A line for each kind of row that went through but needs a person (see `crate::notes`),
+/// naming the first keys; the report lists every row with what to do.
+pub(super) fn write_noted(
     out: &mut impl Write,
-    by_hand: &ByHand,
+    noted: &BTreeMap<String, Noted>,
     provider: &str,
 ) -> std::io::Result<()> {
-    if by_hand.count == 0 {
-        return Ok(());
+    for (code, rows) in noted {
+        let more = rows.count.saturating_sub(rows.keys.len() as u64);
+        let keys = if more > 0 {
+            format!("{} and {more} more", rows.keys.join(", "))
+        } else {
+            rows.keys.join(", ")
+        };
+        let n = rows.count;
+        let what = match code.as_str() {
+            notes::REACTIVATE_BY_HAND => format!(
+                "reactivate by hand at {provider}: {n} returning user(s), data sent, access not given back"
+            ),
+            notes::REACTIVATION_REFUSED => format!(
+                "access refused at {provider}: {n} returning user(s), data sent, check they can log in"
+            ),
+            notes::NOT_CLEARED => format!(
+                "not cleared at {provider}: {n} user(s) keep old values of fields emptied in the export"
+            ),
+            other => format!("{other}: {n} user(s)"),
+        };
+        writeln!(out, "  {what}: {keys}")?;
     }
-    let more = by_hand.count.saturating_sub(by_hand.keys.len() as u64);
-    let more = if more > 0 {
-        format!(" and {more} more")
-    } else {
-        String::new()
-    };
-    writeln!(
-        out,
-        "  reactivate by hand at {provider}: {} returning user(s), data sent, access not given back: {}{more}",
-        by_hand.count,
-        by_hand.keys.join(", ")
-    )
+    Ok(())
 }
 
 fn print_summary(
@@ -266,7 +277,7 @@ fn print_summary(
         s.run.0, c.rows
     )?;
     write_outcome_counts(&mut out, c)?;
-    write_by_hand(&mut out, &s.by_hand, provider)?;
+    write_noted(&mut out, &s.noted, provider)?;
     let rate = if secs > 0.0 {
         c.rows as f64 / secs
     } else {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use indicatif::ProgressBar;
 use tokio::sync::{mpsc, oneshot};
 
-use super::planner::{by_hand, Pending, Planned};
+use super::planner::{Pending, Planned};
 use super::Tally;
 use crate::dispatch::{FinalOutcome, Job, JobResult};
 use crate::ledger::{
@@ -264,9 +264,6 @@ pub async fn record_results(
         while let Some(result) = next.take() {
             let in_flight = take(&pending, result.job.line);
             let outcome = to_outcome(result, in_flight, &hasher);
-            if outcome.outcome == OutcomeKind::Synced && by_hand(&outcome.notes) {
-                tally.note_by_hand(outcome.user_key.as_deref().unwrap_or_default());
-            }
             count(&tally, &progress, &outcome);
             outcomes.push(outcome);
             if outcomes.len() < OUTCOME_BATCH {
@@ -390,6 +387,7 @@ fn count(tally: &Tally, progress: &ProgressBar, outcome: &RowOutcome) {
     if let Some(counter) = detail {
         counter.fetch_add(1, Ordering::Relaxed);
     }
+    tally.note(outcome.user_key.as_deref(), &outcome.notes);
     tally.done.fetch_add(1, Ordering::Relaxed);
     progress.inc(1);
     if tally.done.load(Ordering::Relaxed).is_multiple_of(64) {

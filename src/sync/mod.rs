@@ -21,7 +21,7 @@ pub mod retry;
 pub mod scan;
 pub mod window;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,7 +39,8 @@ use crate::dispatch::{
 use crate::exit::Exit;
 use crate::input::InputOptions;
 use crate::ledger::{
-    Ledger, LedgerWriter, NewRun, RunCounts, RunId, RunStatus, Snapshot, TargetLock, WriterConfig,
+    Ledger, LedgerWriter, NewRun, RowNote, RunCounts, RunId, RunStatus, Snapshot, TargetLock,
+    WriterConfig,
 };
 use crate::plan::PlanCounts;
 use feeder::FeedEnd;
@@ -88,28 +89,28 @@ pub struct SyncSummary {
     pub learned: bool,
     /// The in-process mock, when the target is `base_url = "mock"` (for tests and demos).
     pub mock: Option<crate::mock::MockHandle>,
-    /// Returning users whose data was sent but whose access must be given back by hand (Faveo):
-    /// how many, and the first keys.
-    pub by_hand: ByHand,
+    /// The rows that went through but need a person (see `crate::notes`), by note code.
+    pub noted: BTreeMap<String, Noted>,
 }
 
-/// Returning users whose access must be given back by hand: how many, and the first
-/// [`ByHand::KEYS`] keys (a summary line, not a list: the log names every one).
+/// The rows of one note code: how many, and the first [`Noted::KEYS`] user keys (a summary
+/// line, not a list: the reports and the log name every one).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ByHand {
+pub struct Noted {
     pub count: u64,
     pub keys: Vec<String>,
 }
 
-impl ByHand {
+impl Noted {
     pub const KEYS: usize = 10;
 }
 
 impl SyncSummary {
-    /// Whether a person should read this run's summary: it did not end cleanly, or someone's
-    /// access must be given back by hand. `-q` prints the summary only then.
+    /// Whether a person should read this run's summary: it did not end cleanly, or rows that
+    /// went through need a person (a user to reactivate by hand, a field not cleared). `-q`
+    /// prints the summary only then.
     pub fn needs_a_person(&self) -> bool {
-        self.exit != Exit::Ok || self.by_hand.count > 0
+        self.exit != Exit::Ok || !self.noted.is_empty()
     }
 }
 
@@ -129,17 +130,23 @@ pub struct Tally {
     pub created: std::sync::atomic::AtomicU64,
     pub updated: std::sync::atomic::AtomicU64,
     pub deactivated: std::sync::atomic::AtomicU64,
-    /// See [`SyncSummary::by_hand`].
-    pub by_hand: std::sync::Mutex<ByHand>,
+    /// See [`SyncSummary::noted`].
+    pub noted: std::sync::Mutex<BTreeMap<String, Noted>>,
 }
 
 impl Tally {
-    /// Counts a returning user whose access must be given back by hand.
-    pub fn note_by_hand(&self, key: &str) {
-        if let Ok(mut by_hand) = self.by_hand.lock() {
-            by_hand.count += 1;
-            if by_hand.keys.len() < ByHand::KEYS {
-                by_hand.keys.push(key.to_owned());
+    /// Counts the notes of a row (user `key`) that went through.
+    pub fn note(&self, key: Option<&str>, notes: &[RowNote]) {
+        if notes.is_empty() {
+            return;
+        }
+        if let Ok(mut noted) = self.noted.lock() {
+            for note in notes {
+                let entry = noted.entry(note.code.clone()).or_default();
+                entry.count += 1;
+                if let Some(key) = key.filter(|_| entry.keys.len() < Noted::KEYS) {
+                    entry.keys.push(key.to_owned());
+                }
             }
         }
     }
@@ -483,7 +490,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         dispatch: report,
         learned,
         mock: connection.mock,
-        by_hand: tally.by_hand.lock().map(|b| b.clone()).unwrap_or_default(),
+        noted: tally.noted.lock().map(|n| n.clone()).unwrap_or_default(),
     })
 }
 

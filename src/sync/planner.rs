@@ -64,12 +64,6 @@ impl Pending {
     }
 }
 
-/// Whether `notes` say to give a user their access back by hand (Faveo): the sync's summary
-/// names such users once their data is sent.
-pub fn by_hand(notes: &[RowNote]) -> bool {
-    notes.iter().any(|n| n.code == notes::REACTIVATE_BY_HAND)
-}
-
 /// Where the rows of a pass come from.
 #[derive(Debug, Clone)]
 pub enum Source {
