@@ -1,7 +1,8 @@
-//! Rows that went through but need a person reach HR's reports, through the binary on the
-//! sample export and config: a Faveo user who comes back (their access must be given back by
-//! hand) and a field emptied in the export that GNOSS cannot clear. Each report format says
-//! which line and user, and what to do; the night after, with nothing left to do, says nothing.
+//! Rows that go through but need a person, through the binary on the sample export and config:
+//! a Faveo user who comes back (their access must be given back by hand) and a field emptied in
+//! the export that GNOSS cannot clear. `plan --json` says so before the night; the sync's
+//! summary and every report format after it, with the line, the user and what to do; the night
+//! after, with nothing left to do, says nothing.
 
 mod reliability;
 
@@ -10,7 +11,16 @@ use reliability::nights::{Nights, LEAVER};
 #[test]
 fn the_reports_of_the_night_a_faveo_user_comes_back_say_who_to_reactivate_by_hand() {
     let nights = Nights::new("faveo", "helpdesk");
-    nights.leave_and_come_back("user_name", &LEAVER.to_lowercase());
+    nights.leave("user_name", &LEAVER.to_lowercase());
+    // `plan` says it before the night.
+    let plan = nights.plan("all.csv");
+    let planned = plan
+        .iter()
+        .find(|l| l["line"] == 2)
+        .unwrap_or_else(|| panic!("{plan:?}"));
+    assert_eq!(planned["op"], "update");
+    assert_eq!(planned["notes"], serde_json::json!(["reactivate_by_hand"]));
+    nights.sync("all.csv", &[]);
 
     // For scripts: the note, on its row.
     let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
@@ -76,6 +86,18 @@ fn the_reports_say_which_emptied_fields_gnoss_kept() {
         .collect();
     assert_eq!(edited.matches(",,03031,").count(), 1, "the edit applies");
     std::fs::write(nights.path("edited.csv"), edited).unwrap();
+    // `plan` says it before the night, for the row that will be sent.
+    let plan = nights.plan("edited.csv");
+    let joan = plan.iter().find(|l| l["line"] == 3).unwrap();
+    assert_eq!(
+        (&joan["op"], &joan["not_cleared"], &joan["notes"]),
+        (
+            &"update".into(),
+            &serde_json::json!(["city"]),
+            &serde_json::json!(["not_cleared"])
+        )
+    );
+    assert!(plan.iter().all(|l| l["line"] != 2), "Marc needs no request");
     let out = nights.sync("edited.csv", &["-q"]);
     // The summary says it too, for cron mail.
     let stdout = String::from_utf8_lossy(&out.stdout);

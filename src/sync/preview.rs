@@ -30,6 +30,10 @@ pub struct PlanLine {
     /// Fields emptied in the export that the provider cannot clear (GNOSS): not sent.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_cleared: Vec<String>,
+    /// The codes of the notes the row will carry once it goes through: what a person will have
+    /// to do (`reactivate_by_hand`, `not_cleared`; see `crate::notes`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The inputs of a preview.
@@ -89,6 +93,7 @@ pub fn preview(
                                 op: "rejected",
                                 fields: outcome.errors.iter().map(|e| e.field.clone()).collect(),
                                 not_cleared: Vec::new(),
+                                notes: Vec::new(),
                             });
                         }
                         // Rows a refused plan would not send.
@@ -118,6 +123,7 @@ pub fn preview(
                     op,
                     fields: p.fields.clone(),
                     not_cleared: p.uncleared.clone(),
+                    notes: p.notes.iter().map(|n| n.code.clone()).collect(),
                 });
             }
             Planned::Refused(refusal) => end = Some(anyhow::Error::new(refusal)),

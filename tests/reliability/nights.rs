@@ -105,6 +105,26 @@ impl Nights {
         String::from_utf8(out.stdout).expect("a UTF-8 report")
     }
 
+    /// `usersync plan EXPORT --json` of the target: one JSON value per line.
+    pub fn plan(&self, export: &str) -> Vec<serde_json::Value> {
+        let out = usersync(self.dir.path())
+            .args([
+                "plan",
+                export,
+                "--json",
+                "-c",
+                "usersync.toml",
+                "-t",
+                self.target,
+            ])
+            .output()
+            .expect("run usersync plan");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+
     /// Syncs everyone, then everyone but the leaver (deactivating them), then everyone again;
     /// returns the last night's output.
     pub fn leave_and_come_back(&self, field: &str, value: &str) -> Output {
