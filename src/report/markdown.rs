@@ -277,7 +277,13 @@ These rows went through, but somebody has to act.
     let left = f
         .total
         .saturating_sub(f.listed.len().min(ROWS_LISTED as usize) as u64);
-    if left > 0 {
+    if f.not_listed > 0 {
+        writeln!(
+            out,
+            "\n{} more are not listed here: the ledger has every one (`row_outcomes.notes_json`).",
+            number(left)
+        )?;
+    } else if left > 0 {
         writeln!(
             out,
             "\n{} more are not listed here: see `usersync report {} --format csv`.",
