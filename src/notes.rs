@@ -28,15 +28,17 @@ pub fn reactivate_by_hand(provider: &str) -> RowNote {
     }
 }
 
-/// `provider` answered a returning leaver's reactivation with a refusal (`status`, `detail`);
-/// their update was sent anyway.
-pub fn reactivation_refused(provider: &str, status: Option<u16>, detail: &str) -> RowNote {
-    let status = status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
+/// `provider` answered a returning leaver's reactivation with a refusal (HTTP `status`); their
+/// update was sent anyway. The provider's own words stay in the log: an answer may echo a name
+/// or an address, and a note must hold none.
+pub fn reactivation_refused(provider: &str, status: Option<u16>) -> RowNote {
+    let status = status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
     RowNote {
         code: REACTIVATION_REFUSED.into(),
         message: format!(
-            "{provider} refused to give this returning user their access back ({status}{detail}); \
-             their data was sent: check in {provider} that they can log in"
+            "{provider} refused to give this returning user their access back{status}; their \
+             data was sent: check in {provider} that they can log in (the sync's log has \
+             {provider}'s answer)"
         ),
     }
 }
@@ -54,6 +56,26 @@ pub fn not_cleared(fields: &[String], provider: &str) -> RowNote {
     }
 }
 
+/// The start of the sync summary's line for `count` rows noted `code` at `provider` (the keys
+/// follow it).
+pub fn summary(code: &str, provider: &str, count: u64) -> String {
+    match code {
+        REACTIVATE_BY_HAND => format!(
+            "reactivate by hand at {provider}: {count} returning user(s), data sent, access not \
+             given back"
+        ),
+        REACTIVATION_REFUSED => format!(
+            "access refused at {provider}: {count} returning user(s), data sent, check they can \
+             log in"
+        ),
+        NOT_CLEARED => format!(
+            "not cleared at {provider}: {count} user(s) keep old values of fields emptied in the \
+             export"
+        ),
+        other => format!("{other}: {count} user(s)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,12 +90,14 @@ mod tests {
         assert!(note.message.contains("clear them in gnoss by hand"));
         let note = reactivate_by_hand("faveo");
         assert!(note.message.contains("reactivate them in faveo by hand"));
-        let note = reactivation_refused("gnoss", Some(409), "already unblocked");
-        assert!(note.message.contains("(HTTP 409: already unblocked)"));
+        let note = reactivation_refused("gnoss", Some(400));
+        assert!(note
+            .message
+            .contains("access back (HTTP 400); their data was sent"));
         assert_eq!(
-            reactivation_refused("gnoss", None, "no").message,
-            "gnoss refused to give this returning user their access back (no); their data was \
-             sent: check in gnoss that they can log in"
+            reactivation_refused("gnoss", None).message,
+            "gnoss refused to give this returning user their access back; their data was sent: \
+             check in gnoss that they can log in (the sync's log has gnoss's answer)"
         );
     }
 }

@@ -1,12 +1,13 @@
 //! Rows that go through but need a person, through the binary on the sample export and config:
-//! a Faveo user who comes back (their access must be given back by hand) and a field emptied in
-//! the export that GNOSS cannot clear. `plan --json` says so before the night; the sync's
+//! a Faveo user who comes back (their access must be given back by hand), a field emptied in
+//! the export that GNOSS cannot clear, and a returning GNOSS user whose unblock GNOSS refuses. `plan --json` says so before the night; the sync's
 //! summary and every report format after it, with the line, the user and what to do; the night
 //! after, with nothing left to do, says nothing.
 
 mod reliability;
 
 use reliability::nights::{Nights, LEAVER};
+use usersync::mock::Change;
 
 #[test]
 fn the_reports_of_the_night_a_faveo_user_comes_back_say_who_to_reactivate_by_hand() {
@@ -154,4 +155,53 @@ fn the_reports_say_which_emptied_fields_gnoss_kept() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("not cleared"));
     let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
     assert_eq!(json["follow_ups"]["total"], 0);
+}
+
+#[test]
+fn a_returning_gnoss_user_whose_unblock_is_refused_is_noted_for_a_check() {
+    let nights = Nights::new("gnoss", "community");
+    let email = "marc.torres@empresa.example.com";
+    nights.leave("email", email);
+    // Someone gives Marc his access back in GNOSS by hand before he is back in the export: the
+    // mock then refuses the unblock usersync sends ("The user is not blocked").
+    {
+        let mut store = nights.mock.state().store();
+        let mut users = store.export();
+        let marc = users
+            .iter_mut()
+            .find(|u| u.fields.get("email").and_then(|v| v.as_str()) == Some(email))
+            .expect("Marc at the mock");
+        marc.active = true;
+        store.import(users);
+    }
+    let out = nights.sync("all.csv", &[]);
+
+    let back = nights.leaver("email", email);
+    assert!(back.active);
+    assert_eq!(back.count(Change::Reactivate), 0, "the unblock was refused");
+    assert_eq!(
+        back.history.last().expect("a history").change,
+        Change::Patch,
+        "his data is sent anyway"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "access refused at gnoss: 1 returning user(s), data sent, check they can log in: \
+             6a423cf9-d330-4549-8d14-cf1a4cc34636"
+        ),
+        "{stdout}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
+    let row = &json["follow_ups"]["listed"][0];
+    assert_eq!(
+        (&row["line"], &row["outcome"], &row["code"]),
+        (&2.into(), &"synced".into(), &"reactivation_refused".into())
+    );
+    let message = row["message"].as_str().unwrap();
+    assert!(message.contains("(HTTP 400)"), "{message}");
+    assert!(
+        !message.contains("not blocked"),
+        "the provider's own words stay in the log: {message}"
+    );
 }

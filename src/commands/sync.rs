@@ -237,19 +237,7 @@ pub(super) fn write_noted(
         } else {
             rows.keys.join(", ")
         };
-        let n = rows.count;
-        let what = match code.as_str() {
-            notes::REACTIVATE_BY_HAND => format!(
-                "reactivate by hand at {provider}: {n} returning user(s), data sent, access not given back"
-            ),
-            notes::REACTIVATION_REFUSED => format!(
-                "access refused at {provider}: {n} returning user(s), data sent, check they can log in"
-            ),
-            notes::NOT_CLEARED => format!(
-                "not cleared at {provider}: {n} user(s) keep old values of fields emptied in the export"
-            ),
-            other => format!("{other}: {n} user(s)"),
-        };
+        let what = notes::summary(code, provider, rows.count);
         writeln!(out, "  {what}: {keys}")?;
     }
     Ok(())

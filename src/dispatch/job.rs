@@ -357,7 +357,7 @@ fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: Answ
         let provider = target.provider.name();
         progress
             .notes
-            .push(notes::reactivation_refused(provider, status, detail));
+            .push(notes::reactivation_refused(provider, status));
     }
     match Prepared::build(target, job.op, job) {
         Ok(request) => {

@@ -1,8 +1,9 @@
 //! Helpers shared by the reliability and security suites (issue 7: `soak`, `crash`, `disk`,
 //! `hostile`, `secrets`, `config_errors`): a mock provider that lives in the test process (so its
 //! store outlives every `usersync` child), deterministic generated exports with the users they
-//! should produce, the ledger checks every suite repeats, and (`process`) a child run measured
-//! for its peak memory.
+//! should produce, the ledger checks every suite repeats, (`process`) a child run measured for
+//! its peak memory, and (`nights`) nights of the sample export whose leaver comes back, for
+//! `reactivation` and `follow_ups`.
 #![allow(dead_code)]
 
 pub mod nights;

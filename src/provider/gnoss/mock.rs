@@ -10,6 +10,8 @@
 //! - `POST user/modify-user`: a partial update of the user named by `user_id` + `community_id`
 //!   (empty fields are skipped).
 //! - `POST user/block`, `POST user/unblock` `{user_id, community_id}`: deactivate, reactivate.
+//!   Unblocking a user who is not blocked is 400 "The user is not blocked" (an assumption, the
+//!   refusal usersync's README expects when someone already unblocked a returning user).
 //! - `GET user/get-by-id?user_id=`, `GET user/get-by-email?email=`: the user as JSON.
 //! - `POST user/delete-user` `{user_id}` (or `?user_id=`): removes the user.
 //!
@@ -59,6 +61,7 @@ const UNIQUE: &[&str] = &["email"];
 const EMAIL_TAKEN: &str = "The email is already being used";
 const NO_SUCH_USER: &str = "The user does not exist";
 const NOT_IN_COMMUNITY: &str = "The user does not participate in the community";
+const NOT_BLOCKED: &str = "The user is not blocked";
 
 /// The mock's router for GNOSS.
 pub fn router(state: MockState) -> Router {
@@ -271,6 +274,9 @@ async fn set_blocked(
     check_oauth(&state, &method, &uri, &headers)?;
     let payload = GnossErrors::body(&body)?;
     let user_id = find_member(&state, &payload)?;
+    if !blocked && state.store().get(&user_id).is_some_and(|u| u.active) {
+        return Ok(bad_request(NOT_BLOCKED));
+    }
     let change = if blocked {
         Change::Deactivate
     } else {
