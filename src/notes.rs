@@ -3,8 +3,8 @@
 //! cannot give back is synced as far as usersync can tell, yet somebody must still act; the
 //! HR staff who read the reports, not only whoever reads the logs, need to see it.
 //!
-//! A note never holds a field's value: field names, the provider's name, and the provider's own
-//! answer at most (as a failed row's detail does).
+//! A note never holds a field's value: field names, the provider's name and an HTTP status at
+//! most. The sync says each note in its log (a warning) once the row's outcome is recorded.
 
 use crate::ledger::RowNote;
 
@@ -22,8 +22,7 @@ pub fn reactivate_by_hand(provider: &str) -> RowNote {
         code: REACTIVATE_BY_HAND.into(),
         message: format!(
             "deactivated by an earlier run and back in the export: their data was sent, but \
-             {provider} cannot be asked to give their access back; reactivate them in {provider} \
-             by hand"
+             {provider} cannot be asked to give their access back; reactivate them there by hand"
         ),
     }
 }
@@ -53,6 +52,19 @@ pub fn not_cleared(fields: &[String], provider: &str) -> RowNote {
              there; clear them in {provider} by hand if they must go",
             fields.join(", ")
         ),
+    }
+}
+
+/// Says `notes`, those of the row on `line` (user `key`), in the log.
+pub fn log(line: i64, key: Option<&str>, notes: &[RowNote]) {
+    for note in notes {
+        tracing::warn!(
+            line,
+            key = key.unwrap_or_default(),
+            code = %note.code,
+            "{}",
+            note.message
+        );
     }
 }
 
@@ -89,7 +101,8 @@ mod tests {
             .contains("phone, address keep their old values"));
         assert!(note.message.contains("clear them in gnoss by hand"));
         let note = reactivate_by_hand("faveo");
-        assert!(note.message.contains("reactivate them in faveo by hand"));
+        assert!(note.message.contains("faveo cannot be asked"));
+        assert!(note.message.contains("reactivate them there by hand"));
         let note = reactivation_refused("gnoss", Some(400));
         assert!(note
             .message

@@ -40,7 +40,9 @@ fn the_reports_of_the_night_a_faveo_user_comes_back_say_who_to_reactivate_by_han
     );
     let message = row["message"].as_str().unwrap();
     assert!(
-        message.contains("reactivate them in faveo by hand"),
+        message.contains(
+            "faveo cannot be asked to give their access back; reactivate them there by hand"
+        ),
         "{message}"
     );
     // For HR: a line in the spreadsheet of rows to act on, and a section in the summary.
@@ -58,7 +60,9 @@ fn the_reports_of_the_night_a_faveo_user_comes_back_say_who_to_reactivate_by_han
     assert!(md.contains("## Needs a person"), "{md}");
     let html = nights.report("html");
     assert!(html.contains("id=\"follow-ups\""), "{html}");
-    assert!(html.contains("reactivate them in faveo by hand"));
+    assert!(html.contains(
+        "faveo cannot be asked to give their access back; reactivate them there by hand"
+    ));
 
     // The next night the user is unchanged: nothing more to do.
     nights.sync("all.csv", &["-q"]);

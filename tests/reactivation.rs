@@ -42,6 +42,11 @@ fn a_returning_faveo_user_is_updated_and_the_sync_says_to_reactivate_by_hand() {
     assert_eq!(back.count(Change::Update), 1, "their data is sent");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("reactivate them there by hand"), "{stderr}");
+    assert_eq!(
+        stderr.matches("reactivate them there by hand").count(),
+        1,
+        "said once, with the row's outcome: {stderr}"
+    );
     assert!(
         stderr.contains("line=2") || stderr.contains("line 2"),
         "{stderr}"

@@ -19,6 +19,7 @@ use crate::ledger::{
     Hash, Intent, LedgerError, LedgerHandle, OutcomeKind, PayloadHasher, RowNote, RowOutcome,
     RunId, SnapshotChange, SourceHash,
 };
+use crate::notes;
 use crate::payload::Payload;
 use crate::plan::GuardRefusal;
 use crate::provider::Operation;
@@ -387,7 +388,12 @@ fn count(tally: &Tally, progress: &ProgressBar, outcome: &RowOutcome) {
     if let Some(counter) = detail {
         counter.fetch_add(1, Ordering::Relaxed);
     }
-    tally.note(outcome.user_key.as_deref(), &outcome.notes);
+    if !outcome.notes.is_empty() {
+        // Every row's outcome comes here once, so every note is said once, however many
+        // passes read its row.
+        notes::log(outcome.line, outcome.user_key.as_deref(), &outcome.notes);
+        tally.note(outcome.user_key.as_deref(), &outcome.notes);
+    }
     tally.done.fetch_add(1, Ordering::Relaxed);
     progress.inc(1);
     if tally.done.load(Ordering::Relaxed).is_multiple_of(64) {

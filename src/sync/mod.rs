@@ -137,9 +137,6 @@ pub struct Tally {
 impl Tally {
     /// Counts the notes of a row (user `key`) that went through.
     pub fn note(&self, key: Option<&str>, notes: &[RowNote]) {
-        if notes.is_empty() {
-            return;
-        }
         if let Ok(mut noted) = self.noted.lock() {
             for note in notes {
                 let entry = noted.entry(note.code.clone()).or_default();

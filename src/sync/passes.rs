@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver};
 
-use super::planner::{deactivation, Pending, Planned, Planner, Say, Source, Step};
+use super::planner::{deactivation, Pending, Planned, Planner, Source, Step};
 use super::scan::Scan;
 use crate::input::InputError;
 use crate::input::InputOptions;
@@ -371,12 +371,7 @@ impl Planner {
             let mut row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
             row.position = scan.note(&row, &self.snapshot);
             let line = row.line as i64;
-            // Once the hold is full, a request's row is only counted: the second pass warns.
-            let say = Say {
-                done: true,
-                send: !held.full,
-            };
-            match self.plan_row(row, say) {
+            match self.plan_row(row) {
                 Step::Done(outcome) => {
                     if !emit.done(outcome) {
                         return Err(Cut::Gone);
@@ -441,12 +436,7 @@ impl Planner {
             if (row.line as i64) <= after {
                 continue;
             }
-            // A second pass hands on no outcome: the first warned about those rows.
-            let say = Say {
-                done: outcomes,
-                send: true,
-            };
-            match self.plan_row(row, say) {
+            match self.plan_row(row) {
                 Step::Send(pending) => {
                     if let Some(previous) = last.replace(pending) {
                         sent_line = previous.job.line.max(0) as u64;
@@ -539,6 +529,8 @@ mod tests {
     #[derive(Debug, PartialEq)]
     enum Out {
         Done(String, OutcomeKind, Option<String>),
+        /// A note handed on with the request before it.
+        Note(String, String),
         Send(String, Operation),
         Refused,
         /// The requests counted for the estimate, and the leavers among them.
@@ -628,7 +620,9 @@ mod tests {
                     if setup.stop_at_first_send {
                         stop_reading.store(true, Ordering::Relaxed);
                     }
-                    out.push(Out::Send(p.job.user.key, p.job.op))
+                    let key = p.job.user.key;
+                    out.push(Out::Send(key.clone(), p.job.op));
+                    out.extend(p.notes.into_iter().map(|n| Out::Note(key.clone(), n.code)));
                 }
                 Planned::Refused(GuardRefusal::TooManyDeactivations { .. }) => {
                     out.push(Out::Refused)
@@ -730,10 +724,10 @@ mod tests {
         );
     }
 
-    /// Plans an export in which u1, whom an earlier run deactivated, comes back to Faveo
-    /// after the hold is full, so that both passes read u1's row; returns what came out and
-    /// the warnings said.
-    fn plan_a_returning_faveo_user() -> (Vec<Out>, String) {
+    #[test]
+    fn a_row_read_by_both_passes_is_handed_on_once_with_its_note() {
+        // u1, whom an earlier run deactivated, comes back to Faveo after the hold is full, so
+        // that both passes read its row.
         const FAVEO: &str = r#"
             [targets.t]
             provider = "faveo"
@@ -742,43 +736,13 @@ mod tests {
             fields = { user_name = "id", first_name = "first", last_name = "last" }
         "#;
         let export = "id,first,last\nu2,Ana,Gil\nu3,Eva,Paz\nu4,Luis,Rey\nu1,Marc,Torres\n";
-        let said = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-        let writer = {
-            let said = Arc::clone(&said);
-            move || Said(Arc::clone(&said))
-        };
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(writer)
-            .with_ansi(false)
-            .finish();
-        let out = tracing::subscriber::with_default(subscriber, || {
-            plan_in(FAVEO, export, Setup::default(), |snapshot| {
-                snapshot
-                    .push("u1", Some("41"), [0; 32], None, false)
-                    .unwrap();
-            })
+        let out = plan_in(FAVEO, export, Setup::default(), |snapshot| {
+            snapshot
+                .push("u1", Some("41"), [0; 32], None, false)
+                .unwrap();
         });
-        let said = String::from_utf8(said.lock().unwrap().clone()).unwrap();
-        (out, said)
-    }
-
-    /// A log sink for [`plan_a_returning_faveo_user`].
-    struct Said(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Said {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_row_read_by_both_passes_is_warned_about_once() {
-        let (out, said) = plan_a_returning_faveo_user();
-        // u1 came after the hold was full: counted by the first pass, sent by the second.
+        // Counted by the first pass, sent by the second, its note with it: the sync says the
+        // note in its log once, with the row's outcome (`feeder::count`).
         assert_eq!(
             out,
             [
@@ -787,15 +751,9 @@ mod tests {
                 Out::Send("u3".into(), Operation::Create),
                 Out::Send("u4".into(), Operation::Create),
                 Out::Send("u1".into(), Operation::Update),
+                Out::Note("u1".into(), "reactivate_by_hand".into()),
             ]
         );
-        let warnings: Vec<&str> = said
-            .lines()
-            .filter(|l| l.contains("reactivate them there by hand"))
-            .collect();
-        assert_eq!(warnings.len(), 1, "said:\n{said}");
-        assert!(warnings[0].contains("line=5"), "{}", warnings[0]);
-        assert!(warnings[0].contains("u1"), "{}", warnings[0]);
     }
 
     #[test]

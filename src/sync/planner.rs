@@ -133,23 +133,6 @@ pub(super) enum Step {
     Send(Box<Pending>),
 }
 
-/// Which of its warnings a pass says about the rows it plans. A big change reads some rows
-/// twice (see `passes.rs`): each pass says what it hands on, so every warning is said once.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Say {
-    /// About a row that needs no request (fields the provider cannot clear).
-    pub done: bool,
-    /// About a row that needs one (fields it cannot clear, access not given back).
-    pub send: bool,
-}
-
-impl Say {
-    pub const ALL: Say = Say {
-        done: true,
-        send: true,
-    };
-}
-
 impl Planner {
     /// Decides a row an earlier run kept (see [`Source::Kept`]).
     pub(super) fn plan_kept(&self, kept: StoredOutcome) -> Step {
@@ -174,12 +157,12 @@ impl Planner {
             return Step::Send(Box::new(deactivation(line, &key, &remote_id)));
         }
         let found = self.snapshot.position(&key);
-        self.plan_payload(line, key, payload, None, found, None, Say::ALL)
+        self.plan_payload(line, key, payload, None, found, None)
     }
 
     /// Decides a row of the export (its user's position in the snapshot is looked up unless the
-    /// row already carries it), saying the warnings `say` asks for.
-    pub(super) fn plan_row(&self, row: PreparedRow, say: Say) -> Step {
+    /// row already carries it).
+    pub(super) fn plan_row(&self, row: PreparedRow) -> Step {
         let line = row.line as i64;
         if row.known {
             // The very row its user was last synced from (see `PreparedRow::known`).
@@ -205,20 +188,11 @@ impl Planner {
             });
         };
         let found = row.position.or_look_up(|| self.snapshot.position(&key));
-        self.plan_payload(
-            line,
-            key,
-            payload,
-            row.remote_id,
-            found,
-            row.source_hash,
-            say,
-        )
+        self.plan_payload(line, key, payload, row.remote_id, found, row.source_hash)
     }
 
     /// Diffs one valid payload against the snapshot (`found`: its user's position there;
     /// `source_hash`: the fingerprint of the row it came from).
-    #[allow(clippy::too_many_arguments)]
     fn plan_payload(
         &self,
         line: i64,
@@ -227,7 +201,6 @@ impl Planner {
         remote_id: Option<String>,
         found: Option<usize>,
         source_hash: Option<SourceHash>,
-        say: Say,
     ) -> Step {
         let provider = self.target.provider;
         let hash = self.hasher.hash_payload(&payload);
@@ -265,12 +238,9 @@ impl Planner {
                 });
             }
             Decision::Refresh { uncleared } => {
-                if say.done {
-                    warn_uncleared(line, &key, &uncleared, provider.name());
-                }
                 let note = notes::not_cleared(&uncleared, provider.name());
                 // Nothing the provider can be sent; remember the export's state so the next
-                // run does not warn again.
+                // run does not note it again.
                 let snapshot = SnapshotChange::Upsert {
                     remote_id: None,
                     payload_hash: hash,
@@ -299,18 +269,13 @@ impl Planner {
                 returning,
             } => (op, fields, uncleared, body, Some(payload), returning),
         };
+        // Said in the log, and recorded, with the row's outcome once it goes through.
         let mut row_notes = Vec::new();
         if !uncleared.is_empty() {
-            if say.send {
-                warn_uncleared(line, &key, &uncleared, provider.name());
-            }
             row_notes.push(notes::not_cleared(&uncleared, provider.name()));
         }
         let reactivation = returning.then(|| provider.reactivation());
         if reactivation == Some(Reactivation::Unsupported) {
-            if say.send {
-                warn_not_reactivated(line, &key, provider.name());
-            }
             row_notes.push(notes::reactivate_by_hand(provider.name()));
         }
         Step::Send(Box::new(Pending {
@@ -329,28 +294,6 @@ impl Planner {
             notes: row_notes,
         }))
     }
-}
-
-/// Says, once per row, that the export emptied fields the provider cannot clear.
-fn warn_uncleared(line: i64, key: &str, fields: &[String], provider: &str) {
-    tracing::warn!(
-        line,
-        key = %key,
-        fields = %fields.join(", "),
-        provider,
-        "fields emptied in the export cannot be cleared at this provider: their old values stay there"
-    );
-}
-
-/// Says that a returning leaver's data is sent but their access cannot be given back here.
-fn warn_not_reactivated(line: i64, key: &str, provider: &str) {
-    tracing::warn!(
-        line,
-        key = %key,
-        provider,
-        "a user deactivated by an earlier run is back in the export: their data is sent, but \
-         usersync cannot give them their access back at this provider; reactivate them there by hand"
-    );
 }
 
 /// The job that deactivates a leaver. Leavers have no input line: they get -1, -2, ...
