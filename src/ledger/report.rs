@@ -62,8 +62,9 @@ pub struct ErrorGroup {
     pub rows: u64,
 }
 
-/// How many notes of one code a run's rows carry (see [`super::RowNote`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How many notes of one code a run's rows carry (see [`super::RowNote`]); also the JSON
+/// report's `follow_ups.by_code`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NoteCount {
     pub code: String,
     pub rows: u64,

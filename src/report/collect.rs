@@ -161,14 +161,7 @@ pub fn each_problem_row(
 
 /// The run's notes by code, and those of its first [`FOLLOW_UPS_LISTED`] rows with notes.
 fn follow_ups(ledger: &Ledger, run: RunId, opts: &ReportOptions) -> Result<FollowUps, LedgerError> {
-    let by_code: Vec<FollowUpCount> = ledger
-        .note_counts(run)?
-        .into_iter()
-        .map(|c| FollowUpCount {
-            code: c.code,
-            rows: c.rows,
-        })
-        .collect();
+    let by_code = ledger.note_counts(run)?;
     let total = by_code.iter().map(|c| c.rows).sum();
     if total == 0 {
         return Ok(FollowUps::default());

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::ledger::RunCounts;
+use crate::ledger::{NoteCount, RunCounts};
 
 /// The version of the JSON report's schema. Adding a field keeps it; renaming, removing or
 /// changing the meaning of one bumps it.
@@ -244,18 +244,11 @@ pub struct FollowUps {
     /// Every note of the run (a row can carry two).
     pub total: u64,
     /// Notes by code, the most frequent first.
-    pub by_code: Vec<FollowUpCount>,
+    pub by_code: Vec<NoteCount>,
     /// The notes of the run's first `FOLLOW_UPS_LISTED` rows with notes, by line.
     pub listed: Vec<FollowUp>,
     /// Notes not in `listed`.
     pub not_listed: u64,
-}
-
-/// How many notes of one code the run's rows carry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FollowUpCount {
-    pub code: String,
-    pub rows: u64,
 }
 
 /// One note of one row.

@@ -3,8 +3,8 @@
 //! Every GNOSS call is a `POST` relative to the API root the customer is given: `user/create-user`,
 //! `user/modify-user` (a partial update: empty fields are skipped, so it serves updates and
 //! patches alike), `user/block` for a leaver and `user/unblock` for a leaver who is back. All but
-//! `create-user` identify the user by `user_id` and `community_id` (GUIDs). Errors come back as plain text with the status code.
-//! Requests are signed per attempt by [`session`], GNOSS's way by default (`signing = "gnoss"`) or
+//! `create-user` identify the user by `user_id` and `community_id` (GUIDs). Errors come back as
+//! plain text with the status code. Requests are signed per attempt by [`session`], GNOSS's way by default (`signing = "gnoss"`) or
 //! the strict RFC 5849 way (`signing = "rfc5849"`).
 //!
 //! Assumptions where the documentation is silent: `user/block` and `user/unblock` take the same
