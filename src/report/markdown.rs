@@ -255,11 +255,7 @@ fn follow_ups(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "## Needs a person
-
-These rows went through, but somebody has to act.
-
-\
+        "## Needs a person\n\nThese rows went through, but somebody has to act.\n\n\
          | line | key | outcome | code | what to do |\n|--:|---|---|---|---|"
     )?;
     let text = |v: &Option<String>| v.as_deref().map(markdown).unwrap_or_default();
