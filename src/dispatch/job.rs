@@ -246,13 +246,14 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
         },
         after: None,
     };
-    if progress.op == Operation::Reactivate {
-        if let AnswerKind::Classified(
-            Outcome::Synced { .. } | Outcome::Rejected { .. } | Outcome::Conflict { .. },
-        ) = &kind
-        {
-            return then_update(&ctl.target, job, progress, kind);
-        }
+    let answered = matches!(
+        kind,
+        AnswerKind::Classified(
+            Outcome::Synced { .. } | Outcome::Rejected { .. } | Outcome::Conflict { .. }
+        )
+    );
+    if progress.op == Operation::Reactivate && answered {
+        return then_update(&ctl.target, job, progress, kind);
     }
     match kind {
         AnswerKind::Classified(Outcome::Synced { remote_id }) => {
