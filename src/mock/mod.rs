@@ -72,16 +72,11 @@ impl Default for MockOptions {
 }
 
 /// The documented demo credentials of the provider named `provider` (empty for an unknown one):
-/// what the mock accepts when none are given.
+/// what the mock accepts when none are given ([`crate::provider::Provider::mock_credentials`]).
 pub fn demo_credentials(provider: &str) -> Credentials {
-    use crate::provider::{abitmedia, faveo, gnoss, meetinglawyers};
-    match provider {
-        "meetinglawyers" => meetinglawyers::mock::demo_credentials(),
-        "gnoss" => gnoss::mock::demo_credentials(),
-        "faveo" => faveo::mock::demo_credentials(),
-        "abitmedia" => abitmedia::mock::demo_credentials(),
-        _ => Credentials::new(),
-    }
+    crate::provider::by_name(provider)
+        .map(|p| p.mock_credentials())
+        .unwrap_or_default()
 }
 
 struct Shared {

@@ -223,9 +223,14 @@ pub trait Provider: Send + Sync + 'static {
     /// (e.g. Faveo: `[["email","password"], ["user_name","password"], ["token"]]`).
     fn credential_sets(&self) -> &'static [&'static [&'static str]];
 
-    /// Whether this provider supports the operation at all (GNOSS has no create in some setups...).
-    /// Not asked of [`Operation::Reactivate`]: [`Provider::reactivation`] says whether and how.
-    fn supports(&self, op: Operation) -> bool;
+    /// Whether this provider supports the operation at all. Every provider usersync knows has
+    /// each of create, update and deactivate; the dispatcher's tests use an adapter without a
+    /// deactivation. Not asked of [`Operation::Reactivate`]: [`Provider::reactivation`] says
+    /// whether and how.
+    fn supports(&self, op: Operation) -> bool {
+        let _ = op;
+        true
+    }
 
     /// The operation used to send a changed user: `Patch` where the API has a partial update,
     /// `Update` where it only has a full one.
@@ -293,6 +298,16 @@ pub trait Provider: Send + Sync + 'static {
 
     /// This provider's routes in the built-in mock server.
     fn mock_router(&self, state: crate::mock::MockState) -> axum::Router;
+
+    /// The documented demo credentials, by their names in a target's `credentials` table: what
+    /// the built-in mock accepts when the target's environment variables are not set.
+    fn mock_credentials(&self) -> Credentials;
+
+    /// Sets the target options a target on the built-in mock (`base_url = "mock"`) needs, where
+    /// the config leaves them out (Abitmedia: its login routes are on the mock's own root).
+    fn mock_options(&self, options: &mut toml::Table) {
+        let _ = options;
+    }
 }
 
 /// Why an adapter cannot build `op`: its API has no such request.

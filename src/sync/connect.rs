@@ -59,10 +59,7 @@ impl Connection {
                 )
                 .await
                 .context("could not start the built-in mock provider")?;
-                if target.provider.name() == "abitmedia" && !options.contains_key("auth_url") {
-                    // The mock serves Abitmedia's login routes on its own root.
-                    options.insert("auth_url".into(), toml::Value::String("/".into()));
-                }
+                target.provider.mock_options(&mut options);
                 (handle.url.clone(), credentials, Some(handle))
             }
         };

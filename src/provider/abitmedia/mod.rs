@@ -23,8 +23,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, Credentials, Operation, Outcome, Provider, ProviderConfigError,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -60,10 +60,6 @@ impl Provider for Abitmedia {
 
     fn credential_sets(&self) -> &'static [&'static [&'static str]] {
         &[&["email", "password"], &["token"]]
-    }
-
-    fn supports(&self, _op: Operation) -> bool {
-        true
     }
 
     /// The whole update sets `status`, or leaves it out, which the page says means 1 (active).
@@ -144,6 +140,17 @@ impl Provider for Abitmedia {
 
     fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
         mock::router(state)
+    }
+
+    fn mock_credentials(&self) -> Credentials {
+        mock::demo_credentials()
+    }
+
+    /// The mock serves Abitmedia's login routes on its own root.
+    fn mock_options(&self, options: &mut toml::Table) {
+        if !options.contains_key("auth_url") {
+            options.insert("auth_url".into(), toml::Value::String("/".into()));
+        }
     }
 }
 

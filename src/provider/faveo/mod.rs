@@ -26,8 +26,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, Credentials, Operation, Outcome, Provider, ProviderConfigError,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -63,10 +63,6 @@ impl Provider for Faveo {
             &["user_name", "password"],
             &["token"],
         ]
-    }
-
-    fn supports(&self, _op: Operation) -> bool {
-        true
     }
 
     /// The pages document a deactivation (`v3/api/account/deactivate/{id}`) and no way back.
@@ -166,6 +162,10 @@ impl Provider for Faveo {
 
     fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
         mock::router(state)
+    }
+
+    fn mock_credentials(&self) -> Credentials {
+        mock::demo_credentials()
     }
 }
 

@@ -24,8 +24,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, Credentials, Operation, Outcome, Provider, ProviderConfigError,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::{FieldError, Schema};
 
@@ -49,10 +49,6 @@ impl Provider for Gnoss {
 
     fn credential_sets(&self) -> &'static [&'static [&'static str]] {
         &[&["consumer_key", "consumer_secret", "token", "token_secret"]]
-    }
-
-    fn supports(&self, _op: Operation) -> bool {
-        true
     }
 
     /// `user/unblock` undoes the `user/block` a leaver got.
@@ -150,6 +146,10 @@ impl Provider for Gnoss {
 
     fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
         mock::router(state)
+    }
+
+    fn mock_credentials(&self) -> Credentials {
+        mock::demo_credentials()
     }
 }
 

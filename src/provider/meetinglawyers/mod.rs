@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, Credentials, Operation, Outcome, Provider, ProviderConfigError,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -47,10 +47,6 @@ impl Provider for MeetingLawyers {
 
     fn credential_sets(&self) -> &'static [&'static [&'static str]] {
         &[&["api_key", "secret_key"]]
-    }
-
-    fn supports(&self, _op: Operation) -> bool {
-        true
     }
 
     /// `status` is required, so the whole payload always sets it.
@@ -126,6 +122,10 @@ impl Provider for MeetingLawyers {
 
     fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
         mock::router(state)
+    }
+
+    fn mock_credentials(&self) -> Credentials {
+        mock::demo_credentials()
     }
 }
 
