@@ -255,30 +255,29 @@ pub trait Provider: Send + Sync + 'static {
     }
 
     /// The request for `op` on `user` with `payload` (the validated, canonical fields; for
-    /// `Patch`, only the changed ones).
-    fn build_request(
-        &self,
-        op: Operation,
-        user: &UserRef,
-        payload: &Payload,
-    ) -> Result<ProviderRequest, String>;
-
-    /// Classifies a response to a request built for `op`.
-    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome;
-
-    /// [`Provider::build_request`] for a target whose `options` (its `[targets.X.options]`
-    /// table) change the request: GNOSS `community_id`, Faveo's deactivate actions, Abitmedia's
-    /// `id_in`. The dispatcher calls this one; the default ignores the options.
+    /// `Patch`, only the changed ones), for a target whose `options` (its `[targets.X.options]`
+    /// table) may change the request: GNOSS `community_id`, Faveo's deactivate actions,
+    /// Abitmedia's `id_in`. The dispatcher calls this one.
     fn build_request_with(
         &self,
         options: &toml::Table,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
+    ) -> Result<ProviderRequest, String>;
+
+    /// [`Provider::build_request_with`] for a target without options.
+    fn build_request(
+        &self,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
     ) -> Result<ProviderRequest, String> {
-        let _ = options;
-        self.build_request(op, user, payload)
+        self.build_request_with(&toml::Table::new(), op, user, payload)
     }
+
+    /// Classifies a response to a request built for `op`.
+    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome;
 
     /// [`Provider::classify`] for a target whose `options` change the classification
     /// (MeetingLawyers' `conflict_statuses`). The dispatcher calls this one; the default

@@ -43,8 +43,9 @@ impl Provider for FakeProvider {
     fn update_operation(&self) -> Operation {
         Operation::Update
     }
-    fn build_request(
+    fn build_request_with(
         &self,
+        _options: &toml::Table,
         op: Operation,
         user: &UserRef,
         payload: &Payload,

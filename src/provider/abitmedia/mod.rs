@@ -71,15 +71,6 @@ impl Provider for Abitmedia {
         Operation::Update
     }
 
-    fn build_request(
-        &self,
-        op: Operation,
-        user: &UserRef,
-        payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
-        self.build_request_with(&toml::Table::new(), op, user, payload)
-    }
-
     /// A `Patch` is sent as the full update Abitmedia has: its payload must hold every field.
     fn build_request_with(
         &self,

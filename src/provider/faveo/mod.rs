@@ -78,15 +78,6 @@ impl Provider for Faveo {
         &["organization", "organisation_department", "related"]
     }
 
-    fn build_request(
-        &self,
-        op: Operation,
-        user: &UserRef,
-        payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
-        self.build_request_with(&toml::Table::new(), op, user, payload)
-    }
-
     /// A `Patch` is sent as the full update Faveo has: its payload must hold every field.
     fn build_request_with(
         &self,

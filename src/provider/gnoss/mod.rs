@@ -69,15 +69,6 @@ impl Provider for Gnoss {
         false
     }
 
-    fn build_request(
-        &self,
-        op: Operation,
-        user: &UserRef,
-        payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
-        self.build_request_with(&toml::Table::new(), op, user, payload)
-    }
-
     fn build_request_with(
         &self,
         options: &toml::Table,

@@ -58,8 +58,9 @@ impl Provider for MeetingLawyers {
         Operation::Patch
     }
 
-    fn build_request(
+    fn build_request_with(
         &self,
+        _options: &toml::Table,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
