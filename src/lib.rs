@@ -20,6 +20,7 @@ pub mod notes;
 pub mod payload;
 pub mod plan;
 pub mod prepare;
+pub mod private_file;
 pub mod progress;
 pub mod provider;
 pub mod report;

@@ -58,7 +58,7 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<Exit> {
     };
     match &args.output {
         Some(file) => {
-            report::write_file(file, |out| {
+            crate::private_file::write_atomically(file, "the report", |out| {
                 report::render(&ledger, run, format, options, out)
             })?;
             tracing::info!(run = run.0, file = %file.display(), %format, "report written");
@@ -88,7 +88,7 @@ pub fn write_run_report(
         ))
     })?;
     let ledger = Ledger::open(ledger_path)?;
-    report::write_file(file, |out| {
+    crate::private_file::write_atomically(file, "the report", |out| {
         report::render(&ledger, run, format, ReportOptions { mask_pii }, out)
     })
 }

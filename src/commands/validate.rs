@@ -194,7 +194,7 @@ pub struct RejectsWriter {
 impl RejectsWriter {
     /// Creates `path` (mode 0600: it holds personal data) and writes the header line.
     pub fn create(path: &Path, names: Vec<String>, header: &Header) -> anyhow::Result<Self> {
-        let file = create_private(path)
+        let file = crate::private_file::create(path)
             .with_context(|| format!("cannot create the rejects file {}", path.display()))?;
         let mut buf = BufWriter::new(file);
         // A BOM, so that Excel reads the accents as UTF-8.
@@ -252,25 +252,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
-    }
-}
-
-/// Creates (or truncates) a file readable by its owner only.
-fn create_private(path: &Path) -> io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        // An existing file keeps its mode on open: tighten it.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        Ok(file)
-    }
-    #[cfg(not(unix))]
-    {
-        options.open(path)
     }
 }
 

@@ -10,17 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::error::LedgerError;
-
-/// Makes `options` create files readable and writable by their owner only.
-pub(crate) fn create_mode_0600(options: &mut OpenOptions) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = options;
-}
+use crate::private_file::owner_only;
 
 /// Creates the ledger file (mode 0600) if it does not exist, checks that its directory can
 /// hold SQLite's side files, and tightens the mode of existing files.
@@ -28,7 +18,7 @@ pub(crate) fn prepare(path: &Path) -> Result<(), LedgerError> {
     let dir = directory_of(path);
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
-    create_mode_0600(&mut options);
+    owner_only(&mut options);
     options
         .open(path)
         .map_err(|source| create_error(path, &dir, source))?;
@@ -65,7 +55,7 @@ fn probe_directory(path: &Path, dir: &Path) -> Result<(), LedgerError> {
     let probe = side_file(path, &format!(".probe-{}", std::process::id()));
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
-    create_mode_0600(&mut options);
+    owner_only(&mut options);
     match options.open(&probe) {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::error::LedgerError;
-use super::files::create_mode_0600;
+use crate::private_file::owner_only;
 
 /// Proof that this process holds a target's run lock. Dropping it releases the lock.
 #[derive(Debug)]
@@ -38,7 +38,7 @@ impl TargetLock {
         let mut file = {
             let mut options = OpenOptions::new();
             options.read(true).write(true).create(true).truncate(false);
-            create_mode_0600(&mut options);
+            owner_only(&mut options);
             options.open(&path).map_err(lock_err)?
         };
         match file.try_lock() {

@@ -16,7 +16,6 @@ mod json;
 mod markdown;
 pub mod mask;
 pub mod model;
-mod output;
 mod page;
 mod text;
 
@@ -27,7 +26,6 @@ use std::str::FromStr;
 
 pub use collect::{build, each_problem_row, ReportOptions};
 pub use model::{ProblemRow, Report, SCHEMA_VERSION};
-pub use output::{create_private, write_file};
 
 use crate::ledger::{Ledger, RunId};
 

@@ -11,8 +11,7 @@
 //! next run starts. "Sync, edit the export, sync again" then updates the users the first sync
 //! created, as it would at the provider.
 
-use std::fs::OpenOptions;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -117,27 +116,9 @@ impl Connection {
             return Ok(());
         };
         let users = mock.state.export_users();
-        let mut temporary = file.as_os_str().to_owned();
-        temporary.push(format!(".tmp-{}", std::process::id()));
-        let temporary = PathBuf::from(temporary);
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let written = (|| -> anyhow::Result<()> {
-            let mut out = BufWriter::new(options.open(&temporary)?);
-            serde_json::to_writer(&mut out, &users)?;
-            out.flush()?;
-            std::fs::rename(&temporary, file)?;
-            Ok(())
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-        written
+        crate::private_file::write_atomically(file, "the built-in mock's users", |out| {
+            Ok(serde_json::to_writer(out, &users)?)
+        })
     }
 }
 
