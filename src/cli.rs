@@ -191,19 +191,11 @@ pub struct SyncArgs {
     pub ledger: LedgerArgs,
     #[command(flatten)]
     pub diff: DiffArgs,
-    /// Send to this URL instead of the target's `base_url` (e.g. a `usersync mock-server`).
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
+    #[command(flatten)]
+    pub send: SendArgs,
     /// Validate and plan, print what would be sent, send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Requests per second [default: the target's `rate_limit`].
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
-    /// Requests in flight at once [default: the target's `concurrency`]; a number here turns
-    /// `concurrency = "auto"` off for this run.
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
     /// After the run, write its report to FILE (created 0600), in the format its extension
     /// names: .md, .json, .csv or .html.
     #[arg(long, value_name = "FILE", value_parser = parse_report_path, conflicts_with = "dry_run")]
@@ -296,13 +288,21 @@ pub struct RetryArgs {
     /// Also re-send the rows the provider rejected (e.g. after fixing its configuration).
     #[arg(long)]
     pub include_rejected: bool,
+    #[command(flatten)]
+    pub send: SendArgs,
+}
+
+/// Where and how fast `sync` and `retry` send: overrides of the target's settings for one run.
+#[derive(Debug, Args)]
+pub struct SendArgs {
     /// Send to this URL instead of the target's `base_url` (e.g. a `usersync mock-server`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     /// Requests per second [default: the target's `rate_limit`].
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
-    /// Requests in flight at once [default: the target's `concurrency`].
+    /// Requests in flight at once [default: the target's `concurrency`]; a number here turns
+    /// `concurrency = "auto"` off for this run.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
 }

@@ -62,6 +62,24 @@ pub fn sync_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(builder.enable_all().build()?)
 }
 
+/// The base URL to send to: `--base-url`, or the target's. Checks `--rate` and `--concurrency`
+/// on the way, so that `sync` and `retry` refuse the same mistakes with the same words.
+pub fn send_base_url(
+    args: &crate::cli::SendArgs,
+    target: &crate::config::Target,
+) -> Result<crate::config::BaseUrl, UsageError> {
+    if matches!(args.rate, Some(r) if r.is_nan() || r <= 0.0) || args.concurrency == Some(0) {
+        return Err(UsageError(
+            "--rate and --concurrency must be positive".into(),
+        ));
+    }
+    match &args.base_url {
+        Some(url) => crate::config::parse_base_url(url)
+            .map_err(|e| UsageError(format!("--base-url {url}: {e}"))),
+        None => Ok(target.base_url.clone()),
+    }
+}
+
 /// The ledger path: `--ledger`, or the config's `ledger`.
 pub fn ledger_path(
     args: &crate::cli::LedgerArgs,

@@ -9,8 +9,8 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, RetryArgs};
 use crate::commands::sync::{command_line, watch_signals, write_noted, write_outcome_counts};
-use crate::commands::{ledger_path, sync_runtime, UsageError};
-use crate::config::{self, parse_base_url, Config, Target};
+use crate::commands::{ledger_path, send_base_url, sync_runtime};
+use crate::config::{self, Config, Target};
 use crate::dispatch;
 use crate::exit::Exit;
 use crate::ledger::Ledger;
@@ -21,15 +21,7 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
     let config = config::load(&global.config)?;
     let ledger = ledger_path(&args.ledger, &config);
     let target = choose_target(&config, args, &ledger)?;
-    let base_url = match &args.base_url {
-        Some(url) => {
-            parse_base_url(url).map_err(|e| UsageError(format!("--base-url {url}: {e}")))?
-        }
-        None => target.base_url.clone(),
-    };
-    if matches!(args.rate, Some(r) if r.is_nan() || r <= 0.0) || args.concurrency == Some(0) {
-        return Err(UsageError("--rate and --concurrency must be positive".into()).into());
-    }
+    let base_url = send_base_url(&args.send, target)?;
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
     let (stop_handle, stop_signal) = dispatch::stop_signal();
     let request = RetryRequest {
@@ -37,8 +29,8 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
         include_rejected: args.include_rejected,
         ledger_path: ledger,
         base_url,
-        rate_limit: args.rate,
-        concurrency: args.concurrency,
+        rate_limit: args.send.rate,
+        concurrency: args.send.concurrency,
         command_line: command_line(),
         progress: progress.clone(),
         stop: Some((stop_handle.clone(), stop_signal)),

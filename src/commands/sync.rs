@@ -10,8 +10,8 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, SyncArgs};
-use crate::commands::{ledger_path, sync_runtime, UsageError};
-use crate::config::{self, parse_base_url, Target};
+use crate::commands::{ledger_path, send_base_url, sync_runtime};
+use crate::config::{self, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
 use crate::notes;
@@ -33,15 +33,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     let deadline = window::stop_at(args.deadline, args.max_duration);
     let config = config::load(&global.config)?;
     let target = config.target(args.target.target.as_deref())?;
-    let base_url = match &args.base_url {
-        Some(url) => {
-            parse_base_url(url).map_err(|e| UsageError(format!("--base-url {url}: {e}")))?
-        }
-        None => target.base_url.clone(),
-    };
-    if matches!(args.rate, Some(r) if r.is_nan() || r <= 0.0) || args.concurrency == Some(0) {
-        return Err(UsageError("--rate and --concurrency must be positive".into()).into());
-    }
+    let base_url = send_base_url(&args.send, target)?;
     let ledger_file = ledger_path(&args.ledger, &config);
     let input_options = config.input.options(&args.input.settings());
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
@@ -58,8 +50,8 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         full: args.diff.full,
         deactivate_missing: args.diff.deactivate_missing || target.deactivate_missing,
         force: args.diff.force,
-        rate_limit: args.rate,
-        concurrency: args.concurrency,
+        rate_limit: args.send.rate,
+        concurrency: args.send.concurrency,
         deadline,
         command_line: command_line(),
         progress: progress.clone(),
