@@ -10,7 +10,6 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
-use super::backoff::parse_retry_after;
 use super::control::Target;
 use super::ratelimit_headers::{parse_rate_limit, RateLimitInfo};
 use super::Job;
@@ -132,7 +131,7 @@ pub(super) async fn send(target: &Target, op: Operation, prepared: &Prepared) ->
     let now = SystemTime::now();
     if let Outcome::Retry { after, .. } = &mut outcome {
         if after.is_none() {
-            *after = parse_retry_after(&raw.headers, now);
+            *after = crate::provider::response::retry_after(&raw.headers, now);
         }
     }
     Answer {

@@ -2,9 +2,10 @@
 //!
 //! Full jitter (a uniformly random wait up to an exponentially growing cap) spreads the retries of
 //! many concurrent requests instead of sending them back in waves. When the provider says how long
-//! to wait, the retry never comes earlier than that (within a sane cap).
+//! to wait (`Retry-After`, read by [`crate::provider::response::retry_after`]), the retry never
+//! comes earlier than that (within a sane cap).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rand::Rng;
 
@@ -34,21 +35,6 @@ pub(super) fn retry_delay(
         Some(after) => jittered.max(after.min(after_max)),
         None => jittered,
     }
-}
-
-/// The `Retry-After` header of an answer, as a wait from `now`: either delta-seconds (`120`) or an
-/// HTTP date (a date in the past means "now").
-pub fn parse_retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -92,32 +78,5 @@ mod tests {
         assert_eq!(d, ms(5000));
         let d = retry_delay(ms(10), ms(10), 0, None, ms(5000));
         assert!(d <= ms(10));
-    }
-
-    #[test]
-    fn parses_retry_after_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let mut headers = http::HeaderMap::new();
-        assert_eq!(parse_retry_after(&headers, now), None);
-
-        headers.insert(http::header::RETRY_AFTER, " 7 ".parse().unwrap());
-        assert_eq!(
-            parse_retry_after(&headers, now),
-            Some(Duration::from_secs(7))
-        );
-
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        headers.insert(http::header::RETRY_AFTER, later.parse().unwrap());
-        assert_eq!(
-            parse_retry_after(&headers, now),
-            Some(Duration::from_secs(30))
-        );
-
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        headers.insert(http::header::RETRY_AFTER, earlier.parse().unwrap());
-        assert_eq!(parse_retry_after(&headers, now), Some(Duration::ZERO));
-
-        headers.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(parse_retry_after(&headers, now), None);
     }
 }

@@ -47,7 +47,7 @@ use crate::provider::{Operation, UserRef};
 use crate::validate::FieldError;
 
 pub use adaptive::{AdaptiveReport, AdaptiveSettings};
-pub use backoff::{backoff_delay, parse_retry_after};
+pub use backoff::backoff_delay;
 pub use client::{http_client, USER_AGENT};
 pub use ratelimit_headers::{parse_rate_limit, RateLimitInfo};
 pub use run::{Dispatcher, InvalidSettings};

@@ -21,9 +21,10 @@ pub const MAX_DETAIL_BYTES: usize = 1024;
 /// The `code` of a [`FieldError`] that the provider (not usersync's validation) reported.
 pub const PROVIDER_CODE: &str = "provider_rejected";
 
-/// How long the provider asks us to wait, from a `Retry-After` header in seconds (`120`) or as
-/// an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`; a date in the past means no wait).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// How long the provider asks us to wait from `now`, from a `Retry-After` header in seconds
+/// (`120`, or `1.5` from a lenient server) or as an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`;
+/// a date in the past means no wait). Adapters and the dispatcher both read it here.
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers
         .get(http::header::RETRY_AFTER)?
         .to_str()
@@ -36,10 +37,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Duration::try_from_secs_f64(seconds).ok();
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// The default outcome of a response, by its status code alone (plus field errors from a JSON
@@ -83,7 +81,7 @@ pub fn retry(response: &RawResponse) -> Outcome {
     };
     Outcome::Retry {
         status: Some(status),
-        after: retry_after(&response.headers),
+        after: retry_after(&response.headers, SystemTime::now()),
         reason,
     }
 }
@@ -245,31 +243,42 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A fixed moment, so that dates in `Retry-After` give exact waits.
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
     #[test]
     fn retry_after_in_seconds() {
         let r = with_retry_after(response(429, ""), "7");
-        assert_eq!(retry_after(&r.headers), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&r.headers, now()), Some(Duration::from_secs(7)));
+        let r = with_retry_after(response(429, ""), " 7 ");
+        assert_eq!(retry_after(&r.headers, now()), Some(Duration::from_secs(7)));
+        let r = with_retry_after(response(429, ""), "1.5");
+        assert_eq!(
+            retry_after(&r.headers, now()),
+            Some(Duration::from_millis(1500))
+        );
     }
 
     #[test]
     fn retry_after_as_http_date() {
-        let when = SystemTime::now() + Duration::from_secs(30);
+        let when = now() + Duration::from_secs(30);
         let r = with_retry_after(response(503, ""), &httpdate::fmt_http_date(when));
-        let after = retry_after(&r.headers).unwrap();
-        assert!(
-            after <= Duration::from_secs(30) && after >= Duration::from_secs(28),
-            "{after:?}"
+        assert_eq!(
+            retry_after(&r.headers, now()),
+            Some(Duration::from_secs(30))
         );
     }
 
     #[test]
     fn retry_after_in_the_past_or_garbage() {
-        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(60));
+        let past = httpdate::fmt_http_date(now() - Duration::from_secs(60));
         let r = with_retry_after(response(429, ""), &past);
-        assert_eq!(retry_after(&r.headers), Some(Duration::ZERO));
+        assert_eq!(retry_after(&r.headers, now()), Some(Duration::ZERO));
         let r = with_retry_after(response(429, ""), "soon");
-        assert_eq!(retry_after(&r.headers), None);
-        assert_eq!(retry_after(&HeaderMap::new()), None);
+        assert_eq!(retry_after(&r.headers, now()), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now()), None);
     }
 
     #[test]
