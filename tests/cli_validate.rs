@@ -266,7 +266,7 @@ usersync_test!(formulas_in_rejected_rows_are_neutralised, |dir| {
     dir.write("usersync.toml", ML_CONFIG);
     dir.write(
         "in.csv",
-        "id,note,email,plan,sex,born,=cmd\nE1,=1+1,@SUM(A1),gold,-1,\"\tx\",+1\n",
+        "id,note,email,plan,sex,born,=cmd\nE1,=1+1,@SUM(A1),  =gold,-1,\"\tx\",+1\n",
     );
     let out = dir
         .usersync()
@@ -280,7 +280,7 @@ usersync_test!(formulas_in_rejected_rows_are_neutralised, |dir| {
     let row = reader.records().next().unwrap().unwrap();
     assert_eq!(
         row.iter().take(7).collect::<Vec<_>>(),
-        ["E1", "'=1+1", "'@SUM(A1)", "gold", "'-1", "'\tx", "'+1"]
+        ["E1", "'=1+1", "'@SUM(A1)", "'  =gold", "'-1", "'\tx", "'+1"]
     );
 });
 

@@ -204,7 +204,10 @@ impl RejectsWriter {
             .iter()
             .map(|n| header.resolve(n).unwrap_or_else(|| Column::Key(n.clone())))
             .collect();
-        let mut head: Vec<String> = names.iter().map(|n| neutralise(n)).collect();
+        let mut head: Vec<String> = names
+            .iter()
+            .map(|n| crate::report::neutralise_formula(n).into_owned())
+            .collect();
         head.push("_line".into());
         head.push("_errors".into());
         writer.write_record(&head)?;
@@ -225,14 +228,14 @@ impl RejectsWriter {
         let mut cells: Vec<String> = self
             .columns
             .iter()
-            .map(|c| neutralise(&record.get(c).to_text()))
+            .map(|c| crate::report::neutralise_formula(&record.get(c).to_text()).into_owned())
             .collect();
         cells.push(line.to_string());
         let described: Vec<String> = errors
             .iter()
             .map(|e| format!("{}: {} [{}]", e.field, e.message, e.code))
             .collect();
-        cells.push(neutralise(&described.join("; ")));
+        cells.push(crate::report::neutralise_formula(&described.join("; ")).into_owned());
         self.writer
             .write_record(&cells)
             .with_context(|| format!("cannot write to {}", self.path.display()))?;
@@ -252,30 +255,5 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
-    }
-}
-
-/// A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a
-/// leading `'`, so that it is shown as text.
-pub fn neutralise(cell: &str) -> String {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}"),
-        _ => cell.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralise;
-
-    #[test]
-    fn formula_cells_are_neutralised() {
-        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(neutralise("+34 600"), "'+34 600");
-        assert_eq!(neutralise("-1"), "'-1");
-        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(neutralise("\tx"), "'\tx");
-        assert_eq!(neutralise("ana@example.com"), "ana@example.com");
-        assert_eq!(neutralise(""), "");
     }
 }

@@ -26,6 +26,7 @@ use std::str::FromStr;
 
 pub use collect::{build, each_problem_row, ReportOptions};
 pub use model::{ProblemRow, Report, SCHEMA_VERSION};
+pub use text::neutralise_formula;
 
 use crate::ledger::{Ledger, RunId};
 

@@ -88,17 +88,23 @@ pub fn markdown(text: &str) -> String {
 }
 
 /// `text` as a CSV cell a spreadsheet shows as text: control characters made visible, cut to
-/// [`CSV_CELL_CHARS`], and a leading `=`, `+`, `-`, `@` (or a space before one of them)
-/// prefixed with `'` so that it is never run as a formula.
+/// [`CSV_CELL_CHARS`], and never run as a formula ([`neutralise_formula`]).
 pub fn csv_cell(text: &str) -> String {
-    let text = visible(text, CSV_CELL_CHARS);
-    let formula = text
+    neutralise_formula(&visible(text, CSV_CELL_CHARS)).into_owned()
+}
+
+/// `cell` prefixed with `'` when a spreadsheet would run it as a formula: it starts, after any
+/// spaces, with `=`, `+`, `-`, `@` (or their full-width forms), a tab or a carriage return.
+/// Every CSV usersync writes for people goes through it: the CSV report and `validate
+/// --rejects`, whose cells otherwise keep the export's text as it was.
+pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
+    let formula = cell
         .trim_start_matches(' ')
         .starts_with(['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠']);
     if formula {
-        format!("'{text}")
+        Cow::Owned(format!("'{cell}"))
     } else {
-        text.into_owned()
+        Cow::Borrowed(cell)
     }
 }
 
@@ -139,5 +145,25 @@ mod tests {
         assert_eq!(csv_cell("  =1"), "'  =1");
         assert_eq!(csv_cell("\t=1"), "\\t=1");
         assert_eq!(csv_cell("ana@example.com"), "ana@example.com");
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(
+            neutralise_formula("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(neutralise_formula("+34 600"), "'+34 600");
+        assert_eq!(neutralise_formula("-1"), "'-1");
+        assert_eq!(neutralise_formula("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise_formula("\tx"), "'\tx");
+        assert_eq!(neutralise_formula("ana@example.com"), "ana@example.com");
+        assert_eq!(neutralise_formula(""), "");
+        assert_eq!(
+            neutralise_formula("  =1"),
+            "'  =1",
+            "spaces do not hide a formula"
+        );
+        assert_eq!(neutralise_formula("＝1"), "'＝1", "nor a full-width sign");
     }
 }
