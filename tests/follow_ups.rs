@@ -196,6 +196,12 @@ fn a_returning_gnoss_user_whose_unblock_is_refused_is_noted_for_a_check() {
         ),
         "{stdout}"
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("refused to give").count(),
+        1,
+        "one warning for the row, not one per log site: {stderr}"
+    );
     let json: serde_json::Value = serde_json::from_str(&nights.report("json")).unwrap();
     let row = &json["follow_ups"]["listed"][0];
     assert_eq!(

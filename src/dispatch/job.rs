@@ -6,7 +6,7 @@
 //!   created by an earlier attempt whose answer was lost); a conflict on anything else is final;
 //! - any answer but a passing problem or refused credentials to a reactivation (a returning
 //!   leaver's first request, `job.reactivate`): the update is sent next. A refused reactivation
-//!   is logged and does not stop the update: an unblock of a user who is not blocked may well be
+//!   becomes the row's note and does not stop the update: an unblock of a user who is not blocked may well be
 //!   refused, and a user the provider does not know makes the update fail on its own;
 //! - credentials refused: if the session can log in again, this attempt is repeated once; otherwise
 //!   the whole run is aborted;
@@ -341,14 +341,16 @@ fn switch_to_update(
 }
 
 /// After the provider answered a reactivation: the job's update is sent next, whatever the
-/// answer said (see the rules at the top of this file; a refusal is logged).
+/// answer said (see the rules at the top of this file). A refusal becomes the row's note, which
+/// the log gives as a warning with the row's outcome; the provider's own answer, which may
+/// repeat personal data, is logged here at `-v` only.
 fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: AnswerKind) -> Next {
     let status = progress.last_status;
     if let AnswerKind::Classified(
         Outcome::Rejected { detail, .. } | Outcome::Conflict { detail, .. },
     ) = &answer
     {
-        tracing::warn!(
+        tracing::info!(
             line = job.line,
             key = %job.user.key,
             status,
