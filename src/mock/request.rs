@@ -3,7 +3,7 @@
 //! a bearer token, and the clock.
 //!
 //! A route's steps are the same for every provider (check the credentials, read the body,
-//! validate it, change the store); only the shape of the errors differs. Each provider's mock
+//! validate it, look the user up, change the store); only the shape of the errors differs. Each provider's mock
 //! gives its shape as an [`ErrorShape`], whose provided methods are those steps: a handler
 //! returns `Result<Response, Refusal>` and goes through them with `?`.
 
@@ -61,6 +61,12 @@ pub trait ErrorShape {
     /// What the store did, or this provider's answer to its refusal.
     fn stored<T>(result: Result<T, StoreError>) -> Result<T, Refusal> {
         result.map_err(|e| Self::store_error(e).into())
+    }
+
+    /// The user a lookup found, or this provider's answer to an unknown user (what
+    /// [`ErrorShape::store_error`] answers to [`StoreError::NotFound`]).
+    fn found<T>(user: Option<T>) -> Result<T, Refusal> {
+        Self::stored(user.ok_or(StoreError::NotFound))
     }
 }
 

@@ -264,9 +264,7 @@ async fn update(
     AbitmediaErrors::valid(errors)?;
     let id = id.trim().to_string();
     let mut store = state.store();
-    let Some(current) = store.get(&id).cloned() else {
-        return Err(AbitmediaErrors::store_error(StoreError::NotFound).into());
-    };
+    let current = AbitmediaErrors::found(store.get(&id).cloned())?;
     let mut next = if status_only {
         current.fields.clone()
     } else {

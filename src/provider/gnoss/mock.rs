@@ -184,9 +184,7 @@ fn find_member(state: &MockState, payload: &Payload) -> Result<String, Refusal> 
     GnossErrors::valid(require(payload, &["user_id", "community_id"]))?;
     let user_id = text(payload, "user_id").unwrap_or_default().to_lowercase();
     let store = state.store();
-    let user = store
-        .get(&user_id)
-        .ok_or_else(|| Refusal::from(bad_request(NO_SUCH_USER)))?;
+    let user = GnossErrors::found(store.get(&user_id))?;
     let community = text(payload, "community_id").map(|c| c.to_lowercase());
     let member_of = text(&user.fields, "community_id").map(|c| c.to_lowercase());
     if member_of.is_some() && community != member_of {
@@ -322,10 +320,8 @@ async fn get_by_id(
     let Some(user_id) = query.get("user_id").map(|id| id.to_lowercase()) else {
         return Ok(bad_request("user_id: user_id is required"));
     };
-    Ok(match state.user(&user_id) {
-        Some(user) => Json(user_json(&user)).into_response(),
-        None => bad_request(NO_SUCH_USER),
-    })
+    let user = GnossErrors::found(state.user(&user_id))?;
+    Ok(Json(user_json(&user)).into_response())
 }
 
 async fn get_by_email(
@@ -339,9 +335,6 @@ async fn get_by_email(
     let Some(email) = query.get("email") else {
         return Ok(bad_request("email: email is required"));
     };
-    let user = state.store().find_by("email", email).cloned();
-    Ok(match user {
-        Some(user) => Json(user_json(&user)).into_response(),
-        None => bad_request(NO_SUCH_USER),
-    })
+    let user = GnossErrors::found(state.store().find_by("email", email).cloned())?;
+    Ok(Json(user_json(&user)).into_response())
 }

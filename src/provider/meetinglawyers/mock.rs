@@ -163,7 +163,7 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     check_keys(&state, &headers)?;
-    let user = MeetingLawyersErrors::stored(state.user(&user_id).ok_or(StoreError::NotFound))?;
+    let user = MeetingLawyersErrors::found(state.user(&user_id))?;
     Ok(Json(user_json(&user)).into_response())
 }
 
@@ -219,9 +219,7 @@ async fn change(
     }
     MeetingLawyersErrors::valid(found)?;
     let mut store = state.store();
-    let Some(was_active) = store.get(&user_id).map(|u| u.active) else {
-        return Err(MeetingLawyersErrors::store_error(StoreError::NotFound).into());
-    };
+    let was_active = MeetingLawyersErrors::found(store.get(&user_id).map(|u| u.active))?;
     let mut next = if full {
         Payload::new()
     } else {
