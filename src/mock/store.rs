@@ -58,6 +58,18 @@ impl Change {
             Change::Reactivate => "reactivate",
         }
     }
+
+    /// What an update that carries the user's status did, by its effect on the user's access:
+    /// a deactivation when it turned access off, a reactivation when it turned it on, else
+    /// `otherwise`. For the routes that (de)activate through an update (MeetingLawyers,
+    /// Abitmedia).
+    pub fn by_access(was_active: bool, now_active: bool, otherwise: Change) -> Change {
+        match (was_active, now_active) {
+            (true, false) => Change::Deactivate,
+            (false, true) => Change::Reactivate,
+            _ => otherwise,
+        }
+    }
 }
 
 /// One request that changed a user, as the mock received it.
@@ -365,6 +377,23 @@ mod tests {
 
     fn record(change: Change, body: &Payload) -> RequestRecord {
         RequestRecord::new(change, &http::Method::POST, "/users", body)
+    }
+
+    #[test]
+    fn a_status_update_is_named_by_its_effect_on_access() {
+        assert_eq!(
+            Change::by_access(true, false, Change::Update),
+            Change::Deactivate
+        );
+        assert_eq!(
+            Change::by_access(false, true, Change::Patch),
+            Change::Reactivate
+        );
+        assert_eq!(Change::by_access(true, true, Change::Patch), Change::Patch);
+        assert_eq!(
+            Change::by_access(false, false, Change::Update),
+            Change::Update
+        );
     }
 
     #[test]

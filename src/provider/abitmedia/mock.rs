@@ -278,11 +278,7 @@ async fn update(
         );
     }
     let active = next.get("status").and_then(Value::as_i64) == Some(1);
-    let change = match (current.active, active) {
-        (true, false) => Change::Deactivate,
-        (false, true) => Change::Reactivate,
-        _ => Change::Update,
-    };
+    let change = Change::by_access(current.active, active, Change::Update);
     let record = RequestRecord::new(change, &method, &path_and_query(&uri), &payload);
     let updated = store.update(&id, record, |user| {
         user.fields = next;

@@ -121,15 +121,6 @@ fn is_active(fields: &Payload) -> bool {
     fields.get("status").and_then(Value::as_i64) != Some(0)
 }
 
-/// The change a request made, by its effect on the user's access.
-fn change_kind(was_active: bool, now_active: bool, otherwise: Change) -> Change {
-    match (was_active, now_active) {
-        (true, false) => Change::Deactivate,
-        (false, true) => Change::Reactivate,
-        _ => otherwise,
-    }
-}
-
 async fn create(
     State(state): State<MockState>,
     method: Method,
@@ -234,7 +225,7 @@ async fn change(
     }
     next.insert("user_id", Value::String(user_id.clone()));
     let now_active = is_active(&next);
-    let kind = change_kind(
+    let kind = Change::by_access(
         was_active,
         now_active,
         if full { Change::Update } else { Change::Patch },
