@@ -69,8 +69,8 @@ pub fn router(state: MockState) -> Router {
     let api = Router::new()
         .route("/user/create-user", post(create_user))
         .route("/user/modify-user", post(modify_user))
-        .route("/user/block", post(block))
-        .route("/user/unblock", post(unblock))
+        .route("/user/block", post(set_blocked::<true>))
+        .route("/user/unblock", post(set_blocked::<false>))
         .route("/user/delete-user", post(delete_user))
         .route("/user/get-by-id", get(get_by_id))
         .route("/user/get-by-email", get(get_by_email));
@@ -241,48 +241,28 @@ async fn modify_user(
     Ok(StatusCode::OK.into_response())
 }
 
-async fn block(
-    state: State<MockState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
-    set_blocked(state, method, uri, headers, body, true).await
-}
-
-async fn unblock(
-    state: State<MockState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
-    set_blocked(state, method, uri, headers, body, false).await
-}
-
-async fn set_blocked(
+/// `POST user/block` when `BLOCKED`, `POST user/unblock` when not.
+async fn set_blocked<const BLOCKED: bool>(
     State(state): State<MockState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-    blocked: bool,
 ) -> Result<Response, Refusal> {
     check_oauth(&state, &method, &uri, &headers)?;
     let payload = GnossErrors::body(&body)?;
     let user_id = find_member(&state, &payload)?;
-    if !blocked && state.store().get(&user_id).is_some_and(|u| u.active) {
+    if !BLOCKED && state.store().get(&user_id).is_some_and(|u| u.active) {
         return Ok(bad_request(NOT_BLOCKED));
     }
-    let change = if blocked {
+    let change = if BLOCKED {
         Change::Deactivate
     } else {
         Change::Reactivate
     };
     let record = RequestRecord::new(change, &method, &path_and_query(&uri), &payload);
     let updated = state.store().update(&user_id, record, |user| {
-        user.active = !blocked;
+        user.active = !BLOCKED;
     });
     GnossErrors::stored(updated)?;
     Ok(StatusCode::OK.into_response())

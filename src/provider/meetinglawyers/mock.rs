@@ -48,7 +48,7 @@ pub fn router(state: MockState) -> Router {
     state.store().set_unique_fields(UNIQUE);
     let api = Router::new().route("/s2s/v1/users", post(create)).route(
         "/s2s/v1/users/:user_id",
-        get(fetch).put(replace).patch(patch),
+        get(fetch).put(change::<true>).patch(change::<false>),
     );
     api_routes(api, &state).with_state(state)
 }
@@ -158,36 +158,15 @@ async fn fetch(
     Ok(Json(user_json(&user)).into_response())
 }
 
-async fn replace(
-    state: State<MockState>,
-    path: Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
-    change(state, path, method, uri, headers, body, true).await
-}
-
-async fn patch(
-    state: State<MockState>,
-    path: Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
-    change(state, path, method, uri, headers, body, false).await
-}
-
-async fn change(
+/// `PUT s2s/v1/users/{user_id}` when `FULL` (every field replaced, `status` required), `PATCH`
+/// when not (the fields sent changed, those sent as `null` cleared).
+async fn change<const FULL: bool>(
     State(state): State<MockState>,
     Path(user_id): Path<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-    full: bool,
 ) -> Result<Response, Refusal> {
     check_keys(&state, &headers)?;
     let mut payload = MeetingLawyersErrors::body(&body)?;
@@ -196,7 +175,7 @@ async fn change(
     let sent = payload.clone();
     let cleared = cleared_fields(&payload);
     let mut found = validate_change(&super::schema::SCHEMA, &mut payload);
-    if full {
+    if FULL {
         found = with_required(found, &payload, &["status"]);
     }
     if let Some(other) = payload.get("user_id").and_then(Value::as_str) {
@@ -211,7 +190,7 @@ async fn change(
     MeetingLawyersErrors::valid(found)?;
     let mut store = state.store();
     let was_active = MeetingLawyersErrors::found(store.get(&user_id).map(|u| u.active))?;
-    let mut next = if full {
+    let mut next = if FULL {
         Payload::new()
     } else {
         store
@@ -228,7 +207,7 @@ async fn change(
     let kind = Change::by_access(
         was_active,
         now_active,
-        if full { Change::Update } else { Change::Patch },
+        if FULL { Change::Update } else { Change::Patch },
     );
     let record = RequestRecord::new(kind, &method, &path, &sent);
     let updated = store.update(&user_id, record, |user| {
