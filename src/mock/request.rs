@@ -1,6 +1,7 @@
-//! Small pieces every provider's mock routes share: reading a JSON object body, validating it
-//! with the provider's own schema (whole on create, only the fields sent on a change), finding
-//! a bearer token, and the clock.
+//! Small pieces every provider's mock routes share: the parts of a request a route that
+//! changes users reads ([`Incoming`]), reading a JSON object body, validating it with the
+//! provider's own schema (whole on create, only the fields sent on a change), finding a bearer
+//! token, and the clock.
 //!
 //! A route's steps are the same for every provider (check the credentials, read the body,
 //! validate it, look the user up, change the store); only the shape of the errors differs. Each provider's mock
@@ -9,9 +10,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, Method, Uri};
 
-use crate::mock::store::StoreError;
+use crate::mock::store::{Change, RequestRecord, StoreError};
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
 
@@ -29,6 +34,45 @@ impl From<Response> for Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         *self.0
+    }
+}
+
+/// What a mock route that changes users reads of its request: the method and path (for the
+/// user's history), the headers (for the credentials) and the body. Extracted last, after any
+/// `Path` or `Query`; the body is read as axum's `Bytes` reads it, with the same limit and the
+/// same refusals.
+#[derive(Debug)]
+pub struct Incoming {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Incoming {
+    /// The record of this request for the user's history: it made `change`, sending the fields
+    /// of `payload`.
+    pub fn record(&self, change: Change, payload: &Payload) -> RequestRecord {
+        RequestRecord::new(change, &self.method, &path_and_query(&self.uri), payload)
+    }
+}
+
+#[axum::async_trait]
+impl<S: Send + Sync> FromRequest<S> for Incoming {
+    type Rejection = BytesRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let method = parts.method.clone();
+        let uri = parts.uri.clone();
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Incoming {
+            method,
+            uri,
+            headers,
+            body,
+        })
     }
 }
 
@@ -261,6 +305,36 @@ mod tests {
                 ("name".to_string(), "required".to_string())
             ]
         );
+    }
+
+    fn post(path: &str, body: impl Into<axum::body::Body>) -> Request {
+        http::Request::post(path)
+            .header(http::header::AUTHORIZATION, "Bearer t")
+            .body(body.into())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn incoming_keeps_the_parts_and_records_the_path() {
+        let incoming = Incoming::from_request(post("/users?id=3", r#"{"b":1,"a":2}"#), &())
+            .await
+            .unwrap();
+        assert_eq!(bearer(&incoming.headers), Some("t"));
+        let payload = json_object(&incoming.body).unwrap();
+        let record = incoming.record(Change::Create, &payload);
+        assert_eq!(record.change, Change::Create);
+        assert_eq!(record.method, "POST");
+        assert_eq!(record.path, "users?id=3");
+        assert_eq!(record.fields, vec!["a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn incoming_refuses_a_body_as_bytes_does() {
+        let too_big = || post("/users", vec![b' '; 2 * 1024 * 1024 + 1]);
+        let ours = Incoming::from_request(too_big(), &()).await.unwrap_err();
+        let axums = Bytes::from_request(too_big(), &()).await.unwrap_err();
+        assert_eq!(ours.status(), axums.status());
+        assert_eq!(ours.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[test]

@@ -22,14 +22,14 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use http::{header, HeaderMap, Method, StatusCode, Uri};
+use http::{header, HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
 use crate::mock::request::{
-    bearer, json_object, path_and_query, text, validate_change, validate_create, with_required,
-    BodyError, ErrorShape, Refusal,
+    bearer, json_object, text, validate_change, validate_create, with_required, BodyError,
+    ErrorShape, Incoming, Refusal,
 };
-use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
+use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
 use crate::mock::{api_routes, auth_routes, MockState};
 use crate::payload::Payload;
 use crate::provider::Credentials;
@@ -189,16 +189,10 @@ fn user_json(user: &StoredUser) -> Value {
     Value::from(data)
 }
 
-async fn create(
-    State(state): State<MockState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
-    check_token(&state, &headers)?;
-    let mut payload = AbitmediaErrors::body(&body)?;
-    let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
+async fn create(State(state): State<MockState>, request: Incoming) -> Result<Response, Refusal> {
+    check_token(&state, &request.headers)?;
+    let mut payload = AbitmediaErrors::body(&request.body)?;
+    let record = request.record(Change::Create, &payload);
     AbitmediaErrors::valid(validate_create(&super::schema::SCHEMA, &mut payload))?;
     if !payload.contains_key("status") {
         payload.insert("status", json!(1));
@@ -218,36 +212,28 @@ async fn create(
 async fn update_by_query(
     state: State<MockState>,
     Query(query): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
     let id = query.get("id").cloned().unwrap_or_default();
-    update(state, id, method, uri, headers, body).await
+    update(state, id, request).await
 }
 
 async fn update_by_path(
     state: State<MockState>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    update(state, id, method, uri, headers, body).await
+    update(state, id, request).await
 }
 
+/// `PUT administration/v1/users` of the user `id`, from the query or the path.
 async fn update(
     State(state): State<MockState>,
     id: String,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_token(&state, &headers)?;
-    let mut payload = AbitmediaErrors::body(&body)?;
+    check_token(&state, &request.headers)?;
+    let mut payload = AbitmediaErrors::body(&request.body)?;
     if id.trim().parse::<u64>().is_err() {
         return Err(AbitmediaErrors::invalid(&[FieldError::new(
             "id",
@@ -279,7 +265,7 @@ async fn update(
     }
     let active = next.get("status").and_then(Value::as_i64) == Some(1);
     let change = Change::by_access(current.active, active, Change::Update);
-    let record = RequestRecord::new(change, &method, &path_and_query(&uri), &payload);
+    let record = request.record(change, &payload);
     let updated = store.update(&id, record, |user| {
         user.fields = next;
         user.active = active;

@@ -22,14 +22,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use http::{HeaderMap, Method, StatusCode, Uri};
+use http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
 use crate::mock::request::{
-    bearer, cleared_fields, json_object, path_and_query, validate_change, validate_create,
-    with_required, BodyError, ErrorShape, Refusal,
+    bearer, cleared_fields, json_object, validate_change, validate_create, with_required,
+    BodyError, ErrorShape, Incoming, Refusal,
 };
-use crate::mock::store::{Change, IdKind, RequestRecord, StoreError};
+use crate::mock::store::{Change, IdKind, StoreError};
 use crate::mock::{api_routes, auth_routes, MockState};
 use crate::payload::Payload;
 use crate::provider::Credentials;
@@ -172,14 +172,11 @@ fn check_token(
 async fn create(
     State(state): State<MockState>,
     Query(query): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_token(&state, &headers, &query)?;
-    let mut payload = FaveoErrors::body(&body)?;
-    let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
+    check_token(&state, &request.headers, &query)?;
+    let mut payload = FaveoErrors::body(&request.body)?;
+    let record = request.record(Change::Create, &payload);
     let errors = validate_create(&super::schema::SCHEMA, &mut payload);
     FaveoErrors::valid(with_required(errors, &payload, REQUIRED))?;
     let created = state.store().create(IdKind::Integer, payload, true, record);
@@ -199,14 +196,11 @@ async fn update(
     State(state): State<MockState>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_token(&state, &headers, &query)?;
-    let mut payload = FaveoErrors::body(&body)?;
-    let record = RequestRecord::new(Change::Update, &method, &path_and_query(&uri), &payload);
+    check_token(&state, &request.headers, &query)?;
+    let mut payload = FaveoErrors::body(&request.body)?;
+    let record = request.record(Change::Update, &payload);
     // Validation drops nulls: a field sent as null is one the client clears.
     let cleared = cleared_fields(&payload);
     let keeps_organisations = ORGANISATION_FIELDS.iter().any(|f| payload.contains_key(f));
@@ -232,14 +226,11 @@ async fn deactivate(
     State(state): State<MockState>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_token(&state, &headers, &query)?;
-    let payload = FaveoErrors::body(&body)?;
-    let record = RequestRecord::new(Change::Deactivate, &method, &path_and_query(&uri), &payload);
+    check_token(&state, &request.headers, &query)?;
+    let payload = FaveoErrors::body(&request.body)?;
+    let record = request.record(Change::Deactivate, &payload);
     // The ticket actions only show in the user's request history.
     let updated = state
         .store()

@@ -17,7 +17,6 @@
 //!
 //! [`MockOptions::signing`]: crate::mock::MockOptions::signing
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,9 +29,9 @@ use super::oauth::{self, OAuthKeys};
 use crate::mock::auth::NonceProblem;
 use crate::mock::request::{
     path_and_query, require, text, unix_now, validate_change, validate_create, with_required,
-    BodyError, ErrorShape, Refusal,
+    BodyError, ErrorShape, Incoming, Refusal,
 };
-use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
+use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
 use crate::payload::Payload;
 use crate::provider::Credentials;
@@ -195,14 +194,11 @@ fn find_member(state: &MockState, payload: &Payload) -> Result<String, Refusal> 
 
 async fn create_user(
     State(state): State<MockState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_oauth(&state, &method, &uri, &headers)?;
-    let mut payload = GnossErrors::body(&body)?;
-    let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
+    check_oauth(&state, &request.method, &request.uri, &request.headers)?;
+    let mut payload = GnossErrors::body(&request.body)?;
+    let record = request.record(Change::Create, &payload);
     let errors = validate_create(&super::schema::SCHEMA, &mut payload);
     GnossErrors::valid(with_required(
         errors,
@@ -222,14 +218,11 @@ async fn create_user(
 
 async fn modify_user(
     State(state): State<MockState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_oauth(&state, &method, &uri, &headers)?;
-    let mut payload = GnossErrors::body(&body)?;
-    let record = RequestRecord::new(Change::Patch, &method, &path_and_query(&uri), &payload);
+    check_oauth(&state, &request.method, &request.uri, &request.headers)?;
+    let mut payload = GnossErrors::body(&request.body)?;
+    let record = request.record(Change::Patch, &payload);
     GnossErrors::valid(validate_change(&super::schema::SCHEMA, &mut payload))?;
     let user_id = find_member(&state, &payload)?;
     let mut changes = without_empty(&payload);
@@ -244,13 +237,10 @@ async fn modify_user(
 /// `POST user/block` when `BLOCKED`, `POST user/unblock` when not.
 async fn set_blocked<const BLOCKED: bool>(
     State(state): State<MockState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_oauth(&state, &method, &uri, &headers)?;
-    let payload = GnossErrors::body(&body)?;
+    check_oauth(&state, &request.method, &request.uri, &request.headers)?;
+    let payload = GnossErrors::body(&request.body)?;
     let user_id = find_member(&state, &payload)?;
     if !BLOCKED && state.store().get(&user_id).is_some_and(|u| u.active) {
         return Ok(bad_request(NOT_BLOCKED));
@@ -260,7 +250,7 @@ async fn set_blocked<const BLOCKED: bool>(
     } else {
         Change::Reactivate
     };
-    let record = RequestRecord::new(change, &method, &path_and_query(&uri), &payload);
+    let record = request.record(change, &payload);
     let updated = state.store().update(&user_id, record, |user| {
         user.active = !BLOCKED;
     });
@@ -270,14 +260,11 @@ async fn set_blocked<const BLOCKED: bool>(
 
 async fn delete_user(
     State(state): State<MockState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_oauth(&state, &method, &uri, &headers)?;
-    let payload = GnossErrors::body(&body)?;
+    check_oauth(&state, &request.method, &request.uri, &request.headers)?;
+    let payload = GnossErrors::body(&request.body)?;
     let user_id = text(&payload, "user_id")
         .or_else(|| query.get("user_id").cloned())
         .map(|id| id.to_lowercase());

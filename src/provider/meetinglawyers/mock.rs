@@ -9,19 +9,18 @@
 //! - invalid JSON is 406, field errors 400 `{"errors":[{"field","code","message"}]}` (the error
 //!   body is not documented; this shape is assumed), an unknown user 404.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use http::{HeaderMap, Method, StatusCode, Uri};
+use http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
 use crate::mock::request::{
-    cleared_fields, path_and_query, text, validate_change, validate_create, with_required,
-    BodyError, ErrorShape, Refusal,
+    cleared_fields, text, validate_change, validate_create, with_required, BodyError, ErrorShape,
+    Incoming, Refusal,
 };
-use crate::mock::store::{Change, IdKind, RequestRecord, StoreError, StoredUser};
+use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
 use crate::payload::Payload;
 use crate::provider::Credentials;
@@ -121,16 +120,10 @@ fn is_active(fields: &Payload) -> bool {
     fields.get("status").and_then(Value::as_i64) != Some(0)
 }
 
-async fn create(
-    State(state): State<MockState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Refusal> {
-    check_keys(&state, &headers)?;
-    let mut payload = MeetingLawyersErrors::body(&body)?;
-    let record = RequestRecord::new(Change::Create, &method, &path_and_query(&uri), &payload);
+async fn create(State(state): State<MockState>, request: Incoming) -> Result<Response, Refusal> {
+    check_keys(&state, &request.headers)?;
+    let mut payload = MeetingLawyersErrors::body(&request.body)?;
+    let record = request.record(Change::Create, &payload);
     let found = validate_create(&super::schema::SCHEMA, &mut payload);
     MeetingLawyersErrors::valid(with_required(found, &payload, &["user_id", "status"]))?;
     let Some(user_id) = text(&payload, "user_id") else {
@@ -163,14 +156,10 @@ async fn fetch(
 async fn change<const FULL: bool>(
     State(state): State<MockState>,
     Path(user_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Incoming,
 ) -> Result<Response, Refusal> {
-    check_keys(&state, &headers)?;
-    let mut payload = MeetingLawyersErrors::body(&body)?;
-    let path = path_and_query(&uri);
+    check_keys(&state, &request.headers)?;
+    let mut payload = MeetingLawyersErrors::body(&request.body)?;
     // What arrived, before validation drops the nulls: the fields sent, and those to clear.
     let sent = payload.clone();
     let cleared = cleared_fields(&payload);
@@ -209,7 +198,7 @@ async fn change<const FULL: bool>(
         now_active,
         if FULL { Change::Update } else { Change::Patch },
     );
-    let record = RequestRecord::new(kind, &method, &path, &sent);
+    let record = request.record(kind, &sent);
     let updated = store.update(&user_id, record, |user| {
         user.fields = next;
         user.active = now_active;
