@@ -4,9 +4,9 @@
 //! token, and the clock.
 //!
 //! A route's steps are the same for every provider (check the credentials, read the body,
-//! validate it, look the user up, change the store); only the shape of the errors differs. Each provider's mock
-//! gives its shape as an [`ErrorShape`], whose provided methods are those steps: a handler
-//! returns `Result<Response, Refusal>` and goes through them with `?`.
+//! validate it, look the user up, change the store); only the shape of the errors differs. Each
+//! provider's mock gives its shape as an [`ErrorShape`], whose provided methods are those steps:
+//! a handler returns `Result<Response, Refusal>` and goes through them with `?`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
