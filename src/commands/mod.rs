@@ -90,12 +90,14 @@ pub fn ledger_path(
 
 /// The exit code for a fatal error: [`Exit::Usage`] when the config, the command line, or the
 /// fit between the config and the file is wrong (a mapped column the file lacks, a format that
-/// needs `--format`), [`Exit::Fatal`] otherwise.
+/// needs `--format`), or between the target's endpoint and the ledger, [`Exit::Fatal`]
+/// otherwise.
 pub fn exit_for(err: &anyhow::Error) -> Exit {
     let usage = err.chain().any(|cause| {
         cause.is::<ConfigError>()
             || cause.is::<MappingError>()
             || cause.is::<UsageError>()
+            || cause.is::<crate::sync::EndpointChanged>()
             || matches!(
                 cause.downcast_ref::<PrepareError>(),
                 Some(PrepareError::Mapping(_))

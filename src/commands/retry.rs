@@ -31,6 +31,7 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
         base_url,
         rate_limit: args.send.rate,
         concurrency: args.send.concurrency,
+        endpoint_moved: args.send.endpoint_moved,
         command_line: command_line(),
         progress: progress.clone(),
         stop: Some((stop_handle.clone(), stop_signal)),

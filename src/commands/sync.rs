@@ -52,6 +52,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         force: args.diff.force,
         rate_limit: args.send.rate,
         concurrency: args.send.concurrency,
+        endpoint_moved: args.send.endpoint_moved,
         deadline,
         command_line: command_line(),
         progress: progress.clone(),
@@ -157,10 +158,8 @@ pub(super) async fn watch_signals(stop: StopHandle) {
 pub(super) fn command_line() -> String {
     std::env::args()
         .map(|arg| match url::Url::parse(&arg) {
-            Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
-                let _ = url.set_username("");
-                let _ = url.set_password(None);
-                url.to_string()
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                crate::config::without_credentials(url).to_string()
             }
             _ => arg,
         })

@@ -72,6 +72,27 @@ pub enum BaseUrl {
     Url(url::Url),
 }
 
+impl BaseUrl {
+    /// Where requests go, as the ledger records it (`runs.endpoint`) and messages name it:
+    /// `mock`, or the URL without the user name and password a base URL may carry (they are
+    /// secrets).
+    pub fn endpoint(&self) -> String {
+        match self {
+            BaseUrl::Mock => "mock".to_owned(),
+            BaseUrl::Url(url) => without_credentials(url.clone()).to_string(),
+        }
+    }
+}
+
+/// `url` without the user name and password it may carry (`https://user:pw@host/`): what the
+/// ledger, the logs and the messages may show of it.
+pub fn without_credentials(mut url: url::Url) -> url::Url {
+    // Both only fail for URLs that cannot have credentials: nothing to remove then.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url
+}
+
 /// How many requests a target may have in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Concurrency {

@@ -77,6 +77,9 @@ pub struct NewRun {
     pub input_sha256: Option<String>,
     pub command_line: Option<String>,
     pub note: Option<String>,
+    /// Where the run sends: `mock`, or the base URL without credentials
+    /// ([`crate::config::BaseUrl::endpoint`]). `None` for a run that sends nothing.
+    pub endpoint: Option<String>,
 }
 
 /// A run's counts. `rows` counts every input row; each row has exactly one outcome, so
@@ -113,6 +116,9 @@ pub struct RunRecord {
     pub input_sha256: Option<String>,
     pub command_line: Option<String>,
     pub note: Option<String>,
+    /// Where it sent (see [`NewRun::endpoint`]); `None` for runs recorded before usersync kept
+    /// it.
+    pub endpoint: Option<String>,
     /// The process that ran it.
     pub pid: Option<u32>,
     pub started_at: DateTime<Utc>,
@@ -133,7 +139,7 @@ pub struct RecoveredRun {
 const RUN_COLUMNS: &str = "id, target, provider, command, parent_run_id, input_path, \
      input_sha256, command_line, note, pid, started_at, finished_at, status, exit_code, rows, \
      synced, unchanged, rejected, failed, not_attempted, created, updated, deactivated, requests, \
-     retries";
+     retries, endpoint";
 
 /// The counts of a run, from its `row_outcomes`.
 const COUNTS_SQL: &str = "SELECT count(*), \
@@ -156,8 +162,8 @@ impl Ledger {
         self.conn
             .execute(
                 "INSERT INTO runs (target, provider, command, parent_run_id, input_path, \
-                 input_sha256, command_line, note, pid, started_at, status) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'running')",
+                 input_sha256, command_line, note, pid, started_at, status, endpoint) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'running', ?11)",
                 params![
                     run.target,
                     run.provider,
@@ -169,6 +175,7 @@ impl Ledger {
                     run.note,
                     std::process::id(),
                     timestamp(Utc::now()),
+                    run.endpoint,
                 ],
             )
             .ctx(&self.path, "record a new run")?;
@@ -315,6 +322,20 @@ impl Ledger {
         )
     }
 
+    /// The latest run of `target` that recorded where it sent, with that endpoint: what the
+    /// target's snapshot describes.
+    pub fn last_endpoint(&self, target: &str) -> Result<Option<(RunId, String)>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT id, endpoint FROM runs WHERE target = ?1 AND endpoint IS NOT NULL \
+                 ORDER BY id DESC LIMIT 1",
+                params![target],
+                |row| Ok((RunId(row.get(0)?), row.get(1)?)),
+            )
+            .optional()
+            .ctx(&self.path, "read the target's last endpoint")
+    }
+
     /// The latest run of `target`, whatever its command or status.
     pub fn last_run(&self, target: &str) -> Result<Option<RunRecord>, LedgerError> {
         self.one_run(
@@ -429,6 +450,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RawRun> {
             input_sha256: row.get(6)?,
             command_line: row.get(7)?,
             note: row.get(8)?,
+            endpoint: row.get(25)?,
             pid: row.get(9)?,
             started_at: DateTime::<Utc>::UNIX_EPOCH,
             finished_at: None,

@@ -66,6 +66,9 @@ pub struct SyncRequest {
     /// `--rate` and `--concurrency` overrides.
     pub rate_limit: Option<f64>,
     pub concurrency: Option<usize>,
+    /// `--endpoint-moved`: the ledger's users of the target are at `base_url` now (see
+    /// [`EndpointChanged`]).
+    pub endpoint_moved: bool,
     /// `--deadline` / `--max-duration`: stop taking new rows at this instant (see [`window`]).
     pub deadline: Option<Instant>,
     /// The command line, secrets removed, for the ledger.
@@ -230,6 +233,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         input_sha256: Some(input_sha256),
         command_line: Some(req.command_line.clone()),
         note: None,
+        endpoint: None,
     };
     let launch = Launch {
         started,
@@ -247,12 +251,65 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         base_url: req.base_url,
         rate_limit: req.rate_limit,
         concurrency: req.concurrency,
+        endpoint_moved: req.endpoint_moved,
         deadline: req.deadline,
         progress: req.progress,
         stop: req.stop,
         log_estimate: req.log_estimate,
     };
     execute(target, launch).await
+}
+
+/// A run would send to another endpoint than the one the target's snapshot describes (the
+/// ledger's `runs.endpoint`). Refused before anything is sent, exit 2: what the ledger records
+/// as synced is at the old endpoint, so a diff against it would skip users the new one lacks
+/// (a rehearsal against a mock turned into the real night), or the rehearsal's users would be
+/// taken for the real provider's.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "target `{target}`: the ledger {ledger} knows its users at {known} (run {run}), but this run \
+     would send to {now}. The users the ledger records as synced are there, not necessarily \
+     here, so only the difference from that endpoint would be sent. To rehearse against another \
+     server, give it a ledger of its own (--ledger FILE); if the provider moved with its users, \
+     run once with --endpoint-moved"
+)]
+pub struct EndpointChanged {
+    pub target: String,
+    pub ledger: String,
+    pub known: String,
+    pub run: i64,
+    pub now: String,
+}
+
+/// Refuses a run to `endpoint` when the ledger knows users of the target at another one,
+/// unless `moved` (`--endpoint-moved`) says the provider moved with them.
+fn check_endpoint(
+    ledger: &Ledger,
+    target: &Target,
+    snapshot: &Snapshot,
+    endpoint: &str,
+    moved: bool,
+) -> anyhow::Result<()> {
+    if snapshot.is_empty() {
+        return Ok(());
+    }
+    match ledger.last_endpoint(&target.name)? {
+        Some((run, known)) if known != endpoint => {
+            if moved {
+                tracing::warn!(target_name = %target.name, from = %known, to = %endpoint, "--endpoint-moved: the ledger's users of the target are taken to be at the new endpoint");
+                return Ok(());
+            }
+            Err(EndpointChanged {
+                target: target.name.clone(),
+                ledger: ledger.path().display().to_string(),
+                known,
+                run: run.0,
+                now: endpoint.to_owned(),
+            }
+            .into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Opens the ledger, takes the target's run lock and recovers the runs a dead process left
@@ -282,6 +339,7 @@ struct Launch {
     base_url: BaseUrl,
     rate_limit: Option<f64>,
     concurrency: Option<usize>,
+    endpoint_moved: bool,
     /// Stop taking new rows at this instant (`--deadline`, `--max-duration`).
     deadline: Option<Instant>,
     progress: ProgressBar,
@@ -300,17 +358,21 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         snapshot,
         source,
         guards,
-        new_run,
+        mut new_run,
         full,
         ledger_path,
         base_url,
         rate_limit,
         concurrency,
+        endpoint_moved,
         deadline,
         progress,
         stop,
         log_estimate,
     } = launch;
+    let endpoint = base_url.endpoint();
+    check_endpoint(&ledger, target, &snapshot, &endpoint, endpoint_moved)?;
+    new_run.endpoint = Some(endpoint);
     let hasher = ledger.hasher();
     let connection = Connection::open(target, &base_url).await?;
     let mock_file = connect::mock_store_path(&ledger_path, &target.name);

@@ -55,6 +55,8 @@ pub struct RetryRequest {
     /// `--rate` and `--concurrency` overrides.
     pub rate_limit: Option<f64>,
     pub concurrency: Option<usize>,
+    /// `--endpoint-moved` (see [`super::EndpointChanged`]).
+    pub endpoint_moved: bool,
     /// The command line, secrets removed, for the ledger.
     pub command_line: String,
     pub progress: ProgressBar,
@@ -133,6 +135,7 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
             "re-sends {} rows of run {} from the payloads the ledger kept",
             counts.rows, parent.id
         )),
+        endpoint: None,
     };
     let launch = Launch {
         started,
@@ -151,6 +154,7 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
         base_url: req.base_url,
         rate_limit: req.rate_limit,
         concurrency: req.concurrency,
+        endpoint_moved: req.endpoint_moved,
         deadline: None,
         progress: req.progress,
         stop: req.stop,

@@ -1,0 +1,124 @@
+//! A ledger knows a target's users at one endpoint. Rehearsing a config against the built-in
+//! mock, then pointing the same target at another server with the same ledger, must not send
+//! "only what changed" to a provider that has none of those users (nor may a rehearsal against
+//! a mock-server make the real provider's users look synced). Such a run is refused before any
+//! request, exit 2, naming both endpoints and the way out; `--endpoint-moved` accepts the new
+//! endpoint once, and the ledger never holds a password from a base URL.
+
+mod reliability;
+
+use reliability::TestMock;
+use reliability::{csv_of, demo_env, ledger, ml_config, people, tempdir, text, usersync, write};
+use usersync::mock::FaultConfig;
+use usersync::provider::Credentials;
+
+#[test]
+fn a_ledger_synced_to_the_mock_is_not_taken_to_another_server() {
+    let dir = tempdir();
+    write(dir.path(), "usersync.toml", ml_config("rate_limit = 5000"));
+    write(dir.path(), "hr.csv", csv_of(&people(20, 7)));
+    let sync = |extra: &[&str]| {
+        usersync(dir.path())
+            .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
+            .args(extra)
+            .envs(demo_env("meetinglawyers"))
+            .output()
+            .expect("run usersync")
+    };
+
+    // The rehearsal: the built-in mock, in the default ledger.
+    let rehearsal = sync(&[]);
+    assert_eq!(
+        rehearsal.status.code(),
+        Some(0),
+        "{}",
+        text(&rehearsal.stderr)
+    );
+
+    // The same target, pointed at another server: refused before anything is sent.
+    let server = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
+    let url = server.url();
+    let refused = sync(&["--base-url", &url]);
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("knows its users at mock (run 1)") && stderr.contains(&url),
+        "both endpoints named: {stderr}"
+    );
+    assert!(
+        stderr.contains("--ledger") && stderr.contains("--endpoint-moved"),
+        "the ways out named: {stderr}"
+    );
+    assert_eq!(server.stats().requests, 0, "nothing sent");
+    let runs = ledger(&dir.path().join("usersync.db"))
+        .list_runs(Some("t"))
+        .unwrap();
+    assert_eq!(runs.len(), 1, "no run recorded for the refusal");
+    assert_eq!(runs[0].endpoint.as_deref(), Some("mock"));
+
+    // A ledger of its own for the new server: everyone is sent there.
+    let own = sync(&["--base-url", &url, "--ledger", "other.db"]);
+    assert_eq!(own.status.code(), Some(0), "{}", text(&own.stderr));
+    assert_eq!(server.users().len(), 20);
+
+    // Told the provider moved, the first ledger goes on from what it knows: nothing changed.
+    let moved = sync(&["--base-url", &url, "--endpoint-moved"]);
+    assert_eq!(moved.status.code(), Some(0), "{}", text(&moved.stderr));
+    let runs = ledger(&dir.path().join("usersync.db"))
+        .list_runs(Some("t"))
+        .unwrap();
+    assert_eq!(runs.last().unwrap().endpoint.as_deref(), Some(url.as_str()));
+    assert_eq!(runs.last().unwrap().counts.unchanged, 20);
+    // From then on the new endpoint is the target's, and the mock is the other one.
+    assert_eq!(sync(&["--base-url", &url]).status.code(), Some(0));
+    let back = sync(&[]);
+    assert_eq!(back.status.code(), Some(2), "{}", text(&back.stderr));
+    assert!(text(&back.stderr).contains("but this run would send to mock"));
+}
+
+#[test]
+fn a_password_in_a_base_url_never_reaches_the_ledger_or_the_refusal() {
+    let dir = tempdir();
+    write(dir.path(), "usersync.toml", ml_config("rate_limit = 5000"));
+    write(dir.path(), "hr.csv", csv_of(&people(3, 11)));
+    let server = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
+    let with_password = server
+        .url()
+        .replacen("http://", "http://proxyuser:s3cr3t-pw@", 1);
+    let first = usersync(dir.path())
+        .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
+        .args(["--base-url", &with_password])
+        .envs(demo_env("meetinglawyers"))
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let runs = ledger(&dir.path().join("usersync.db"))
+        .list_runs(Some("t"))
+        .unwrap();
+    assert_eq!(runs[0].endpoint.as_deref(), Some(server.url().as_str()));
+
+    let refused = usersync(dir.path())
+        .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
+        .envs(demo_env("meetinglawyers"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains(&server.url()), "{stderr}");
+    assert!(!stderr.contains("s3cr3t-pw"), "{stderr}");
+    for file in std::fs::read_dir(dir.path()).unwrap() {
+        let file = file.unwrap();
+        if file
+            .file_name()
+            .to_string_lossy()
+            .starts_with("usersync.db")
+        {
+            let bytes = std::fs::read(file.path()).unwrap();
+            assert!(
+                !bytes.windows(b"s3cr3t-pw".len()).any(|w| w == b"s3cr3t-pw"),
+                "the password is not in {:?}",
+                file.file_name()
+            );
+        }
+    }
+}
