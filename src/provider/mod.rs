@@ -16,6 +16,8 @@ pub mod gnoss;
 pub mod meetinglawyers;
 pub mod response;
 pub mod target;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -13,22 +13,16 @@ use serde_json::json;
 
 use super::session::AbitmediaSession;
 use super::*;
-use crate::provider::bearer::testing::{authorization, serve};
+use crate::provider::bearer::testing::serve;
 use crate::provider::response::testing::{response, with_retry_after};
-use crate::provider::{AuthError, Credentials};
+use crate::provider::test_support::{
+    assert_bearer, assert_concurrent_first_requests_get, assert_configured_token_sent_as_is,
+    assert_debug_hides, assert_login_refused, context, payload,
+};
 
-fn payload(value: Value) -> Payload {
-    match value {
-        Value::Object(map) => map.into(),
-        _ => panic!("not an object"),
-    }
-}
-
+/// Ana, with her Abitmedia id when known.
 fn user(remote_id: Option<&str>) -> UserRef {
-    UserRef {
-        key: "ana@example.com".into(),
-        remote_id: remote_id.map(str::to_string),
-    }
+    crate::provider::test_support::user("ana@example.com", remote_id)
 }
 
 fn options(text: &str) -> toml::Table {
@@ -237,15 +231,13 @@ async fn server() -> (String, Arc<Identity>) {
     (format!("http://{addr}/api/"), state)
 }
 
+/// A target at `base` whose identity service is under `/id/`, logging in as the admin.
 fn ctx(base: &str, password: &str) -> TargetContext {
-    let mut credentials = Credentials::new();
-    credentials.insert("email", "admin@example.com");
-    credentials.insert("password", password);
-    TargetContext {
-        base_url: url::Url::parse(base).unwrap(),
-        credentials,
-        options: options("auth_url = \"/id\""),
-    }
+    context(
+        base,
+        [("email", "admin@example.com"), ("password", password)],
+        "auth_url = \"/id\"",
+    )
 }
 
 fn login_session(c: &TargetContext) -> AbitmediaSession {
@@ -280,12 +272,7 @@ fn auth_url_defaults_to_abitmedia_and_resolves_relative_values() {
 async fn concurrent_first_requests_share_one_login() {
     let (base, state) = server().await;
     let session = Abitmedia.session(&ctx(&base, "Pw-marker1!")).unwrap();
-    let client = reqwest::Client::new();
-    let tokens =
-        futures::future::join_all((0..10).map(|_| authorization(session.as_ref(), &client))).await;
-    for token in tokens {
-        assert_eq!(token.unwrap(), "Bearer acc-1");
-    }
+    assert_concurrent_first_requests_get(session.as_ref(), "acc-1").await;
     assert_eq!(state.logins.load(Ordering::SeqCst), 1);
     assert_eq!(state.refreshes.load(Ordering::SeqCst), 0);
 }
@@ -295,23 +282,14 @@ async fn the_token_is_refreshed_before_it_expires() {
     let (base, state) = server().await;
     let session = login_session(&ctx(&base, "Pw-marker1!"));
     let client = reqwest::Client::new();
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer acc-1"
-    );
+    assert_bearer(&session, &client, "acc-1").await;
     // 59 minutes and a bit later: inside the renewal margin, before the expiry.
     session
         .cache()
         .unwrap()
         .age_token(Duration::from_secs(3545));
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer racc-1"
-    );
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer racc-1"
-    );
+    assert_bearer(&session, &client, "racc-1").await;
+    assert_bearer(&session, &client, "racc-1").await;
     assert_eq!(state.logins.load(Ordering::SeqCst), 1);
     assert_eq!(state.refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(
@@ -325,22 +303,13 @@ async fn a_refused_token_is_renewed_and_a_failed_refresh_falls_back_to_login() {
     let (base, state) = server().await;
     let session = login_session(&ctx(&base, "Pw-marker1!"));
     let client = reqwest::Client::new();
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer acc-1"
-    );
+    assert_bearer(&session, &client, "acc-1").await;
     assert!(session.invalidate());
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer racc-1"
-    );
+    assert_bearer(&session, &client, "racc-1").await;
     state.refuse_refresh.store(true, Ordering::SeqCst);
     assert!(session.invalidate());
     // The refresh answer kept the first refresh token, which the server now refuses.
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer acc-2"
-    );
+    assert_bearer(&session, &client, "acc-2").await;
     assert_eq!(state.logins.load(Ordering::SeqCst), 2);
     assert_eq!(state.refreshes.load(Ordering::SeqCst), 2);
     assert_eq!(
@@ -353,38 +322,23 @@ async fn a_refused_token_is_renewed_and_a_failed_refresh_falls_back_to_login() {
 async fn refused_credentials_are_an_auth_error_without_secrets() {
     let (base, state) = server().await;
     let session = Abitmedia.session(&ctx(&base, "wrong-marker")).unwrap();
-    let client = reqwest::Client::new();
-    for _ in 0..2 {
-        let err = authorization(session.as_ref(), &client).await.unwrap_err();
-        let AuthError::Refused(message) = &err else {
-            panic!("not refused: {err}");
-        };
-        assert!(
-            message.contains("401") && message.contains("Credenciales"),
-            "{message}"
-        );
-        assert!(!message.contains("marker"));
-    }
+    assert_login_refused(session.as_ref(), 2, &["401", "Credenciales"], "marker").await;
     assert_eq!(state.logins.load(Ordering::SeqCst), 1);
-    let shown = format!("{:?}", login_session(&ctx(&base, "wrong-marker")));
-    assert!(
-        !shown.contains("marker") && !shown.contains("admin@"),
-        "{shown}"
+    assert_debug_hides(
+        &login_session(&ctx(&base, "wrong-marker")),
+        &["marker", "admin@"],
     );
 }
 
 #[tokio::test]
 async fn a_configured_token_is_sent_as_is() {
-    let mut c = ctx("http://127.0.0.1:9/", "unused");
-    c.credentials = Credentials::new();
-    c.credentials.insert("token", "static-marker");
-    let session = Abitmedia.session(&c).unwrap();
-    let client = reqwest::Client::new();
-    assert_eq!(
-        authorization(session.as_ref(), &client).await.unwrap(),
-        "Bearer static-marker"
+    let c = context(
+        "http://127.0.0.1:9/",
+        [("token", "static-marker")],
+        "auth_url = \"/id\"",
     );
-    assert!(!session.invalidate());
+    let session = Abitmedia.session(&c).unwrap();
+    assert_configured_token_sent_as_is(session.as_ref(), "static-marker").await;
 }
 
 #[test]

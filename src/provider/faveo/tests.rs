@@ -12,22 +12,16 @@ use serde_json::json;
 
 use super::session::FaveoSession;
 use super::*;
-use crate::provider::bearer::testing::{authorization, serve};
+use crate::provider::bearer::testing::serve;
 use crate::provider::response::testing::{response, with_retry_after};
-use crate::provider::{AuthError, Credentials};
+use crate::provider::test_support::{
+    assert_bearer, assert_concurrent_first_requests_get, assert_configured_token_sent_as_is,
+    assert_debug_hides, assert_login_refused, context, payload,
+};
 
-fn payload(value: Value) -> Payload {
-    match value {
-        Value::Object(map) => map.into(),
-        _ => panic!("not an object"),
-    }
-}
-
+/// The user `e1`, with its Faveo id when known.
 fn user(remote_id: Option<&str>) -> UserRef {
-    UserRef {
-        key: "e1".into(),
-        remote_id: remote_id.map(str::to_string),
-    }
+    crate::provider::test_support::user("e1", remote_id)
 }
 
 #[test]
@@ -234,27 +228,20 @@ async fn server() -> (String, Arc<Login>) {
     (format!("http://{addr}/"), state)
 }
 
+/// A target at `base` with `options`, logging in as the admin with the right password.
 fn ctx(options: &str, base: &str) -> TargetContext {
-    let mut credentials = Credentials::new();
-    credentials.insert("email", "admin@example.com");
-    credentials.insert("password", "pw-marker");
-    TargetContext {
-        base_url: url::Url::parse(base).unwrap(),
-        credentials,
-        options: options.parse().unwrap(),
-    }
+    context(
+        base,
+        [("email", "admin@example.com"), ("password", "pw-marker")],
+        options,
+    )
 }
 
 #[tokio::test]
 async fn concurrent_first_requests_share_one_login() {
     let (base, state) = server().await;
     let session = Faveo.session(&ctx("", &base)).unwrap();
-    let client = reqwest::Client::new();
-    let tokens =
-        futures::future::join_all((0..10).map(|_| authorization(session.as_ref(), &client))).await;
-    for token in tokens {
-        assert_eq!(token.unwrap(), "Bearer tok-1");
-    }
+    assert_concurrent_first_requests_get(session.as_ref(), "tok-1").await;
     assert_eq!(state.calls.load(Ordering::SeqCst), 1);
     assert_eq!(
         state.bodies.lock().unwrap()[0],
@@ -265,70 +252,43 @@ async fn concurrent_first_requests_share_one_login() {
 #[tokio::test]
 async fn a_refused_token_leads_to_a_new_login() {
     let (base, state) = server().await;
-    let session = FaveoSession::new(&ctx("", &base).base_url, &ctx("", &base).credentials)
+    let c = ctx("", &base);
+    let session = FaveoSession::new(&c.base_url, &c.credentials)
         .unwrap()
         .with_refusal_grace(Duration::ZERO);
     let client = reqwest::Client::new();
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer tok-1"
-    );
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer tok-1"
-    );
+    assert_bearer(&session, &client, "tok-1").await;
+    assert_bearer(&session, &client, "tok-1").await;
     assert!(session.invalidate());
-    assert_eq!(
-        authorization(&session, &client).await.unwrap(),
-        "Bearer tok-2"
-    );
+    assert_bearer(&session, &client, "tok-2").await;
     assert_eq!(state.calls.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn refused_credentials_stop_without_showing_the_password() {
     let (base, state) = server().await;
-    let mut c = ctx("", &base);
-    c.credentials = Credentials::new();
-    c.credentials.insert("user_name", "admin");
-    c.credentials.insert("password", "wrong-marker");
+    let c = context(
+        &base,
+        [("user_name", "admin"), ("password", "wrong-marker")],
+        "",
+    );
     let session = Faveo.session(&c).unwrap();
-    let client = reqwest::Client::new();
-    for _ in 0..3 {
-        let err = authorization(session.as_ref(), &client).await.unwrap_err();
-        let AuthError::Refused(message) = &err else {
-            panic!("not refused: {err}");
-        };
-        assert!(message.contains("Invalid credentials"), "{message}");
-        assert!(!message.contains("marker"));
-    }
+    assert_login_refused(session.as_ref(), 3, &["Invalid credentials"], "marker").await;
     assert_eq!(state.calls.load(Ordering::SeqCst), 1);
     assert_eq!(state.bodies.lock().unwrap()[0]["user_name"], "admin");
-    let shown = format!(
-        "{:?}",
-        FaveoSession::new(&c.base_url, &c.credentials).unwrap()
-    );
-    assert!(
-        !shown.contains("marker") && !shown.contains("admin\""),
-        "{shown}"
+    assert_debug_hides(
+        &FaveoSession::new(&c.base_url, &c.credentials).unwrap(),
+        &["marker", "admin\""],
     );
 }
 
 #[tokio::test]
 async fn a_configured_token_is_sent_as_is_and_never_renewed() {
-    let mut c = ctx("", "http://127.0.0.1:9/");
-    c.credentials = Credentials::new();
-    c.credentials.insert("token", "static-marker");
+    let c = context("http://127.0.0.1:9/", [("token", "static-marker")], "");
     let session = Faveo.session(&c).unwrap();
-    let client = reqwest::Client::new();
-    assert_eq!(
-        authorization(session.as_ref(), &client).await.unwrap(),
-        "Bearer static-marker"
+    assert_configured_token_sent_as_is(session.as_ref(), "static-marker").await;
+    assert_debug_hides(
+        &FaveoSession::new(&c.base_url, &c.credentials).unwrap(),
+        &["marker"],
     );
-    assert!(!session.invalidate());
-    let shown = format!(
-        "{:?}",
-        FaveoSession::new(&c.base_url, &c.credentials).unwrap()
-    );
-    assert!(!shown.contains("marker"), "{shown}");
 }

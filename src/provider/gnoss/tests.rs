@@ -10,35 +10,19 @@ use serde_json::json;
 use super::oauth::{OAuthKeys, SigningStyle};
 use super::*;
 use crate::provider::response::testing::{response, with_retry_after};
-use crate::provider::Credentials;
+use crate::provider::test_support::{assert_debug_hides, context, payload, user};
 
 const COMMUNITY: &str = "1ede819e-9d0f-41e9-855b-bbebc7f08dd1";
 const USER: &str = "50b7615f-e32d-469d-ad93-d5829ab983ef";
 
-fn payload(value: Value) -> Payload {
-    match value {
-        Value::Object(map) => map.into(),
-        _ => panic!("not an object"),
-    }
-}
-
-fn user(key: &str, remote_id: Option<&str>) -> UserRef {
-    UserRef {
-        key: key.into(),
-        remote_id: remote_id.map(str::to_string),
-    }
-}
-
+/// A target with `options` and all four OAuth keys, each `<name>-marker`.
 fn ctx(options: &str) -> TargetContext {
-    let mut credentials = Credentials::new();
-    for name in ["consumer_key", "consumer_secret", "token", "token_secret"] {
-        credentials.insert(name, format!("{name}-marker"));
-    }
-    TargetContext {
-        base_url: url::Url::parse("http://127.0.0.1/api/").unwrap(),
-        credentials,
-        options: options.parse().unwrap(),
-    }
+    let keys = ["consumer_key", "consumer_secret", "token", "token_secret"];
+    context(
+        "http://127.0.0.1/api/",
+        keys.map(|name| (name, format!("{name}-marker"))),
+        options,
+    )
 }
 
 #[test]
@@ -264,11 +248,8 @@ fn signing_option_and_debug() {
     assert_eq!(err.key, "options.signing");
     let direct = session::OAuthSession::new(&ctx("").credentials, SigningStyle::Gnoss).unwrap();
     assert_eq!(direct.style(), SigningStyle::Gnoss);
-    let shown = format!("{direct:?}");
-    assert!(!shown.contains("marker"), "{shown}");
-    let mut incomplete = ctx("");
-    incomplete.credentials = Credentials::new();
-    incomplete.credentials.insert("consumer_key", "k");
+    assert_debug_hides(&direct, &["marker"]);
+    let incomplete = context("http://127.0.0.1/api/", [("consumer_key", "k")], "");
     let err = Gnoss.session(&incomplete).err().unwrap();
     assert!(err
         .message

@@ -7,31 +7,21 @@ use serde_json::json;
 
 use super::*;
 use crate::provider::response::testing::{response, with_retry_after};
+use crate::provider::test_support::{assert_debug_hides, context, payload};
 use crate::provider::Credentials;
 
+/// The user `key` (MeetingLawyers keeps no id of its own).
 fn user(key: &str) -> UserRef {
-    UserRef {
-        key: key.into(),
-        remote_id: None,
-    }
+    crate::provider::test_support::user(key, None)
 }
 
-fn payload(value: Value) -> Payload {
-    match value {
-        Value::Object(map) => map.into(),
-        _ => panic!("not an object"),
-    }
-}
-
+/// A target with `options` and both keys, `ak-marker` and `sk-marker`.
 fn ctx(options: &str) -> TargetContext {
-    let mut credentials = Credentials::new();
-    credentials.insert("api_key", "ak-marker");
-    credentials.insert("secret_key", "sk-marker");
-    TargetContext {
-        base_url: url::Url::parse("http://127.0.0.1/").unwrap(),
-        credentials,
-        options: options.parse().unwrap(),
-    }
+    context(
+        "http://127.0.0.1/",
+        [("api_key", "ak-marker"), ("secret_key", "sk-marker")],
+        options,
+    )
 }
 
 #[test]
@@ -188,12 +178,10 @@ async fn session_headers_are_sensitive_and_debug_hides_them() {
     assert!(headers["api-key"].is_sensitive());
     assert!(headers["secret-key"].is_sensitive());
     assert_eq!(headers["accept"], "application/json");
-    let shown = format!("{headers:?}");
-    assert!(!shown.contains("marker"), "{shown}");
+    assert_debug_hides(headers, &["marker"]);
     assert!(!session.invalidate());
     let direct = session::HeaderSession::new(&ctx("").credentials).unwrap();
-    let shown = format!("{direct:?}");
-    assert!(!shown.contains("marker"), "{shown}");
+    assert_debug_hides(&direct, &["marker"]);
 }
 
 #[test]
