@@ -13,7 +13,7 @@ use usersync::provider::{Operation, Outcome};
 
 use provider_common::{
     assert_synced, assert_transient_classes, create, create_attempt, payload, rejects_field, user,
-    Target,
+    wrong_credentials, Target,
 };
 
 const COMMUNITY: &str = "1ede819e-9d0f-41e9-855b-bbebc7f08dd1";
@@ -99,8 +99,7 @@ async fn each_class_of_answer_is_classified() {
     assert_transient_classes(&t, Operation::Create, &bea, &bea_body).await;
     assert_eq!(t.mock.state.users().len(), 2);
 
-    let mut wrong = demo_credentials("gnoss");
-    wrong.insert("consumer_secret", "not-the-secret");
+    let wrong = wrong_credentials("gnoss", "consumer_secret", "not-the-secret");
     let session = OAuthSession::new(&wrong, SigningStyle::Gnoss).unwrap();
     let t = t.with_session(Arc::new(session));
     let refused = create_attempt(&t, "cid@example.com", person("cid@example.com")).await;

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use serde_json::json;
 use usersync::mock::{demo_credentials, Change, MockOptions};
 use usersync::provider::meetinglawyers::session::HeaderSession;
-use usersync::provider::{Credentials, Operation, Outcome};
+use usersync::provider::{Operation, Outcome};
 
 use provider_common::{
-    assert_synced, assert_transient_classes, payload, rejects_field, user, Target,
+    assert_synced, assert_transient_classes, payload, rejects_field, user, wrong_credentials,
+    Target,
 };
 
 async fn target() -> Target {
@@ -77,9 +78,7 @@ async fn each_class_of_answer_is_classified() {
     );
     assert_eq!(t.mock.state.user("u1").unwrap().count(Change::Create), 1);
 
-    let mut wrong = Credentials::new();
-    wrong.insert("api_key", "demo-api-key");
-    wrong.insert("secret_key", "not-the-secret");
+    let wrong = wrong_credentials("meetinglawyers", "secret_key", "not-the-secret");
     let t = t.with_session(Arc::new(HeaderSession::new(&wrong).unwrap()));
     let refused = t
         .send(Operation::Patch, &ana, &payload(json!({"status": 2})))

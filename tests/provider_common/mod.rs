@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use usersync::mock::{self, FaultConfig, MockHandle, MockOptions};
+use usersync::mock::{
+    self, demo_credentials, Change, FaultConfig, MockHandle, MockOptions, StoredUser,
+};
 use usersync::payload::Payload;
 use usersync::provider::{
     AuthError, Credentials, Operation, Outcome, Provider, RawResponse, Session, TargetContext,
@@ -255,6 +257,41 @@ pub async fn assert_login_refused(
         Attempt::Auth(AuthError::Refused(message)) => assert!(!message.contains(password)),
         other => panic!("a refused login is an auth failure, not {other:?}"),
     }
+}
+
+/// The mock's demo credentials for `provider`, but with `name` set to the wrong `value`.
+pub fn wrong_credentials(provider: &str, name: &str, value: &str) -> Credentials {
+    let mut credentials = demo_credentials(provider);
+    credentials.insert(name, value);
+    credentials
+}
+
+/// For a provider that knows users by the id it hands out and takes a patch as a whole update
+/// (Abitmedia, Faveo): on a fresh mock, creates the user `key` with `created` (answered with the
+/// mock's first id, "1"), updates and then patches it with `full`, and deactivates it, each
+/// accepted. Returns the user as the mock then holds it, checked to be inactive after one
+/// create, two updates and one deactivation.
+pub async fn assert_every_operation_accepted(
+    target: &Target,
+    key: &str,
+    created: serde_json::Value,
+    full: serde_json::Value,
+) -> StoredUser {
+    let id = create(target, key, created).await;
+    assert_eq!(id, "1");
+    let known = user(key, Some(&id));
+    for op in [Operation::Update, Operation::Patch] {
+        assert_synced(target, op, &known, &payload(full.clone())).await;
+    }
+    let nothing = payload(serde_json::json!({}));
+    assert_synced(target, Operation::Deactivate, &known, &nothing).await;
+
+    let stored = target.mock.state.user(&id).unwrap();
+    assert!(!stored.active);
+    assert_eq!(stored.count(Change::Create), 1);
+    assert_eq!(stored.count(Change::Update), 2);
+    assert_eq!(stored.count(Change::Deactivate), 1);
+    stored
 }
 
 /// Whether `outcome` is a rejection naming `field`.
