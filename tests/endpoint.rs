@@ -69,6 +69,22 @@ fn a_ledger_synced_to_the_mock_is_not_taken_to_another_server() {
         .unwrap();
     assert_eq!(runs.last().unwrap().endpoint.as_deref(), Some(url.as_str()));
     assert_eq!(runs.last().unwrap().counts.unchanged, 20);
+    // Where each run went is in `runs --json` and in its report.
+    let listed = usersync(dir.path())
+        .args(["runs", "--json", "-c", "usersync.toml"])
+        .output()
+        .unwrap();
+    let endpoints: Vec<serde_json::Value> = text(&listed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["endpoint"].clone())
+        .collect();
+    assert_eq!(endpoints, [url.as_str(), "mock"], "newest first");
+    let report = usersync(dir.path())
+        .args(["report", "last", "--format", "json", "-c", "usersync.toml"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["run"]["endpoint"], url.as_str());
     // From then on the new endpoint is the target's, and the mock is the other one.
     assert_eq!(sync(&["--base-url", &url]).status.code(), Some(0));
     let back = sync(&[]);

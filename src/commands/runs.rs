@@ -26,6 +26,8 @@ pub struct RunLine<'a> {
     /// For a retry: the run whose rows it re-sent.
     pub parent_run_id: Option<i64>,
     pub input_path: Option<&'a str>,
+    /// Where the run sent: `mock` or the base URL without credentials.
+    pub endpoint: Option<&'a str>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     /// `None` while the run is going on.
@@ -46,6 +48,7 @@ impl<'a> RunLine<'a> {
             command: &run.command,
             parent_run_id: run.parent_run_id.map(|p| p.0),
             input_path: run.input_path.as_deref(),
+            endpoint: run.endpoint.as_deref(),
             started_at: run.started_at,
             finished_at: run.finished_at,
             duration_secs: run

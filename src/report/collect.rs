@@ -115,6 +115,7 @@ pub fn build(ledger: &Ledger, run: RunId, opts: &ReportOptions) -> Result<Report
             input_path: mask(record.input_path),
             input_sha256: record.input_sha256,
             command_line: mask(record.command_line),
+            endpoint: record.endpoint,
             started_at: record.started_at,
             finished_at: record.finished_at,
             duration_secs,

@@ -208,6 +208,7 @@ fn run_details(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         ),
         ("input", code(&run.input_path)),
         ("input SHA-256", code(&run.input_sha256)),
+        ("sent to", code(&run.endpoint)),
         ("started", html(&human::time(run.started_at))),
         (
             "finished",

@@ -132,6 +132,7 @@ fn run_table(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     line("input", text(&run.input_path))?;
     line("input SHA-256", text(&run.input_sha256))?;
+    line("sent to", text(&run.endpoint))?;
     line("started", human::time(run.started_at))?;
     line(
         "finished",

@@ -52,6 +52,9 @@ pub struct RunInfo {
     pub input_sha256: Option<String>,
     /// As typed, with secrets removed (who triggered the run, and how).
     pub command_line: Option<String>,
+    /// Where the run sent: `mock` (the built-in mock) or the API's base URL, without
+    /// credentials; null for runs recorded before usersync kept it.
+    pub endpoint: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     /// From the start to the end (or, while running, to the last recorded row).
