@@ -56,6 +56,32 @@ fn a_ledger_synced_to_the_mock_is_not_taken_to_another_server() {
     assert_eq!(runs.len(), 1, "no run recorded for the refusal");
     assert_eq!(runs[0].endpoint.as_deref(), Some("mock"));
 
+    // `plan` sends nothing: it plans against what the ledger knows, and warns.
+    write(
+        dir.path(),
+        "real.toml",
+        ml_config("rate_limit = 5000").replace("\"mock\"", &format!("\"{url}\"")),
+    );
+    let plan = usersync(dir.path())
+        .args([
+            "plan",
+            "hr.csv",
+            "-c",
+            "real.toml",
+            "-t",
+            "t",
+            "--ledger",
+            "usersync.db",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    assert!(
+        text(&plan.stderr).contains("knows its users at mock"),
+        "{}",
+        text(&plan.stderr)
+    );
+
     // A ledger of its own for the new server: everyone is sent there.
     let own = sync(&["--base-url", &url, "--ledger", "other.db"]);
     assert_eq!(own.status.code(), Some(0), "{}", text(&own.stderr));

@@ -281,6 +281,29 @@ pub struct EndpointChanged {
     pub now: String,
 }
 
+/// How sending to `endpoint` would differ from what the ledger knows: `Some` when the ledger
+/// knows users of the target (`snapshot` is not empty) at another endpoint.
+pub fn endpoint_change(
+    ledger: &Ledger,
+    target: &Target,
+    snapshot: &Snapshot,
+    endpoint: &str,
+) -> anyhow::Result<Option<EndpointChanged>> {
+    if snapshot.is_empty() {
+        return Ok(None);
+    }
+    Ok(match ledger.last_endpoint(&target.name)? {
+        Some((run, known)) if known != endpoint => Some(EndpointChanged {
+            target: target.name.clone(),
+            ledger: ledger.path().display().to_string(),
+            known,
+            run: run.0,
+            now: endpoint.to_owned(),
+        }),
+        _ => None,
+    })
+}
+
 /// Refuses a run to `endpoint` when the ledger knows users of the target at another one,
 /// unless `moved` (`--endpoint-moved`) says the provider moved with them.
 fn check_endpoint(
@@ -290,25 +313,13 @@ fn check_endpoint(
     endpoint: &str,
     moved: bool,
 ) -> anyhow::Result<()> {
-    if snapshot.is_empty() {
-        return Ok(());
-    }
-    match ledger.last_endpoint(&target.name)? {
-        Some((run, known)) if known != endpoint => {
-            if moved {
-                tracing::warn!(target_name = %target.name, from = %known, to = %endpoint, "--endpoint-moved: the ledger's users of the target are taken to be at the new endpoint");
-                return Ok(());
-            }
-            Err(EndpointChanged {
-                target: target.name.clone(),
-                ledger: ledger.path().display().to_string(),
-                known,
-                run: run.0,
-                now: endpoint.to_owned(),
-            }
-            .into())
+    match endpoint_change(ledger, target, snapshot, endpoint)? {
+        Some(change) if moved => {
+            tracing::warn!(target_name = %target.name, from = %change.known, to = %change.now, "--endpoint-moved: the ledger's users of the target are taken to be at the new endpoint");
+            Ok(())
         }
-        _ => Ok(()),
+        Some(change) => Err(change.into()),
+        None => Ok(()),
     }
 }
 
