@@ -261,6 +261,33 @@ async fn the_circuit_breaker_trips_on_a_streak_of_failures() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_that_exist_and_cannot_be_updated_do_not_trip_the_breaker() {
+    // A first night against a provider that already holds the export's users, with no id to
+    // update them by (Faveo without `remote_id_column`): each of them fails on its own, and the
+    // new user after them is still created.
+    let server = Server::start(ServerConfig::default()).await;
+    let settings = DispatchSettings {
+        max_retries: 0,
+        breaker_threshold: 5,
+        concurrency: 2,
+        ..fast()
+    };
+    let d = dispatcher(&server, good_session(), settings);
+    let mut jobs = many("x", "409all", 30);
+    jobs.push(job(100, Operation::Create, "new.ok"));
+    let (report, results) = run_all(&d, jobs).await;
+
+    assert_eq!(report.aborted, None);
+    assert_one_result_per_job(&report, &results);
+    let conflicts = results.iter().filter(|r| code_of(r) == "conflict").count();
+    assert_eq!(conflicts, 30);
+    assert!(matches!(
+        by_key(&results, "new.ok").outcome,
+        FinalOutcome::Synced { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflicting_create_becomes_an_update() {
     let server = Server::start(ServerConfig::default()).await;
     let d = dispatcher(&server, good_session(), fast());

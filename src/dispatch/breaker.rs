@@ -1,9 +1,13 @@
 //! The circuit breaker: a long streak of identical failures means the provider (or our config) is
 //! broken, and sending the rest of the file would only hammer it.
 //!
-//! Only final `Failed` results count, in the order jobs finish; a success or a rejection (the
-//! provider answered properly) ends the streak. Jobs that never sent a request do not count.
+//! Only final `Failed` results count, in the order jobs finish; a success, a rejection or a
+//! conflict that could not be resolved (the provider answered properly: "exists", for example a
+//! Faveo user usersync has no id for) ends the streak. Jobs that never sent a request do not
+//! count. A first night against a provider that already holds most of the export's users thus
+//! fails those rows one by one and still creates the new ones after them.
 
+use super::job::CONFLICT;
 use super::FinalOutcome;
 
 /// Counts consecutive final failures of the same kind.
@@ -28,6 +32,11 @@ impl Breaker {
     pub(super) fn observe(&mut self, outcome: &FinalOutcome) -> Option<(String, u32)> {
         match outcome {
             FinalOutcome::Synced { .. } | FinalOutcome::Rejected { .. } => {
+                self.kind = None;
+                self.count = 0;
+                None
+            }
+            FinalOutcome::Failed { code, .. } if code == CONFLICT => {
                 self.kind = None;
                 self.count = 0;
                 None
@@ -94,6 +103,17 @@ mod tests {
             b.observe(&failed("server_error", Some(503))),
             Some(("server_error (HTTP 503)".into(), 2))
         );
+    }
+
+    #[test]
+    fn conflicts_are_answers_and_restart_the_streak() {
+        let mut b = Breaker::new(2);
+        for _ in 0..1000 {
+            assert_eq!(b.observe(&failed("conflict", Some(409))), None);
+        }
+        assert_eq!(b.observe(&failed("timeout", None)), None);
+        assert_eq!(b.observe(&failed("conflict", Some(422))), None);
+        assert_eq!(b.observe(&failed("timeout", None)), None, "restarted");
     }
 
     #[test]

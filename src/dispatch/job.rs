@@ -95,6 +95,10 @@ struct Failure {
     detail: String,
 }
 
+/// The code of a row that ended on a conflict usersync could not resolve (a create whose user
+/// exists but cannot be updated instead, or a conflict on anything but a create).
+pub(super) const CONFLICT: &str = "conflict";
+
 impl Failure {
     /// The final outcome of a job that ended on this failure, with a note on why it ended here.
     fn into_outcome(self, note: &str) -> FinalOutcome {
@@ -271,7 +275,7 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
         AnswerKind::Classified(Outcome::Conflict { status, detail }) => {
             let conflict = Failure {
                 status: Some(status),
-                code: "conflict",
+                code: CONFLICT,
                 detail,
             };
             switch_to_update(&ctl.target, job, progress, conflict)
