@@ -295,7 +295,8 @@ pub struct RetryArgs {
 /// Where and how fast `sync` and `retry` send: overrides of the target's settings for one run.
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// Send to this URL instead of the target's `base_url` (e.g. a `usersync mock-server`).
+    /// Send to this URL instead of the target's `base_url` (e.g. a `usersync mock-server`; give
+    /// a rehearsal a ledger of its own with --ledger).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
     /// Requests per second [default: the target's `rate_limit`].
