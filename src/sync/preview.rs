@@ -66,7 +66,8 @@ pub fn preview(
     {
         // A plan sends nothing: it is made against what the ledger knows, and says so.
         tracing::warn!(
-            "{change}; this plan compares the export with what the ledger knows at {}",
+            "a sync would be refused: {change}. This plan compares the export with what the \
+             ledger knows at {}",
             change.known
         );
     }
