@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{json_lines, samples, stderr, stdout, TestDir, ML_CONFIG};
+use common::{err, errors, json_lines, samples, stderr, stdout, TestDir, ML_CONFIG};
 use serde_json::Value;
 
 const TARGETS: [&str; 4] = ["lawyers", "community", "helpdesk", "portal"];
@@ -25,25 +25,6 @@ fn sample_json(dir: &TestDir, file: &str, target: &str, extra: &[&str]) -> (i32,
         .unwrap();
     assert!(out.stderr.is_empty(), "unexpected stderr: {}", stderr(&out));
     (out.status.code().unwrap(), json_lines(&stdout(&out)))
-}
-
-/// `(line, field, code)` of every error of every rejected row.
-fn errors(lines: &[Value]) -> Vec<(u64, String, String)> {
-    let mut out = Vec::new();
-    for l in lines.iter().filter(|l| l.get("line").is_some()) {
-        for e in l["errors"].as_array().unwrap() {
-            out.push((
-                l["line"].as_u64().unwrap(),
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            ));
-        }
-    }
-    out
-}
-
-fn err(line: u64, field: &str, code: &str) -> (u64, String, String) {
-    (line, field.to_owned(), code.to_owned())
 }
 
 fn rejected_lines(lines: &[Value]) -> Vec<u64> {

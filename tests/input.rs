@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use common::{json_lines, stderr, stdout, TestDir, ML_CONFIG};
+use common::{err, errors, json_lines, stderr, stdout, TestDir, ML_CONFIG};
 use serde_json::Value;
 
 /// Runs `validate INPUT --json` with [`ML_CONFIG`]; returns the exit code, the JSON lines and
@@ -28,21 +28,6 @@ fn validate_json(dir: &TestDir, input: &str, extra: &[&str]) -> (i32, Vec<Value>
     (code, lines, err)
 }
 
-/// `(line, field, code)` of every error of every rejected row.
-fn errors(lines: &[Value]) -> Vec<(u64, String, String)> {
-    let mut out = Vec::new();
-    for l in lines.iter().filter(|l| l.get("line").is_some()) {
-        for e in l["errors"].as_array().unwrap() {
-            out.push((
-                l["line"].as_u64().unwrap(),
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            ));
-        }
-    }
-    out
-}
-
 /// `(rows, valid, rejected)` from the last line.
 fn summary(lines: &[Value]) -> (u64, u64, u64) {
     let s = &lines.last().unwrap()["summary"];
@@ -51,10 +36,6 @@ fn summary(lines: &[Value]) -> (u64, u64, u64) {
         s["valid"].as_u64().unwrap(),
         s["rejected"].as_u64().unwrap(),
     )
-}
-
-fn err(line: u64, field: &str, code: &str) -> (u64, String, String) {
-    (line, field.to_owned(), code.to_owned())
 }
 
 /// The rejects CSV as rows of cells (without the BOM).

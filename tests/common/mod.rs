@@ -127,6 +127,26 @@ pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `(line, field, code)` of every error of every rejected row of `validate --json` output.
+pub fn errors(lines: &[serde_json::Value]) -> Vec<(u64, String, String)> {
+    let mut out = Vec::new();
+    for l in lines.iter().filter(|l| l.get("line").is_some()) {
+        for e in l["errors"].as_array().unwrap() {
+            out.push((
+                l["line"].as_u64().unwrap(),
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+/// One expected error, as [`errors`] lists them.
+pub fn err(line: u64, field: &str, code: &str) -> (u64, String, String) {
+    (line, field.to_owned(), code.to_owned())
+}
+
 /// Parses `--json` output: every line one JSON value.
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
