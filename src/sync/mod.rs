@@ -11,6 +11,7 @@
 //! on rows the ledger kept (`retry.rs`).
 
 pub mod connect;
+pub mod endpoint;
 pub mod estimate;
 mod feeder;
 mod learned;
@@ -46,6 +47,7 @@ use crate::plan::PlanCounts;
 use feeder::FeedEnd;
 
 pub use connect::Connection;
+pub use endpoint::EndpointChanged;
 pub use feeder::{INTENT_BATCH, OUTCOME_BATCH};
 pub use planner::{Guards, Pending, Planned, Planner, Source};
 pub use retry::{RetryRequest, RetrySummary, RunChoice};
@@ -260,69 +262,6 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
     execute(target, launch).await
 }
 
-/// A run would send to another endpoint than the one the target's snapshot describes (the
-/// ledger's `runs.endpoint`). Refused before anything is sent, exit 2: what the ledger records
-/// as synced is at the old endpoint, so a diff against it would skip users the new one lacks
-/// (a rehearsal against a mock turned into the real night), or the rehearsal's users would be
-/// taken for the real provider's.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "target `{target}`: the ledger {ledger} knows its users at {known} (run {run}), but this run \
-     would send to {now}. The users the ledger records as synced are there, not necessarily \
-     here, so only the difference from that endpoint would be sent. To rehearse against another \
-     server, give it a ledger of its own (--ledger FILE); if the provider moved with its users, \
-     run once with --endpoint-moved"
-)]
-pub struct EndpointChanged {
-    pub target: String,
-    pub ledger: String,
-    pub known: String,
-    pub run: i64,
-    pub now: String,
-}
-
-/// How sending to `endpoint` would differ from what the ledger knows: `Some` when the ledger
-/// knows users of the target (`snapshot` is not empty) at another endpoint.
-pub fn endpoint_change(
-    ledger: &Ledger,
-    target: &Target,
-    snapshot: &Snapshot,
-    endpoint: &str,
-) -> anyhow::Result<Option<EndpointChanged>> {
-    if snapshot.is_empty() {
-        return Ok(None);
-    }
-    Ok(match ledger.last_endpoint(&target.name)? {
-        Some((run, known)) if known != endpoint => Some(EndpointChanged {
-            target: target.name.clone(),
-            ledger: ledger.path().display().to_string(),
-            known,
-            run: run.0,
-            now: endpoint.to_owned(),
-        }),
-        _ => None,
-    })
-}
-
-/// Refuses a run to `endpoint` when the ledger knows users of the target at another one,
-/// unless `moved` (`--endpoint-moved`) says the provider moved with them.
-fn check_endpoint(
-    ledger: &Ledger,
-    target: &Target,
-    snapshot: &Snapshot,
-    endpoint: &str,
-    moved: bool,
-) -> anyhow::Result<()> {
-    match endpoint_change(ledger, target, snapshot, endpoint)? {
-        Some(change) if moved => {
-            tracing::warn!(target_name = %target.name, from = %change.known, to = %change.now, "--endpoint-moved: the ledger's users of the target are taken to be at the new endpoint");
-            Ok(())
-        }
-        Some(change) => Err(change.into()),
-        None => Ok(()),
-    }
-}
-
 /// Opens the ledger, takes the target's run lock and recovers the runs a dead process left
 /// `running`.
 fn open_ledger(target: &Target, path: &std::path::Path) -> anyhow::Result<(Ledger, TargetLock)> {
@@ -382,7 +321,7 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         log_estimate,
     } = launch;
     let endpoint = base_url.endpoint();
-    check_endpoint(&ledger, target, &snapshot, &endpoint, endpoint_moved)?;
+    endpoint::check(&ledger, target, &snapshot, &endpoint, endpoint_moved)?;
     new_run.endpoint = Some(endpoint);
     let hasher = ledger.hasher();
     let connection = Connection::open(target, &base_url).await?;

@@ -62,7 +62,7 @@ pub fn preview(
     let ledger = Ledger::open(&req.ledger_path)?;
     let snapshot = ledger.snapshot(&target.name)?;
     if let Some(change) =
-        super::endpoint_change(&ledger, target, &snapshot, &target.base_url.endpoint())?
+        super::endpoint::change(&ledger, target, &snapshot, &target.base_url.endpoint())?
     {
         // A plan sends nothing: it is made against what the ledger knows, and says so.
         tracing::warn!(
