@@ -237,16 +237,20 @@ async fn a_refused_login_sends_nothing() {
         .all(|r| matches!(code_of(r), "auth_failed" | "not_attempted")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_circuit_breaker_trips_on_a_streak_of_failures() {
-    let server = Server::start(ServerConfig::default()).await;
-    let settings = DispatchSettings {
+/// No retries, two requests at once, and a breaker that trips after five identical failures.
+fn breaker_of_five() -> DispatchSettings {
+    DispatchSettings {
         max_retries: 0,
         breaker_threshold: 5,
         concurrency: 2,
         ..fast()
-    };
-    let d = dispatcher(&server, good_session(), settings);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_circuit_breaker_trips_on_a_streak_of_failures() {
+    let server = Server::start(ServerConfig::default()).await;
+    let d = dispatcher(&server, good_session(), breaker_of_five());
     let (report, results) = run_all(&d, many("x", "500", 100)).await;
 
     assert_eq!(
@@ -266,13 +270,7 @@ async fn users_that_exist_and_cannot_be_updated_do_not_trip_the_breaker() {
     // update them by (Faveo without `remote_id_column`): each of them fails on its own, and the
     // new user after them is still created.
     let server = Server::start(ServerConfig::default()).await;
-    let settings = DispatchSettings {
-        max_retries: 0,
-        breaker_threshold: 5,
-        concurrency: 2,
-        ..fast()
-    };
-    let d = dispatcher(&server, good_session(), settings);
+    let d = dispatcher(&server, good_session(), breaker_of_five());
     let mut jobs = many("x", "409all", 30);
     jobs.push(job(100, Operation::Create, "new.ok"));
     let (report, results) = run_all(&d, jobs).await;
