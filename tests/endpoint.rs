@@ -111,7 +111,35 @@ fn a_ledger_synced_to_the_mock_is_not_taken_to_another_server() {
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
     assert_eq!(report["run"]["endpoint"], url.as_str());
-    // From then on the new endpoint is the target's, and the mock is the other one.
+    // From then on the new endpoint is the target's, and the mock is the other one: a dry run
+    // previews the sync it is given, endpoint included.
+    let dry_run = |extra: &[&str]| {
+        usersync(dir.path())
+            .args([
+                "sync",
+                "hr.csv",
+                "-c",
+                "usersync.toml",
+                "-t",
+                "t",
+                "--dry-run",
+            ])
+            .args(extra)
+            .output()
+            .expect("run usersync")
+    };
+    let dry = dry_run(&["--base-url", &url]);
+    assert!(
+        !text(&dry.stderr).contains("would be refused"),
+        "{}",
+        text(&dry.stderr)
+    );
+    let dry = dry_run(&[]);
+    assert!(
+        text(&dry.stderr).contains("a sync would be refused"),
+        "{}",
+        text(&dry.stderr)
+    );
     assert_eq!(sync(&["--base-url", &url]).status.code(), Some(0));
     let back = sync(&[]);
     assert_eq!(back.status.code(), Some(2), "{}", text(&back.stderr));
@@ -127,27 +155,30 @@ fn a_password_in_a_base_url_never_reaches_the_ledger_or_the_refusal() {
     let with_password = server
         .url()
         .replacen("http://", "http://proxyuser:s3cr3t-pw@", 1);
-    let first = usersync(dir.path())
-        .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
-        .args(["--base-url", &with_password])
-        .envs(demo_env("meetinglawyers"))
-        .output()
-        .unwrap();
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let sync = |extra: &[&str]| {
+        usersync(dir.path())
+            .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
+            .args(extra)
+            .envs(demo_env("meetinglawyers"))
+            .output()
+            .unwrap()
+    };
+    assert_eq!(sync(&[]).status.code(), Some(0), "the built-in mock first");
+
+    // The refusal names the new endpoint without its password.
+    let refused = sync(&["--base-url", &with_password]);
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&server.url()), "{stderr}");
+    assert!(!stderr.contains("s3cr3t-pw"), "{stderr}");
+
+    // Moved there: the ledger records the endpoint without it.
+    let moved = sync(&["--base-url", &with_password, "--endpoint-moved"]);
+    assert_eq!(moved.status.code(), Some(0), "{}", text(&moved.stderr));
     let runs = ledger(&dir.path().join("usersync.db"))
         .list_runs(Some("t"))
         .unwrap();
-    assert_eq!(runs[0].endpoint.as_deref(), Some(server.url().as_str()));
-
-    let refused = usersync(dir.path())
-        .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
-        .envs(demo_env("meetinglawyers"))
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(2));
-    let stderr = text(&refused.stderr);
-    assert!(stderr.contains(&server.url()), "{stderr}");
-    assert!(!stderr.contains("s3cr3t-pw"), "{stderr}");
+    assert_eq!(runs[1].endpoint.as_deref(), Some(server.url().as_str()));
     for file in std::fs::read_dir(dir.path()).unwrap() {
         let file = file.unwrap();
         if file
@@ -163,4 +194,96 @@ fn a_password_in_a_base_url_never_reaches_the_ledger_or_the_refusal() {
             );
         }
     }
+}
+
+#[test]
+fn a_ledger_that_knows_no_users_of_the_target_or_no_endpoint_goes_anywhere() {
+    let dir = tempdir();
+    write(dir.path(), "usersync.toml", ml_config("rate_limit = 5000"));
+    // Every row is rejected: the ledger records a run at the mock, but no user.
+    write(
+        dir.path(),
+        "bad.csv",
+        "id,email,plan,sex,born\nE1,not-an-email,premium,M,01/01/1990\n",
+    );
+    write(dir.path(), "hr.csv", csv_of(&people(5, 13)));
+    let server = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
+    let url = server.url();
+    let sync = |file: &str, extra: &[&str]| {
+        usersync(dir.path())
+            .args(["sync", file, "-c", "usersync.toml", "-t", "t", "-q"])
+            .args(extra)
+            .envs(demo_env("meetinglawyers"))
+            .output()
+            .unwrap()
+    };
+    assert_eq!(sync("bad.csv", &[]).status.code(), Some(3));
+    let first = sync("hr.csv", &["--base-url", &url]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(server.users().len(), 5);
+
+    // A ledger from before usersync recorded endpoints: its first run is not checked, and
+    // records where it sent.
+    let db = dir.path().join("usersync.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE runs SET endpoint = NULL", [])
+        .unwrap();
+    let legacy = sync("hr.csv", &[]);
+    assert_eq!(legacy.status.code(), Some(0), "{}", text(&legacy.stderr));
+    let runs = ledger(&db).list_runs(Some("t")).unwrap();
+    assert_eq!(runs.last().unwrap().endpoint.as_deref(), Some("mock"));
+    let checked = sync("hr.csv", &["--base-url", &url]);
+    assert_eq!(checked.status.code(), Some(2), "checked again from then on");
+}
+
+#[test]
+fn a_retry_to_another_endpoint_is_refused_too() {
+    let dir = tempdir();
+    // No retries: the failing user fails at once.
+    write(
+        dir.path(),
+        "usersync.toml",
+        ml_config("rate_limit = 5000\nmax_retries = 0"),
+    );
+    let everyone = people(6, 17);
+    write(dir.path(), "hr.csv", csv_of(&everyone));
+    // The first server keeps failing one user, so the night leaves a row to retry.
+    let first = TestMock::start(
+        "meetinglawyers",
+        FaultConfig {
+            fail_users: vec![everyone[0].id.clone()],
+            ..FaultConfig::default()
+        },
+        Credentials::new(),
+    );
+    let night = usersync(dir.path())
+        .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
+        .args(["--base-url", &first.url()])
+        .envs(demo_env("meetinglawyers"))
+        .output()
+        .unwrap();
+    assert_eq!(night.status.code(), Some(3), "{}", text(&night.stderr));
+
+    let second = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
+    let retry = |extra: &[&str]| {
+        usersync(dir.path())
+            .args(["retry", "last", "-c", "usersync.toml", "-t", "t", "-q"])
+            .args(["--base-url", &second.url()])
+            .args(extra)
+            .envs(demo_env("meetinglawyers"))
+            .output()
+            .unwrap()
+    };
+    let refused = retry(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains(&first.url()));
+    assert_eq!(second.stats().requests, 0);
+    let moved = retry(&["--endpoint-moved"]);
+    assert_eq!(moved.status.code(), Some(0), "{}", text(&moved.stderr));
+    assert_eq!(
+        second.users().len(),
+        1,
+        "the failed user, re-sent to the new endpoint"
+    );
 }

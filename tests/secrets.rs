@@ -321,10 +321,41 @@ fn credentials_in_a_base_url_stay_out_of_logs_and_the_ledger() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The same, as one `--base-url=URL` argument.
+    let joined = usersync(dir.path())
+        .args(["sync", "export.csv", "-c", "usersync.toml", "-t", "t"])
+        .args([
+            "--ledger",
+            "ledger.db",
+            &format!("--base-url={url}"),
+            "-vvv",
+        ])
+        .envs(demo_env("meetinglawyers"))
+        .output()
+        .unwrap();
+    assert_eq!(joined.status.code(), Some(0), "{}", text(&joined.stderr));
+    // A base URL usersync refuses is not repeated with its password either.
+    let refused = usersync(dir.path())
+        .args(["sync", "export.csv", "-c", "usersync.toml", "-t", "t"])
+        .args(["--ledger", "ledger.db", "--base-url", &format!("{url}?x=1")])
+        .envs(demo_env("meetinglawyers"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("query"),
+        "{}",
+        text(&refused.stderr)
+    );
     let runs = assert_ledger_consistent(&dir.path().join("ledger.db"));
     let line = runs[0].command_line.clone().unwrap_or_default();
     assert!(line.contains("--base-url http://127.0.0.1:"), "{line}");
-    assert_nothing_leaks(&labelled("sync", &out), dir.path(), &needles(&secret));
+    let line = runs[1].command_line.clone().unwrap_or_default();
+    assert!(line.contains("--base-url=http://127.0.0.1:"), "{line}");
+    let mut outputs = labelled("sync", &out);
+    outputs.extend(labelled("sync --base-url=", &joined));
+    outputs.extend(labelled("refused sync", &refused));
+    assert_nothing_leaks(&outputs, dir.path(), &needles(&secret));
 }
 
 #[test]

@@ -62,9 +62,10 @@ pub fn sync_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(builder.enable_all().build()?)
 }
 
-/// The base URL to send to: `--base-url`, or the target's. Checks `--rate` and `--concurrency`
-/// on the way, so that `sync` and `retry` refuse the same mistakes with the same words.
-pub fn send_base_url(
+/// Checks the flags of a command that sends (`--rate` and `--concurrency` positive, `--base-url`
+/// a URL), so that `sync`, `sync --dry-run` and `retry` refuse the same mistakes with the same
+/// words, and returns the base URL to send to: `--base-url`, or the target's.
+pub fn check_send_args(
     args: &crate::cli::SendArgs,
     target: &crate::config::Target,
 ) -> Result<crate::config::BaseUrl, UsageError> {
@@ -74,8 +75,9 @@ pub fn send_base_url(
         ));
     }
     match &args.base_url {
-        Some(url) => crate::config::parse_base_url(url)
-            .map_err(|e| UsageError(format!("--base-url {url}: {e}"))),
+        Some(url) => {
+            crate::config::parse_base_url(url).map_err(|e| UsageError(format!("--base-url: {e}")))
+        }
         None => Ok(target.base_url.clone()),
     }
 }

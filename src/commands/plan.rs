@@ -5,8 +5,8 @@
 
 use std::io::{BufWriter, Write};
 
-use crate::cli::{DiffArgs, GlobalArgs, InputArgs, LedgerArgs, PlanArgs, TargetArgs};
-use crate::commands::ledger_path;
+use crate::cli::{DiffArgs, GlobalArgs, InputArgs, LedgerArgs, PlanArgs, SendArgs, TargetArgs};
+use crate::commands::{check_send_args, ledger_path};
 use crate::config;
 use crate::exit::Exit;
 use crate::ledger::Ledger;
@@ -21,21 +21,28 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
         &args.target,
         &args.ledger,
         &args.diff,
+        None,
         args.json,
     )
 }
 
-/// Plans and prints; shared with `sync --dry-run`. Exit 0, or 3 when rows would be rejected.
+/// Plans and prints; shared with `sync --dry-run`, which gives its `send` flags (the endpoint
+/// and pace of the sync it previews). Exit 0, or 3 when rows would be rejected.
 pub fn print_plan(
     global: &GlobalArgs,
     input: &InputArgs,
     target: &TargetArgs,
     ledger: &LedgerArgs,
     diff: &DiffArgs,
+    send: Option<&SendArgs>,
     json: bool,
 ) -> anyhow::Result<Exit> {
     let config = config::load(&global.config)?;
     let target = config.target(target.target.as_deref())?;
+    let base_url = match send {
+        Some(send) => check_send_args(send, target)?,
+        None => target.base_url.clone(),
+    };
     let ledger_file = ledger_path(ledger, &config);
     let request = PreviewRequest {
         input: input.input.clone(),
@@ -44,6 +51,8 @@ pub fn print_plan(
         full: diff.full,
         deactivate_missing: diff.deactivate_missing || target.deactivate_missing,
         force: diff.force,
+        endpoint: base_url.endpoint(),
+        endpoint_moved: send.is_some_and(|s| s.endpoint_moved),
     };
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut write_error = None;
@@ -60,7 +69,13 @@ pub fn print_plan(
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    let rate = estimate::expected_rate(target, None, false, &Ledger::open(&ledger_file)?)?;
+    let (rate, concurrency) = send.map_or((None, None), |s| (s.rate, s.concurrency));
+    let rate = estimate::expected_rate(
+        target,
+        rate,
+        concurrency.is_some(),
+        &Ledger::open(&ledger_file)?,
+    )?;
     let requests = estimate::planned_requests(&counts);
     let estimate = rate.map(|(rate, basis)| Estimate::new(requests, rate, basis));
     if json {

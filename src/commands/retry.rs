@@ -9,7 +9,7 @@ use std::io::Write;
 
 use crate::cli::{GlobalArgs, RetryArgs};
 use crate::commands::sync::{command_line, watch_signals, write_noted, write_outcome_counts};
-use crate::commands::{ledger_path, send_base_url, sync_runtime};
+use crate::commands::{check_send_args, ledger_path, sync_runtime};
 use crate::config::{self, Config, Target};
 use crate::dispatch;
 use crate::exit::Exit;
@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
     let config = config::load(&global.config)?;
     let ledger = ledger_path(&args.ledger, &config);
     let target = choose_target(&config, args, &ledger)?;
-    let base_url = send_base_url(&args.send, target)?;
+    let base_url = check_send_args(&args.send, target)?;
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
     let (stop_handle, stop_signal) = dispatch::stop_signal();
     let request = RetryRequest {

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, SyncArgs};
-use crate::commands::{ledger_path, send_base_url, sync_runtime};
+use crate::commands::{check_send_args, ledger_path, sync_runtime};
 use crate::config::{self, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
@@ -26,6 +26,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
             &args.target,
             &args.ledger,
             &args.diff,
+            Some(&args.send),
             false,
         );
     }
@@ -33,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     let deadline = window::stop_at(args.deadline, args.max_duration);
     let config = config::load(&global.config)?;
     let target = config.target(args.target.target.as_deref())?;
-    let base_url = send_base_url(&args.send, target)?;
+    let base_url = check_send_args(&args.send, target)?;
     let ledger_file = ledger_path(&args.ledger, &config);
     let input_options = config.input.options(&args.input.settings());
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
@@ -154,17 +155,31 @@ pub(super) async fn watch_signals(stop: StopHandle) {
 }
 
 /// The command line for the ledger and reports. usersync never takes a secret as an argument
-/// (credentials come from environment variables), but `--base-url` may hold userinfo: drop it.
+/// (credentials come from environment variables), but `--base-url` may hold userinfo, as
+/// `--base-url URL` or `--base-url=URL`: drop it.
 pub(super) fn command_line() -> String {
     std::env::args()
-        .map(|arg| match url::Url::parse(&arg) {
-            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
-                crate::config::without_credentials(url).to_string()
-            }
-            _ => arg,
-        })
+        .map(|arg| without_url_credentials(&arg))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `arg`, or the `value` of `--flag=value`, without the user name and password of a URL.
+fn without_url_credentials(arg: &str) -> String {
+    let (flag, value) = match arg.split_once('=') {
+        Some((flag, value)) if flag.starts_with("--") => (Some(flag), value),
+        _ => (None, arg),
+    };
+    match url::Url::parse(value) {
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            let url = crate::config::without_credentials(url);
+            match flag {
+                Some(flag) => format!("{flag}={url}"),
+                None => url.to_string(),
+            }
+        }
+        _ => arg.to_owned(),
+    }
 }
 
 /// The command that shows a run's rejected and failed rows: `usersync report last` with the

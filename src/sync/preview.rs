@@ -44,6 +44,10 @@ pub struct PreviewRequest {
     pub full: bool,
     pub deactivate_missing: bool,
     pub force: bool,
+    /// Where the sync would send (`mock` or a base URL, [`crate::config::BaseUrl::endpoint`]),
+    /// and whether `--endpoint-moved` was given: a plan warns where that sync would be refused.
+    pub endpoint: String,
+    pub endpoint_moved: bool,
 }
 
 /// Plans a sync of `req.input` to `target`, calling `each` for every operation and rejection
@@ -61,9 +65,8 @@ pub fn preview(
     )?);
     let ledger = Ledger::open(&req.ledger_path)?;
     let snapshot = ledger.snapshot(&target.name)?;
-    if let Some(change) =
-        super::endpoint::change(&ledger, target, &snapshot, &target.base_url.endpoint())?
-    {
+    let change = super::endpoint::change(&ledger, target, &snapshot, &req.endpoint)?;
+    if let Some(change) = change.filter(|_| !req.endpoint_moved) {
         // A plan sends nothing: it is made against what the ledger knows, and says so.
         tracing::warn!(
             "a sync would be refused: {change}. This plan compares the export with what the \
