@@ -186,21 +186,37 @@ pub fn parse_base_url(s: &str) -> Result<BaseUrl, String> {
     if s == "mock" {
         return Ok(BaseUrl::Mock);
     }
+    let shown = without_userinfo(s);
     let mut url = url::Url::parse(s)
-        .map_err(|e| format!("`{s}` is not a URL ({e}); use \"mock\" or an https:// URL"))?;
+        .map_err(|e| format!("`{shown}` is not a URL ({e}); use \"mock\" or an https:// URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!(
-            "`{s}` is not an http(s) URL; use \"mock\" or an https:// URL"
+            "`{shown}` is not an http(s) URL; use \"mock\" or an https:// URL"
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("`{s}` must not have a query or fragment"));
+        return Err(format!("`{shown}` must not have a query or fragment"));
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
     }
     Ok(BaseUrl::Url(url))
+}
+
+/// `s` as an error message may show it: a `user:password@` after the scheme becomes `…@`
+/// (textually, since a URL in an error may not parse).
+fn without_userinfo(s: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = s.find("://").map(|i| i + 3) else {
+        return s.into();
+    };
+    let authority_end = s[start..]
+        .find(['/', '?', '#'])
+        .map_or(s.len(), |i| start + i);
+    match s[start..authority_end].rfind('@') {
+        Some(at) => format!("{}…@{}", &s[..start], &s[start + at + 1..]).into(),
+        None => s.into(),
+    }
 }
 
 /// The credential names must be exactly one of the provider's accepted sets (extra names are
@@ -276,5 +292,27 @@ mod tests {
         );
         assert!(parse_base_url("ftp://x.example.com").is_err());
         assert!(parse_base_url("api.example.com").is_err());
+    }
+
+    #[test]
+    fn a_refused_base_url_is_shown_without_its_password() {
+        for bad in [
+            "https://ops:pw-123@api.example.com/x?y=1",
+            "ftp://ops:pw-123@x.example.com/",
+            "https://ops:pw-123@[::1/",
+        ] {
+            let message = parse_base_url(bad).unwrap_err();
+            assert!(!message.contains("pw-123"), "{message}");
+            assert!(message.contains("…@"), "{message}");
+        }
+        assert_eq!(
+            without_userinfo("https://a.example/p@x"),
+            "https://a.example/p@x"
+        );
+        let debug = format!(
+            "{:?}",
+            parse_base_url("https://ops:pw-123@a.example/").unwrap()
+        );
+        assert_eq!(debug, "BaseUrl(https://a.example/)");
     }
 }

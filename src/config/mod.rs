@@ -63,8 +63,8 @@ impl InputSettings {
     }
 }
 
-/// Where a target's API is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a target's API is. `Debug` shows it without credentials ([`BaseUrl::endpoint`]).
+#[derive(Clone, PartialEq, Eq)]
 pub enum BaseUrl {
     /// The built-in mock provider (`base_url = "mock"`).
     Mock,
@@ -81,6 +81,12 @@ impl BaseUrl {
             BaseUrl::Mock => "mock".to_owned(),
             BaseUrl::Url(url) => without_credentials(url.clone()).to_string(),
         }
+    }
+}
+
+impl std::fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BaseUrl({})", self.endpoint())
     }
 }
 

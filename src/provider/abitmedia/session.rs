@@ -163,7 +163,10 @@ async fn token_from(
 impl fmt::Debug for AbitmediaLogin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AbitmediaLogin")
-            .field("auth_url", &self.auth_url.as_str())
+            .field(
+                "auth_url",
+                &crate::config::without_credentials(self.auth_url.clone()).as_str(),
+            )
             .field("email", &"[redacted]")
             .field("password", &"[redacted]")
             .finish()

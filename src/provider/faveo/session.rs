@@ -117,7 +117,10 @@ impl TokenSource for FaveoLogin {
 impl fmt::Debug for FaveoLogin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FaveoLogin")
-            .field("url", &self.url.as_str())
+            .field(
+                "url",
+                &crate::config::without_credentials(self.url.clone()).as_str(),
+            )
             .field("identity_field", &self.identity_field)
             .field(self.identity_field, &"[redacted]")
             .field("password", &"[redacted]")
