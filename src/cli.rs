@@ -306,8 +306,9 @@ pub struct SendArgs {
     /// `concurrency = "auto"` off for this run.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// The provider moved to this base URL with its users: keep what the ledger knows of them.
-    /// Without it, a run to another endpoint than the target's last one is refused (exit 2).
+    /// The provider moved, with its users, to the endpoint this run sends to (`--base-url` or the
+    /// target's `base_url`): keep what the ledger knows of them. Without it, a run to another
+    /// endpoint than the target's last one is refused (exit 2).
     #[arg(long)]
     pub endpoint_moved: bool,
 }

@@ -7,7 +7,7 @@
 //! count. A first night against a provider that already holds most of the export's users thus
 //! fails those rows one by one and still creates the new ones after them.
 
-use super::job::CONFLICT;
+use super::job::{CONFLICT, UNSUPPORTED};
 use super::FinalOutcome;
 
 /// Counts consecutive final failures of the same kind.
@@ -28,21 +28,22 @@ impl Breaker {
         }
     }
 
+    /// Ends the streak.
+    fn reset(&mut self) -> Option<(String, u32)> {
+        self.kind = None;
+        self.count = 0;
+        None
+    }
+
     /// Takes one job's outcome; returns the kind and count when the breaker trips.
     pub(super) fn observe(&mut self, outcome: &FinalOutcome) -> Option<(String, u32)> {
         match outcome {
-            FinalOutcome::Synced { .. } | FinalOutcome::Rejected { .. } => {
-                self.kind = None;
-                self.count = 0;
-                None
-            }
-            FinalOutcome::Failed { code, .. } if code == CONFLICT => {
-                self.kind = None;
-                self.count = 0;
-                None
-            }
+            // The provider answered properly: it is working.
+            FinalOutcome::Synced { .. } | FinalOutcome::Rejected { .. } => self.reset(),
+            FinalOutcome::Failed { code, .. } if code == CONFLICT => self.reset(),
+            // No request was sent.
             FinalOutcome::NotAttempted { .. } => None,
-            FinalOutcome::Failed { code, .. } if code == "unsupported" => None,
+            FinalOutcome::Failed { code, .. } if code == UNSUPPORTED => None,
             FinalOutcome::Failed { status, code, .. } => {
                 let same = matches!(&self.kind, Some((c, s)) if c == code && s == status);
                 if same {

@@ -6,8 +6,9 @@
 //!   created by an earlier attempt whose answer was lost); a conflict on anything else is final;
 //! - any answer but a passing problem or refused credentials to a reactivation (a returning
 //!   leaver's first request, `job.reactivate`): the update is sent next. A refused reactivation
-//!   becomes the row's note and does not stop the update: an unblock of a user who is not blocked may well be
-//!   refused, and a user the provider does not know makes the update fail on its own;
+//!   becomes the row's note and does not stop the update: an unblock of a user who is not
+//!   blocked may well be refused, and a user the provider does not know makes the update fail
+//!   on its own;
 //! - credentials refused: if the session can log in again, this attempt is repeated once; otherwise
 //!   the whole run is aborted;
 //! - a passing problem (429, 5xx, timeout, dropped connection, login unreachable): retried after a
@@ -99,6 +100,10 @@ struct Failure {
 /// exists but cannot be updated instead, or a conflict on anything but a create).
 pub(super) const CONFLICT: &str = "conflict";
 
+/// The code of a row whose request the provider's adapter cannot build (the API has no such
+/// operation, or lacks what it needs): nothing was sent.
+pub(super) const UNSUPPORTED: &str = "unsupported";
+
 impl Failure {
     /// The final outcome of a job that ended on this failure, with a note on why it ended here.
     fn into_outcome(self, note: &str) -> FinalOutcome {
@@ -177,7 +182,7 @@ async fn drive(
         Err(detail) => {
             return FinalOutcome::Failed {
                 status: None,
-                code: "unsupported".into(),
+                code: UNSUPPORTED.into(),
                 detail,
             }
         }
@@ -378,7 +383,7 @@ fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: Answ
         }
         Err(detail) => Next::Done(FinalOutcome::Failed {
             status: None,
-            code: "unsupported".into(),
+            code: UNSUPPORTED.into(),
             detail,
         }),
     }

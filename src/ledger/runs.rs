@@ -78,7 +78,8 @@ pub struct NewRun {
     pub command_line: Option<String>,
     pub note: Option<String>,
     /// Where the run sends: `mock`, or the base URL without credentials
-    /// ([`crate::config::BaseUrl::endpoint`]). `None` for a run that sends nothing.
+    /// ([`crate::config::BaseUrl::endpoint`]). A sync or retry fills it in once it has checked
+    /// it against the ledger (`crate::sync::endpoint`).
     pub endpoint: Option<String>,
 }
 

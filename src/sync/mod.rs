@@ -235,6 +235,7 @@ pub async fn run(target: &Target, req: SyncRequest) -> anyhow::Result<SyncSummar
         input_sha256: Some(input_sha256),
         command_line: Some(req.command_line.clone()),
         note: None,
+        // Checked against the ledger, then filled in, when the run starts (`execute`).
         endpoint: None,
     };
     let launch = Launch {

@@ -135,6 +135,7 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
             "re-sends {} rows of run {} from the payloads the ledger kept",
             counts.rows, parent.id
         )),
+        // Checked against the ledger, then filled in, when the run starts (`execute`).
         endpoint: None,
     };
     let launch = Launch {
