@@ -7,24 +7,30 @@
 
 mod reliability;
 
+use std::path::Path;
+use std::process::Output;
+
 use reliability::TestMock;
 use reliability::{csv_of, demo_env, ledger, ml_config, people, tempdir, text, usersync, write};
 use usersync::mock::FaultConfig;
 use usersync::provider::Credentials;
+
+/// `usersync sync FILE -q` of target `t` in `dir`, with the demo credentials and `extra` flags.
+fn sync_quietly(dir: &Path, file: &str, extra: &[&str]) -> Output {
+    usersync(dir)
+        .args(["sync", file, "-c", "usersync.toml", "-t", "t", "-q"])
+        .args(extra)
+        .envs(demo_env("meetinglawyers"))
+        .output()
+        .expect("run usersync")
+}
 
 #[test]
 fn a_ledger_synced_to_the_mock_is_not_taken_to_another_server() {
     let dir = tempdir();
     write(dir.path(), "usersync.toml", ml_config("rate_limit = 5000"));
     write(dir.path(), "hr.csv", csv_of(&people(20, 7)));
-    let sync = |extra: &[&str]| {
-        usersync(dir.path())
-            .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
-            .args(extra)
-            .envs(demo_env("meetinglawyers"))
-            .output()
-            .expect("run usersync")
-    };
+    let sync = |extra: &[&str]| sync_quietly(dir.path(), "hr.csv", extra);
 
     // The rehearsal: the built-in mock, in the default ledger.
     let rehearsal = sync(&[]);
@@ -155,14 +161,7 @@ fn a_password_in_a_base_url_never_reaches_the_ledger_or_the_refusal() {
     let with_password = server
         .url()
         .replacen("http://", "http://proxyuser:s3cr3t-pw@", 1);
-    let sync = |extra: &[&str]| {
-        usersync(dir.path())
-            .args(["sync", "hr.csv", "-c", "usersync.toml", "-t", "t", "-q"])
-            .args(extra)
-            .envs(demo_env("meetinglawyers"))
-            .output()
-            .unwrap()
-    };
+    let sync = |extra: &[&str]| sync_quietly(dir.path(), "hr.csv", extra);
     assert_eq!(sync(&[]).status.code(), Some(0), "the built-in mock first");
 
     // The refusal names the new endpoint without its password.
@@ -209,14 +208,7 @@ fn a_ledger_that_knows_no_users_of_the_target_or_no_endpoint_goes_anywhere() {
     write(dir.path(), "hr.csv", csv_of(&people(5, 13)));
     let server = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
     let url = server.url();
-    let sync = |file: &str, extra: &[&str]| {
-        usersync(dir.path())
-            .args(["sync", file, "-c", "usersync.toml", "-t", "t", "-q"])
-            .args(extra)
-            .envs(demo_env("meetinglawyers"))
-            .output()
-            .unwrap()
-    };
+    let sync = |file: &str, extra: &[&str]| sync_quietly(dir.path(), file, extra);
     assert_eq!(sync("bad.csv", &[]).status.code(), Some(3));
     let first = sync("hr.csv", &["--base-url", &url]);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
