@@ -314,33 +314,23 @@ fn credentials_in_a_base_url_stay_out_of_logs_and_the_ledger() {
     let url = mock
         .url()
         .replace("http://", &format!("http://operator:{secret}@"));
-    let out = usersync(dir.path())
-        .args(["sync", "export.csv", "-c", "usersync.toml", "-t", "t"])
-        .args(["--ledger", "ledger.db", "--base-url", &url, "-vvv"])
-        .envs(demo_env("meetinglawyers"))
-        .output()
-        .unwrap();
+    // `sync` of the export to the ledger `ledger.db`, with `base_url` given as `args` say.
+    let sync = |args: &[&str]| {
+        usersync(dir.path())
+            .args(["sync", "export.csv", "-c", "usersync.toml", "-t", "t"])
+            .args(["--ledger", "ledger.db", "-vvv"])
+            .args(args)
+            .envs(demo_env("meetinglawyers"))
+            .output()
+            .unwrap()
+    };
+    let out = sync(&["--base-url", &url]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // The same, as one `--base-url=URL` argument.
-    let joined = usersync(dir.path())
-        .args(["sync", "export.csv", "-c", "usersync.toml", "-t", "t"])
-        .args([
-            "--ledger",
-            "ledger.db",
-            &format!("--base-url={url}"),
-            "-vvv",
-        ])
-        .envs(demo_env("meetinglawyers"))
-        .output()
-        .unwrap();
+    let joined = sync(&[&format!("--base-url={url}")]);
     assert_eq!(joined.status.code(), Some(0), "{}", text(&joined.stderr));
     // A base URL usersync refuses is not repeated with its password either.
-    let refused = usersync(dir.path())
-        .args(["sync", "export.csv", "-c", "usersync.toml", "-t", "t"])
-        .args(["--ledger", "ledger.db", "--base-url", &format!("{url}?x=1")])
-        .envs(demo_env("meetinglawyers"))
-        .output()
-        .unwrap();
+    let refused = sync(&["--base-url", &format!("{url}?x=1")]);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     assert!(
         text(&refused.stderr).contains("query"),
