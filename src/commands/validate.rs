@@ -19,6 +19,7 @@ use crate::config;
 use crate::exit::Exit;
 use crate::input::{Column, Header, Record};
 use crate::prepare::Rows;
+use crate::report::neutralise_formula;
 use crate::validate::FieldError;
 
 /// How many rejected rows the readable report lists.
@@ -206,7 +207,7 @@ impl RejectsWriter {
             .collect();
         let mut head: Vec<String> = names
             .iter()
-            .map(|n| crate::report::neutralise_formula(n).into_owned())
+            .map(|n| neutralise_formula(n).into_owned())
             .collect();
         head.push("_line".into());
         head.push("_errors".into());
@@ -228,14 +229,14 @@ impl RejectsWriter {
         let mut cells: Vec<String> = self
             .columns
             .iter()
-            .map(|c| crate::report::neutralise_formula(&record.get(c).to_text()).into_owned())
+            .map(|c| neutralise_formula(&record.get(c).to_text()).into_owned())
             .collect();
         cells.push(line.to_string());
         let described: Vec<String> = errors
             .iter()
             .map(|e| format!("{}: {} [{}]", e.field, e.message, e.code))
             .collect();
-        cells.push(crate::report::neutralise_formula(&described.join("; ")).into_owned());
+        cells.push(neutralise_formula(&described.join("; ")).into_owned());
         self.writer
             .write_record(&cells)
             .with_context(|| format!("cannot write to {}", self.path.display()))?;
