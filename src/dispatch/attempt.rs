@@ -29,7 +29,7 @@ impl Prepared {
         let request =
             target
                 .provider
-                .build_request_with(&target.options, op, &job.user, &job.payload)?;
+                .build_request(&target.options, op, &job.user, &job.payload)?;
         let url = target
             .base_url
             .join(request.path.trim_start_matches('/'))
@@ -127,7 +127,7 @@ pub(super) async fn send(target: &Target, op: Operation, prepared: &Prepared) ->
         headers,
         body,
     };
-    let mut outcome = target.provider.classify_with(&target.options, op, &raw);
+    let mut outcome = target.provider.classify(&target.options, op, &raw);
     let now = SystemTime::now();
     if let Outcome::Retry { after, .. } = &mut outcome {
         if after.is_none() {

@@ -29,7 +29,7 @@ pub(super) struct Target {
     /// With a trailing slash, so joining a relative path keeps its path.
     pub base_url: url::Url,
     pub settings: DispatchSettings,
-    /// The target's `[options]` table, for the adapter's `build_request_with`/`classify_with`.
+    /// The target's `[options]` table, for the adapter's `build_request` and `classify`.
     pub options: toml::Table,
     pub limiter: Option<DefaultDirectRateLimiter>,
 }

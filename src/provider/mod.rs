@@ -259,8 +259,8 @@ pub trait Provider: Send + Sync + 'static {
     /// The request for `op` on `user` with `payload` (the validated, canonical fields; for
     /// `Patch`, only the changed ones), for a target whose `options` (its `[targets.X.options]`
     /// table) may change the request: GNOSS `community_id`, Faveo's deactivate actions,
-    /// Abitmedia's `id_in`. The dispatcher calls this one.
-    fn build_request_with(
+    /// Abitmedia's `id_in`.
+    fn build_request(
         &self,
         options: &toml::Table,
         op: Operation,
@@ -268,31 +268,9 @@ pub trait Provider: Send + Sync + 'static {
         payload: &Payload,
     ) -> Result<ProviderRequest, String>;
 
-    /// [`Provider::build_request_with`] for a target without options.
-    fn build_request(
-        &self,
-        op: Operation,
-        user: &UserRef,
-        payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
-        self.build_request_with(&toml::Table::new(), op, user, payload)
-    }
-
-    /// Classifies a response to a request built for `op`.
-    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome;
-
-    /// [`Provider::classify`] for a target whose `options` change the classification
-    /// (MeetingLawyers' `conflict_statuses`). The dispatcher calls this one; the default
-    /// ignores the options.
-    fn classify_with(
-        &self,
-        options: &toml::Table,
-        op: Operation,
-        response: &RawResponse,
-    ) -> Outcome {
-        let _ = options;
-        self.classify(op, response)
-    }
+    /// Classifies a response to a request built for `op`, for a target whose `options` may
+    /// change the classification (MeetingLawyers' `conflict_statuses`).
+    fn classify(&self, options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome;
 
     /// Opens an authenticated session for one run.
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError>;

@@ -11,6 +11,11 @@ use serde_json::Value;
 use super::bearer::testing::authorization;
 use super::{AuthError, Credentials, Payload, Session, TargetContext, UserRef};
 
+/// The options of a target that sets none.
+pub fn no_options() -> toml::Table {
+    toml::Table::new()
+}
+
 /// A payload from a JSON object; panics on any other value.
 pub fn payload(value: Value) -> Payload {
     match value {

@@ -43,7 +43,7 @@ impl Provider for FakeProvider {
     fn update_operation(&self) -> Operation {
         Operation::Update
     }
-    fn build_request_with(
+    fn build_request(
         &self,
         _options: &toml::Table,
         op: Operation,
@@ -65,7 +65,7 @@ impl Provider for FakeProvider {
             body: Some(body),
         })
     }
-    fn classify(&self, _op: Operation, response: &RawResponse) -> Outcome {
+    fn classify(&self, _options: &toml::Table, _op: Operation, response: &RawResponse) -> Outcome {
         let text = String::from_utf8_lossy(&response.body).to_string();
         match response.status {
             200..=201 => Outcome::Synced {

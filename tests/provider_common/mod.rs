@@ -90,7 +90,7 @@ impl Target {
     pub async fn send(&self, op: Operation, user: &UserRef, payload: &Payload) -> Attempt {
         let built = self
             .provider
-            .build_request_with(&self.ctx.options, op, user, payload)
+            .build_request(&self.ctx.options, op, user, payload)
             .unwrap();
         let url = self.ctx.base_url.join(&built.path).unwrap();
         let mut builder = self.client.request(built.method, url);
@@ -113,7 +113,7 @@ impl Target {
             headers,
             body,
         };
-        Attempt::Answered(self.provider.classify_with(&self.ctx.options, op, &raw))
+        Attempt::Answered(self.provider.classify(&self.ctx.options, op, &raw))
     }
 
     /// Sets the mock's faults.

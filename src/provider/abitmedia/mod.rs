@@ -72,7 +72,7 @@ impl Provider for Abitmedia {
     }
 
     /// A `Patch` is sent as the full update Abitmedia has: its payload must hold every field.
-    fn build_request_with(
+    fn build_request(
         &self,
         options: &toml::Table,
         op: Operation,
@@ -100,7 +100,7 @@ impl Provider for Abitmedia {
         })
     }
 
-    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome {
+    fn classify(&self, _options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
         match response.status {
             408 | 429 | 401 | 403 | 500..=599 => return response::classify(response),
             _ => {}

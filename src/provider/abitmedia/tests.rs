@@ -17,7 +17,7 @@ use crate::provider::bearer::testing::serve;
 use crate::provider::response::testing::{response, with_retry_after};
 use crate::provider::test_support::{
     assert_bearer, assert_concurrent_first_requests_get, assert_configured_token_sent_as_is,
-    assert_debug_hides, assert_login_refused, context, payload,
+    assert_debug_hides, assert_login_refused, context, no_options, payload,
 };
 
 /// Ana, with her Abitmedia id when known.
@@ -33,7 +33,7 @@ fn options(text: &str) -> toml::Table {
 fn create_posts_the_payload() {
     let p = payload(json!({"firstName": "Ana", "email": "ana@example.com"}));
     let req = Abitmedia
-        .build_request(Operation::Create, &user(None), &p)
+        .build_request(&no_options(), Operation::Create, &user(None), &p)
         .unwrap();
     assert_eq!(
         (req.method.as_str(), req.path.as_str()),
@@ -46,7 +46,9 @@ fn create_posts_the_payload() {
 fn update_puts_to_the_remote_id_in_the_query_or_the_path() {
     let p = payload(json!({"firstName": "Ana"}));
     for op in [Operation::Update, Operation::Patch] {
-        let req = Abitmedia.build_request(op, &user(Some("17")), &p).unwrap();
+        let req = Abitmedia
+            .build_request(&no_options(), op, &user(Some("17")), &p)
+            .unwrap();
         assert_eq!(
             (req.method.as_str(), req.path.as_str()),
             ("PUT", "administration/v1/users?id=17")
@@ -54,7 +56,7 @@ fn update_puts_to_the_remote_id_in_the_query_or_the_path() {
         assert_eq!(Value::from(req.body.unwrap()), Value::from(p.clone()));
     }
     let req = Abitmedia
-        .build_request_with(
+        .build_request(
             &options("id_in = \"path\""),
             Operation::Update,
             &user(Some("17")),
@@ -69,7 +71,7 @@ fn update_puts_to_the_remote_id_in_the_query_or_the_path() {
 fn deactivate_puts_status_zero_only() {
     let p = payload(json!({"firstName": "Ana"}));
     let req = Abitmedia
-        .build_request(Operation::Deactivate, &user(Some("17")), &p)
+        .build_request(&no_options(), Operation::Deactivate, &user(Some("17")), &p)
         .unwrap();
     assert_eq!(
         (req.method.as_str(), req.path.as_str()),
@@ -81,11 +83,17 @@ fn deactivate_puts_status_zero_only() {
 #[test]
 fn updates_need_an_integer_remote_id() {
     let err = Abitmedia
-        .build_request(Operation::Update, &user(None), &Payload::new())
+        .build_request(
+            &no_options(),
+            Operation::Update,
+            &user(None),
+            &Payload::new(),
+        )
         .unwrap_err();
     assert!(err.contains("remote_id_column"), "{err}");
     let err = Abitmedia
         .build_request(
+            &no_options(),
             Operation::Deactivate,
             &user(Some("17&status=2")),
             &Payload::new(),
@@ -98,13 +106,21 @@ fn updates_need_an_integer_remote_id() {
 fn create_answers_the_new_id() {
     let body = json!({"success": true, "status": 200, "data": {"id": 1, "email": "a@b.es"}});
     assert_eq!(
-        Abitmedia.classify(Operation::Create, &response(200, &body.to_string())),
+        Abitmedia.classify(
+            &no_options(),
+            Operation::Create,
+            &response(200, &body.to_string())
+        ),
         Outcome::Synced {
             remote_id: Some("1".into())
         }
     );
     assert_eq!(
-        Abitmedia.classify(Operation::Update, &response(200, &body.to_string())),
+        Abitmedia.classify(
+            &no_options(),
+            Operation::Update,
+            &response(200, &body.to_string())
+        ),
         Outcome::Synced { remote_id: None }
     );
 }
@@ -119,7 +135,11 @@ fn validation_errors_are_field_rejections() {
         status,
         errors,
         detail,
-    } = Abitmedia.classify(Operation::Create, &response(422, &body.to_string()))
+    } = Abitmedia.classify(
+        &no_options(),
+        Operation::Create,
+        &response(422, &body.to_string()),
+    )
     else {
         panic!("not rejected");
     };
@@ -137,7 +157,11 @@ fn an_email_already_used_is_a_conflict() {
             "data": [{"field": "email", "message": message}]});
         assert!(
             matches!(
-                Abitmedia.classify(Operation::Create, &response(422, &body.to_string())),
+                Abitmedia.classify(
+                    &no_options(),
+                    Operation::Create,
+                    &response(422, &body.to_string())
+                ),
                 Outcome::Conflict { status: 422, .. }
             ),
             "{message}"
@@ -149,23 +173,23 @@ fn an_email_already_used_is_a_conflict() {
 fn throttle_server_errors_and_auth_failures() {
     let throttled = with_retry_after(response(429, ""), "2");
     assert!(matches!(
-        Abitmedia.classify(Operation::Create, &throttled),
+        Abitmedia.classify(&no_options(), Operation::Create, &throttled),
         Outcome::Retry { status: Some(429), after: Some(a), .. } if a == Duration::from_secs(2)
     ));
     assert!(matches!(
-        Abitmedia.classify(Operation::Update, &response(502, "")),
+        Abitmedia.classify(&no_options(), Operation::Update, &response(502, "")),
         Outcome::Retry {
             status: Some(502),
             ..
         }
     ));
     assert!(matches!(
-        Abitmedia.classify(Operation::Update, &response(401, "")),
+        Abitmedia.classify(&no_options(), Operation::Update, &response(401, "")),
         Outcome::AuthFailed { status: 401, .. }
     ));
     let failed = json!({"success": false, "message": "No se pudo"}).to_string();
     assert!(matches!(
-        Abitmedia.classify(Operation::Update, &response(200, &failed)),
+        Abitmedia.classify(&no_options(), Operation::Update, &response(200, &failed)),
         Outcome::Rejected { status: 200, .. }
     ));
 }

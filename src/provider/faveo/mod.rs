@@ -79,7 +79,7 @@ impl Provider for Faveo {
     }
 
     /// A `Patch` is sent as the full update Faveo has: its payload must hold every field.
-    fn build_request_with(
+    fn build_request(
         &self,
         options: &toml::Table,
         op: Operation,
@@ -105,7 +105,7 @@ impl Provider for Faveo {
         })
     }
 
-    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome {
+    fn classify(&self, _options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
         let json = response::json(&response.body).unwrap_or(Value::Null);
         if asks_to_login_again(&json) {
             return Outcome::AuthFailed {

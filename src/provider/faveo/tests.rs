@@ -16,7 +16,7 @@ use crate::provider::bearer::testing::serve;
 use crate::provider::response::testing::{response, with_retry_after};
 use crate::provider::test_support::{
     assert_bearer, assert_concurrent_first_requests_get, assert_configured_token_sent_as_is,
-    assert_debug_hides, assert_login_refused, context, payload,
+    assert_debug_hides, assert_login_refused, context, no_options, payload,
 };
 
 /// The user `e1`, with its Faveo id when known.
@@ -28,7 +28,7 @@ fn user(remote_id: Option<&str>) -> UserRef {
 fn create_update_and_patch_requests() {
     let p = payload(json!({"first_name": "Ana", "email": "a@b.es", "organization": [3]}));
     let req = Faveo
-        .build_request(Operation::Create, &user(None), &p)
+        .build_request(&no_options(), Operation::Create, &user(None), &p)
         .unwrap();
     assert_eq!(
         (req.method.as_str(), req.path.as_str()),
@@ -36,7 +36,9 @@ fn create_update_and_patch_requests() {
     );
     assert_eq!(Value::from(req.body.unwrap()), Value::from(p.clone()));
     for op in [Operation::Update, Operation::Patch] {
-        let req = Faveo.build_request(op, &user(Some("17")), &p).unwrap();
+        let req = Faveo
+            .build_request(&no_options(), op, &user(Some("17")), &p)
+            .unwrap();
         assert_eq!(
             (req.method.as_str(), req.path.as_str()),
             ("POST", "v3/user/update/api/17")
@@ -53,7 +55,12 @@ fn create_update_and_patch_requests() {
 #[test]
 fn updates_without_a_remote_id_explain_the_fix() {
     let err = Faveo
-        .build_request(Operation::Update, &user(None), &Payload::new())
+        .build_request(
+            &no_options(),
+            Operation::Update,
+            &user(None),
+            &Payload::new(),
+        )
         .unwrap_err();
     assert!(err.contains("remote_id_column"), "{err}");
 }
@@ -61,7 +68,12 @@ fn updates_without_a_remote_id_explain_the_fix() {
 #[test]
 fn deactivate_sends_the_ticket_actions() {
     let req = Faveo
-        .build_request(Operation::Deactivate, &user(Some("17")), &Payload::new())
+        .build_request(
+            &no_options(),
+            Operation::Deactivate,
+            &user(Some("17")),
+            &Payload::new(),
+        )
         .unwrap();
     assert_eq!(
         (req.method.as_str(), req.path.as_str()),
@@ -75,7 +87,7 @@ fn deactivate_sends_the_ticket_actions() {
         .parse()
         .unwrap();
     let req = Faveo
-        .build_request_with(
+        .build_request(
             &options,
             Operation::Deactivate,
             &user(Some("17")),
@@ -119,7 +131,11 @@ fn create_returns_the_new_id_in_any_usual_place() {
         json!({"success": true, "user": {"id": "21"}}),
     ] {
         assert_eq!(
-            Faveo.classify(Operation::Create, &response(200, &body.to_string())),
+            Faveo.classify(
+                &no_options(),
+                Operation::Create,
+                &response(200, &body.to_string())
+            ),
             Outcome::Synced {
                 remote_id: Some("21".into())
             },
@@ -128,7 +144,7 @@ fn create_returns_the_new_id_in_any_usual_place() {
     }
     let updated = json!({"success": true, "message": "Updated Successfully"}).to_string();
     assert_eq!(
-        Faveo.classify(Operation::Update, &response(200, &updated)),
+        Faveo.classify(&no_options(), Operation::Update, &response(200, &updated)),
         Outcome::Synced { remote_id: None }
     );
 }
@@ -140,7 +156,11 @@ fn success_false_is_a_failure_even_with_200() {
         status,
         errors,
         detail,
-    } = Faveo.classify(Operation::Update, &response(200, &body.to_string()))
+    } = Faveo.classify(
+        &no_options(),
+        Operation::Update,
+        &response(200, &body.to_string()),
+    )
     else {
         panic!("not rejected");
     };
@@ -157,12 +177,20 @@ fn already_taken_is_a_conflict() {
         "email": "This email/username has already been taken",
         "user_name": "This email/username has already been taken"}});
     assert!(matches!(
-        Faveo.classify(Operation::Create, &response(412, &body.to_string())),
+        Faveo.classify(
+            &no_options(),
+            Operation::Create,
+            &response(412, &body.to_string())
+        ),
         Outcome::Conflict { status: 412, .. }
     ));
     let other = json!({"success": false, "message": {"first_name": "has already been taken"}});
     assert!(matches!(
-        Faveo.classify(Operation::Create, &response(412, &other.to_string())),
+        Faveo.classify(
+            &no_options(),
+            Operation::Create,
+            &response(412, &other.to_string())
+        ),
         Outcome::Rejected { status: 412, .. }
     ));
 }
@@ -171,7 +199,7 @@ fn already_taken_is_a_conflict() {
 fn login_again_is_an_auth_failure_not_a_rejection() {
     let body = json!({"result": {"fails": "Unauthorized! Please login again"}});
     assert!(matches!(
-        Faveo.classify(Operation::Update, &response(422, &body.to_string())),
+        Faveo.classify(&no_options(), Operation::Update, &response(422, &body.to_string())),
         Outcome::AuthFailed { status: 422, ref detail } if detail.contains("Please login again")
     ));
 }
@@ -181,12 +209,12 @@ fn throttle_and_server_errors_are_retried() {
     let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(20));
     let throttled = with_retry_after(response(429, ""), &date);
     assert!(matches!(
-        Faveo.classify(Operation::Create, &throttled),
+        Faveo.classify(&no_options(), Operation::Create, &throttled),
         Outcome::Retry { status: Some(429), after: Some(a), .. } if a > Duration::from_secs(15)
     ));
     let failed = json!({"success": false, "message": "Server error"}).to_string();
     assert!(matches!(
-        Faveo.classify(Operation::Create, &response(500, &failed)),
+        Faveo.classify(&no_options(), Operation::Create, &response(500, &failed)),
         Outcome::Retry {
             status: Some(500),
             ..

@@ -69,7 +69,7 @@ impl Provider for Gnoss {
         false
     }
 
-    fn build_request_with(
+    fn build_request(
         &self,
         options: &toml::Table,
         op: Operation,
@@ -111,7 +111,7 @@ impl Provider for Gnoss {
         })
     }
 
-    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome {
+    fn classify(&self, _options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
         match response.status {
             200..=299 if op == Operation::Create => Outcome::Synced {
                 remote_id: created_id(&response.body),

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::oauth::{OAuthKeys, SigningStyle};
 use super::*;
 use crate::provider::response::testing::{response, with_retry_after};
-use crate::provider::test_support::{assert_debug_hides, context, payload, user};
+use crate::provider::test_support::{assert_debug_hides, context, no_options, payload, user};
 
 const COMMUNITY: &str = "1ede819e-9d0f-41e9-855b-bbebc7f08dd1";
 const USER: &str = "50b7615f-e32d-469d-ad93-d5829ab983ef";
@@ -29,7 +29,7 @@ fn ctx(options: &str) -> TargetContext {
 fn create_posts_the_payload_to_create_user() {
     let p = payload(json!({"name": "Ana", "last_name": "Gil", "email": "a@b.es"}));
     let req = Gnoss
-        .build_request(Operation::Create, &user("e1", None), &p)
+        .build_request(&no_options(), Operation::Create, &user("e1", None), &p)
         .unwrap();
     assert_eq!(req.method, http::Method::POST);
     assert_eq!(req.path, "user/create-user");
@@ -41,7 +41,7 @@ fn modify_user_carries_the_remote_id_and_community() {
     let p = payload(json!({"name": "Ana", "user_id": "from-payload", "community_id": COMMUNITY}));
     for op in [Operation::Update, Operation::Patch] {
         let req = Gnoss
-            .build_request(op, &user("e1", Some(USER)), &p)
+            .build_request(&no_options(), op, &user("e1", Some(USER)), &p)
             .unwrap();
         assert_eq!(req.method, http::Method::POST);
         assert_eq!(req.path, "user/modify-user");
@@ -58,12 +58,12 @@ fn modify_user_carries_the_remote_id_and_community() {
 fn user_id_falls_back_to_the_payload_then_the_key() {
     let p = payload(json!({"user_id": USER, "community_id": COMMUNITY}));
     let req = Gnoss
-        .build_request(Operation::Patch, &user("e1", None), &p)
+        .build_request(&no_options(), Operation::Patch, &user("e1", None), &p)
         .unwrap();
     assert_eq!(Value::from(req.body.unwrap())["user_id"], USER);
     let p = payload(json!({"community_id": COMMUNITY}));
     let req = Gnoss
-        .build_request(Operation::Patch, &user(USER, None), &p)
+        .build_request(&no_options(), Operation::Patch, &user(USER, None), &p)
         .unwrap();
     assert_eq!(Value::from(req.body.unwrap())["user_id"], USER);
 }
@@ -72,7 +72,7 @@ fn user_id_falls_back_to_the_payload_then_the_key() {
 fn deactivate_blocks_with_the_community_from_the_options() {
     let options: toml::Table = format!("community_id = \"{COMMUNITY}\"").parse().unwrap();
     let req = Gnoss
-        .build_request_with(
+        .build_request(
             &options,
             Operation::Deactivate,
             &user("e1", Some(USER)),
@@ -87,6 +87,7 @@ fn deactivate_blocks_with_the_community_from_the_options() {
     );
     let err = Gnoss
         .build_request(
+            &no_options(),
             Operation::Deactivate,
             &user("e1", Some(USER)),
             &Payload::new(),
@@ -108,7 +109,7 @@ fn create_answers_the_new_guid_in_any_usual_shape() {
         json!({"id": USER}).to_string(),
     ] {
         assert_eq!(
-            Gnoss.classify(Operation::Create, &response(200, &body)),
+            Gnoss.classify(&no_options(), Operation::Create, &response(200, &body)),
             Outcome::Synced {
                 remote_id: Some(USER.into())
             },
@@ -116,7 +117,7 @@ fn create_answers_the_new_guid_in_any_usual_shape() {
         );
     }
     assert_eq!(
-        Gnoss.classify(Operation::Patch, &response(200, "")),
+        Gnoss.classify(&no_options(), Operation::Patch, &response(200, "")),
         Outcome::Synced { remote_id: None }
     );
 }
@@ -125,7 +126,7 @@ fn create_answers_the_new_guid_in_any_usual_shape() {
 fn plain_text_errors() {
     let taken = response(400, "The email is already being used");
     assert_eq!(
-        Gnoss.classify(Operation::Create, &taken),
+        Gnoss.classify(&no_options(), Operation::Create, &taken),
         Outcome::Conflict {
             status: 400,
             detail: "The email is already being used".into()
@@ -136,7 +137,7 @@ fn plain_text_errors() {
         status,
         errors,
         detail,
-    } = Gnoss.classify(Operation::Patch, &not_member)
+    } = Gnoss.classify(&no_options(), Operation::Patch, &not_member)
     else {
         panic!("not rejected");
     };
@@ -144,20 +145,26 @@ fn plain_text_errors() {
     assert_eq!(errors[0].field, "community_id");
     assert_eq!(detail, "The user does not participate in the community");
     let bad_email = response(400, "Invalid email format");
-    let Outcome::Rejected { errors, .. } = Gnoss.classify(Operation::Create, &bad_email) else {
+    let Outcome::Rejected { errors, .. } =
+        Gnoss.classify(&no_options(), Operation::Create, &bad_email)
+    else {
         panic!("not rejected");
     };
     assert_eq!(errors[0].field, "email");
     assert!(matches!(
-        Gnoss.classify(Operation::Create, &response(400, "Bad params")),
+        Gnoss.classify(&no_options(), Operation::Create, &response(400, "Bad params")),
         Outcome::Rejected { ref errors, .. } if errors.is_empty()
     ));
     assert!(matches!(
-        Gnoss.classify(Operation::Patch, &response(401, "Invalid OAuth signature")),
+        Gnoss.classify(&no_options(), Operation::Patch, &response(401, "Invalid OAuth signature")),
         Outcome::AuthFailed { status: 401, ref detail } if detail == "Invalid OAuth signature"
     ));
     assert!(matches!(
-        Gnoss.classify(Operation::Patch, &response(500, "Object reference not set")),
+        Gnoss.classify(
+            &no_options(),
+            Operation::Patch,
+            &response(500, "Object reference not set")
+        ),
         Outcome::Retry {
             status: Some(500),
             ..
@@ -165,7 +172,7 @@ fn plain_text_errors() {
     ));
     let throttled = with_retry_after(response(429, ""), "5");
     assert!(matches!(
-        Gnoss.classify(Operation::Patch, &throttled),
+        Gnoss.classify(&no_options(), Operation::Patch, &throttled),
         Outcome::Retry { after: Some(a), .. } if a == Duration::from_secs(5)
     ));
 }

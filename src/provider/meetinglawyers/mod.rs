@@ -58,7 +58,7 @@ impl Provider for MeetingLawyers {
         Operation::Patch
     }
 
-    fn build_request_with(
+    fn build_request(
         &self,
         _options: &toml::Table,
         op: Operation,
@@ -97,21 +97,11 @@ impl Provider for MeetingLawyers {
         })
     }
 
-    fn classify(&self, op: Operation, response: &RawResponse) -> Outcome {
-        classify_with_conflicts(op, response, DEFAULT_CONFLICT_STATUSES)
-    }
-
-    fn classify_with(
-        &self,
-        options: &toml::Table,
-        op: Operation,
-        response: &RawResponse,
-    ) -> Outcome {
-        match conflict_statuses(options) {
-            Ok(Some(statuses)) => classify_with_conflicts(op, response, &statuses),
-            // Checked when the session opened; a bad value cannot get here.
-            Ok(None) | Err(_) => self.classify(op, response),
-        }
+    fn classify(&self, options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
+        // Checked when the session opened; a bad value cannot get here.
+        let statuses = conflict_statuses(options).ok().flatten();
+        let statuses = statuses.as_deref().unwrap_or(DEFAULT_CONFLICT_STATUSES);
+        classify_with_conflicts(op, response, statuses)
     }
 
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::provider::response::testing::{response, with_retry_after};
-use crate::provider::test_support::{assert_debug_hides, context, payload};
+use crate::provider::test_support::{assert_debug_hides, context, no_options, payload};
 use crate::provider::Credentials;
 
 /// The user `key` (MeetingLawyers keeps no id of its own).
@@ -28,7 +28,7 @@ fn ctx(options: &str) -> TargetContext {
 fn create_posts_the_payload_with_user_id() {
     let p = payload(json!({"status": 2, "email": "a@b.es"}));
     let req = MeetingLawyers
-        .build_request(Operation::Create, &user("05415506H"), &p)
+        .build_request(&no_options(), Operation::Create, &user("05415506H"), &p)
         .unwrap();
     assert_eq!(req.method, http::Method::POST);
     assert_eq!(req.path, "s2s/v1/users");
@@ -42,7 +42,7 @@ fn create_posts_the_payload_with_user_id() {
 fn update_puts_without_user_id_in_the_body() {
     let p = payload(json!({"user_id": "u 1/x", "status": 2, "first_name": "Ana"}));
     let req = MeetingLawyers
-        .build_request(Operation::Update, &user("ignored"), &p)
+        .build_request(&no_options(), Operation::Update, &user("ignored"), &p)
         .unwrap();
     assert_eq!(req.method, http::Method::PUT);
     assert_eq!(req.path, "s2s/v1/users/u%201%2Fx");
@@ -56,7 +56,7 @@ fn update_puts_without_user_id_in_the_body() {
 fn patch_sends_only_the_changed_fields_to_the_key() {
     let p = payload(json!({"first_name": "Ana"}));
     let req = MeetingLawyers
-        .build_request(Operation::Patch, &user("42"), &p)
+        .build_request(&no_options(), Operation::Patch, &user("42"), &p)
         .unwrap();
     assert_eq!(req.method, http::Method::PATCH);
     assert_eq!(req.path, "s2s/v1/users/42");
@@ -67,7 +67,12 @@ fn patch_sends_only_the_changed_fields_to_the_key() {
 #[test]
 fn deactivate_patches_status_zero() {
     let req = MeetingLawyers
-        .build_request(Operation::Deactivate, &user("42"), &Payload::new())
+        .build_request(
+            &no_options(),
+            Operation::Deactivate,
+            &user("42"),
+            &Payload::new(),
+        )
         .unwrap();
     assert_eq!(req.method, http::Method::PATCH);
     assert_eq!(req.path, "s2s/v1/users/42");
@@ -77,7 +82,7 @@ fn deactivate_patches_status_zero() {
 #[test]
 fn success_has_no_remote_id() {
     assert_eq!(
-        MeetingLawyers.classify(Operation::Create, &response(201, "{}")),
+        MeetingLawyers.classify(&no_options(), Operation::Create, &response(201, "{}")),
         Outcome::Synced { remote_id: None }
     );
 }
@@ -86,15 +91,17 @@ fn success_has_no_remote_id() {
 fn create_answered_409_or_422_means_the_user_exists() {
     for status in [409, 422] {
         assert!(matches!(
-            MeetingLawyers.classify(Operation::Create, &response(status, "exists")),
+            MeetingLawyers.classify(&no_options(), Operation::Create, &response(status, "exists")),
             Outcome::Conflict { status: s, ref detail } if s == status && detail == "exists"
         ));
     }
     // A 422 on an update is a rejection, with the provider's field errors.
     let body = json!({"errors": {"email": ["The email must be a valid email address."]}});
-    let Outcome::Rejected { status, errors, .. } =
-        MeetingLawyers.classify(Operation::Patch, &response(422, &body.to_string()))
-    else {
+    let Outcome::Rejected { status, errors, .. } = MeetingLawyers.classify(
+        &no_options(),
+        Operation::Patch,
+        &response(422, &body.to_string()),
+    ) else {
         panic!("not rejected");
     };
     assert_eq!(status, 422);
@@ -106,15 +113,15 @@ fn conflict_statuses_come_from_the_target_options() {
     let options: toml::Table = "conflict_statuses = [409, 400]".parse().unwrap();
     let bad_request = response(400, "user_id already registered");
     assert!(matches!(
-        MeetingLawyers.classify_with(&options, Operation::Create, &bad_request),
+        MeetingLawyers.classify(&options, Operation::Create, &bad_request),
         Outcome::Conflict { status: 400, .. }
     ));
     assert!(matches!(
-        MeetingLawyers.classify_with(&options, Operation::Create, &response(422, "")),
+        MeetingLawyers.classify(&options, Operation::Create, &response(422, "")),
         Outcome::Rejected { status: 422, .. }
     ));
     assert!(matches!(
-        MeetingLawyers.classify(Operation::Create, &bad_request),
+        MeetingLawyers.classify(&no_options(), Operation::Create, &bad_request),
         Outcome::Rejected { status: 400, .. }
     ));
 }
@@ -134,7 +141,7 @@ fn bad_conflict_statuses_are_refused_when_the_session_opens() {
 fn throttle_server_errors_and_auth_failures() {
     let throttled = with_retry_after(response(429, ""), "12");
     assert!(matches!(
-        MeetingLawyers.classify(Operation::Create, &throttled),
+        MeetingLawyers.classify(&no_options(), Operation::Create, &throttled),
         Outcome::Retry { status: Some(429), after: Some(a), .. } if a == Duration::from_secs(12)
     ));
     let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
@@ -143,14 +150,14 @@ fn throttle_server_errors_and_auth_failures() {
         after: Some(after),
         reason,
         ..
-    } = MeetingLawyers.classify(Operation::Update, &unavailable)
+    } = MeetingLawyers.classify(&no_options(), Operation::Update, &unavailable)
     else {
         panic!("not retried");
     };
     assert!(after > Duration::from_secs(85) && after <= Duration::from_secs(90));
     assert!(reason.contains("maintenance"));
     assert!(matches!(
-        MeetingLawyers.classify(Operation::Patch, &response(500, "")),
+        MeetingLawyers.classify(&no_options(), Operation::Patch, &response(500, "")),
         Outcome::Retry {
             status: Some(500),
             after: None,
@@ -158,7 +165,11 @@ fn throttle_server_errors_and_auth_failures() {
         }
     ));
     assert!(matches!(
-        MeetingLawyers.classify(Operation::Patch, &response(401, "Invalid Api-Key")),
+        MeetingLawyers.classify(
+            &no_options(),
+            Operation::Patch,
+            &response(401, "Invalid Api-Key")
+        ),
         Outcome::AuthFailed { status: 401, .. }
     ));
 }
