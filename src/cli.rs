@@ -93,6 +93,14 @@ pub enum Command {
     /// status and counts.
     Runs(RunsArgs),
 
+    /// Delete the row details of runs that ended longer ago than the ledger keeps them
+    /// (`retention_days` in the config, 90 by default); each run's counts and every user's
+    /// snapshot stay.
+    ///
+    /// Every sync and retry already does this for its target when it ends; run it by hand to
+    /// prune at once, another age (--older-than-days), or to shrink the file (--vacuum).
+    Prune(PruneArgs),
+
     /// Serve the built-in mock of a provider's API, to rehearse a config.
     MockServer(crate::commands::mock_server::MockServerArgs),
 
@@ -327,6 +335,27 @@ pub struct RunsArgs {
     /// At most N runs, the newest; 0 lists them all.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
+}
+
+/// `usersync prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Only the runs of this target [default: every target's].
+    #[arg(short, long, value_name = "NAME")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// Prune the runs that ended more than N days ago [default: the config's retention_days].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub older_than_days: Option<u32>,
+    /// Say which runs would be pruned, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Then give the freed space back to the file system at once (rewrites the ledger: needs no
+    /// sync running and as much free disk as the ledger's size). Without it, the next nights'
+    /// rows reuse the space.
+    #[arg(long)]
+    pub vacuum: bool,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

@@ -145,7 +145,7 @@ fn a_missing_environment_variable_names_the_key_and_the_variable_never_a_value()
 
 #[test]
 fn other_config_mistakes_name_their_key() {
-    let cases: [(String, &str, &str); 4] = [
+    let cases: [(String, &str, &str); 6] = [
         (
             format!("{TARGET}concurrancy = 4\n{FIELDS}"),
             "targets.t.concurrancy",
@@ -168,6 +168,18 @@ fn other_config_mistakes_name_their_key() {
             format!("{}{FIELDS}", TARGET.replace("key = \"user_id\"", "key = \"employee\"")),
             "targets.t.key",
             "the key `employee` is not a mapped field; mapped fields: ",
+        ),
+        (
+            format!("retention_days = 0\n{TARGET}{FIELDS}"),
+            "retention_days",
+            "expected a number of days from 1 to 36500, or \"forever\" to keep every run's row \
+             details, not 0",
+        ),
+        (
+            format!("retention_days = \"soon\"\n{TARGET}{FIELDS}"),
+            "retention_days",
+            "expected a number of days from 1 to 36500, or \"forever\" to keep every run's row \
+             details, not \"soon\"",
         ),
     ];
     for (config, key, message) in cases {

@@ -37,6 +37,9 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<Exit> {
             let record = ledger.run(RunId(id))?.ok_or_else(|| {
                 UsageError(format!("run {id} is not in the ledger {}", path.display()))
             })?;
+            if let Some(pruned) = record.pruned_message() {
+                return Err(UsageError(pruned).into());
+            }
             if let Some(target) = &args.target.target {
                 if *target != record.target {
                     return Err(UsageError(format!(

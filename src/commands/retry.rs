@@ -27,7 +27,7 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
     let request = RetryRequest {
         run: args.run,
         include_rejected: args.include_rejected,
-        ledger_path: ledger,
+        ledger_path: ledger.clone(),
         base_url,
         rate_limit: args.send.rate,
         concurrency: args.send.concurrency,
@@ -44,6 +44,9 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
         result
     })?;
     progress.finish_and_clear();
+    if summary.sync.is_some() {
+        super::prune::after_run(&config, &ledger, &target.name);
+    }
     print_summary(&summary, target, global.quiet)?;
     Ok(summary.sync.as_ref().map_or(Exit::Ok, |s| s.exit))
 }

@@ -36,6 +36,9 @@ pub struct RunLine<'a> {
     pub status: RunStatus,
     pub exit_code: Option<i32>,
     pub counts: &'a RunCounts,
+    /// When the run's row details were deleted by the ledger's retention (`usersync prune`);
+    /// `None` while they are there.
+    pub pruned_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> RunLine<'a> {
@@ -57,6 +60,7 @@ impl<'a> RunLine<'a> {
             status: run.status,
             exit_code: run.exit_code,
             counts: &run.counts,
+            pruned_at: run.pruned_at,
         }
     }
 }
@@ -167,7 +171,11 @@ fn cells(run: &RunRecord) -> [String; 12] {
         command,
         run.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         duration,
-        run.status.to_string(),
+        match run.pruned_at {
+            // Its counts are still right; its rows can no longer be reported or retried.
+            Some(_) => format!("{} (pruned)", run.status),
+            None => run.status.to_string(),
+        },
         c.rows.to_string(),
         c.synced.to_string(),
         c.unchanged.to_string(),

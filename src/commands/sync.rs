@@ -68,6 +68,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         result
     })?;
     progress.finish_and_clear();
+    super::prune::after_run(&config, &ledger_file, &target.name);
     if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
         eprintln!("error: {}", credentials_refused(target, &global.config));
     }

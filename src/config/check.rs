@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::field::check_field;
 use super::raw::{RawConfig, RawTarget};
-use super::{BaseUrl, Concurrency, Config, ConfigError, InputSettings, Target};
+use super::{BaseUrl, Concurrency, Config, ConfigError, InputSettings, Retention, Target};
 use crate::provider::{self, Provider};
 
 /// Concurrency used when a target sets a `rate_limit` but no `concurrency`.
@@ -20,6 +20,11 @@ pub const DEFAULT_MAX_RETRIES: u32 = 5;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// Default ledger file name, next to the config file.
 pub const DEFAULT_LEDGER: &str = "usersync.db";
+/// Default `retention_days`: a quarter of row details, enough to look back on and to retry,
+/// without keeping a year of nights (and of failed rows' payloads) in the ledger.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// The largest `retention_days` (a century): beyond it, say `"forever"`.
+const MAX_RETENTION_DAYS: i64 = 36_500;
 
 pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> {
     if raw.targets.is_empty() {
@@ -31,6 +36,8 @@ pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> 
     }
     let dir = path.parent().unwrap_or(Path::new(""));
     let ledger = dir.join(raw.ledger.as_deref().unwrap_or(DEFAULT_LEDGER));
+    let retention = retention(raw.retention_days)
+        .map_err(|message| ConfigError::invalid(path, "retention_days", message))?;
     let mut targets = BTreeMap::new();
     for (name, raw_target) in raw.targets {
         let target = check_target(path, &name, raw_target)?;
@@ -39,6 +46,7 @@ pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> 
     Ok(Config {
         path: path.to_owned(),
         ledger,
+        retention,
         input: InputSettings {
             format: raw.input.format,
             delimiter: raw.input.delimiter,
@@ -46,6 +54,21 @@ pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> 
         },
         targets,
     })
+}
+
+/// `retention_days`: a whole number of days, or `"forever"`.
+fn retention(value: Option<toml::Value>) -> Result<Retention, String> {
+    match value {
+        None => Ok(Retention::Days(DEFAULT_RETENTION_DAYS)),
+        Some(toml::Value::String(s)) if s == "forever" => Ok(Retention::Forever),
+        Some(toml::Value::Integer(days)) if (1..=MAX_RETENTION_DAYS).contains(&days) => {
+            Ok(Retention::Days(days as u32))
+        }
+        Some(other) => Err(format!(
+            "expected a number of days from 1 to {MAX_RETENTION_DAYS}, or \"forever\" to keep \
+             every run's row details, not {other}"
+        )),
+    }
 }
 
 fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, ConfigError> {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 pub use check::{
     parse_base_url, DEFAULT_CONCURRENCY, DEFAULT_LEDGER, DEFAULT_MAX_DEACTIVATE,
-    DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECS,
+    DEFAULT_MAX_RETRIES, DEFAULT_RETENTION_DAYS, DEFAULT_TIMEOUT_SECS,
 };
 pub use error::ConfigError;
 pub use field::{check_date_format, FieldSpec, Source, Transform};
@@ -36,10 +36,45 @@ pub struct Config {
     pub path: PathBuf,
     /// The ledger database, resolved relative to the config file (default `usersync.db`).
     pub ledger: PathBuf,
+    /// How long the ledger keeps a finished run's row details (`retention_days`).
+    pub retention: Retention,
     /// The `[input]` table.
     pub input: InputSettings,
     /// Every `[targets.NAME]`, by name.
     pub targets: BTreeMap<String, Target>,
+}
+
+/// How long the ledger keeps the row details of a finished run (`retention_days`; see
+/// `crate::ledger::Ledger::prunable_runs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// Delete the row details of runs that finished more than this many days ago.
+    Days(u32),
+    /// Keep every run's row details (`retention_days = "forever"`).
+    Forever,
+}
+
+impl Retention {
+    /// The end time before which a run's row details go, seen at `now`; `None`: none go.
+    pub fn cutoff(
+        self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            Retention::Days(days) => Some(now - chrono::Duration::days(i64::from(days))),
+            Retention::Forever => None,
+        }
+    }
+}
+
+impl fmt::Display for Retention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Retention::Days(1) => f.write_str("1 day"),
+            Retention::Days(days) => write!(f, "{days} days"),
+            Retention::Forever => f.write_str("forever"),
+        }
+    }
 }
 
 /// How to read exports, from the config's `[input]` table or the command line. `None` = not set.

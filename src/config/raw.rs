@@ -15,6 +15,8 @@ use crate::input::{parse_delimiter, Encoding, Format};
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub ledger: Option<String>,
+    /// A number of days, or `"forever"`; checked in `check.rs`.
+    pub retention_days: Option<toml::Value>,
     #[serde(default)]
     pub input: RawInput,
     #[serde(default)]

@@ -27,6 +27,7 @@ mod files;
 mod hash;
 mod lock;
 mod outcomes;
+mod prune;
 mod record;
 mod report;
 mod runs;
@@ -51,6 +52,7 @@ pub use outcomes::{
     Intent, OutcomeKind, RetryCounts, RowNote, RowOutcome, SnapshotChange, StoredOutcome,
     GUARD_REFUSED,
 };
+pub use prune::PrunableRun;
 pub use report::{
     ErrorGroup, FieldErrorGroup, NoteCount, OperationOutcomeCount, RunActivity, TimeSlice,
 };

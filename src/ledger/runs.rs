@@ -127,6 +127,9 @@ pub struct RunRecord {
     pub status: RunStatus,
     pub exit_code: Option<i32>,
     pub counts: RunCounts,
+    /// When its row details were deleted by the ledger's retention (see
+    /// [`Ledger::prune_run`]); `None` while they are all there.
+    pub pruned_at: Option<DateTime<Utc>>,
 }
 
 /// A run [`Ledger::recover_interrupted`] found left `running` by a dead process.
@@ -140,7 +143,7 @@ pub struct RecoveredRun {
 const RUN_COLUMNS: &str = "id, target, provider, command, parent_run_id, input_path, \
      input_sha256, command_line, note, pid, started_at, finished_at, status, exit_code, rows, \
      synced, unchanged, rejected, failed, not_attempted, created, updated, deactivated, requests, \
-     retries, endpoint";
+     retries, endpoint, pruned_at";
 
 /// The counts of a run, from its `row_outcomes`.
 const COUNTS_SQL: &str = "SELECT count(*), \
@@ -390,12 +393,14 @@ impl Ledger {
                 raw.record.id, raw.started_at
             ))
         })?;
-        let finished_at = match raw.finished_at {
-            None => None,
-            Some(text) => Some(parse_timestamp(&text).ok_or_else(|| {
-                self.corrupt(format!("run {}: bad finished_at {text:?}", raw.record.id))
-            })?),
+        let optional_time = |column: &str, text: Option<String>| match text {
+            None => Ok(None),
+            Some(text) => parse_timestamp(&text).map(Some).ok_or_else(|| {
+                self.corrupt(format!("run {}: bad {column} {text:?}", raw.record.id))
+            }),
         };
+        let finished_at = optional_time("finished_at", raw.finished_at)?;
+        let pruned_at = optional_time("pruned_at", raw.pruned_at)?;
         let status = RunStatus::parse(&raw.status).ok_or_else(|| {
             self.corrupt(format!(
                 "run {}: unknown status {:?}",
@@ -406,6 +411,7 @@ impl Ledger {
             started_at,
             finished_at,
             status,
+            pruned_at,
             ..raw.record
         })
     }
@@ -424,6 +430,7 @@ struct RawRun {
     started_at: String,
     finished_at: Option<String>,
     status: String,
+    pruned_at: Option<String>,
 }
 
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RawRun> {
@@ -458,10 +465,12 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RawRun> {
             status: RunStatus::Running,
             exit_code: row.get(13)?,
             counts,
+            pruned_at: None,
         },
         started_at: row.get(10)?,
         finished_at: row.get(11)?,
         status: row.get(12)?,
+        pruned_at: row.get(26)?,
     })
 }
 

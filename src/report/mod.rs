@@ -25,6 +25,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use collect::{build, each_problem_row, ReportOptions};
+pub use human::number;
 pub use model::{ProblemRow, Report, SCHEMA_VERSION};
 pub use text::neutralise_formula;
 

@@ -90,6 +90,9 @@ pub fn find_run(ledger: &Ledger, target: &str, choice: RunChoice) -> anyhow::Res
             )
         })?,
     };
+    if let Some(pruned) = found.pruned_message() {
+        anyhow::bail!(pruned);
+    }
     if found.target != target {
         anyhow::bail!(
             "run {} belongs to target {}, not {target}",
