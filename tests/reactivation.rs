@@ -100,3 +100,62 @@ fn a_retry_that_gets_a_returning_faveo_user_through_says_to_reactivate_by_hand()
     );
     assert_eq!(nights.leaver("user_name", &leaver).count(Change::Update), 1);
 }
+
+#[test]
+fn gnoss_deactivations_without_a_community_id_option_are_refused_before_anything_is_sent() {
+    let nights = Nights::new("gnoss", "community");
+    // The sample maps community_id for every row, but a leaver has no row: without the option,
+    // every leaver's block would fail, night after night.
+    let config = nights.path("usersync.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without = text.replace(
+        "options = { signing = \"gnoss\", community_id = \"1ede819e-9d0f-41e9-855b-bbebc7f08dd1\" }",
+        "options = { signing = \"gnoss\" }",
+    );
+    assert_ne!(text, without, "the sample sets the option");
+    std::fs::write(&config, without).unwrap();
+
+    let out = reliability::usersync(nights.dir.path())
+        .args([
+            "sync",
+            "without.csv",
+            "-c",
+            "usersync.toml",
+            "-t",
+            "community",
+        ])
+        .args(["--base-url", &nights.mock.url(), "--deactivate-missing"])
+        .envs(reliability::demo_env("gnoss"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("target community (gnoss) cannot deactivate leavers")
+            && stderr.contains("targets.community.options.community_id"),
+        "{stderr}"
+    );
+    assert_eq!(nights.mock.stats().requests, 0, "nothing sent");
+    assert!(!nights.path("usersync.db").exists(), "no run recorded");
+
+    // `plan` sends nothing: it warns, and still shows the plan.
+    let plan = reliability::usersync(nights.dir.path())
+        .args([
+            "plan",
+            "without.csv",
+            "-c",
+            "usersync.toml",
+            "-t",
+            "community",
+        ])
+        .arg("--deactivate-missing")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert!(stderr.contains("a sync would be refused"), "{stderr}");
+    assert!(String::from_utf8_lossy(&plan.stdout).contains("deactivate 0"));
+
+    // Without deactivations the target syncs as before.
+    nights.sync("all.csv", &[]);
+    assert!(nights.mock.stats().requests > 0);
+}

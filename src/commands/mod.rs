@@ -84,6 +84,30 @@ pub fn check_send_args(
     }
 }
 
+/// With deactivations on (`--deactivate-missing` or the target's `deactivate_missing`), checks
+/// that the target can deactivate a leaver at all ([`crate::provider::Provider::check_deactivation`]):
+/// otherwise every leaver would fail one by one, night after night.
+pub fn check_deactivation(
+    target: &crate::config::Target,
+    deactivate_missing: bool,
+) -> Result<(), UsageError> {
+    if !deactivate_missing {
+        return Ok(());
+    }
+    target
+        .provider
+        .check_deactivation(&target.options)
+        .map_err(|(option, why)| {
+            UsageError(format!(
+                "target {} ({}) cannot deactivate leavers: {why}; set {} in the config, or sync \
+                 without --deactivate-missing",
+                target.name,
+                target.provider.name(),
+                target.key_path(&format!("options.{option}"))
+            ))
+        })
+}
+
 /// The ledger path: `--ledger`, or the config's `ledger`.
 pub fn ledger_path(
     args: &crate::cli::LedgerArgs,

@@ -6,7 +6,7 @@
 use std::io::{BufWriter, Write};
 
 use crate::cli::{DiffArgs, GlobalArgs, InputArgs, LedgerArgs, PlanArgs, SendArgs, TargetArgs};
-use crate::commands::{check_send_args, ledger_path};
+use crate::commands::{check_deactivation, check_send_args, ledger_path};
 use crate::config;
 use crate::exit::Exit;
 use crate::ledger::Ledger;
@@ -44,12 +44,17 @@ pub fn print_plan(
         None => target.base_url.clone(),
     };
     let ledger_file = ledger_path(ledger, &config);
+    let deactivate_missing = diff.deactivate_missing || target.deactivate_missing;
+    if let Err(refusal) = check_deactivation(target, deactivate_missing) {
+        // A plan sends nothing: it still shows the leavers, and says what a sync would do.
+        tracing::warn!("a sync would be refused: {refusal}");
+    }
     let request = PreviewRequest {
         input: input.input.clone(),
         input_options: config.input.options(&input.settings()),
         ledger_path: ledger_file.clone(),
         full: diff.full,
-        deactivate_missing: diff.deactivate_missing || target.deactivate_missing,
+        deactivate_missing,
         force: diff.force,
         endpoint: base_url.endpoint(),
         endpoint_moved: send.is_some_and(|s| s.endpoint_moved),

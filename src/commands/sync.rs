@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, SyncArgs};
-use crate::commands::{check_send_args, ledger_path, sync_runtime};
+use crate::commands::{check_deactivation, check_send_args, ledger_path, sync_runtime};
 use crate::config::{self, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
@@ -35,6 +35,8 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     let config = config::load(&global.config)?;
     let target = config.target(args.target.target.as_deref())?;
     let base_url = check_send_args(&args.send, target)?;
+    let deactivate_missing = args.diff.deactivate_missing || target.deactivate_missing;
+    check_deactivation(target, deactivate_missing)?;
     let ledger_file = ledger_path(&args.ledger, &config);
     let input_options = config.input.options(&args.input.settings());
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
@@ -49,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         ledger_path: ledger_file.clone(),
         base_url,
         full: args.diff.full,
-        deactivate_missing: args.diff.deactivate_missing || target.deactivate_missing,
+        deactivate_missing,
         force: args.diff.force,
         rate_limit: args.send.rate,
         concurrency: args.send.concurrency,

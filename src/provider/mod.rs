@@ -234,6 +234,14 @@ pub trait Provider: Send + Sync + 'static {
         true
     }
 
+    /// Whether a target with these `options` can deactivate leavers. A leaver has no row: what
+    /// a deactivation needs besides the user's key and remote id must come from the target's
+    /// options. `Err((option, why))` names the option to set (GNOSS `community_id`).
+    fn check_deactivation(&self, options: &toml::Table) -> Result<(), (&'static str, String)> {
+        let _ = options;
+        Ok(())
+    }
+
     /// The operation used to send a changed user: `Patch` where the API has a partial update,
     /// `Update` where it only has a full one.
     fn update_operation(&self) -> Operation;

@@ -60,6 +60,14 @@ impl Provider for Gnoss {
         Operation::Patch
     }
 
+    /// `user/block` names the community, and a leaver has no row to give it.
+    fn check_deactivation(&self, options: &toml::Table) -> Result<(), (&'static str, String)> {
+        match options.get("community_id").and_then(toml::Value::as_str) {
+            Some(id) if !id.trim().is_empty() => Ok(()),
+            _ => Err(("community_id", LEAVER_WITHOUT_COMMUNITY.to_string())),
+        }
+    }
+
     fn always_send(&self) -> &'static [&'static str] {
         &["user_id", "community_id"]
     }
@@ -156,6 +164,10 @@ fn user_id(user: &UserRef, payload: &Payload) -> String {
     }
 }
 
+/// Why a leaver cannot be blocked without the `community_id` option.
+const LEAVER_WITHOUT_COMMUNITY: &str =
+    "GNOSS blocks a user by user_id and community_id, and a leaver has no row to give theirs";
+
 /// The payload's `community_id`, else the target's `community_id` option. A leaver's block
 /// has no payload: only the option can give it one, and the error says so.
 fn community_id(options: &toml::Table, payload: &Payload, op: Operation) -> Result<String, String> {
@@ -166,9 +178,9 @@ fn community_id(options: &toml::Table, payload: &Payload, op: Operation) -> Resu
         .or_else(|| options.get("community_id").and_then(toml::Value::as_str))
         .map(str::to_string)
         .ok_or_else(|| match op {
-            Operation::Deactivate => "GNOSS blocks a user by user_id and community_id, and a \
-                 leaver has no row to give theirs: set options.community_id in the target's config"
-                .to_string(),
+            Operation::Deactivate => format!(
+                "{LEAVER_WITHOUT_COMMUNITY}: set options.community_id in the target's config"
+            ),
             _ => "GNOSS identifies a user by user_id and community_id: map a community_id column \
                  or set options.community_id in the target's config"
                 .to_string(),
