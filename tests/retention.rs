@@ -213,6 +213,22 @@ fn prune_by_hand_previews_prunes_and_shrinks_the_file() {
         "a dry run deletes nothing"
     );
 
+    // A vacuum rewrites the whole file: not while a sync of any target holds its lock.
+    let held = night.ledger().lock_target("lawyers").unwrap();
+    let busy = night.usersync(&["prune", "--vacuum"]).output().unwrap();
+    assert_exit(&busy, 1);
+    assert!(
+        stderr(&busy).contains("is syncing target lawyers"),
+        "{}",
+        stderr(&busy)
+    );
+    assert_eq!(
+        rows_and_payloads(&night, first).0,
+        12,
+        "a refusal changes nothing"
+    );
+    drop(held);
+
     let out = night.usersync(&["prune", "--vacuum"]).output().unwrap();
     assert_exit(&out, 0);
     let text = stdout(&out);

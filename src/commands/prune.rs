@@ -14,7 +14,7 @@ use crate::cli::{GlobalArgs, PruneArgs};
 use crate::commands::ledger_path;
 use crate::config::{self, Config, Retention};
 use crate::exit::Exit;
-use crate::ledger::{Ledger, LedgerError, PrunableRun};
+use crate::ledger::{Ledger, LedgerError, PrunableRun, TargetLock};
 use crate::report::number;
 
 /// Runs `prune`.
@@ -41,6 +41,14 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     };
     let mut ledger = Ledger::open(&path)?;
+    let vacuum = args.vacuum && !args.dry_run;
+    // VACUUM rewrites the whole file: no sync may be writing meanwhile, nor start. Checked
+    // first, so that a refusal changes nothing.
+    let _locks = if vacuum {
+        lock_every_target(&ledger, &config)?
+    } else {
+        Vec::new()
+    };
     let runs = ledger.prunable_runs(cutoff, args.target.as_deref())?;
     let rule = format!(
         "ended before {} ({retention} ago)",
@@ -65,14 +73,14 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<Exit> {
         print_by_target(&runs, &rule);
         println!("  their counts stay in `usersync runs`; every user's snapshot stays");
     }
-    if args.vacuum && !args.dry_run {
+    if vacuum {
         let before = file_size(&path);
         ledger.vacuum()?;
         println!(
             "vacuumed: the ledger {} went from {} to {}",
             path.display(),
-            megabytes(before),
-            megabytes(file_size(&path))
+            human_size(before),
+            human_size(file_size(&path))
         );
     }
     Ok(Exit::Ok)
@@ -143,11 +151,41 @@ fn print_by_target(runs: &[PrunableRun], rule: &str) {
     }
 }
 
+/// The run lock of every target of the ledger or of the config, or who holds one.
+fn lock_every_target(ledger: &Ledger, config: &Config) -> Result<Vec<TargetLock>, LedgerError> {
+    let mut targets = ledger.targets()?;
+    targets.extend(config.targets.keys().cloned());
+    targets.sort();
+    targets.dedup();
+    targets
+        .iter()
+        .map(|target| ledger.lock_target(target))
+        .collect()
+}
+
 fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-/// "138.7 MB".
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
+/// "138.7 MB", "96 kB".
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..=999 => format!("{bytes} bytes"),
+        1_000..=999_999 => format!("{} kB", bytes / 1_000),
+        1_000_000..=999_999_999 => format!("{:.1} MB", bytes as f64 / 1e6),
+        _ => format!("{:.2} GB", bytes as f64 / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_read_at_a_glance() {
+        assert_eq!(human_size(512), "512 bytes");
+        assert_eq!(human_size(98_304), "98 kB");
+        assert_eq!(human_size(145_793_024), "145.8 MB");
+        assert_eq!(human_size(2_600_000_000), "2.60 GB");
+    }
 }

@@ -318,6 +318,19 @@ impl Ledger {
         runs.into_iter().collect()
     }
 
+    /// The targets that have runs in the ledger, by name.
+    pub fn targets(&self) -> Result<Vec<String>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT target FROM runs ORDER BY target")
+            .ctx(&self.path, "list the targets")?;
+        let rows = stmt
+            .query_map([], |row| row.get(0))
+            .ctx(&self.path, "list the targets")?;
+        rows.collect::<Result<_, _>>()
+            .ctx(&self.path, "list the targets")
+    }
+
     /// The run `id`, if it exists.
     pub fn run(&self, id: RunId) -> Result<Option<RunRecord>, LedgerError> {
         self.one_run(
