@@ -13,7 +13,11 @@
 //!
 //! For each server and concurrency, alternately, `--repeat` times (default 3), keeping each
 //! one's best, since the machine is shared: `wrk -t2 -cN` POSTs an equivalent JSON body (unique
-//! ids and emails, the same headers) for `--wrk-secs`; then `usersync sync` of the whole export
+//! ids and emails, the same headers) for `--wrk-secs`; then the *HTTP floor*: this bench's own
+//! binary as a client that does only what every usersync request does over HTTP (usersync's
+//! reqwest client, built by `usersync::dispatch::http_client`, one tokio worker as in a sync,
+//! wrk's bodies, N at a time, `--rows` of them), to tell the HTTP client's share of the gap from
+//! the rest of a row's work; then `usersync sync` of the whole export
 //! with `--concurrency N` and a fresh ledger, timed from spawn to exit, under `/usr/bin/time -v`
 //! for its peak RSS and CPU time. The server's CPU time (this process) is measured during both,
 //! so the table also compares CPU per row (usersync + server) with CPU per request (wrk +
@@ -35,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use axum::Router;
+use futures::StreamExt;
 use usersync::mock::{self, FaultConfig, Latency, MockOptions};
 
 /// The usersync binary cargo built for this bench (release profile); `USERSYNC_BENCH_BIN`
@@ -263,6 +268,99 @@ fn run_wrk(server: &Server, concurrency: usize, secs: u64, script: &Path) -> Wrk
     }
 }
 
+/// wrk's body for request `i`.
+fn create_body(i: usize) -> String {
+    let id = format!("f-{i:07}");
+    format!(
+        r#"{{"birthdate":"1984-03-21","country_code":"ES","email":"{id}@empresa.example.com","first_name":"Lucía","gender":1,"last_name":"Núñez","mobile_phone":"+34 612 345 678","nid_number":"12345678Z","service_language_code":"es","status":2,"user_id":"{id}"}}"#
+    )
+}
+
+/// `--http-floor URL ROWS N` (this binary as a client): POSTs ROWS creates, N at a time, through
+/// usersync's own HTTP client on one tokio worker, and prints `ok K secs S`.
+fn http_floor(url: &str, rows: usize, concurrency: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let settings = usersync::dispatch::DispatchSettings {
+        concurrency,
+        ..Default::default()
+    };
+    let client = usersync::dispatch::http_client(&settings).expect("the HTTP client");
+    let endpoint = format!("{}s2s/v1/users", url);
+    let started = Instant::now();
+    let ok = rt.block_on(
+        futures::stream::iter(0..rows)
+            .map(|i| {
+                let request = client
+                    .post(&endpoint)
+                    .header("Content-Type", "application/json")
+                    .header("Api-Key", "demo-api-key")
+                    .header("Secret-Key", "demo-secret-key")
+                    .body(create_body(i));
+                async move {
+                    match request.send().await {
+                        Ok(response) => {
+                            let created = response.status().is_success();
+                            created && response.bytes().await.is_ok()
+                        }
+                        Err(_) => false,
+                    }
+                }
+            })
+            .buffer_unordered(concurrency)
+            .filter(|ok| std::future::ready(*ok))
+            .count(),
+    );
+    println!("ok {ok} secs {}", started.elapsed().as_secs_f64());
+}
+
+struct FloorResult {
+    rps: f64,
+    /// The client's own CPU per request (user + system).
+    cpu_per_req_us: f64,
+}
+
+fn run_floor(server: &Server, concurrency: usize, rows: usize) -> FloorResult {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "cpu %U %S"])
+        .arg(std::env::current_exe().expect("this bench's binary"))
+        .arg("--http-floor")
+        .arg(&server.url)
+        .arg(rows.to_string())
+        .arg(concurrency.to_string())
+        .output()
+        .expect("run the HTTP floor client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (ok, secs) = match words.as_slice() {
+        ["ok", ok, "secs", secs] => (ok.parse::<usize>().ok(), secs.parse::<f64>().ok()),
+        _ => (None, None),
+    };
+    let (Some(ok), Some(secs)) = (ok, secs) else {
+        panic!(
+            "the HTTP floor client said:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    assert_eq!(ok, rows, "every floor request was created");
+    let cpu: f64 = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse::<f64>().ok())
+                .sum()
+        })
+        .unwrap_or(f64::NAN);
+    FloorResult {
+        rps: rows as f64 / secs,
+        cpu_per_req_us: cpu / rows as f64 * 1e6,
+    }
+}
+
 struct SyncResult {
     rows_per_sec: f64,
     secs: f64,
@@ -342,6 +440,16 @@ fn rand_suffix() -> String {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--http-floor") {
+        let arg = |i: usize| args.get(at + i).expect("--http-floor URL ROWS N");
+        http_floor(
+            arg(1),
+            arg(2).parse().expect("ROWS"),
+            arg(3).parse().expect("N"),
+        );
+        return;
+    }
     let o = options();
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` probes; nothing to list.
@@ -362,14 +470,16 @@ fn main() {
         .unwrap();
 
     let mut table = String::from(
-        "| server | concurrency | wrk req/s | usersync rows/s | rows/s ÷ req/s | usersync time | peak RSS | CPU per row: usersync + server | CPU per request: wrk + server | CPU ratio |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| server | concurrency | wrk req/s | HTTP floor req/s (÷ wrk) | usersync rows/s | rows/s ÷ req/s | usersync time | peak RSS | CPU per row: usersync + server | CPU per request: wrk + server | HTTP floor CPU per request | CPU ratio |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for kind in &o.servers {
         for &c in &o.concurrency {
             // Alternate the two, `repeat` times each; keep each one's best (the machine is shared).
             let mut best_wrk: Option<WrkResult> = None;
             let mut best_sync: Option<SyncResult> = None;
+            let mut best_floor: Option<FloorResult> = None;
+            let mut floor_cpu = f64::INFINITY;
             // CPU figures: the lowest of the rounds (the least disturbed by other processes).
             let mut cpu = [f64::INFINITY; 4];
             for round in 1..=o.repeat {
@@ -377,8 +487,19 @@ fn main() {
                 let wrk = run_wrk(&server, c, o.wrk_secs, &script);
                 drop(server);
                 let server = start_server(&rt, kind);
+                let floor = run_floor(&server, c, o.rows);
+                drop(server);
+                let server = start_server(&rt, kind);
                 let sync = run_sync(&server, dir.path(), &export, c, o.rows);
                 drop(server);
+                eprintln!(
+                    "{kind} c={c} round {round}: HTTP floor {:.0} req/s, {:.1} µs CPU/req",
+                    floor.rps, floor.cpu_per_req_us
+                );
+                floor_cpu = floor_cpu.min(floor.cpu_per_req_us);
+                if best_floor.as_ref().is_none_or(|b| floor.rps > b.rps) {
+                    best_floor = Some(floor);
+                }
                 eprintln!(
                     "{kind} c={c} round {round}: wrk {:.0} req/s ({} non-2xx, {:.1} µs CPU/req, server {:.1}); \
                      usersync {:.0} rows/s in {:.1} s (exit {}, {} accepted, {:.1} µs CPU/row, server {:.1}), \
@@ -416,7 +537,7 @@ fn main() {
                     best_sync = Some(sync);
                 }
             }
-            let (Some(wrk), Some(sync)) = (best_wrk, best_sync) else {
+            let (Some(wrk), Some(sync), Some(floor)) = (best_wrk, best_sync, best_floor) else {
                 continue;
             };
             let [sync_cpu, sync_server_cpu, wrk_cpu, wrk_server_cpu] = cpu;
@@ -424,8 +545,10 @@ fn main() {
             let generator = wrk_cpu + wrk_server_cpu;
             writeln!(
                 table,
-                "| {kind} | {c} | {:.0} | {:.0} | {:.0}% | {:.1} s | {:.1} MiB | {:.0} + {:.0} µs | {:.0} + {:.0} µs | {:.0}% |",
+                "| {kind} | {c} | {:.0} | {:.0} ({:.0}%) | {:.0} | {:.0}% | {:.1} s | {:.1} MiB | {:.0} + {:.0} µs | {:.0} + {:.0} µs | {:.0} µs | {:.0}% |",
                 wrk.rps,
+                floor.rps,
+                floor.rps / wrk.rps * 100.0,
                 sync.rows_per_sec,
                 sync.rows_per_sec / wrk.rps * 100.0,
                 sync.secs,
@@ -434,6 +557,7 @@ fn main() {
                 sync_server_cpu,
                 wrk_cpu,
                 wrk_server_cpu,
+                floor_cpu,
                 generator / client * 100.0,
             )
             .unwrap();
