@@ -217,6 +217,20 @@ fn own_cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// The CPU seconds (user + system) of a command run under `/usr/bin/time -f "cpu %U %S"`, from
+/// its stderr; NaN when the line is missing.
+fn time_cpu_secs(stderr: &[u8]) -> f64 {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse::<f64>().ok())
+                .sum()
+        })
+        .unwrap_or(f64::NAN)
+}
+
 struct WrkResult {
     rps: f64,
     non_2xx: u64,
@@ -250,16 +264,7 @@ fn run_wrk(server: &Server, concurrency: usize, secs: u64, script: &Path) -> Wrk
         .find(|l| l.contains(" requests in "))
         .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
         .unwrap_or(f64::NAN);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let wrk_cpu: f64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("cpu "))
-        .map(|v| {
-            v.split_whitespace()
-                .filter_map(|x| x.parse::<f64>().ok())
-                .sum()
-        })
-        .unwrap_or(f64::NAN);
+    let wrk_cpu = time_cpu_secs(&out.stderr);
     WrkResult {
         rps,
         non_2xx: number("Non-2xx or 3xx responses:").unwrap_or(0.0) as u64,
@@ -346,15 +351,7 @@ fn run_floor(server: &Server, concurrency: usize, rows: usize) -> FloorResult {
         )
     };
     assert_eq!(ok, rows, "every floor request was created");
-    let cpu: f64 = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .find_map(|l| l.strip_prefix("cpu "))
-        .map(|v| {
-            v.split_whitespace()
-                .filter_map(|x| x.parse::<f64>().ok())
-                .sum()
-        })
-        .unwrap_or(f64::NAN);
+    let cpu = time_cpu_secs(&out.stderr);
     FloorResult {
         rps: rows as f64 / secs,
         cpu_per_req_us: cpu / rows as f64 * 1e6,
