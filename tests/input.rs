@@ -78,6 +78,24 @@ usersync_test!(a_semicolon_delimiter_is_detected, |dir| {
     assert_eq!(code, 3);
 });
 
+usersync_test!(
+    an_excel_sep_line_sets_the_delimiter_and_lines_stay_physical,
+    |dir| {
+        // Excel's `sep=;` first line (after a BOM here): the header is line 2, the rows 3 and on.
+        dir.write(
+        "sep.csv",
+        "\u{feff}sep=;\r\nid;email;plan;sex;born\r\nE1;a@example.com;free;M;01/01/1990\r\nE2;b@example.com;gold;M;01/01/1990\r\n",
+    );
+        let (code, lines, stderr) = validate_json(&dir, "sep.csv", &[]);
+        assert_eq!(code, 3, "{stderr}");
+        assert_eq!(errors(&lines), [err(4, "status", "unmapped_value")]);
+        assert_eq!(summary(&lines), (2, 1, 1));
+        // An explicit delimiter still wins; the sep line is still not the header.
+        let (code, _, stderr) = validate_json(&dir, "sep.csv", &["--delimiter", ";"]);
+        assert_eq!(code, 3, "{stderr}");
+    }
+);
+
 usersync_test!(tab_pipe_and_explicit_delimiters, |dir| {
     dir.write(
         "tab.csv",

@@ -30,6 +30,10 @@ pub(super) struct CsvSource {
     raw: ByteRecord,
     /// The header names: every row must have as many fields.
     names: Vec<String>,
+    /// Lines and bytes before the header that the csv reader never saw (Excel's `sep=` line),
+    /// so that lines and positions stay the file's own.
+    skipped_lines: u64,
+    skipped_bytes: u64,
 }
 
 impl CsvSource {
@@ -43,19 +47,26 @@ impl CsvSource {
             source,
         };
         let mut file = File::open(path).map_err(open_err)?;
-        let delimiter = match options.delimiter {
-            Some(d) => d,
-            None => {
-                let mut head = Vec::new();
-                (&mut file)
-                    .take(DETECT_BYTES)
-                    .read_to_end(&mut head)
-                    .map_err(open_err)?;
-                file.seek(SeekFrom::Start(0)).map_err(open_err)?;
-                detect_delimiter(&head)
-            }
-        };
-        tracing::debug!(delimiter = %char::from(delimiter).escape_default(), "csv delimiter");
+        let mut head = Vec::new();
+        (&mut file)
+            .take(DETECT_BYTES)
+            .read_to_end(&mut head)
+            .map_err(open_err)?;
+        let excel_hint = excel_separator_line(&head);
+        let skipped_bytes = excel_hint.map_or(0, |(_, len)| len);
+        file.seek(SeekFrom::Start(skipped_bytes as u64))
+            .map_err(open_err)?;
+        // The flag or the config, else Excel's own line, else a guess from the header line.
+        let delimiter = options
+            .delimiter
+            .or(excel_hint.map(|(d, _)| d))
+            .unwrap_or_else(|| detect_delimiter(&head[skipped_bytes..]));
+        tracing::debug!(
+            delimiter = %char::from(delimiter).escape_default(),
+            excel_sep_line = excel_hint.is_some(),
+            "csv delimiter"
+        );
+        let skipped_lines = u64::from(excel_hint.is_some());
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
@@ -65,7 +76,7 @@ impl CsvSource {
             .byte_headers()
             .map_err(|e| InputError::Read {
                 path: path.to_owned(),
-                line: 1,
+                line: 1 + skipped_lines,
                 source: io::Error::from(e),
             })?
             .clone();
@@ -76,6 +87,8 @@ impl CsvSource {
             encoding: options.encoding,
             raw: ByteRecord::new(),
             names: names.clone(),
+            skipped_lines,
+            skipped_bytes: skipped_bytes as u64,
         };
         Ok((source, names))
     }
@@ -122,13 +135,13 @@ impl CsvSource {
     }
 
     pub(super) fn bytes_read(&self) -> u64 {
-        self.reader.position().byte()
+        self.skipped_bytes + self.reader.position().byte()
     }
 
     fn read_error(&self, e: csv::Error) -> InputError {
         InputError::Read {
             path: self.path.clone(),
-            line: self.reader.position().line(),
+            line: self.skipped_lines + self.reader.position().line(),
             source: io::Error::from(e),
         }
     }
@@ -146,7 +159,7 @@ impl CsvSource {
                 return Err(self.read_error(e));
             }
         };
-        record.line = raw.position().map_or(0, |p| p.line());
+        record.line = self.skipped_lines + raw.position().map_or(0, |p| p.line());
         *text = match StringRecord::from_byte_record(raw) {
             Ok(t) => t,
             Err(e) => {
@@ -175,7 +188,7 @@ impl CsvSource {
             .reader
             .read_byte_record(&mut self.raw)
             .map_err(|e| self.read_error(e))?;
-        record.line = self.raw.position().map_or(0, |p| p.line());
+        record.line = self.skipped_lines + self.raw.position().map_or(0, |p| p.line());
         text.clear();
         for field in self.raw.iter() {
             let (decoded, _) = WINDOWS_1252.decode_without_bom_handling(field);
@@ -183,6 +196,32 @@ impl CsvSource {
         }
         Ok(more)
     }
+}
+
+/// Excel's delimiter line: a file that starts (after a UTF-8 BOM, if any) with `sep=;` and a line
+/// end tells Excel its delimiter, and some HR systems write it for Excel's sake. Returns that
+/// delimiter and the bytes up to the header line (BOM and line end included); `None` for any
+/// other first line.
+fn excel_separator_line(head: &[u8]) -> Option<(u8, usize)> {
+    let bom = if head.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    let line = &head[bom..];
+    if !line.get(..4)?.eq_ignore_ascii_case(b"sep=") {
+        return None;
+    }
+    let delimiter = *line.get(4)?;
+    if matches!(delimiter, b'\r' | b'\n' | b'"') || !delimiter.is_ascii() {
+        return None;
+    }
+    let end = match &line[5..] {
+        [b'\r', b'\n', ..] => 2,
+        [b'\n', ..] | [b'\r', ..] => 1,
+        _ => return None,
+    };
+    Some((delimiter, bom + 5 + end))
 }
 
 /// Decodes and checks the header names: none empty, none repeated.
@@ -225,4 +264,38 @@ fn decode_header(
         names.push(name);
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excel_separator_line;
+
+    #[test]
+    fn excel_sep_lines_give_the_delimiter_and_the_bytes_to_skip() {
+        assert_eq!(
+            excel_separator_line(b"sep=;\r\nid;email\r\n"),
+            Some((b';', 7))
+        );
+        assert_eq!(excel_separator_line(b"SEP=,\nid,email\n"), Some((b',', 6)));
+        assert_eq!(
+            excel_separator_line(b"\xef\xbb\xbfsep=\t\nid\temail"),
+            Some((b'\t', 9))
+        );
+        assert_eq!(excel_separator_line(b"sep=|\rid|email"), Some((b'|', 6)));
+    }
+
+    #[test]
+    fn anything_else_is_a_header() {
+        for head in [
+            &b"id;email\n"[..],
+            b"sep=;",
+            b"sep=;x\n",
+            b"sep=\nid\n",
+            b"separator;id\n",
+            b"sep",
+            b"",
+        ] {
+            assert_eq!(excel_separator_line(head), None, "{head:?}");
+        }
+    }
 }
