@@ -60,10 +60,7 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<Exit> {
         println!("would prune the row details of {}:", runs_and_rows(&runs));
         print_by_target(&runs, &rule);
     } else {
-        let mut rows = 0;
-        for run in &runs {
-            rows += ledger.prune_run(run.id)?;
-        }
+        let rows = prune_all(&mut ledger, &runs)?;
         let plural = if runs.len() == 1 { "" } else { "s" };
         println!(
             "pruned the row details of {} run{plural}: {} rows deleted",
@@ -119,11 +116,12 @@ fn prune_target(
 ) -> Result<(usize, u64), LedgerError> {
     let mut ledger = Ledger::open(ledger)?;
     let runs = ledger.prunable_runs(cutoff, Some(target))?;
-    let mut rows = 0;
-    for run in &runs {
-        rows += ledger.prune_run(run.id)?;
-    }
-    Ok((runs.len(), rows))
+    Ok((runs.len(), prune_all(&mut ledger, &runs)?))
+}
+
+/// Prunes each of `runs`, one transaction each: the rows deleted.
+fn prune_all(ledger: &mut Ledger, runs: &[PrunableRun]) -> Result<u64, LedgerError> {
+    runs.iter().map(|run| ledger.prune_run(run.id)).sum()
 }
 
 /// "3 runs (300,000 rows)".
