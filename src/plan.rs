@@ -4,11 +4,91 @@
 //! Pure functions: no I/O, no SQL. The snapshot's hashes come in as values and closures, so
 //! `sync`, `plan` and `sync --dry-run` decide the same way and the rules can be unit-tested.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
+use crate::config::{Clear, FieldSpec};
 use crate::ledger::{FieldHashes, ShortHash};
 use crate::payload::Payload;
 use crate::provider::{Operation, Provider};
+use crate::validate::FieldType;
+
+/// What an update sends of a target's fields besides those that changed, decided once per
+/// target from the provider's pages and the fields' config.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateRules {
+    /// Fields sent only when a user is created: never in an update, never counted as a change.
+    pub create_only: Vec<String>,
+    /// Fields an emptied value is cleared for, with the value that clears it (`null`, `""`).
+    /// Any other emptied field is left as it is at the provider (`uncleared`).
+    pub clear: BTreeMap<String, Value>,
+    /// Fields a full update clears by leaving them out (Faveo's organisation links): an emptied
+    /// one is reported as cleared.
+    pub cleared_by_absence: Vec<String>,
+    /// Fields a partial update carries even when unchanged.
+    pub always_send: Vec<String>,
+    /// Fields a returning user's update adds when the payload has no value for them.
+    pub returning: Payload,
+}
+
+impl UpdateRules {
+    /// The rules of `provider` as its pages give them, changed by the `create_only` and `clear`
+    /// settings of `fields`.
+    pub fn new(provider: &dyn Provider, fields: &[FieldSpec]) -> UpdateRules {
+        let mut rules = UpdateRules::of(provider);
+        let schema = provider.schema();
+        for spec in fields {
+            let name = &spec.field;
+            match spec.create_only {
+                Some(true) if !rules.create_only.contains(name) => {
+                    rules.create_only.push(name.clone())
+                }
+                Some(false) => rules.create_only.retain(|f| f != name),
+                _ => {}
+            }
+            let list = schema
+                .field(name)
+                .is_some_and(|f| matches!(f.ty, FieldType::Array));
+            match spec.clear {
+                Some(Clear::Null) => {
+                    rules.clear.insert(name.clone(), Value::Null);
+                }
+                Some(Clear::Empty) if list => {
+                    rules.clear.insert(name.clone(), Value::Array(Vec::new()));
+                }
+                Some(Clear::Empty) => {
+                    rules
+                        .clear
+                        .insert(name.clone(), Value::String(String::new()));
+                }
+                None => {}
+            }
+        }
+        rules.create_only.sort();
+        rules
+    }
+
+    /// The rules of `provider` as its pages give them.
+    pub fn of(provider: &dyn Provider) -> UpdateRules {
+        let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        UpdateRules {
+            create_only: owned(provider.create_only()),
+            clear: provider
+                .null_clears()
+                .iter()
+                .map(|n| (n.to_string(), Value::Null))
+                .collect(),
+            cleared_by_absence: owned(provider.cleared_by_absence()),
+            always_send: owned(provider.always_send()),
+            returning: provider.returning_fields(),
+        }
+    }
+
+    fn is_create_only(&self, name: &str) -> bool {
+        self.create_only.iter().any(|f| f == name)
+    }
+}
 
 /// A keyed hash (HMAC-SHA256) of a payload or of one field, as the ledger computes it.
 pub type Hash = [u8; 32];
@@ -29,8 +109,8 @@ pub enum Decision {
     Create,
     /// In the snapshot with another hash (or deactivated, or `--full`): send `op` (`Patch` or
     /// `Update`) with `payload`. `fields` are the names of the fields that changed (new values,
-    /// and cleared fields sent as `null`), never their values. `uncleared` names fields emptied
-    /// in the export that the provider cannot clear (GNOSS): they are not sent. `returning`: the
+    /// and cleared fields: see [`UpdateRules::clear`]), never their values. `uncleared` names
+    /// fields emptied in the export that stay as they are at the provider: they are not sent. `returning`: the
     /// snapshot holds the user as deactivated (the payload is then whole; see
     /// [`crate::provider::Reactivation`] for how each provider gives the access back).
     Update {
@@ -61,6 +141,7 @@ pub enum Decision {
 /// Abitmedia `status`) or a reactivation sent first (GNOSS) give the access back.
 pub fn decide(
     provider: &dyn Provider,
+    rules: &UpdateRules,
     payload: &Payload,
     payload_hash: &Hash,
     known: Option<Known<'_>>,
@@ -78,19 +159,17 @@ pub fn decide(
     let before = previous_fields();
     let changed: Vec<String> = payload
         .iter()
+        .filter(|(name, _)| !rules.is_create_only(name))
         .filter(|(name, value)| before.get(name) != Some(&hash_field(name, value)))
         .map(|(name, _)| name.to_owned())
         .collect();
-    let emptied: Vec<String> = before
+    let (cleared, uncleared): (Vec<String>, Vec<String>) = before
         .keys()
-        .filter(|name| !payload.contains_key(name))
+        .filter(|name| !payload.contains_key(name) && !rules.is_create_only(name))
         .map(str::to_owned)
-        .collect();
-    let (cleared, uncleared) = if provider.can_clear_fields() {
-        (emptied, Vec::new())
-    } else {
-        (Vec::new(), emptied)
-    };
+        .partition(|name| {
+            rules.clear.contains_key(name) || rules.cleared_by_absence.contains(name)
+        });
     let whole = full || returning;
     if !whole && changed.is_empty() && cleared.is_empty() {
         return Decision::Refresh { uncleared };
@@ -101,14 +180,12 @@ pub fn decide(
     } else {
         provider.update_operation()
     };
-    let (mut body, mut fields) = if whole {
-        (payload.clone(), payload.keys().map(str::to_owned).collect())
-    } else if op == Operation::Patch {
+    let (mut body, mut fields) = if op == Operation::Patch && !whole {
         let mut body = Payload::new();
         for name in changed
             .iter()
+            .chain(rules.always_send.iter())
             .map(String::as_str)
-            .chain(provider.always_send().iter().copied())
         {
             if let Some(v) = payload.get(name) {
                 body.insert(name.to_owned(), v.clone());
@@ -116,10 +193,26 @@ pub fn decide(
         }
         (body, changed)
     } else {
-        (payload.clone(), changed)
+        let mut body = payload.clone();
+        body.retain(|name, _| !rules.is_create_only(name));
+        let fields = if whole {
+            body.keys().map(str::to_owned).collect()
+        } else {
+            changed
+        };
+        (body, fields)
     };
+    if returning {
+        for (name, value) in rules.returning.iter() {
+            if !body.contains_key(name) {
+                body.insert(name.to_owned(), value.clone());
+            }
+        }
+    }
     for name in &cleared {
-        body.insert(name.clone(), Value::Null);
+        if let Some(value) = rules.clear.get(name) {
+            body.insert(name.clone(), value.clone());
+        }
     }
     fields.extend(cleared);
     fields.sort();
@@ -218,6 +311,7 @@ mod tests {
         });
         decide(
             provider,
+            &UpdateRules::of(provider),
             now,
             &hasher.hash_payload(now),
             known,
@@ -262,6 +356,7 @@ mod tests {
         let hash = hasher.hash_payload(&user);
         let unchanged = decide(
             &MeetingLawyers,
+            &UpdateRules::of(&MeetingLawyers),
             &user,
             &hash,
             Some(Known {
@@ -276,20 +371,83 @@ mod tests {
     }
 
     #[test]
-    fn a_patch_carries_exactly_the_changed_fields_and_clears_with_null() {
-        let before = ml_user();
+    fn a_patch_carries_the_changed_fields_and_status_and_clears_only_what_the_page_shows() {
+        let mut before = ml_user();
+        before.insert("description", json!("VIP"));
         let mut now = before.clone();
         now.insert("email", json!("ana.new@x.es"));
         now.remove("mobile_phone");
+        now.remove("description");
         let (op, body, fields, uncleared) =
             update(diff(&MeetingLawyers, Some(&before), &now, false, false));
         assert_eq!(op, Operation::Patch);
         assert_eq!(
             body,
-            payload(json!({"email": "ana.new@x.es", "mobile_phone": null}))
+            payload(json!({"email": "ana.new@x.es", "status": 2, "description": null})),
+            "status is required on every update; only description is shown cleared with null"
         );
-        assert_eq!(fields, ["email", "mobile_phone"]);
+        assert_eq!(fields, ["description", "email"]);
+        assert_eq!(uncleared, ["mobile_phone"]);
+    }
+
+    #[test]
+    fn a_field_configured_to_clear_is_sent_empty_or_null() {
+        let mut rules = UpdateRules::of(&MeetingLawyers);
+        rules.clear.insert("mobile_phone".into(), json!(""));
+        let before = ml_user();
+        let mut now = before.clone();
+        now.remove("mobile_phone");
+        let hasher = PayloadHasher::new(&[7; 32]);
+        let decision = decide(
+            &MeetingLawyers,
+            &rules,
+            &now,
+            &hasher.hash_payload(&now),
+            Some(Known {
+                hash: &crate::ledger::short(&hasher.hash_payload(&before)),
+                active: true,
+            }),
+            || hasher.hash_fields(&before),
+            |name, value| hasher.hash_field(name, value),
+            false,
+        );
+        let (_, body, fields, uncleared) = update(decision);
+        assert_eq!(body, payload(json!({"mobile_phone": "", "status": 2})));
+        assert_eq!(fields, ["mobile_phone"]);
         assert!(uncleared.is_empty());
+    }
+
+    #[test]
+    fn create_only_fields_never_reach_an_update() {
+        let before =
+            payload(json!({"email": "a@x.es", "firstName": "Ana", "password": "Abc#1234"}));
+        let mut now = before.clone();
+        now.insert("password", json!("New#5678"));
+        assert_eq!(
+            diff(&Abitmedia, Some(&before), &now, false, false),
+            Decision::Refresh { uncleared: vec![] },
+            "a new initial password is no reason to send anything"
+        );
+        now.insert("firstName", json!("Ana María"));
+        let (_, body, fields, _) = update(diff(&Abitmedia, Some(&before), &now, false, false));
+        assert_eq!(
+            body,
+            payload(json!({"email": "a@x.es", "firstName": "Ana María"}))
+        );
+        assert_eq!(fields, ["firstName"]);
+        let (_, body, _, _) = update(diff(&Abitmedia, Some(&before), &before, true, false));
+        assert!(!body.contains_key("password"), "not even with --full");
+    }
+
+    #[test]
+    fn a_returning_abitmedia_user_is_sent_active() {
+        let before = payload(json!({"email": "a@x.es", "firstName": "Ana"}));
+        let (_, body, _, _) = update(diff(&Abitmedia, Some(&before), &before, false, true));
+        assert_eq!(body["status"], json!(1));
+        let mut mapped = before.clone();
+        mapped.insert("status", json!(2));
+        let (_, body, _, _) = update(diff(&Abitmedia, Some(&mapped), &mapped, false, true));
+        assert_eq!(body["status"], json!(2), "the mapping's status wins");
     }
 
     #[test]
@@ -324,7 +482,7 @@ mod tests {
     }
 
     #[test]
-    fn full_update_providers_get_the_whole_payload_with_clears() {
+    fn full_update_providers_get_the_whole_payload_without_unasked_clears() {
         let before = payload(json!({
             "user_name": "e1", "first_name": "Ana", "last_name": "Ruiz", "mobile": "600",
             "organization": [1]
@@ -332,12 +490,19 @@ mod tests {
         let mut now = before.clone();
         now.insert("last_name", json!("Ruiz Peña"));
         now.remove("mobile");
-        let (op, body, fields, _) = update(diff(&Faveo, Some(&before), &now, false, false));
+        now.remove("organization");
+        let (op, body, fields, uncleared) = update(diff(&Faveo, Some(&before), &now, false, false));
         assert_eq!(op, Operation::Update);
-        let mut expected = now.clone();
-        expected.insert("mobile", Value::Null);
-        assert_eq!(body, expected);
-        assert_eq!(fields, ["last_name", "mobile"]);
+        assert_eq!(
+            body, now,
+            "no null for a field the page does not show cleared"
+        );
+        assert_eq!(
+            fields,
+            ["last_name", "organization"],
+            "an update without organization removes the links: it is a clear"
+        );
+        assert_eq!(uncleared, ["mobile"]);
 
         let before = payload(json!({"email": "a@x.es", "firstName": "Ana", "status": 1}));
         let mut now = before.clone();

@@ -92,6 +92,8 @@ pub struct Rows {
     mapper: Mapper,
     schema: &'static Schema,
     extra_required: Vec<String>,
+    /// Fields a row takes from the target's options when it has none (GNOSS `community_id`).
+    option_fields: Payload,
     key_field: String,
     remote_id: Option<Column>,
     /// Every key seen so far, with the line it was first seen on.
@@ -131,6 +133,7 @@ impl Rows {
             mapper,
             schema: target.provider.schema(),
             extra_required: target.required.clone(),
+            option_fields: target.provider.option_fields(&target.options),
             key_field: target.key.clone(),
             remote_id,
             seen: KeySet::default(),
@@ -160,7 +163,7 @@ impl Rows {
         // Everything besides the row's cells that decides its payload: this build's rules, the
         // provider and the mapping, and which columns are read.
         let context = format!(
-            "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}",
+            "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}",
             env!("CARGO_PKG_VERSION"),
             target.provider.name(),
             target.key,
@@ -168,6 +171,7 @@ impl Rows {
             target.required,
             target.remote_id_column,
             names,
+            self.option_fields,
         );
         let header = self.reader.header();
         let columns = names.iter().map(|n| header.resolve(n));
@@ -264,6 +268,11 @@ impl Rows {
         }
         let mut errors = Vec::new();
         let mut payload = self.mapper.map(record, &mut errors);
+        for (name, value) in self.option_fields.iter() {
+            if !payload.contains_key(name) {
+                payload.insert(name.to_owned(), value.clone());
+            }
+        }
         let remote_id = self
             .remote_id
             .as_ref()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::field::check_field;
 use super::raw::{RawConfig, RawTarget};
 use super::{BaseUrl, Concurrency, Config, ConfigError, InputSettings, Retention, Target};
+use crate::plan::UpdateRules;
 use crate::provider::{self, Provider};
 
 /// Concurrency used when a target sets a `rate_limit` but no `concurrency`.
@@ -169,6 +170,31 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
             ));
         }
     }
+    for spec in &fields {
+        let field = &spec.field;
+        if spec.clear.is_some() && !provider.can_clear_fields() {
+            return Err(err(
+                &format!("fields.{field}.clear"),
+                format!(
+                    "{} cannot clear a field: its update skips empty values, so the old value \
+                     stays whatever is sent",
+                    provider.name()
+                ),
+            ));
+        }
+        if spec.create_only == Some(true) && *field == raw.key {
+            return Err(err(
+                &format!("fields.{field}.create_only"),
+                "the key identifies the user on every request: it cannot be sent on create only"
+                    .into(),
+            ));
+        }
+    }
+    let mapped_names: Vec<&str> = fields.iter().map(|s| s.field.as_str()).collect();
+    let warning = provider
+        .check_target(&mapped_names, &raw.options)
+        .map_err(|e| err(&e.key, e.message))?;
+    let update_rules = UpdateRules::new(provider, &fields);
     if raw
         .remote_id_column
         .as_deref()
@@ -200,6 +226,8 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
         max_retries: raw.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
         timeout: Duration::from_secs(raw.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
         options: raw.options,
+        update_rules,
+        warning,
     })
 }
 

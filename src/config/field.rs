@@ -25,6 +25,15 @@ pub enum Transform {
     Uppercase,
 }
 
+/// How a field emptied in the export is cleared at the provider (`clear`): by sending JSON
+/// `null`, or an empty value (`""`, or `[]` for a list field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clear {
+    Null,
+    Empty,
+}
+
 /// One `[targets.X.fields]` entry, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldSpec {
@@ -41,6 +50,12 @@ pub struct FieldSpec {
     pub map: Option<BTreeMap<String, Value>>,
     /// chrono format of the source date; the output is `YYYY-MM-DD`.
     pub date_format: Option<String>,
+    /// `create_only`: sent only when the user is created (true), or on updates too (false);
+    /// `None` takes the provider's default (`Provider::create_only`).
+    pub create_only: Option<bool>,
+    /// `clear`: how an emptied value is cleared; `None` leaves it at the provider unless its
+    /// pages show how (`Provider::null_clears`).
+    pub clear: Option<Clear>,
 }
 
 impl FieldSpec {
@@ -121,6 +136,8 @@ pub(super) fn check_field(name: &str, raw: RawField) -> Result<FieldSpec, (Strin
         split: spec.split,
         map,
         date_format: spec.date_format,
+        create_only: spec.create_only,
+        clear: spec.clear,
     })
 }
 

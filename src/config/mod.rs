@@ -24,7 +24,7 @@ pub use check::{
     DEFAULT_MAX_RETRIES, DEFAULT_RETENTION_DAYS, DEFAULT_TIMEOUT_SECS,
 };
 pub use error::ConfigError;
-pub use field::{check_date_format, FieldSpec, Source, Transform};
+pub use field::{check_date_format, Clear, FieldSpec, Source, Transform};
 
 use crate::input::{Encoding, Format, InputOptions};
 use crate::provider::{Credentials, Provider};
@@ -181,6 +181,11 @@ pub struct Target {
     pub timeout: Duration,
     /// The `[targets.NAME.options]` table, passed to the provider adapter as it is.
     pub options: toml::Table,
+    /// What an update sends besides the changed fields (create-only fields, clears).
+    pub update_rules: crate::plan::UpdateRules,
+    /// What every sync of the target states once in its log: a consequence its options accept
+    /// (Faveo updates that remove organisation links).
+    pub warning: Option<String>,
 }
 
 impl fmt::Debug for Target {

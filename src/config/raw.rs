@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{Concurrency, Transform};
+use super::{Clear, Concurrency, Transform};
 use crate::input::{parse_delimiter, Encoding, Format};
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +79,8 @@ pub(super) struct RawFieldSpec {
     pub transform: Vec<Transform>,
     pub date_format: Option<String>,
     pub split: Option<String>,
+    pub create_only: Option<bool>,
+    pub clear: Option<Clear>,
 }
 
 impl<'de> Deserialize<'de> for RawField {

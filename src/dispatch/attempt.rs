@@ -12,8 +12,8 @@ use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
 use super::control::Target;
 use super::ratelimit_headers::{parse_rate_limit, RateLimitInfo};
-use super::Job;
-use crate::provider::{AuthError, Operation, Outcome, RawResponse};
+use crate::payload::Payload;
+use crate::provider::{AuthError, Operation, Outcome, RawResponse, UserRef};
 
 /// A job's request for one operation, ready to send any number of times.
 pub(super) struct Prepared {
@@ -23,13 +23,29 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
-    /// Asks the adapter for the request of `op` on the job's user. The error says why the
-    /// provider cannot do it (unsupported operation, missing remote id, bad path).
-    pub(super) fn build(target: &Target, op: Operation, job: &Job) -> Result<Prepared, String> {
-        let request =
-            target
-                .provider
-                .build_request(&target.options, op, &job.user, &job.payload)?;
+    /// Asks the adapter for the request of `op` on `user` with `payload`. A field the target
+    /// sends only on create never leaves in any other request. The error says why the provider
+    /// cannot do it (unsupported operation, missing remote id, bad path).
+    pub(super) fn build(
+        target: &Target,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
+    ) -> Result<Prepared, String> {
+        let stripped;
+        let payload = if op != Operation::Create
+            && target.create_only.iter().any(|f| payload.contains_key(f))
+        {
+            let mut without = payload.clone();
+            without.retain(|name, _| !target.create_only.iter().any(|f| f == name));
+            stripped = without;
+            &stripped
+        } else {
+            payload
+        };
+        let request = target
+            .provider
+            .build_request(&target.options, op, user, payload)?;
         let url = target
             .base_url
             .join(request.path.trim_start_matches('/'))
@@ -81,6 +97,8 @@ impl Answer {
             AnswerKind::Classified(Outcome::Conflict { .. }) => "conflict",
             AnswerKind::Classified(Outcome::Retry { .. }) => "retry",
             AnswerKind::Classified(Outcome::AuthFailed { .. }) => "auth_failed",
+            AnswerKind::Classified(Outcome::Found { .. }) => "found",
+            AnswerKind::Classified(Outcome::Missing) => "missing",
             AnswerKind::Transport { code, .. } => code,
             AnswerKind::Login(AuthError::Refused(_)) => "login_refused",
             AnswerKind::Login(AuthError::Transient(_)) => "login",

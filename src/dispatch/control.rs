@@ -31,6 +31,8 @@ pub(super) struct Target {
     pub settings: DispatchSettings,
     /// The target's `[options]` table, for the adapter's `build_request` and `classify`.
     pub options: toml::Table,
+    /// Fields sent only when a user is created (see `Provider::create_only`).
+    pub create_only: Vec<String>,
     pub limiter: Option<DefaultDirectRateLimiter>,
 }
 

@@ -2,8 +2,16 @@
 //!
 //! The rules, in the order they apply to an answer:
 //! - synced or rejected: final;
-//! - conflict on a create: the same payload is sent again as an update (the user probably was
-//!   created by an earlier attempt whose answer was lost); a conflict on anything else is final;
+//! - conflict on a create: where the provider can be asked, the user is looked up first
+//!   ([`Operation::Lookup`]) and the update goes to the user found (GNOSS's GUID, recorded as the
+//!   remote id); a lookup that finds no one ends the row `conflict`. Where no lookup exists, the
+//!   same payload is sent again as an update of the row's user. A conflict on anything else is
+//!   final;
+//! - a create whose answer was lost (timeout, dropped connection) is not sent blindly again where
+//!   the provider can be asked: the user is looked up; found, the create is followed by an update
+//!   instead; not found, the create is sent again;
+//! - a deactivation that must send the whole record back (Abitmedia) looks the user up first and
+//!   is built from the record found;
 //! - any answer but a passing problem or refused credentials to a reactivation (a returning
 //!   leaver's first request, `job.reactivate`): the update is sent next. A refused reactivation
 //!   becomes the row's note and does not stop the update: an unblock of a user who is not
@@ -30,16 +38,23 @@ use super::control::{reached, Control, Phase, Target};
 use super::{AbortReason, FinalOutcome, Job, JobResult};
 use crate::ledger::RowNote;
 use crate::notes;
-use crate::provider::{AuthError, Operation, Outcome, Provider};
+use crate::payload::Payload;
+use crate::provider::{AuthError, Operation, Outcome, Provider, UserRef};
 
 /// Runs `job` to its final result.
 pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
-    let first = if job.reactivate {
-        Operation::Reactivate
+    let target = &ctl.target;
+    let (first, lookup) = if job.reactivate {
+        (Operation::Reactivate, None)
+    } else if job.op == Operation::Deactivate
+        && target.provider.reads_before_deactivating(&target.options)
+    {
+        (Operation::Lookup, Some(LookupFor::Deactivate))
     } else {
-        job.op
+        (job.op, None)
     };
     let mut progress = Progress::new(first);
+    progress.lookup = lookup;
     let mut phase = ctl.phase_rx();
     let run = AssertUnwindSafe(drive(&ctl, &job, &mut progress, &mut phase));
     let mut outcome = match run.catch_unwind().await {
@@ -58,6 +73,13 @@ pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
         progress.op = job.op;
         if let FinalOutcome::Failed { detail, .. } = &mut outcome {
             *detail = format!("while giving the user access back (reactivate): {detail}");
+        }
+    }
+    if progress.op == Operation::Lookup {
+        // The row is the operation the lookup served.
+        progress.op = job.op;
+        if let FinalOutcome::Failed { detail, .. } = &mut outcome {
+            *detail = format!("while looking the user up at the provider: {detail}");
         }
     }
     JobResult {
@@ -87,6 +109,21 @@ struct Progress {
     logged_in_again: bool,
     /// For the row's outcome (see `crate::notes`).
     notes: Vec<RowNote>,
+    /// What the lookup under way (`op` is `Lookup`) is for.
+    lookup: Option<LookupFor>,
+    /// The provider's id for the user, found by a lookup: the requests after it go to that
+    /// user, and the row's outcome records it.
+    found_remote_id: Option<String>,
+}
+
+/// Why a job looks its user up.
+enum LookupFor {
+    /// A create met a conflict: the user exists; find which one to update.
+    Adopt(Failure),
+    /// A create's answer was lost: find out whether it reached the provider.
+    Recover,
+    /// The deactivation is built from the record the provider holds.
+    Deactivate,
 }
 
 /// Why an attempt did not succeed.
@@ -99,6 +136,9 @@ struct Failure {
 /// The code of a row that ended on a conflict usersync could not resolve (a create whose user
 /// exists but cannot be updated instead, or a conflict on anything but a create).
 pub(super) const CONFLICT: &str = "conflict";
+
+/// The code of a deactivation whose user the provider no longer has (its lookup found no one).
+pub(super) const NOT_FOUND: &str = "not_found";
 
 /// The code of a row whose request the provider's adapter cannot build (the API has no such
 /// operation, or lacks what it needs): nothing was sent.
@@ -130,7 +170,29 @@ impl Progress {
             pending: None,
             logged_in_again: false,
             notes: Vec::new(),
+            lookup: None,
+            found_remote_id: None,
         }
+    }
+
+    /// The row's user, with the remote id a lookup found when it found one.
+    fn user(&self, job: &Job) -> UserRef {
+        let mut user = job.user.clone();
+        if let Some(found) = &self.found_remote_id {
+            user.remote_id = Some(found.clone());
+        }
+        user
+    }
+
+    /// The request of `op` for this job's user and `payload`.
+    fn build(
+        &self,
+        target: &Target,
+        op: Operation,
+        job: &Job,
+        payload: &Payload,
+    ) -> Result<Prepared, String> {
+        Prepared::build(target, op, &self.user(job), payload)
     }
 
     /// Goes on with `request`, the job's next operation `op`, sent at once; `pending` is the
@@ -161,10 +223,12 @@ enum Next {
     /// Send again at once: after logging in again, or (with its new request) a create turned
     /// into an update, or the update after a reactivation.
     Resend(Option<Prepared>),
-    /// A passing problem: wait, then retry (if retries are left).
+    /// A passing problem: wait, then retry (if retries are left), with `then` instead of the
+    /// same request when it is given (a lookup after a create whose answer was lost).
     Retry {
         failure: Failure,
         after: Option<Duration>,
+        then: Option<Prepared>,
     },
 }
 
@@ -177,7 +241,7 @@ async fn drive(
 ) -> FinalOutcome {
     let target = &*ctl.target;
     let settings = &target.settings;
-    let mut request = match Prepared::build(target, progress.op, job) {
+    let mut request = match progress.build(target, progress.op, job, &job.payload) {
         Ok(request) => request,
         Err(detail) => {
             return FinalOutcome::Failed {
@@ -216,7 +280,16 @@ async fn drive(
                 request = update;
                 continue;
             }
-            Next::Retry { failure, after } => (failure, after),
+            Next::Retry {
+                failure,
+                after,
+                then,
+            } => {
+                if let Some(then) = then {
+                    request = then;
+                }
+                (failure, after)
+            }
         };
 
         if retries >= settings.max_retries {
@@ -254,6 +327,7 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
             detail,
         },
         after: None,
+        then: None,
     };
     let answered = matches!(
         kind,
@@ -265,9 +339,24 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
         return then_update(&ctl.target, job, progress, kind);
     }
     match kind {
-        AnswerKind::Classified(Outcome::Synced { remote_id }) => {
-            Next::Done(FinalOutcome::Synced { remote_id })
+        AnswerKind::Classified(found @ (Outcome::Found { .. } | Outcome::Missing))
+            if progress.op == Operation::Lookup =>
+        {
+            after_lookup(&ctl.target, job, progress, found)
         }
+        AnswerKind::Classified(Outcome::Found { .. } | Outcome::Missing) => {
+            Next::Done(FinalOutcome::Failed {
+                status: progress.last_status,
+                code: "internal".into(),
+                detail: format!(
+                    "the provider adapter read the answer to a {} as a lookup's",
+                    progress.op
+                ),
+            })
+        }
+        AnswerKind::Classified(Outcome::Synced { remote_id }) => Next::Done(FinalOutcome::Synced {
+            remote_id: remote_id.or_else(|| progress.found_remote_id.clone()),
+        }),
         AnswerKind::Classified(Outcome::Rejected {
             status,
             errors,
@@ -301,7 +390,31 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
         AnswerKind::Login(AuthError::Transient(reason)) => {
             passing(None, "login", format!("could not log in: {reason}"))
         }
-        AnswerKind::Transport { code, reason } => passing(None, code, reason),
+        AnswerKind::Transport { code, reason } => {
+            let lost = matches!(code, "timeout" | "connection");
+            if lost && progress.op == Operation::Create {
+                if let Ok(lookup) =
+                    progress.build(&ctl.target, Operation::Lookup, job, &job.payload)
+                {
+                    tracing::debug!(
+                        line = job.line,
+                        "a create's answer was lost: looking the user up before sending it again"
+                    );
+                    progress.op = Operation::Lookup;
+                    progress.lookup = Some(LookupFor::Recover);
+                    return Next::Retry {
+                        failure: Failure {
+                            status: None,
+                            code,
+                            detail: reason,
+                        },
+                        after: None,
+                        then: Some(lookup),
+                    };
+                }
+            }
+            passing(None, code, reason)
+        }
         AnswerKind::Classified(Outcome::Retry {
             status,
             after,
@@ -321,6 +434,7 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
                     detail,
                 },
                 after,
+                then: None,
             }
         }
     }
@@ -337,8 +451,20 @@ fn switch_to_update(
     if progress.op != Operation::Create {
         return Next::Done(conflict.into_outcome(""));
     }
+    if let Ok(lookup) = progress.build(target, Operation::Lookup, job, &job.payload) {
+        tracing::debug!(
+            line = job.line,
+            "create met a conflict: looking the existing user up"
+        );
+        progress.lookup = Some(LookupFor::Adopt(Failure {
+            status: conflict.status,
+            code: conflict.code,
+            detail: conflict.detail.clone(),
+        }));
+        return progress.resend_as(Operation::Lookup, lookup, conflict);
+    }
     let update = fallback_update(target.provider);
-    match Prepared::build(target, update, job) {
+    match progress.build(target, update, job, &job.payload) {
         Ok(request) => {
             tracing::debug!(line = job.line, op = %update, "create met a conflict: sending an update");
             progress.resend_as(update, request, conflict)
@@ -371,7 +497,7 @@ fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: Answ
             .notes
             .push(notes::reactivation_refused(provider, status));
     }
-    match Prepared::build(target, job.op, job) {
+    match progress.build(target, job.op, job, &job.payload) {
         Ok(request) => {
             // Should the run stop now, the row failed: its reactivation was sent, its update not.
             let cut_short = Failure {
@@ -385,6 +511,90 @@ fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: Answ
             status: None,
             code: UNSUPPORTED.into(),
             detail,
+        }),
+    }
+}
+
+/// After a lookup's answer: goes on with what the provider holds (see the rules at the top of
+/// this file).
+fn after_lookup(target: &Target, job: &Job, progress: &mut Progress, answer: Outcome) -> Next {
+    let purpose = progress.lookup.take();
+    let found = match answer {
+        Outcome::Found { remote_id, record } => Some((remote_id, record)),
+        _ => None,
+    };
+    let update = fallback_update(target.provider);
+    let (op, payload, on_stop) = match (purpose, found) {
+        (Some(LookupFor::Adopt(conflict)), None) => {
+            return Next::Done(conflict.into_outcome(
+                "the provider says the user exists, but looking them up found no one",
+            ))
+        }
+        (Some(LookupFor::Adopt(_)) | Some(LookupFor::Recover), Some((remote_id, _))) => {
+            if remote_id.is_some() {
+                progress.found_remote_id = remote_id;
+            }
+            tracing::debug!(line = job.line, op = %update, "the user is at the provider: sending an update");
+            (
+                update,
+                &job.payload,
+                "the user was found at the provider but not updated",
+            )
+        }
+        (Some(LookupFor::Recover), None) => (
+            Operation::Create,
+            &job.payload,
+            "the lost create was not sent again",
+        ),
+        (Some(LookupFor::Deactivate), Some((remote_id, record))) => {
+            if remote_id.is_some() {
+                progress.found_remote_id = remote_id;
+            }
+            let request = match progress.build(target, job.op, job, &record) {
+                Ok(request) => request,
+                Err(detail) => {
+                    return Next::Done(FinalOutcome::Failed {
+                        status: None,
+                        code: UNSUPPORTED.into(),
+                        detail,
+                    })
+                }
+            };
+            let pending = Failure {
+                status: progress.last_status,
+                code: "interrupted",
+                detail: "the user was read but not deactivated".into(),
+            };
+            return progress.resend_as(job.op, request, pending);
+        }
+        (Some(LookupFor::Deactivate), None) => {
+            return Next::Done(FinalOutcome::Failed {
+                status: progress.last_status,
+                code: NOT_FOUND.into(),
+                detail: "the provider no longer has this user".into(),
+            })
+        }
+        (None, _) => {
+            return Next::Done(FinalOutcome::Failed {
+                status: progress.last_status,
+                code: "internal".into(),
+                detail: "a lookup was answered that no step asked for".into(),
+            })
+        }
+    };
+    match progress.build(target, op, job, payload) {
+        Ok(request) => {
+            let pending = Failure {
+                status: progress.last_status,
+                code: "interrupted",
+                detail: on_stop.into(),
+            };
+            progress.resend_as(op, request, pending)
+        }
+        Err(why) => Next::Done(FinalOutcome::Failed {
+            status: progress.last_status,
+            code: UNSUPPORTED.into(),
+            detail: why,
         }),
     }
 }
@@ -403,6 +613,8 @@ fn retry_code(status: Option<u16>) -> &'static str {
     match status {
         Some(429) => "throttled",
         Some(status) if status >= 500 => "server_error",
+        // A 2xx that is not the documented success: a proxy's page, an empty body.
+        Some(200..=299) => "unexpected_answer",
         Some(_) => "http_error",
         None => "retry",
     }

@@ -70,6 +70,7 @@ impl Dispatcher {
                 base_url,
                 settings,
                 options: toml::Table::new(),
+                create_only: Vec::new(),
                 limiter,
             }),
         })
@@ -80,6 +81,14 @@ impl Dispatcher {
     pub fn with_options(mut self, options: toml::Table) -> Dispatcher {
         if let Some(target) = Arc::get_mut(&mut self.target) {
             target.options = options;
+        }
+        self
+    }
+
+    /// Sets the fields sent only when a user is created: stripped from every other request.
+    pub fn with_create_only(mut self, fields: Vec<String>) -> Dispatcher {
+        if let Some(target) = Arc::get_mut(&mut self.target) {
+            target.create_only = fields;
         }
         self
     }

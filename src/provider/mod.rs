@@ -45,6 +45,12 @@ pub enum Operation {
     /// update that sends them whole again (only where [`Provider::reactivation`] is
     /// [`Reactivation::ByRequest`]). The ledger records the row under the update's operation.
     Reactivate,
+    /// Reads the user as the provider holds them, where the API can be asked: before adopting a
+    /// user a create found already there, after a create whose answer was lost, and before a
+    /// deactivation that must send the whole record back (Abitmedia). Answered
+    /// [`Outcome::Found`] or [`Outcome::Missing`]; the ledger records the row under the
+    /// operation the lookup served.
+    Lookup,
 }
 
 impl Operation {
@@ -55,6 +61,7 @@ impl Operation {
             Operation::Patch => "patch",
             Operation::Deactivate => "deactivate",
             Operation::Reactivate => "reactivate",
+            Operation::Lookup => "lookup",
         }
     }
 }
@@ -115,6 +122,14 @@ pub enum Outcome {
     },
     /// The credentials were refused: the run must stop.
     AuthFailed { status: u16, detail: String },
+    /// A lookup found the user: the provider's id for them, and the record as the provider
+    /// answered it (empty where the answer is not needed, e.g. GNOSS).
+    Found {
+        remote_id: Option<String>,
+        record: Payload,
+    },
+    /// A lookup found no such user.
+    Missing,
 }
 
 /// A credential value by its name in the target's `credentials` table (e.g. `api_key`).
@@ -257,15 +272,70 @@ pub trait Provider: Send + Sync + 'static {
     /// export again (they are always sent whole, as an update).
     fn reactivation(&self) -> Reactivation;
 
-    /// Whether an update can clear a field (usersync sends a cleared field as `null`). False
-    /// where the API skips empty values (GNOSS `modify-user`): such a clear is not sent, and
-    /// the sync warns that the old value stays at the provider.
+    /// Whether an update can clear a field at all. False where the API skips empty values
+    /// (GNOSS `modify-user`): a field's `clear` setting is then a config error.
     fn can_clear_fields(&self) -> bool {
         true
     }
 
+    /// The fields the provider's pages show cleared with `null` (MeetingLawyers'
+    /// `description`): an emptied one is sent as `null` without any `clear` setting. Any other
+    /// emptied field is left as it is at the provider unless its config says `clear` (the row
+    /// carries a `not_cleared` note).
+    fn null_clears(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Fields an update leaves out whatever the API does with them, because the pages make
+    /// their absence clear them (Faveo's organisation links): an emptied one is reported as
+    /// cleared, not as left at the provider.
+    fn cleared_by_absence(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Fields sent only when a user is created, never on an update, unless the field's config
+    /// says `create_only = false` (Abitmedia's `password`: resending the HR's initial password
+    /// would reset the one the user chose).
+    fn create_only(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Fields a returning leaver's update adds when the mapping gives no value, so that the
+    /// update gives the access back explicitly (Abitmedia `status: 1`).
+    fn returning_fields(&self) -> Payload {
+        Payload::new()
+    }
+
+    /// Fields a row takes from the target's options when the export gives none, before it is
+    /// validated (GNOSS `community_id`).
+    fn option_fields(&self, options: &toml::Table) -> Payload {
+        let _ = options;
+        Payload::new()
+    }
+
+    /// Checks a target's mapping (the provider fields it fills) and options when the config is
+    /// loaded, for every command: what would make every sync harm users at the provider
+    /// (a Faveo mapping without the organisation fields). `Ok(Some(warning))`: allowed, because
+    /// an option accepts the consequence, which every sync then states once in its log.
+    fn check_target(
+        &self,
+        mapped: &[&str],
+        options: &toml::Table,
+    ) -> Result<Option<String>, ProviderConfigError> {
+        let _ = (mapped, options);
+        Ok(None)
+    }
+
+    /// Whether a deactivation first reads the user ([`Operation::Lookup`]) and is built from
+    /// the record found (Abitmedia, whose update requires every field).
+    fn reads_before_deactivating(&self, options: &toml::Table) -> bool {
+        let _ = options;
+        false
+    }
+
     /// The request for `op` on `user` with `payload` (the validated, canonical fields; for
-    /// `Patch`, only the changed ones), for a target whose `options` (its `[targets.X.options]`
+    /// `Patch`, only the changed ones; for a deactivation after a lookup, the record found;
+    /// for a lookup, the row's fields it may search by), for a target whose `options` (its `[targets.X.options]`
     /// table) may change the request: GNOSS `community_id`, Faveo's deactivate actions,
     /// Abitmedia's `id_in`.
     fn build_request(

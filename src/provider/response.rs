@@ -86,6 +86,70 @@ pub fn retry(response: &RawResponse) -> Outcome {
     }
 }
 
+/// The outcome of a 2xx answer that is not the success the provider documents (an HTML page
+/// from a wrong `base_url` or a proxy, an empty body, text, JSON of another shape, a create's
+/// answer without the new user's id): a failure, retried like a 5xx, so that the row never
+/// counts as synced on an answer nobody can vouch for. `expected` says what was wanted. The
+/// reason describes what came back without repeating it: a page's title, a JSON answer's keys,
+/// never values that could be a user's data.
+pub fn unexpected(response: &RawResponse, expected: &str) -> Outcome {
+    Outcome::Retry {
+        status: Some(response.status),
+        after: None,
+        reason: format!(
+            "not the documented success ({expected}): {}",
+            what_came_back(&response.body)
+        ),
+    }
+}
+
+/// What a body is, in a few words: `an empty body`, `an HTML page ("Login")`, `JSON with keys
+/// data, ok`, `12 bytes of text`.
+pub fn what_came_back(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "an empty body".into();
+    }
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return match value {
+            Value::Object(map) if map.is_empty() => "an empty JSON object".into(),
+            Value::Object(map) => {
+                let keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
+                truncate(&format!("JSON with keys {}", keys.join(", ")), 200)
+            }
+            Value::Array(_) => "a JSON array".into(),
+            Value::String(_) => "a JSON string".into(),
+            Value::Null => "JSON null".into(),
+            Value::Bool(_) | Value::Number(_) => "a bare JSON value".into(),
+        };
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body")
+    {
+        let title = lower
+            .find("<title>")
+            .and_then(|start| {
+                let rest = &text[start + 7..];
+                rest.find('<').map(|end| rest[..end].trim().to_string())
+            })
+            .filter(|t| !t.is_empty());
+        return match title {
+            Some(title) => format!("an HTML page ({:?})", truncate(&title, 60)),
+            None => "an HTML page".into(),
+        };
+    }
+    format!("{} bytes of text that is not JSON", text.len())
+}
+
+/// The body as a JSON object, when it is one.
+pub fn json_object(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    match json(body)? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
 /// A `Rejected` outcome for `response`, with the field errors its JSON body holds, if any.
 pub fn rejected(response: &RawResponse) -> Outcome {
     let errors = json(&response.body)

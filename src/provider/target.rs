@@ -98,6 +98,15 @@ pub fn integer_option(
     }
 }
 
+/// The boolean option `name`, if set.
+pub fn bool_option(options: &toml::Table, name: &str) -> Result<Option<bool>, ProviderConfigError> {
+    match options.get(name) {
+        None => Ok(None),
+        Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
+        Some(_) => Err(option_error(name, "expected true or false")),
+    }
+}
+
 /// An error about `options.<name>`.
 pub fn option_error(name: &str, message: &str) -> ProviderConfigError {
     ProviderConfigError {

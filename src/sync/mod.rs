@@ -323,6 +323,9 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     } = launch;
     let endpoint = base_url.endpoint();
     endpoint::check(&ledger, target, &snapshot, &endpoint, endpoint_moved)?;
+    if let Some(warning) = &target.warning {
+        tracing::warn!(target = %target.name, "{warning}");
+    }
     new_run.endpoint = Some(endpoint);
     let hasher = ledger.hasher();
     let connection = Connection::open(target, &base_url).await?;
@@ -339,7 +342,8 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         connection.context.base_url.clone(),
         settings.clone(),
     )?
-    .with_options(connection.context.options.clone());
+    .with_options(connection.context.options.clone())
+    .with_create_only(target.update_rules.create_only.clone());
 
     let run = ledger.begin_run(&new_run)?;
     let (writer, writer_task) = LedgerWriter::spawn(&ledger_path, writer_config())?;

@@ -734,6 +734,7 @@ mod tests {
             base_url = "mock"
             key = "user_name"
             fields = { user_name = "id", first_name = "first", last_name = "last" }
+            options = { updates_remove_organisation_links = true }
         "#;
         let export = "id,first,last\nu2,Ana,Gil\nu3,Eva,Paz\nu4,Luis,Rey\nu1,Marc,Torres\n";
         let out = plan_in(FAVEO, export, Setup::default(), |snapshot| {

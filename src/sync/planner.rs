@@ -207,6 +207,7 @@ impl Planner {
         let previous = found.and_then(|index| self.snapshot.user_at(index));
         let decision = plan::decide(
             provider,
+            &self.target.update_rules,
             &payload,
             &hash,
             previous.as_ref().map(|u| Known {
@@ -238,9 +239,14 @@ impl Planner {
                 });
             }
             Decision::Refresh { uncleared } => {
-                let note = notes::not_cleared(&uncleared, provider.name());
-                // Nothing the provider can be sent; remember the export's state so the next
-                // run does not note it again.
+                // Only emptied fields that stay at the provider, or create-only fields, changed:
+                // nothing the provider can be sent. Remember the export's state so the next run
+                // does not note it again.
+                let notes = if uncleared.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![notes::not_cleared(&uncleared, provider.name())]
+                };
                 let snapshot = SnapshotChange::Upsert {
                     remote_id: None,
                     payload_hash: hash,
@@ -249,7 +255,7 @@ impl Planner {
                 };
                 return Step::Done(RowOutcome {
                     snapshot: Some(snapshot),
-                    notes: vec![note],
+                    notes,
                     ..RowOutcome::new(line, Some(key), OutcomeKind::Unchanged)
                 });
             }

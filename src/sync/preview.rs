@@ -124,8 +124,12 @@ pub fn preview(
                         counts.deactivate += 1;
                         "deactivate"
                     }
-                    // (A reactivation is never a job's own operation: it precedes an update.)
-                    Operation::Update | Operation::Patch | Operation::Reactivate => {
+                    // (A reactivation or a lookup is never a job's own operation: each precedes
+                    // another.)
+                    Operation::Update
+                    | Operation::Patch
+                    | Operation::Reactivate
+                    | Operation::Lookup => {
                         counts.update += 1;
                         "update"
                     }

@@ -56,6 +56,56 @@ pub fn list_of_objects<'p>(
     Shape::Valid(items)
 }
 
+/// The type a key of a nested object must have (see [`item_types`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemType {
+    /// A JSON integer (`1`, not `"1"`): what the provider's example shows.
+    Integer,
+    /// A JSON boolean.
+    Boolean,
+    /// A GUID, as a string.
+    Guid,
+}
+
+/// Checks the type of each key of `rules` in every element of a well-formed list (from
+/// [`list_of_objects`]) where the element has that key, pushing one error per bad value, named
+/// `field[i].key`. Nothing here converts: a nested value reaches the provider as the export
+/// wrote it, so it must already be of the right type.
+pub fn item_types(
+    items: &[Value],
+    field: &str,
+    rules: &[(&str, ItemType)],
+    errors: &mut Vec<FieldError>,
+) {
+    for (i, item) in items.iter().enumerate() {
+        for (key, ty) in rules {
+            let Some(value) = item.get(*key) else {
+                continue;
+            };
+            let name = format!("{field}[{i}].{key}");
+            let error = match ty {
+                ItemType::Integer if !(value.is_i64() || value.is_u64()) => Some((
+                    code::INVALID_TYPE,
+                    format!("{name} must be an integer, not {value}"),
+                )),
+                ItemType::Boolean if !value.is_boolean() => Some((
+                    code::INVALID_TYPE,
+                    format!("{name} must be true or false, not {value}"),
+                )),
+                ItemType::Guid => match value.as_str().map(super::guid::normalise) {
+                    Some(Ok(_)) => None,
+                    Some(Err(e)) => Some((code::INVALID_GUID, format!("{name}: {}", e.message))),
+                    None => Some((code::INVALID_GUID, format!("{name} must be a GUID string"))),
+                },
+                _ => None,
+            };
+            if let Some((code, message)) = error {
+                errors.push(FieldError::new(field, code, message));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

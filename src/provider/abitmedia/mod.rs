@@ -5,11 +5,23 @@
 //! config's `remote_id_column` for users created before usersync). It has only a full update,
 //! `PUT administration/v1/users` with the id as a query parameter (`?id=17`, the default) or a
 //! path segment (`/17`), chosen with the target option `id_in = "query" | "path"`: the page
-//! allows both and does not say which its server prefers. A leaver is deactivated with a `PUT`
-//! of `{"status": 0}` alone (status 0 = inactive; assumption: the page lists every field as
-//! required on update, but a status-only update is the only way to deactivate without resending
-//! a password). Errors: 422 `{"success": false, "data": [{"field", "message"}]}`.
-//! Authentication: [`session`].
+//! allows both and does not say which its server prefers. Errors: 422 `{"success": false,
+//! "data": [{"field", "message"}]}`. Authentication: [`session`].
+//!
+//! What it sends, and the page lines it rests on:
+//! - `password` only on create: the page marks it required on update too, but resending the
+//!   HR's initial password would reset the one the user chose, every night. A field's
+//!   `create_only = false` sends it on updates anyway.
+//! - A leaver: the page marks every field required on update and lists `GET` among the
+//!   endpoint's other actions, so the user is read first (`GET administration/v1/users?id=`) and
+//!   the record found is sent back whole, without a password, with `status: 0` ("0:inactivo").
+//!   `options.status_only_deactivation = true` sends `{"status": 0}` alone, for a server known to
+//!   accept it.
+//! - A returning leaver's update carries `status: 1` ("1:activo") when the mapping gives none.
+//! - Success is `{"success": true, "data": {...}}` as the page's 200 answer shows, and a create's
+//!   `data.id`; any other answer, 200 or not, is not synced.
+//! - No documented way to find a user without its id: a user that exists at Abitmedia but not
+//!   in the ledger needs `remote_id_column`.
 
 pub mod mock;
 pub mod schema;
@@ -32,7 +44,14 @@ use crate::validate::Schema;
 pub struct Abitmedia;
 
 /// The options an Abitmedia target takes.
-pub const OPTIONS: &[&str] = &["id_in", "auth_url"];
+pub const OPTIONS: &[&str] = &["id_in", "auth_url", STATUS_ONLY];
+
+/// The option saying the server accepts a deactivation of `{"status": 0}` alone.
+pub const STATUS_ONLY: &str = "status_only_deactivation";
+
+/// Fields of a user's record that a `PUT` does not send back: its id (in the URL), its
+/// timestamps, and a password (never resent).
+const NOT_SENT_BACK: &[&str] = &["id", "password", "createdAt", "updateAt", "updatedAt"];
 
 const ID_IN: &[&str] = &["query", "path"];
 const USERS: &str = "administration/v1/users";
@@ -71,6 +90,18 @@ impl Provider for Abitmedia {
         Operation::Update
     }
 
+    fn create_only(&self) -> &'static [&'static str] {
+        &["password"]
+    }
+
+    fn returning_fields(&self) -> Payload {
+        Payload::from_iter([("status", Value::from(1))])
+    }
+
+    fn reads_before_deactivating(&self, options: &toml::Table) -> bool {
+        !status_only(options)
+    }
+
     /// A `Patch` is sent as the full update Abitmedia has: its payload must hold every field.
     fn build_request(
         &self,
@@ -89,8 +120,15 @@ impl Provider for Abitmedia {
             Operation::Deactivate => (
                 http::Method::PUT,
                 user_path(options, user)?,
-                Payload::from_iter([("status", Value::from(0))]),
+                deactivation(options, user, payload)?,
             ),
+            Operation::Lookup => {
+                return Ok(ProviderRequest {
+                    method: http::Method::GET,
+                    path: user_path(options, user)?,
+                    body: None,
+                })
+            }
             Operation::Reactivate => return Err(super::no_request(self.name(), op)),
         };
         Ok(ProviderRequest {
@@ -106,14 +144,28 @@ impl Provider for Abitmedia {
             _ => {}
         }
         let json = response::json(&response.body).unwrap_or(Value::Null);
-        let failed = json.get("success").and_then(Value::as_bool) == Some(false);
-        match response.status {
-            200..=299 if !failed => Outcome::Synced {
-                remote_id: (op == Operation::Create)
-                    .then(|| response::id_at(&json, &[&["data", "id"], &["id"]]))
-                    .flatten(),
-            },
-            409 => response::classify(response),
+        let succeeded = json.get("success").and_then(Value::as_bool) == Some(true);
+        let data = json.get("data").and_then(Value::as_object);
+        match (response.status, data) {
+            (404, _) if op == Operation::Lookup => Outcome::Missing,
+            (200..=299, Some(data)) if succeeded => {
+                let id = response::id_at(&json, &[&["data", "id"]]);
+                match op {
+                    Operation::Create if id.is_none() => {
+                        response::unexpected(response, "the new user's data.id")
+                    }
+                    Operation::Lookup => Outcome::Found {
+                        remote_id: id,
+                        record: Payload::from(data.clone()),
+                    },
+                    Operation::Create => Outcome::Synced { remote_id: id },
+                    _ => Outcome::Synced { remote_id: None },
+                }
+            }
+            (200..=299, _) if json.get("success").and_then(Value::as_bool) != Some(false) => {
+                response::unexpected(response, "\"success\": true with the user's data")
+            }
+            (409, _) => response::classify(response),
             _ => failure(response, &json),
         }
     }
@@ -121,6 +173,7 @@ impl Provider for Abitmedia {
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
         target::check_known_options(ctx, OPTIONS)?;
         target::choice_option(&ctx.options, "id_in", ID_IN)?;
+        target::bool_option(&ctx.options, STATUS_ONLY)?;
         let auth_url = session::auth_url(&ctx.base_url, &ctx.options)?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::AbitmediaSession::new(
@@ -168,6 +221,36 @@ fn user_path(options: &toml::Table, user: &UserRef) -> Result<String, String> {
         Ok("path") => Ok(format!("{USERS}/{id}")),
         _ => Ok(format!("{USERS}?id={id}")),
     }
+}
+
+/// Whether the target says the server accepts a status-only deactivation.
+fn status_only(options: &toml::Table) -> bool {
+    target::bool_option(options, STATUS_ONLY)
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+/// The body that deactivates a user: the `record` a lookup found, sent back with `status: 0`
+/// and without what a `PUT` does not take; `{"status": 0}` alone where the target allows it.
+fn deactivation(
+    options: &toml::Table,
+    user: &UserRef,
+    record: &Payload,
+) -> Result<Payload, String> {
+    if status_only(options) {
+        return Ok(Payload::from_iter([("status", Value::from(0))]));
+    }
+    if record.is_empty() {
+        return Err(format!(
+            "user {}: Abitmedia requires the whole record on update, and it was not read first",
+            user.key
+        ));
+    }
+    let mut body = record.clone();
+    body.retain(|name, _| !NOT_SENT_BACK.contains(&name));
+    body.insert("status", Value::from(0));
+    Ok(body)
 }
 
 /// A failure answer: a conflict when the email (or another unique value) is already used,

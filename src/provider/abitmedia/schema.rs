@@ -5,7 +5,7 @@
 //! country code (`+593984535283`); `companies` is a list of objects, each with its `companyId`.
 
 use crate::payload::Payload;
-use crate::validate::shape::list_of_objects;
+use crate::validate::shape::{item_types, list_of_objects, ItemType, Shape};
 use crate::validate::{FieldDef, FieldError, FieldType, Required, Rule, Schema};
 
 /// The Abitmedia user schema.
@@ -53,9 +53,22 @@ pub static SCHEMA: Schema = Schema {
     cross: companies_shape,
 };
 
-/// `companies`: a non-empty list of objects, each naming its `companyId`.
+/// `companies`: a non-empty list of objects, each naming its `companyId`; `companyId` and
+/// `roleId` integers and `isAdmin` a boolean, as the page's answer shows them.
 fn companies_shape(payload: &Payload, errors: &mut Vec<FieldError>) {
-    list_of_objects(payload, "companies", &["companyId"], true, errors);
+    if let Shape::Valid(items) = list_of_objects(payload, "companies", &["companyId"], true, errors)
+    {
+        item_types(
+            items,
+            "companies",
+            &[
+                ("companyId", ItemType::Integer),
+                ("roleId", ItemType::Integer),
+                ("isAdmin", ItemType::Boolean),
+            ],
+            errors,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -68,16 +68,94 @@ fn update_puts_to_the_remote_id_in_the_query_or_the_path() {
 }
 
 #[test]
-fn deactivate_puts_status_zero_only() {
-    let p = payload(json!({"firstName": "Ana"}));
+fn deactivate_puts_the_record_back_inactive_without_a_password() {
+    assert!(Abitmedia.reads_before_deactivating(&no_options()));
+    // The record as `GET administration/v1/users?id=17` answered it.
+    let record = payload(json!({
+        "id": 17, "firstName": "Ana", "email": "ana@x.es", "status": 1,
+        "companies": [{"companyId": 1, "isAdmin": false, "roleId": 2}],
+        "createdAt": "2024-01-01 17:50:01", "updateAt": "2024-01-01 17:50:01"
+    }));
     let req = Abitmedia
-        .build_request(&no_options(), Operation::Deactivate, &user(Some("17")), &p)
+        .build_request(
+            &no_options(),
+            Operation::Deactivate,
+            &user(Some("17")),
+            &record,
+        )
         .unwrap();
     assert_eq!(
         (req.method.as_str(), req.path.as_str()),
         ("PUT", "administration/v1/users?id=17")
     );
+    assert_eq!(
+        Value::from(req.body.unwrap()),
+        json!({
+            "firstName": "Ana", "email": "ana@x.es", "status": 0,
+            "companies": [{"companyId": 1, "isAdmin": false, "roleId": 2}]
+        })
+    );
+    let err = Abitmedia
+        .build_request(
+            &no_options(),
+            Operation::Deactivate,
+            &user(Some("17")),
+            &Payload::new(),
+        )
+        .unwrap_err();
+    assert!(err.contains("whole record"), "{err}");
+}
+
+#[test]
+fn a_status_only_deactivation_only_when_the_target_says_the_server_takes_it() {
+    let options: toml::Table = "status_only_deactivation = true".parse().unwrap();
+    assert!(!Abitmedia.reads_before_deactivating(&options));
+    let req = Abitmedia
+        .build_request(
+            &options,
+            Operation::Deactivate,
+            &user(Some("17")),
+            &Payload::new(),
+        )
+        .unwrap();
     assert_eq!(Value::from(req.body.unwrap()), json!({"status": 0}));
+}
+
+#[test]
+fn a_lookup_reads_the_user_by_its_id() {
+    let req = Abitmedia
+        .build_request(
+            &no_options(),
+            Operation::Lookup,
+            &user(Some("17")),
+            &Payload::new(),
+        )
+        .unwrap();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str(), req.body.is_none()),
+        ("GET", "administration/v1/users?id=17", true)
+    );
+    let found = json!({"success": true, "status": 200, "data": {"id": 17, "firstName": "Ana"}});
+    assert_eq!(
+        Abitmedia.classify(
+            &no_options(),
+            Operation::Lookup,
+            &response(200, &found.to_string())
+        ),
+        Outcome::Found {
+            remote_id: Some("17".into()),
+            record: payload(json!({"id": 17, "firstName": "Ana"}))
+        }
+    );
+    let missing = json!({"success": false, "status": 404, "message": "Recurso no encontrado"});
+    assert_eq!(
+        Abitmedia.classify(
+            &no_options(),
+            Operation::Lookup,
+            &response(404, &missing.to_string())
+        ),
+        Outcome::Missing
+    );
 }
 
 #[test]

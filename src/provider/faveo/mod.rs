@@ -1,8 +1,7 @@
 //! The Faveo adapter: Faveo Helpdesk API v3 users.
 //!
 //! Faveo creates with `POST v3/user/create/api`, updates with `POST v3/user/update/api/{id}` (a
-//! full update only: an update without the organisation fields removes the user's organisation
-//! links, so those fields are always sent) and deactivates with
+//! full update only) and deactivates with
 //! `POST v3/api/account/deactivate/{id}`, where `{id}` is Faveo's own user id (the remote id).
 //! Its answers need care: any `{"success": false, ...}` body is a failure whatever the status,
 //! even 200, and a refused token is answered 422 `{"result":{"fails":"Unauthorized! Please login
@@ -13,6 +12,14 @@
 //! `action_on_assigned_tickets` = `surrender` | `change_assignee` (with `set_assignee_to`);
 //! usersync sends the target's options, by default `close` and `surrender` (the only choices that
 //! need no other user's id).
+//!
+//! An update without `organization`, `organisation_department` and `related` removes all of the
+//! user's organisation links (the providers' notes; the page lists the three as optional). So a
+//! target must map all three, and every update carries them, or say with
+//! `options.updates_remove_organisation_links = true` that it accepts the loss; the sync then
+//! warns once per run. Success is `{"success": true, ...}` (the page's "Sample JSON Success
+//! Response"); any other answer, 200 or not, is not synced, and a create's answer must hold the
+//! new user's id. Faveo has no documented way to look a user up.
 
 pub mod mock;
 pub mod schema;
@@ -40,7 +47,15 @@ pub const OPTIONS: &[&str] = &[
     "set_owner_to",
     "action_on_assigned_tickets",
     "set_assignee_to",
+    REMOVE_LINKS,
 ];
+
+/// The fields an update must carry, or Faveo removes the user's organisation links.
+pub const ORGANISATION_FIELDS: &[&str] = &["organization", "organisation_department", "related"];
+
+/// The option that accepts that updates remove organisation links (a mapping without the
+/// organisation fields).
+pub const REMOVE_LINKS: &str = "updates_remove_organisation_links";
 
 const OWNED_ACTIONS: &[&str] = &["close", "change_owner"];
 const ASSIGNED_ACTIONS: &[&str] = &["surrender", "change_assignee"];
@@ -75,7 +90,44 @@ impl Provider for Faveo {
     }
 
     fn always_send(&self) -> &'static [&'static str] {
-        &["organization", "organisation_department", "related"]
+        ORGANISATION_FIELDS
+    }
+
+    fn cleared_by_absence(&self) -> &'static [&'static str] {
+        ORGANISATION_FIELDS
+    }
+
+    fn check_target(
+        &self,
+        mapped: &[&str],
+        options: &toml::Table,
+    ) -> Result<Option<String>, ProviderConfigError> {
+        let accepted = target::bool_option(options, REMOVE_LINKS)?.unwrap_or(false);
+        let missing: Vec<&str> = ORGANISATION_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| !mapped.contains(f))
+            .collect();
+        if missing.is_empty() {
+            return Ok(None);
+        }
+        if accepted {
+            return Ok(Some(format!(
+                "every update sent to Faveo removes the user's organisation links: the mapping \
+                 lacks {} and options.{REMOVE_LINKS} = true accepts it",
+                missing.join(", ")
+            )));
+        }
+        Err(ProviderConfigError {
+            key: "fields".into(),
+            message: format!(
+                "map all of organization, organisation_department and related (missing: {}): \
+                 Faveo removes every organisation link of a user whose update lacks them, so \
+                 each update would silently unlink the users from their organisations; if \
+                 that is intended, set options.{REMOVE_LINKS} = true",
+                missing.join(", ")
+            ),
+        })
     }
 
     /// A `Patch` is sent as the full update Faveo has: its payload must hold every field.
@@ -96,7 +148,9 @@ impl Provider for Faveo {
                 format!("v3/api/account/deactivate/{}", remote_id(user)?),
                 deactivate_body(options).map_err(|e| e.to_string())?,
             ),
-            Operation::Reactivate => return Err(super::no_request(self.name(), op)),
+            Operation::Reactivate | Operation::Lookup => {
+                return Err(super::no_request(self.name(), op))
+            }
         };
         Ok(ProviderRequest {
             method: http::Method::POST,
@@ -120,22 +174,27 @@ impl Provider for Faveo {
         if json.get("success").and_then(Value::as_bool) == Some(false) {
             return failure(response, &json);
         }
+        let succeeded = json.get("success").and_then(Value::as_bool) == Some(true);
         match response.status {
-            200..=299 => Outcome::Synced {
-                remote_id: (op == Operation::Create)
-                    .then(|| {
-                        response::id_at(
-                            &json,
-                            &[
-                                &["data", "id"],
-                                &["data", "user", "id"],
-                                &["id"],
-                                &["user", "id"],
-                            ],
-                        )
-                    })
-                    .flatten(),
-            },
+            200..=299 if !succeeded => response::unexpected(response, "\"success\": true"),
+            200..=299 if op == Operation::Create => {
+                let id = response::id_at(
+                    &json,
+                    &[
+                        &["data", "id"],
+                        &["data", "user", "id"],
+                        &["id"],
+                        &["user", "id"],
+                    ],
+                );
+                match id {
+                    Some(id) => Outcome::Synced {
+                        remote_id: Some(id),
+                    },
+                    None => response::unexpected(response, "the new user's id"),
+                }
+            }
+            200..=299 => Outcome::Synced { remote_id: None },
             400 | 412 | 422 => failure(response, &json),
             _ => response::classify(response),
         }

@@ -127,7 +127,7 @@ fn create_returns_the_new_id_in_any_usual_place() {
     for body in [
         json!({"success": true, "data": {"id": 21}}),
         json!({"success": true, "data": {"user": {"id": 21}}}),
-        json!({"id": 21}),
+        json!({"success": true, "id": 21}),
         json!({"success": true, "user": {"id": "21"}}),
     ] {
         assert_eq!(
@@ -147,6 +147,26 @@ fn create_returns_the_new_id_in_any_usual_place() {
         Faveo.classify(&no_options(), Operation::Update, &response(200, &updated)),
         Outcome::Synced { remote_id: None }
     );
+}
+
+#[test]
+fn a_2xx_that_is_not_the_documented_success_is_not_synced() {
+    for (op, body) in [
+        (Operation::Create, json!({"id": 21}).to_string()),
+        (Operation::Create, json!({"success": true}).to_string()),
+        (
+            Operation::Update,
+            "<html><title>Sign in</title></html>".to_string(),
+        ),
+        (Operation::Update, String::new()),
+        (Operation::Deactivate, "OK".to_string()),
+    ] {
+        let outcome = Faveo.classify(&no_options(), op, &response(200, &body));
+        assert!(
+            matches!(&outcome, Outcome::Retry { status: Some(200), reason, .. } if reason.contains("not the documented success")),
+            "{op} {body:?}: {outcome:?}"
+        );
+    }
 }
 
 #[test]

@@ -9,7 +9,14 @@
 //!
 //! Assumptions where the documentation is silent: `user/block` and `user/unblock` take the same
 //! `{"user_id", "community_id"}` body as `modify-user`; `create-user` answers the new user's
-//! GUID (a JSON string, plain text, or an object with `user_id`/`id`).
+//! GUID (a JSON string, plain text, or an object with `user_id`/`id`), and an answer without
+//! one is not a success; `GET user/get-by-email?email=` answers the user as a JSON object with
+//! its `user_id`, and an unknown e-mail with a 404 or a 400 saying the user does not exist.
+//!
+//! `user_id` is GNOSS's GUID, never the export's key: the remote id (from a create's answer, or
+//! from looking the user up by e-mail when a create finds the e-mail already used), else the
+//! row's own `user_id` when it holds a GUID. A user with neither is not sent. A row without a
+//! `community_id` takes the target's `options.community_id` before it is validated.
 
 pub mod mock;
 pub mod oauth;
@@ -72,6 +79,17 @@ impl Provider for Gnoss {
         &["user_id", "community_id"]
     }
 
+    /// The page: "community_id ... Optional"; every call is about one community, so a row
+    /// without one takes the target's.
+    fn option_fields(&self, options: &toml::Table) -> Payload {
+        match options.get("community_id").and_then(toml::Value::as_str) {
+            Some(id) if !id.trim().is_empty() => {
+                Payload::from_iter([("community_id", Value::String(id.trim().to_string()))])
+            }
+            _ => Payload::new(),
+        }
+    }
+
     /// `modify-user` skips empty fields: a field cannot be cleared through the API.
     fn can_clear_fields(&self) -> bool {
         false
@@ -86,11 +104,31 @@ impl Provider for Gnoss {
     ) -> Result<ProviderRequest, String> {
         let (path, body) = match op {
             Operation::Create => ("user/create-user", payload.clone()),
+            Operation::Lookup => {
+                let email = payload
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .filter(|e| !e.trim().is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "user {}: GNOSS finds users by e-mail, and the row has none",
+                            user.key
+                        )
+                    })?;
+                let query: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("email", email.trim())
+                    .finish();
+                return Ok(ProviderRequest {
+                    method: http::Method::GET,
+                    path: format!("user/get-by-email?{query}"),
+                    body: None,
+                });
+            }
             Operation::Update | Operation::Patch => {
                 // GNOSS skips empty fields anyway, and a null may not bind to its typed fields.
                 let mut body = payload.clone();
                 body.retain(|_, v| !v.is_null());
-                body.insert("user_id", Value::String(user_id(user, payload)));
+                body.insert("user_id", Value::String(user_id(user, payload)?));
                 body.insert(
                     "community_id",
                     Value::String(community_id(options, payload, op)?),
@@ -99,7 +137,7 @@ impl Provider for Gnoss {
             }
             Operation::Deactivate | Operation::Reactivate => {
                 let mut body = Payload::new();
-                body.insert("user_id", Value::String(user_id(user, payload)));
+                body.insert("user_id", Value::String(user_id(user, payload)?));
                 body.insert(
                     "community_id",
                     Value::String(community_id(options, payload, op)?),
@@ -120,11 +158,39 @@ impl Provider for Gnoss {
     }
 
     fn classify(&self, _options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
-        match response.status {
-            200..=299 if op == Operation::Create => Outcome::Synced {
-                remote_id: created_id(&response.body),
+        match (op, response.status) {
+            (Operation::Lookup, 200..=299) => {
+                let found = response::json_object(&response.body)
+                    .and_then(|user| {
+                        response::id_at(&Value::Object(user), &[&["user_id"], &["id"]])
+                    })
+                    .filter(|id| uuid::Uuid::try_parse(id).is_ok());
+                match found {
+                    Some(id) => Outcome::Found {
+                        remote_id: Some(id.to_lowercase()),
+                        record: Payload::new(),
+                    },
+                    None => {
+                        response::unexpected(response, "the user as JSON with its user_id GUID")
+                    }
+                }
+            }
+            (Operation::Lookup, 404) => Outcome::Missing,
+            (Operation::Lookup, 400) if no_such_user(response) => Outcome::Missing,
+            (Operation::Create, 200..=299) => match created_id(&response.body) {
+                Some(id) => Outcome::Synced {
+                    remote_id: Some(id),
+                },
+                None => response::unexpected(response, "the new user's GUID"),
             },
-            400 => bad_request(response),
+            // "On success, the response contains 200 code": an empty body, or JSON.
+            (_, 200..=299)
+                if !response.body.iter().all(u8::is_ascii_whitespace)
+                    && response::json(&response.body).is_none() =>
+            {
+                response::unexpected(response, "an empty 200 or JSON")
+            }
+            (_, 400) => bad_request(response),
             _ => response::classify(response),
         }
     }
@@ -152,16 +218,37 @@ impl Provider for Gnoss {
     }
 }
 
-/// The GUID GNOSS knows the user by: the remote id when known, else the payload's `user_id`,
-/// else the user's key.
-fn user_id(user: &UserRef, payload: &Payload) -> String {
-    if let Some(remote) = user.remote_id.as_deref().filter(|r| !r.is_empty()) {
-        return remote.to_string();
-    }
-    match payload.get("user_id").and_then(Value::as_str) {
-        Some(id) if !id.is_empty() => id.to_string(),
-        _ => user.key.clone(),
-    }
+/// The GUID GNOSS knows the user by: the remote id when it is one, else the payload's
+/// `user_id` when it is one. Never the export's key: a `modify-user` of another id reaches no
+/// user (or the wrong one).
+fn user_id(user: &UserRef, payload: &Payload) -> Result<String, String> {
+    let is_guid = |id: &&str| uuid::Uuid::try_parse(id.trim()).is_ok();
+    user.remote_id
+        .as_deref()
+        .filter(is_guid)
+        .or_else(|| {
+            payload
+                .get("user_id")
+                .and_then(Value::as_str)
+                .filter(is_guid)
+        })
+        .map(|id| id.trim().to_lowercase())
+        .ok_or_else(|| {
+            format!(
+                "user {}: GNOSS identifies users by their GUID, and none is known for this user \
+                 (map a column of GUIDs to user_id, or let usersync create the user or find it \
+                 by e-mail)",
+                user.key
+            )
+        })
+}
+
+/// Whether a 400 says the user does not exist (an unknown e-mail's lookup).
+fn no_such_user(response: &RawResponse) -> bool {
+    response::mentions(
+        &response::detail(&response.body),
+        &["does not exist", "not exist", "no existe", "not found"],
+    )
 }
 
 /// Why a leaver cannot be blocked without the `community_id` option.
@@ -188,8 +275,12 @@ fn community_id(options: &toml::Table, payload: &Payload, op: Operation) -> Resu
 }
 
 /// The new user's GUID from a `create-user` answer: a JSON string, an object with
-/// `user_id`/`id`/`userId`, or plain text.
+/// `user_id`/`id`/`userId`, or plain text; `None` when the answer holds no GUID.
 fn created_id(body: &[u8]) -> Option<String> {
+    answered_id(body).filter(|id| uuid::Uuid::try_parse(id).is_ok())
+}
+
+fn answered_id(body: &[u8]) -> Option<String> {
     match response::json(body) {
         Some(Value::String(id)) if !id.trim().is_empty() => Some(id.trim().to_string()),
         Some(value @ Value::Object(_)) => response::id_at(

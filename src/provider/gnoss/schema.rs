@@ -12,7 +12,7 @@
 //!   UserEvent, ThesaurusCategory).
 
 use crate::payload::Payload;
-use crate::validate::shape::list_of_objects;
+use crate::validate::shape::{item_types, list_of_objects, ItemType, Shape};
 use crate::validate::{FieldDef, FieldError, FieldType, Required, Rule, Schema};
 
 /// The fields GNOSS documents as collections of objects.
@@ -134,10 +134,22 @@ pub static SCHEMA: Schema = Schema {
     cross: collections_shape,
 };
 
-/// The collections are lists of objects.
+/// The collections are lists of objects, whose ids are GUIDs (ExtraUserData `name_id` and
+/// `value_id`, UserEvent `event_id`, ThesaurusCategory `category_id` and
+/// `parent_category_id`).
 fn collections_shape(payload: &Payload, errors: &mut Vec<FieldError>) {
     for field in COLLECTIONS {
-        list_of_objects(payload, field, &[], false, errors);
+        let guids: &[(&str, ItemType)] = match *field {
+            "extra_data" => &[("name_id", ItemType::Guid), ("value_id", ItemType::Guid)],
+            "user_events" => &[("event_id", ItemType::Guid)],
+            _ => &[
+                ("category_id", ItemType::Guid),
+                ("parent_category_id", ItemType::Guid),
+            ],
+        };
+        if let Shape::Valid(items) = list_of_objects(payload, field, &[], false, errors) {
+            item_types(items, field, guids, errors);
+        }
     }
 }
 

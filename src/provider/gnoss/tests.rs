@@ -55,17 +55,91 @@ fn modify_user_carries_the_remote_id_and_community() {
 }
 
 #[test]
-fn user_id_falls_back_to_the_payload_then_the_key() {
+fn user_id_is_the_remote_guid_or_the_payloads_never_the_key() {
     let p = payload(json!({"user_id": USER, "community_id": COMMUNITY}));
     let req = Gnoss
         .build_request(&no_options(), Operation::Patch, &user("e1", None), &p)
         .unwrap();
     assert_eq!(Value::from(req.body.unwrap())["user_id"], USER);
+    // The key is the export's, not GNOSS's, even when it looks like a GUID.
     let p = payload(json!({"community_id": COMMUNITY}));
-    let req = Gnoss
+    let err = Gnoss
         .build_request(&no_options(), Operation::Patch, &user(USER, None), &p)
+        .unwrap_err();
+    assert!(err.contains("GUID"), "{err}");
+    let err = Gnoss
+        .build_request(
+            &no_options(),
+            Operation::Patch,
+            &user("E00001", Some("E00001")),
+            &p,
+        )
+        .unwrap_err();
+    assert!(err.contains("GUID"), "{err}");
+}
+
+#[test]
+fn a_lookup_finds_the_guid_by_email() {
+    let p = payload(json!({"email": "ana+1@x.es", "community_id": COMMUNITY}));
+    let req = Gnoss
+        .build_request(&no_options(), Operation::Lookup, &user("e1", None), &p)
         .unwrap();
-    assert_eq!(Value::from(req.body.unwrap())["user_id"], USER);
+    assert_eq!(req.method, http::Method::GET);
+    assert_eq!(req.path, "user/get-by-email?email=ana%2B1%40x.es");
+    assert!(req.body.is_none());
+    let found = json!({"user_id": USER.to_uppercase(), "email": "ana+1@x.es"}).to_string();
+    assert_eq!(
+        Gnoss.classify(&no_options(), Operation::Lookup, &response(200, &found)),
+        Outcome::Found {
+            remote_id: Some(USER.to_string()),
+            record: Payload::new()
+        }
+    );
+    assert_eq!(
+        Gnoss.classify(
+            &no_options(),
+            Operation::Lookup,
+            &response(400, "The user does not exist")
+        ),
+        Outcome::Missing
+    );
+}
+
+#[test]
+fn a_create_answer_without_a_guid_is_not_synced() {
+    for body in ["", "<html>Bad gateway</html>", "\"E00001\""] {
+        assert!(
+            matches!(
+                Gnoss.classify(&no_options(), Operation::Create, &response(200, body)),
+                Outcome::Retry {
+                    status: Some(200),
+                    ..
+                }
+            ),
+            "{body:?}"
+        );
+    }
+    assert!(matches!(
+        Gnoss.classify(&no_options(), Operation::Patch, &response(200, "")),
+        Outcome::Synced { .. }
+    ));
+    assert!(matches!(
+        Gnoss.classify(
+            &no_options(),
+            Operation::Patch,
+            &response(200, "<html></html>")
+        ),
+        Outcome::Retry { .. }
+    ));
+}
+
+#[test]
+fn a_row_without_community_takes_the_options() {
+    let options: toml::Table = format!("community_id = \"{COMMUNITY}\"").parse().unwrap();
+    assert_eq!(
+        Value::from(Gnoss.option_fields(&options)),
+        json!({"community_id": COMMUNITY})
+    );
 }
 
 #[test]

@@ -6,6 +6,16 @@
 //! (see [`session`]). Its documentation says nothing about error bodies, rate limits or what
 //! creating an existing user answers: a create answered with one of the target's
 //! `conflict_statuses` (default 409 and 422) is taken as "exists" (the dispatcher then updates).
+//!
+//! What it sends, and the page lines it rests on:
+//! - every update carries `status`: the update table marks it `True` (required) for the full and
+//!   the partial update alike, and the partial example is `{"status": 2}`;
+//! - an emptied field is cleared with `null` only for `description`, the one field the examples
+//!   show as `null`; any other is left as it is unless the field's config says `clear`;
+//! - `GET s2s/v1/users/{user_id}` (named in the providers' notes, not on the pages) finds a user
+//!   whose create's answer was lost, so it is updated instead of created twice;
+//! - success is a 2xx whose body is a JSON object (a 204 to a change): the pages document no
+//!   answer body, and an HTML page or an empty 200 from a proxy must not count as synced.
 
 pub mod mock;
 pub mod schema;
@@ -58,6 +68,16 @@ impl Provider for MeetingLawyers {
         Operation::Patch
     }
 
+    /// The update table marks `status` required for both updates.
+    fn always_send(&self) -> &'static [&'static str] {
+        &["status"]
+    }
+
+    /// The create and full-update examples send `"description": null`.
+    fn null_clears(&self) -> &'static [&'static str] {
+        &["description"]
+    }
+
     fn build_request(
         &self,
         _options: &toml::Table,
@@ -88,8 +108,16 @@ impl Provider for MeetingLawyers {
                 user_path(user, payload),
                 Payload::from_iter([("status", Value::from(0))]),
             ),
+            Operation::Lookup => (http::Method::GET, user_path(user, payload), Payload::new()),
             Operation::Reactivate => return Err(super::no_request(self.name(), op)),
         };
+        if op == Operation::Lookup {
+            return Ok(ProviderRequest {
+                method,
+                path,
+                body: None,
+            });
+        }
         Ok(ProviderRequest {
             method,
             path,
@@ -143,7 +171,26 @@ fn classify_with_conflicts(
             detail: response::describe(response),
         };
     }
-    response::classify(response)
+    if op == Operation::Lookup {
+        return match response.status {
+            200..=299 => match response::json_object(&response.body) {
+                Some(record) => Outcome::Found {
+                    remote_id: None,
+                    record: Payload::from(record),
+                },
+                None => response::unexpected(response, "the user as a JSON object"),
+            },
+            404 => Outcome::Missing,
+            _ => response::classify(response),
+        };
+    }
+    match response.status {
+        204 if op != Operation::Create => Outcome::Synced { remote_id: None },
+        200..=299 if response::json_object(&response.body).is_none() => {
+            response::unexpected(response, "a JSON object")
+        }
+        _ => response::classify(response),
+    }
 }
 
 /// The `conflict_statuses` option: a list of HTTP statuses (4xx), if set.
