@@ -56,6 +56,7 @@ impl Provider for FakeProvider {
             Operation::Patch => (http::Method::PATCH, format!("users/{}", user.key)),
             Operation::Reactivate => (http::Method::POST, format!("users/{}", user.key)),
             Operation::Deactivate => return Err("fake has no deactivate".into()),
+            Operation::Lookup => return Err("fake has no lookup".into()),
         };
         let mut body = payload.clone();
         body.insert("key", user.key.clone().into());

@@ -135,17 +135,14 @@ pub static SCHEMA: Schema = Schema {
 };
 
 /// The collections are lists of objects, whose ids are GUIDs (ExtraUserData `name_id` and
-/// `value_id`, UserEvent `event_id`, ThesaurusCategory `category_id` and
-/// `parent_category_id`).
+/// `value_id`, UserEvent `event_id`, ThesaurusCategory `category_id`; its
+/// `parent_category_id` is not documented as one).
 fn collections_shape(payload: &Payload, errors: &mut Vec<FieldError>) {
     for field in COLLECTIONS {
         let guids: &[(&str, ItemType)] = match *field {
             "extra_data" => &[("name_id", ItemType::Guid), ("value_id", ItemType::Guid)],
             "user_events" => &[("event_id", ItemType::Guid)],
-            _ => &[
-                ("category_id", ItemType::Guid),
-                ("parent_category_id", ItemType::Guid),
-            ],
+            _ => &[("category_id", ItemType::Guid)],
         };
         if let Shape::Valid(items) = list_of_objects(payload, field, &[], false, errors) {
             item_types(items, field, guids, errors);
