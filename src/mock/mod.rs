@@ -3,7 +3,8 @@
 //! It is what `base_url = "mock"` syncs to, what `usersync mock-server` serves for operators
 //! rehearsing a config, and what the tests and benches run against. For one provider it serves
 //! that provider's routes (`provider/<name>/mock.rs`), checks credentials as the provider does,
-//! validates bodies with the provider's schema, keeps users in memory ([`store`]), injects
+//! validates bodies (with the provider's schema; GNOSS's mock with rules and an OAuth verifier of
+//! its own, written from GNOSS's page and RFC 5849), keeps users in memory ([`store`]), injects
 //! seeded faults ([`faults`], [`inject`]), counts everything ([`stats`]) and shows it under `/__mock/`
 //! ([`admin`]).
 //!

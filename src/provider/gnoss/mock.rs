@@ -1,21 +1,32 @@
 //! GNOSS routes in the built-in mock server: the `user/` routes of the GNOSS API, behind OAuth 1.0.
 //!
+//! The mock checks requests with its own code, apart from the adapter's, so that the two cannot
+//! agree by construction: signatures with the RFC 5849 verifier in [`rfc5849`], bodies with
+//! the rules of the `user/modify-user` page in [`body`].
+//!
 //! Every request must carry an OAuth 1.0 HMAC-SHA1 `Authorization` header signed with the
 //! accepted consumer key/secret and token/secret, the way [`MockOptions::signing`] says (GNOSS's
-//! own way by default); a stale timestamp or a nonce seen in the last 10 minutes is refused. As
-//! GNOSS does, errors are plain text: 401 for OAuth problems, 400 for invalid parameters.
+//! own way by default: as `GET`, over the URL without its query); a timestamp more than 10
+//! minutes away or a nonce seen in the last 10 minutes is refused. As GNOSS does, errors are
+//! plain text: 401 for OAuth problems, 400 for invalid parameters (one `field: message` line
+//! each).
 //!
 //! - `POST user/create-user`: name, last_name, email required; answers the new user's GUID
 //!   (as a JSON string); a taken email is 400 "The email is already being used".
-//! - `POST user/modify-user`: a partial update of the user named by `user_id` + `community_id`
-//!   (empty fields are skipped).
+//! - `POST user/modify-user`: a partial update of the user named by `user_id` + `community_id`,
+//!   both GUIDs (empty fields are skipped, unknown ones ignored).
 //! - `POST user/block`, `POST user/unblock` `{user_id, community_id}`: deactivate, reactivate.
 //!   Unblocking a user who is not blocked is 400 "The user is not blocked" (an assumption, the
 //!   refusal usersync's README expects when someone already unblocked a returning user).
-//! - `GET user/get-by-id?user_id=`, `GET user/get-by-email?email=`: the user as JSON.
+//! - `GET user/get-by-id?user_id=`, `GET user/get-by-email?email=`: the user as a JSON object
+//!   with its `user_id` and `blocked`, never its password. Assumed (no page documents them): an
+//!   unknown user is 400 "The user does not exist", as on every route.
 //! - `POST user/delete-user` `{user_id}` (or `?user_id=`): removes the user.
 //!
 //! [`MockOptions::signing`]: crate::mock::MockOptions::signing
+
+pub mod body;
+pub mod rfc5849;
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -25,12 +36,11 @@ use http::{header, HeaderMap, Method, StatusCode, Uri};
 use serde_json::Value;
 use std::collections::HashMap;
 
-use super::oauth::{self, OAuthKeys};
+use self::body::{CREATE_REQUIRED, MEMBER_REQUIRED};
+use self::rfc5849::{BaseStringRule, RequestTarget, ServerKeys};
+use super::oauth::SigningStyle;
 use crate::mock::auth::NonceProblem;
-use crate::mock::request::{
-    path_and_query, require, text, unix_now, validate_change, validate_create, with_required,
-    BodyError, ErrorShape, Incoming, Refusal,
-};
+use crate::mock::request::{text, unix_now, BodyError, ErrorShape, Incoming, Refusal};
 use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
 use crate::payload::Payload;
@@ -121,70 +131,70 @@ fn check_oauth(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<(), Refusal> {
-    let unauthorized = |message: &str| text_response(StatusCode::UNAUTHORIZED, message);
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Err(Refusal::from(unauthorized(
-            "Missing OAuth Authorization header",
-        )));
+    let unauthorized =
+        |message: &str| Refusal::from(text_response(StatusCode::UNAUTHORIZED, message));
+    let header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => return Err(unauthorized(&rfc5849::Refused::Malformed.to_string())),
     };
     // The URL the client signed: the host it called and the path (and query) it asked for.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let url = url::Url::parse(&format!("http://{host}/{}", path_and_query(uri)))
-        .map_err(|_| Refusal::from(unauthorized("invalid OAuth signature")))?;
-    let keys = OAuthKeys {
+    let target = RequestTarget {
+        method: method.as_str(),
+        scheme: "http",
+        host: headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("localhost"),
+        path: uri.path(),
+        query: uri.query(),
+    };
+    let keys = ServerKeys {
         consumer_key: state.credential("consumer_key", DEMO_CONSUMER_KEY),
         consumer_secret: state.credential("consumer_secret", DEMO_CONSUMER_SECRET),
         token: state.credential("token", DEMO_TOKEN),
         token_secret: state.credential("token_secret", DEMO_TOKEN_SECRET),
     };
-    let verified = oauth::verify(state.signing(), method.as_str(), &url, value, &keys)
-        .map_err(|e| Refusal::from(unauthorized(&e.to_string())))?;
+    let rule = match state.signing() {
+        SigningStyle::Gnoss => BaseStringRule::Gnoss,
+        SigningStyle::Rfc5849 => BaseStringRule::Rfc5849,
+    };
+    let signed = rfc5849::verify(rule, &target, header, &keys)
+        .map_err(|refused| unauthorized(&refused.to_string()))?;
     let accepted = state
         .nonces()
-        .accept(&verified.nonce, verified.timestamp, unix_now());
+        .accept(&signed.nonce, signed.timestamp, unix_now());
     match accepted {
         Ok(()) => Ok(()),
-        Err(NonceProblem::Stale) => Err(Refusal::from(unauthorized(
+        Err(NonceProblem::Stale) => Err(unauthorized(
             "The OAuth timestamp is too old or in the future",
-        ))),
-        Err(NonceProblem::Replayed) => Err(Refusal::from(unauthorized(
-            "The OAuth nonce has already been used",
-        ))),
+        )),
+        Err(NonceProblem::Replayed) => Err(unauthorized("The OAuth nonce has already been used")),
     }
 }
 
-/// Drops the fields GNOSS skips: null, empty strings, empty lists.
-fn without_empty(payload: &Payload) -> Payload {
-    let mut kept = payload.clone();
-    kept.retain(|_, value| match value {
-        Value::Null => false,
-        Value::String(s) => !s.trim().is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        _ => true,
-    });
-    kept
+/// The body's fields as the page types them ([`body::check`]), or GNOSS's 400 listing the
+/// fields in error.
+fn checked(payload: &Payload, required: &[&str]) -> Result<Payload, Refusal> {
+    body::check(payload, required).map_err(|errors| GnossErrors::invalid(&errors).into())
 }
 
+/// The user as the read routes show them: their fields, `user_id` and `blocked`, no password.
 fn user_json(user: &StoredUser) -> Value {
     let mut fields = user.fields.clone();
     fields.remove("password");
+    fields.insert("user_id", Value::String(user.id.clone()));
     fields.insert("blocked", Value::Bool(!user.active));
     Value::from(fields)
 }
 
-/// The user named by `user_id`, checked to belong to `community_id` when both are known.
-fn find_member(state: &MockState, payload: &Payload) -> Result<String, Refusal> {
-    GnossErrors::valid(require(payload, &["user_id", "community_id"]))?;
-    let user_id = text(payload, "user_id").unwrap_or_default().to_lowercase();
+/// The id of the user a checked body names by `user_id`, who must belong to its
+/// `community_id` when the user's community is known.
+fn find_member(state: &MockState, fields: &Payload) -> Result<String, Refusal> {
+    let user_id = text(fields, "user_id").unwrap_or_default();
     let store = state.store();
     let user = GnossErrors::found(store.get(&user_id))?;
-    let community = text(payload, "community_id").map(|c| c.to_lowercase());
+    let community = text(fields, "community_id").map(|c| c.to_lowercase());
     let member_of = text(&user.fields, "community_id").map(|c| c.to_lowercase());
     if member_of.is_some() && community != member_of {
         return Err(Refusal::from(bad_request(NOT_IN_COMMUNITY)));
@@ -192,22 +202,26 @@ fn find_member(state: &MockState, payload: &Payload) -> Result<String, Refusal> 
     Ok(user_id)
 }
 
+/// A `user_id` given outside a checked body (a query, `delete-user`), as a stored id.
+fn user_id_param(given: Option<String>) -> Result<String, Refusal> {
+    let Some(given) = given.filter(|id| !id.trim().is_empty()) else {
+        return Err(Refusal::from(bad_request("user_id: user_id is required")));
+    };
+    body::guid(&given)
+        .ok_or_else(|| Refusal::from(bad_request("user_id: The value is not a valid GUID")))
+}
+
 async fn create_user(
     State(state): State<MockState>,
     request: Incoming,
 ) -> Result<Response, Refusal> {
     check_oauth(&state, &request.method, &request.uri, &request.headers)?;
-    let mut payload = GnossErrors::body(&request.body)?;
+    let payload = GnossErrors::body(&request.body)?;
     let record = request.record(Change::Create, &payload);
-    let errors = validate_create(&super::schema::SCHEMA, &mut payload);
-    GnossErrors::valid(with_required(
-        errors,
-        &payload,
-        &["name", "last_name", "email"],
-    ))?;
-    let mut fields = without_empty(&payload);
+    let mut fields = checked(&payload, CREATE_REQUIRED)?;
     let mut store = state.store();
     let user_id = store.next_guid();
+    // GNOSS hands out the id: one sent on create is not the user's.
     fields.insert("user_id", Value::String(user_id.clone()));
     let created = store.create(IdKind::Given(user_id), fields, true, record);
     drop(store);
@@ -221,11 +235,10 @@ async fn modify_user(
     request: Incoming,
 ) -> Result<Response, Refusal> {
     check_oauth(&state, &request.method, &request.uri, &request.headers)?;
-    let mut payload = GnossErrors::body(&request.body)?;
+    let payload = GnossErrors::body(&request.body)?;
     let record = request.record(Change::Patch, &payload);
-    GnossErrors::valid(validate_change(&super::schema::SCHEMA, &mut payload))?;
-    let user_id = find_member(&state, &payload)?;
-    let mut changes = without_empty(&payload);
+    let mut changes = checked(&payload, MEMBER_REQUIRED)?;
+    let user_id = find_member(&state, &changes)?;
     changes.remove("user_id");
     let updated = state.store().update(&user_id, record, |user| {
         user.fields.extend(changes);
@@ -241,7 +254,7 @@ async fn set_blocked<const BLOCKED: bool>(
 ) -> Result<Response, Refusal> {
     check_oauth(&state, &request.method, &request.uri, &request.headers)?;
     let payload = GnossErrors::body(&request.body)?;
-    let user_id = find_member(&state, &payload)?;
+    let user_id = find_member(&state, &checked(&payload, MEMBER_REQUIRED)?)?;
     if !BLOCKED && state.store().get(&user_id).is_some_and(|u| u.active) {
         return Ok(bad_request(NOT_BLOCKED));
     }
@@ -265,13 +278,8 @@ async fn delete_user(
 ) -> Result<Response, Refusal> {
     check_oauth(&state, &request.method, &request.uri, &request.headers)?;
     let payload = GnossErrors::body(&request.body)?;
-    let user_id = text(&payload, "user_id")
-        .or_else(|| query.get("user_id").cloned())
-        .map(|id| id.to_lowercase());
-    let Some(user_id) = user_id else {
-        return Ok(bad_request("user_id: user_id is required"));
-    };
-    let deleted = state.store().delete(&user_id);
+    let given = text(&payload, "user_id").or_else(|| query.get("user_id").cloned());
+    let deleted = state.store().delete(&user_id_param(given)?);
     GnossErrors::stored(deleted)?;
     Ok(StatusCode::OK.into_response())
 }
@@ -284,9 +292,7 @@ async fn get_by_id(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
     check_oauth(&state, &method, &uri, &headers)?;
-    let Some(user_id) = query.get("user_id").map(|id| id.to_lowercase()) else {
-        return Ok(bad_request("user_id: user_id is required"));
-    };
+    let user_id = user_id_param(query.get("user_id").cloned())?;
     let user = GnossErrors::found(state.user(&user_id))?;
     Ok(Json(user_json(&user)).into_response())
 }
@@ -299,7 +305,7 @@ async fn get_by_email(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Refusal> {
     check_oauth(&state, &method, &uri, &headers)?;
-    let Some(email) = query.get("email") else {
+    let Some(email) = query.get("email").filter(|e| !e.trim().is_empty()) else {
         return Ok(bad_request("email: email is required"));
     };
     let user = GnossErrors::found(state.store().find_by("email", email).cloned())?;
