@@ -123,11 +123,12 @@ fn abitmedia_leavers_are_deactivated_whole_and_come_back_active() {
 fn a_faveo_mapping_without_organisation_fields_is_refused_before_anything_is_sent() {
     let nights = Nights::new("faveo", "helpdesk");
     edit_config(&nights, "organisation_department = { value = [] }\n", "");
+    let url = nights.mock.url();
     for command in ["sync", "plan", "validate"] {
         let out = usersync(nights.dir.path())
             .args([command, "all.csv", "-c", "usersync.toml", "-t", "helpdesk"])
             .args(if command == "sync" {
-                vec!["--base-url", &nights.mock.url()]
+                vec!["--base-url", url.as_str()]
             } else {
                 vec![]
             })

@@ -283,8 +283,15 @@ pub async fn assert_every_operation_accepted(
     for op in [Operation::Update, Operation::Patch] {
         assert_synced(target, op, &known, &payload(full.clone())).await;
     }
-    let nothing = payload(serde_json::json!({}));
-    assert_synced(target, Operation::Deactivate, &known, &nothing).await;
+    // As the dispatcher does: a provider whose deactivation sends the record back reads it first.
+    let mut deactivation = payload(serde_json::json!({}));
+    if target.provider.reads_before_deactivating(&target.ctx.options) {
+        match target.send(Operation::Lookup, &known, &deactivation).await {
+            Attempt::Answered(Outcome::Found { record, .. }) => deactivation = record,
+            other => panic!("the lookup before a deactivation: {other:?}"),
+        }
+    }
+    assert_synced(target, Operation::Deactivate, &known, &deactivation).await;
 
     let stored = target.mock.state.user(&id).unwrap();
     assert!(!stored.active);
