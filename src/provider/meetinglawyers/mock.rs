@@ -1,27 +1,48 @@
-//! MeetingLawyers routes in the built-in mock server, as its server-to-server API documents them.
+//! MeetingLawyers routes in the built-in mock server, checked by the mock's own reading of the
+//! provider's pages (`create` = meetinglawyers-create.txt, `update` = meetinglawyers-update.txt,
+//! `README` = the providers' README), never by usersync's schema. Where a page is ambiguous the
+//! strict reading is the default and a [`MockOptions`] field lets the lenient one through.
 //!
-//! - `POST s2s/v1/users` creates (the integrator's `user_id` names the user; a taken `user_id`
-//!   or email is 409, an assumption: the page is silent);
-//! - `PUT s2s/v1/users/{user_id}` replaces every field (`status` required), `PATCH` changes the
-//!   fields sent (a field sent as `null` is cleared), `GET` reads; a user is deactivated with
-//!   `status: 0` ("Free (no access)");
-//! - every request needs the `Api-Key` and `Secret-Key` headers (401 otherwise);
-//! - invalid JSON is 406, field errors 400 `{"errors":[{"field","code","message"}]}` (the error
-//!   body is not documented; this shape is assumed), an unknown user 404.
+//! - Routes: `POST s2s/v1/users` creates (create:4); `PUT s2s/v1/users/{user_id}` replaces every
+//!   field (update:4), `PATCH` changes the fields sent (update:7); `GET` answers 200 with the
+//!   user's fields and `user_id`, 404 for an unknown user (README: "A GET ... retrieves a user").
+//! - `Api-Key` and `Secret-Key` on every request, else 401 (create:9-10). A body must be sent as
+//!   `Content-Type: application/json` (create:11), else 400; an `Accept` that rules JSON out
+//!   (create:12) is 406.
+//! - Fields: a create takes the create table's (create:17-34); an update the update table's
+//!   (update:20-35) plus `has_video_call_1to1`, which the full-update example sends (update:51).
+//!   Any other field, `user_id` in an update included, is 400.
+//! - Required: `user_id` and `status` on create (create:17-18); `status` on PUT and on PATCH too:
+//!   the update table marks it required (update:20) and the partial example sends it
+//!   (update:56-58). Lenient: [`MockOptions::meetinglawyers_patch_without_status`].
+//! - Types (create:15): String is a JSON string; Numeric a JSON integer; Date a string
+//!   `YYYY-MM-DD` naming a real day (create:24). `status` is 0, 2 or 4 (create:18; 0 is "Free
+//!   (no access)": the user is inactive), `gender` 0 or 1 (create:23), `has_video_call` and
+//!   `has_video_call_1to1` 0 or 1 (create:30-31).
+//! - `email` a valid email (create:19); `nid_number` a DNI or NIE with its right check letter
+//!   (create:20); `mobile_phone` a phone number (create:25): digits, spaces or hyphens after an
+//!   optional `+`, 6 to 15 digits; `service_language_code` (create:28) and `country_code`
+//!   (create:32) two letters in either case (the full-update example sends "es", update:52).
+//! - `null`: the pages show it only for `description` (create:49, update:49); on any other field
+//!   it is 400 naming the field. Lenient: [`MockOptions::null_clears`] takes it as "clear"
+//!   (never for `user_id` or `status`). On a PATCH a cleared field is removed; on a PUT or a
+//!   create a null field is simply not stored.
+//! - Errors: the pages document only statuses (README: 400, 401, 403, 404, 405, 406 for invalid
+//!   JSON); the body here is the mock's own `{"errors":[{"field","code","message"}]}`. A create
+//!   of a taken `user_id`, or of an email another user has (an assumption), is 409 (README:
+//!   "treat a 409/422 on create as exists").
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use http::{HeaderMap, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
-use crate::mock::request::{
-    cleared_fields, text, validate_change, validate_create, with_required, BodyError, ErrorShape,
-    Incoming, Refusal,
-};
+use crate::mock::checks::{self, kind_of};
+use crate::mock::request::{BodyError, ErrorShape, Incoming, Refusal};
 use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
-use crate::mock::{api_routes, MockState};
+use crate::mock::{api_routes, MockOptions, MockState};
 use crate::payload::Payload;
 use crate::provider::Credentials;
 use crate::validate::FieldError;
@@ -41,6 +62,51 @@ pub fn demo_credentials() -> Credentials {
 
 /// Email addresses are unique across users (an assumption; `user_id` always is).
 const UNIQUE: &[&str] = &["email"];
+
+/// What a field's value must be, by the pages' Type and Value columns.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text,
+    Email,
+    Nid,
+    Phone,
+    Date,
+    /// Two letters: an ISO 3166-1 country or ISO 639-1 language code.
+    Code,
+    /// A JSON integer, one of these.
+    Numeric(&'static [i64]),
+}
+
+/// The create table (create:17-34). The update table is the same without `user_id` (and
+/// without `has_video_call_1to1`, which its example sends anyway).
+const FIELDS: &[(&str, Kind)] = &[
+    ("user_id", Kind::Text),
+    ("status", Kind::Numeric(&[0, 2, 4])),
+    ("email", Kind::Email),
+    ("nid_number", Kind::Nid),
+    ("first_name", Kind::Text),
+    ("last_name", Kind::Text),
+    ("gender", Kind::Numeric(&[0, 1])),
+    ("birthdate", Kind::Date),
+    ("mobile_phone", Kind::Phone),
+    ("coverage_name", Kind::Text),
+    ("contract_number", Kind::Text),
+    ("service_language_code", Kind::Code),
+    ("description", Kind::Text),
+    ("has_video_call", Kind::Numeric(&[0, 1])),
+    ("has_video_call_1to1", Kind::Numeric(&[0, 1])),
+    ("country_code", Kind::Code),
+    ("ml_group_name", Kind::Text),
+    ("md_group_name", Kind::Text),
+];
+
+/// Which request a body came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Create,
+    Put,
+    Patch,
+}
 
 /// The mock's router for MeetingLawyers.
 pub fn router(state: MockState) -> Router {
@@ -76,6 +142,42 @@ fn check_keys(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
+/// The JSON headers of the pages (create:11-12): a body declared as JSON, an answer JSON may be.
+fn check_json_headers(request: &Incoming) -> Result<(), Refusal> {
+    let header = |name| {
+        request
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    let has_body = !request.body.iter().all(u8::is_ascii_whitespace);
+    let content_type = header(header::CONTENT_TYPE).unwrap_or_default();
+    if has_body && content_type.split(';').next().map(str::trim) != Some("application/json") {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "content_type",
+            "the body must be sent as Content-Type: application/json",
+        )
+        .into());
+    }
+    if let Some(accept) = header(header::ACCEPT) {
+        let json_ok = accept.split(',').any(|range| {
+            let media = range.split(';').next().unwrap_or_default().trim();
+            matches!(media, "application/json" | "application/*" | "*/*")
+        });
+        if !json_ok {
+            return Err(error(
+                StatusCode::NOT_ACCEPTABLE,
+                "not_acceptable",
+                "this API answers application/json only",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn user_json(user: &StoredUser) -> Value {
     Value::from(user.fields.clone())
 }
@@ -93,14 +195,19 @@ fn conflict(field: &str) -> Response {
         .into_response()
 }
 
-/// MeetingLawyers' errors (assumed): `{"errors":[{"field","code","message"}]}`, 406 for a body
-/// that is not a JSON object, 400 for invalid fields, 404 for an unknown user, 409 for a taken
-/// `user_id` or email.
+/// MeetingLawyers' documented statuses with the mock's error body: 406 for invalid JSON, 400
+/// for a body that is not an object and for invalid fields, 404 for an unknown user, 409 for a
+/// taken `user_id` or email.
 struct MeetingLawyersErrors;
 
 impl ErrorShape for MeetingLawyersErrors {
     fn bad_body(e: BodyError) -> Response {
-        error(StatusCode::NOT_ACCEPTABLE, "invalid_json", &e.to_string())
+        match e {
+            BodyError::NotJson(_) => {
+                error(StatusCode::NOT_ACCEPTABLE, "invalid_json", &e.to_string())
+            }
+            BodyError::NotObject => error(StatusCode::BAD_REQUEST, "malformed", &e.to_string()),
+        }
     }
 
     fn invalid(errors: &[FieldError]) -> Response {
@@ -115,28 +222,139 @@ impl ErrorShape for MeetingLawyersErrors {
     }
 }
 
+/// The field `name` may carry on `route`, and what its value must be.
+fn kind(route: Route, name: &str) -> Option<Kind> {
+    if route != Route::Create && name == "user_id" {
+        return None;
+    }
+    FIELDS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+}
+
+/// A mobile phone number: after an optional `+`, digits with spaces or hyphens, 6 to 15 digits.
+fn phone(text: &str) -> Result<(), String> {
+    let rest = text.strip_prefix('+').unwrap_or(text);
+    let digits = rest.bytes().filter(u8::is_ascii_digit).count();
+    let charset = rest
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-');
+    if charset && (6..=15).contains(&digits) && rest.starts_with(|c: char| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!("{text:?} is not a mobile phone number"))
+    }
+}
+
+/// Why `value` is not a `kind`: (code, message).
+fn check_value(name: &str, kind: Kind, value: &Value) -> Result<(), (&'static str, String)> {
+    if let Kind::Numeric(allowed) = kind {
+        let Some(n) = value.as_i64().filter(|_| !value.is_f64()) else {
+            let found = kind_of(value);
+            return Err((
+                "invalid_type",
+                format!("{name} must be Numeric, not {found}"),
+            ));
+        };
+        if allowed.contains(&n) {
+            return Ok(());
+        }
+        let allowed: Vec<String> = allowed.iter().map(i64::to_string).collect();
+        let message = format!("{name} must be one of {}, not {n}", allowed.join(", "));
+        return Err(("invalid_value", message));
+    }
+    let Some(text) = value.as_str() else {
+        let expected = if matches!(kind, Kind::Date) {
+            "a Date"
+        } else {
+            "a String"
+        };
+        let found = kind_of(value);
+        return Err((
+            "invalid_type",
+            format!("{name} must be {expected}, not {found}"),
+        ));
+    };
+    let (code, checked) = match kind {
+        Kind::Text if name == "user_id" && text.trim().is_empty() => {
+            ("required", Err("user_id must not be empty".to_string()))
+        }
+        Kind::Text | Kind::Numeric(_) => return Ok(()),
+        Kind::Email => ("invalid_email", checks::email(text)),
+        Kind::Nid => ("invalid_nid", checks::dni_or_nie(text)),
+        Kind::Phone => ("invalid_phone", phone(text)),
+        Kind::Date => ("invalid_date", checks::date(text)),
+        Kind::Code => ("invalid_code", checks::two_letters(text)),
+    };
+    checked.map_err(|message| (code, format!("{name}: {message}")))
+}
+
+/// Every problem of `body` sent on `route`, by the rules above.
+fn check_body(route: Route, body: &Payload, opts: &MockOptions) -> Vec<FieldError> {
+    let mut required = vec!["status"];
+    match route {
+        Route::Create => required.insert(0, "user_id"),
+        Route::Patch if opts.meetinglawyers_patch_without_status => required.clear(),
+        Route::Put | Route::Patch => {}
+    }
+    let mut errors = Vec::new();
+    for (name, value) in body.iter() {
+        let Some(kind) = kind(route, name) else {
+            let message = format!("{name} is not a field of this request");
+            errors.push(FieldError::new(name, "unknown_field", message));
+            continue;
+        };
+        if value.is_null() {
+            let clearable = opts.null_clears && !matches!(name, "user_id" | "status");
+            if name != "description" && !clearable {
+                let message = format!("{name} cannot be null (only description can)");
+                errors.push(FieldError::new(name, "null", message));
+            }
+            continue;
+        }
+        if let Err((code, message)) = check_value(name, kind, value) {
+            errors.push(FieldError::new(name, code, message));
+        }
+    }
+    for name in required {
+        if !body.contains_key(name) {
+            errors.push(FieldError::new(
+                name,
+                "required",
+                format!("{name} is required"),
+            ));
+        }
+    }
+    errors
+}
+
 /// Active unless `status` is 0 ("Free (no access)").
 fn is_active(fields: &Payload) -> bool {
     fields.get("status").and_then(Value::as_i64) != Some(0)
 }
 
+/// `body` without its null fields.
+fn without_nulls(body: &Payload) -> Payload {
+    body.iter()
+        .filter(|(_, value)| !value.is_null())
+        .map(|(name, value)| (name.to_owned(), value.clone()))
+        .collect()
+}
+
 async fn create(State(state): State<MockState>, request: Incoming) -> Result<Response, Refusal> {
     check_keys(&state, &request.headers)?;
-    let mut payload = MeetingLawyersErrors::body(&request.body)?;
-    let record = request.record(Change::Create, &payload);
-    let found = validate_create(&super::schema::SCHEMA, &mut payload);
-    MeetingLawyersErrors::valid(with_required(found, &payload, &["user_id", "status"]))?;
-    let Some(user_id) = text(&payload, "user_id") else {
-        return Ok(error(
-            StatusCode::BAD_REQUEST,
-            "required",
-            "user_id is required",
-        ));
-    };
-    let active = is_active(&payload);
+    check_json_headers(&request)?;
+    let body = MeetingLawyersErrors::body(&request.body)?;
+    MeetingLawyersErrors::valid(check_body(Route::Create, &body, state.options()))?;
+    let user_id = body
+        .get("user_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let record = request.record(Change::Create, &body);
+    let fields = without_nulls(&body);
+    let active = is_active(&fields);
     let created = state
         .store()
-        .create(IdKind::Given(user_id), payload, active, record);
+        .create(IdKind::Given(user_id), fields, active, record);
     let user = MeetingLawyersErrors::stored(created)?;
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
 }
@@ -151,45 +369,32 @@ async fn fetch(
     Ok(Json(user_json(&user)).into_response())
 }
 
-/// `PUT s2s/v1/users/{user_id}` when `FULL` (every field replaced, `status` required), `PATCH`
-/// when not (the fields sent changed, those sent as `null` cleared).
+/// `PUT s2s/v1/users/{user_id}` when `FULL` (every field replaced), `PATCH` when not (the fields
+/// sent changed, those sent as `null` cleared).
 async fn change<const FULL: bool>(
     State(state): State<MockState>,
     Path(user_id): Path<String>,
     request: Incoming,
 ) -> Result<Response, Refusal> {
     check_keys(&state, &request.headers)?;
-    let mut payload = MeetingLawyersErrors::body(&request.body)?;
-    // What arrived, before validation drops the nulls: the fields sent, and those to clear.
-    let sent = payload.clone();
-    let cleared = cleared_fields(&payload);
-    let mut found = validate_change(&super::schema::SCHEMA, &mut payload);
-    if FULL {
-        found = with_required(found, &payload, &["status"]);
-    }
-    if let Some(other) = payload.get("user_id").and_then(Value::as_str) {
-        if other != user_id {
-            found.push(FieldError::new(
-                "user_id",
-                "immutable",
-                "user_id cannot be changed",
-            ));
-        }
-    }
-    MeetingLawyersErrors::valid(found)?;
+    check_json_headers(&request)?;
+    let body = MeetingLawyersErrors::body(&request.body)?;
+    let route = if FULL { Route::Put } else { Route::Patch };
+    MeetingLawyersErrors::valid(check_body(route, &body, state.options()))?;
     let mut store = state.store();
-    let was_active = MeetingLawyersErrors::found(store.get(&user_id).map(|u| u.active))?;
+    let current = MeetingLawyersErrors::found(store.get(&user_id))?;
+    let was_active = current.active;
     let mut next = if FULL {
         Payload::new()
     } else {
-        store
-            .get(&user_id)
-            .map(|u| u.fields.clone())
-            .unwrap_or_default()
+        current.fields.clone()
     };
-    next.extend(payload.clone());
-    for name in &cleared {
-        next.remove(name);
+    for (name, value) in body.iter() {
+        if value.is_null() {
+            next.remove(name);
+        } else {
+            next.insert(name.to_owned(), value.clone());
+        }
     }
     next.insert("user_id", Value::String(user_id.clone()));
     let now_active = is_active(&next);
@@ -198,7 +403,7 @@ async fn change<const FULL: bool>(
         now_active,
         if FULL { Change::Update } else { Change::Patch },
     );
-    let record = request.record(kind, &sent);
+    let record = request.record(kind, &body);
     let updated = store.update(&user_id, record, |user| {
         user.fields = next;
         user.active = now_active;
@@ -206,4 +411,121 @@ async fn change<const FULL: bool>(
     drop(store);
     let user = MeetingLawyersErrors::stored(updated)?;
     Ok(Json(user_json(&user)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(value: Value) -> Payload {
+        value.as_object().unwrap().clone().into()
+    }
+
+    fn problems(route: Route, value: Value, opts: &MockOptions) -> Vec<(String, String)> {
+        check_body(route, &body(value), opts)
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect()
+    }
+
+    fn pair(field: &str, code: &str) -> (String, String) {
+        (field.to_string(), code.to_string())
+    }
+
+    #[test]
+    fn types_enums_and_formats_follow_the_tables() {
+        let strict = MockOptions::default();
+        let got = problems(
+            Route::Create,
+            serde_json::json!({"user_id": 7, "status": "2", "gender": 2, "birthdate": "1980-02-30",
+                "nid_number": "12345678A", "email": "ana@example", "country_code": "ESP",
+                "mobile_phone": "call me", "has_video_call": 1.0, "nickname": "x"}),
+            &strict,
+        );
+        assert_eq!(
+            got,
+            [
+                pair("birthdate", "invalid_date"),
+                pair("country_code", "invalid_code"),
+                pair("email", "invalid_email"),
+                pair("gender", "invalid_value"),
+                pair("has_video_call", "invalid_type"),
+                pair("mobile_phone", "invalid_phone"),
+                pair("nickname", "unknown_field"),
+                pair("nid_number", "invalid_nid"),
+                pair("status", "invalid_type"),
+                pair("user_id", "invalid_type"),
+            ]
+        );
+    }
+
+    #[test]
+    fn status_is_required_on_every_route_unless_a_patch_is_lenient() {
+        let strict = MockOptions::default();
+        let lenient = MockOptions {
+            meetinglawyers_patch_without_status: true,
+            ..MockOptions::default()
+        };
+        let bare = || serde_json::json!({"first_name": "Ana"});
+        assert_eq!(
+            problems(Route::Create, bare(), &strict),
+            [pair("user_id", "required"), pair("status", "required")]
+        );
+        assert_eq!(
+            problems(Route::Put, bare(), &lenient),
+            [pair("status", "required")]
+        );
+        assert_eq!(
+            problems(Route::Patch, bare(), &strict),
+            [pair("status", "required")]
+        );
+        assert!(problems(Route::Patch, bare(), &lenient).is_empty());
+    }
+
+    #[test]
+    fn null_is_only_for_description_unless_clears_are_allowed() {
+        let strict = MockOptions::default();
+        let clears = MockOptions {
+            null_clears: true,
+            ..MockOptions::default()
+        };
+        let sent = || serde_json::json!({"status": 2, "description": null, "email": null});
+        assert_eq!(
+            problems(Route::Patch, sent(), &strict),
+            [pair("email", "null")]
+        );
+        assert!(problems(Route::Patch, sent(), &clears).is_empty());
+        let no_status = serde_json::json!({"status": null});
+        assert_eq!(
+            problems(Route::Patch, no_status, &clears),
+            [pair("status", "null")]
+        );
+    }
+
+    #[test]
+    fn updates_take_no_user_id_but_do_take_video_calls_one_to_one() {
+        let strict = MockOptions::default();
+        let sent = serde_json::json!({"status": 2, "user_id": "u1", "has_video_call_1to1": 0});
+        assert_eq!(
+            problems(Route::Put, sent, &strict),
+            [pair("user_id", "unknown_field")]
+        );
+    }
+
+    #[test]
+    fn phones_are_digits_after_an_optional_plus() {
+        for good in ["600000000", "+34 600 000 000", "600-00-00-00"] {
+            assert!(phone(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "12345",
+            "+",
+            "600000000x",
+            "(600) 000000",
+            "+-600000000",
+        ] {
+            assert!(phone(bad).is_err(), "{bad}");
+        }
+    }
 }
