@@ -70,25 +70,59 @@ async fn create_update_by_query_and_path_and_deactivate() {
     assert_eq!(status, 200);
     assert_eq!(body["data"]["address"], "Calle Nueva 2");
 
+    // A sync never resends a password: an update without one is accepted (by the path here),
+    // and the stored password stays.
     let mut partial = changed.clone();
     partial.as_object_mut().unwrap().remove("password");
+    partial["address"] = json!("Calle Nueva 3");
     let by_path = http.put(mock.join("administration/v1/users/1"));
-    let (status, body) = send(by_path, &token, partial).await;
-    assert_eq!(status, 422, "a full update needs every required field");
-    assert_eq!(body["data"][0]["field"], "password");
+    let (status, body) = send(by_path, &token, partial.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["address"], "Calle Nueva 3");
+    assert!(body["data"].get("password").is_none());
 
+    // Every other required field must still be sent: status alone is refused, by name.
+    let status_only = http.put(mock.join("administration/v1/users/1"));
+    let (status, body) = send(status_only, &token, json!({"status": 0})).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["success"], false);
+    let mut missing: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    missing.sort_unstable();
+    assert_eq!(
+        missing,
+        [
+            "address",
+            "birthday",
+            "cellPhoneNumber",
+            "companies",
+            "email",
+            "firstName",
+            "language",
+            "lastName"
+        ]
+    );
+    assert!(mock.state.user("1").unwrap().active);
+
+    let mut leaving = partial.clone();
+    leaving["status"] = json!(0);
     let deactivate = http.put(mock.join("administration/v1/users/1"));
-    let (status, _) = send(deactivate, &token, json!({"status": 0})).await;
+    let (status, _) = send(deactivate, &token, leaving.clone()).await;
     assert_eq!(status, 200);
     let user = mock.state.user("1").unwrap();
     assert!(!user.active);
-    assert_eq!(user.fields["address"], "Calle Nueva 2");
+    assert_eq!(user.fields["address"], "Calle Nueva 3");
+    assert_eq!(user.fields["password"], "Secreta-1!");
     assert_eq!(user.count(Change::Create), 1);
-    assert_eq!(user.count(Change::Update), 1);
+    assert_eq!(user.count(Change::Update), 2);
     assert_eq!(user.count(Change::Deactivate), 1);
 
     let ghost = http.put(mock.join("administration/v1/users?id=42"));
-    assert_eq!(send(ghost, &token, json!({"status": 0})).await.0, 404);
+    assert_eq!(send(ghost, &token, leaving).await.0, 404);
 }
 
 #[tokio::test]

@@ -44,7 +44,7 @@ async fn create_update_and_deactivate_with_a_login_token() {
     let mock = start("faveo", MockOptions::default()).await;
     let token = token(&mock).await;
     let person = json!({"first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.com",
-        "organization": [3], "organisation_department": [7],
+        "user_name": "ana", "organization": [3], "organisation_department": [7],
         "related": [{"org_id": 3, "org_dept": 7}]});
 
     let created = post(&mock, "v3/user/create/api", &token, person.clone()).await;
@@ -64,7 +64,8 @@ async fn create_update_and_deactivate_with_a_login_token() {
     );
 
     // With the organisation fields, they are kept.
-    let update = json!({"first_name": "Ana", "last_name": "Ruiz Gil", "organization": [3],
+    let update = json!({"first_name": "Ana", "last_name": "Ruiz Gil", "user_name": "ana",
+        "email": "ana@example.com", "organization": [3],
         "organisation_department": [7], "related": [{"org_id": 3, "org_dept": 7}]});
     let updated = post(&mock, &format!("v3/user/update/api/{id}"), &token, update).await;
     assert_eq!(json(updated).await["message"], "Updated Successfully");
@@ -74,7 +75,8 @@ async fn create_update_and_deactivate_with_a_login_token() {
     );
 
     // Faveo's trap: without them, every organisation link goes.
-    let bare = json!({"first_name": "Ana", "last_name": "Ruiz"});
+    let bare = json!({"first_name": "Ana", "last_name": "Ruiz", "user_name": "ana",
+        "email": "ana@example.com"});
     let updated = post(&mock, &format!("v3/user/update/api/{id}"), &token, bare).await;
     assert_eq!(updated.status(), 200);
     let user = mock.state.user("1").unwrap();
@@ -165,7 +167,7 @@ async fn field_errors_and_unknown_users_answer_success_false() {
         &mock,
         "v3/user/update/api/99",
         &token,
-        json!({"first_name": "A", "last_name": "B"}),
+        json!({"first_name": "A", "last_name": "B", "user_name": "ab", "email": "ab@example.com"}),
     )
     .await;
     assert_eq!(ghost.status(), 404);
@@ -174,7 +176,10 @@ async fn field_errors_and_unknown_users_answer_success_false() {
     // The token is also accepted as a query parameter, as Faveo's v3 clients send it.
     let by_query = client()
         .post(mock.join(&format!("v3/user/create/api?token={token}")))
-        .json(&json!({"first_name": "A", "last_name": "B"}))
+        .json(
+            &json!({"first_name": "A", "last_name": "B", "user_name": "ab",
+            "email": "ab@example.com"}),
+        )
         .send()
         .await
         .unwrap();

@@ -51,7 +51,7 @@ async fn create_read_update_patch_and_deactivate() {
     assert!(body.get("email").is_none(), "a PUT replaces every field");
 
     let patch = demo(http.patch(mock.join("s2s/v1/users/u1")))
-        .json(&json!({"last_name": "Ruiz"}))
+        .json(&json!({"last_name": "Ruiz", "status": 4}))
         .send()
         .await
         .unwrap();
