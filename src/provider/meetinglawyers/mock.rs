@@ -100,15 +100,14 @@ fn check_keys(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 /// The JSON headers of the pages (create:11-12): a body declared as JSON, an answer JSON may be.
-fn check_json_headers(request: &Incoming) -> Result<(), Refusal> {
+fn check_json_headers(headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
     let header = |name| {
-        request
-            .headers
+        headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_ascii_lowercase)
     };
-    let has_body = !request.body.iter().all(u8::is_ascii_whitespace);
+    let has_body = !body.iter().all(u8::is_ascii_whitespace);
     let content_type = header(header::CONTENT_TYPE).unwrap_or_default();
     if has_body && content_type.split(';').next().map(str::trim) != Some("application/json") {
         return Err(error(
@@ -194,7 +193,7 @@ fn without_nulls(body: &Payload) -> Payload {
 
 async fn create(State(state): State<MockState>, request: Incoming) -> Result<Response, Refusal> {
     check_keys(&state, &request.headers)?;
-    check_json_headers(&request)?;
+    check_json_headers(&request.headers, &request.body)?;
     let body = MeetingLawyersErrors::body(&request.body)?;
     MeetingLawyersErrors::valid(check_body(Route::Create, &body, state.options()))?;
     let user_id = body
@@ -218,6 +217,7 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     check_keys(&state, &headers)?;
+    check_json_headers(&headers, &[])?;
     let user = MeetingLawyersErrors::found(state.user(&user_id))?;
     Ok(Json(user_json(&user)).into_response())
 }
@@ -230,7 +230,7 @@ async fn change<const FULL: bool>(
     request: Incoming,
 ) -> Result<Response, Refusal> {
     check_keys(&state, &request.headers)?;
-    check_json_headers(&request)?;
+    check_json_headers(&request.headers, &request.body)?;
     let body = MeetingLawyersErrors::body(&request.body)?;
     let route = if FULL { Route::Put } else { Route::Patch };
     MeetingLawyersErrors::valid(check_body(route, &body, state.options()))?;
