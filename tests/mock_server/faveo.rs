@@ -198,7 +198,7 @@ async fn links(mock: &MockHandle, id: u64) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|u| u["id"] == id.to_string())
+        .find(|u| u["id"].as_str() == Some(id.to_string().as_str()))
         .expect("the user is listed")
         .clone();
     json!({

@@ -277,13 +277,13 @@ mod tests {
         };
         let good = json!([{"org_id": 3, "org_dept": "7"}]);
         assert!(with(json!([3]), json!(["7"]), good.clone()).is_empty());
-        let related = pair("related", "invalid_organisation");
-        assert_eq!(with(json!([3]), json!([7]), Value::Null), [related.clone()]);
-        assert_eq!(with(json!([3]), json!([7, 8]), good), [related.clone()]);
+        let related = || vec![pair("related", "invalid_organisation")];
+        assert_eq!(with(json!([3]), json!([7]), Value::Null), related());
+        assert_eq!(with(json!([3]), json!([7, 8]), good), related());
         let elsewhere = json!([{"org_id": 4, "org_dept": 7}]);
-        assert_eq!(with(json!([3]), json!([7]), elsewhere), [related.clone()]);
+        assert_eq!(with(json!([3]), json!([7]), elsewhere), related());
         let not_ids = json!([{"org_id": 0, "org_dept": 7}]);
-        assert_eq!(with(json!([3]), json!([7]), not_ids), [related]);
+        assert_eq!(with(json!([3]), json!([7]), not_ids), related());
         assert_eq!(
             with(
                 json!([-3]),
