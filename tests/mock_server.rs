@@ -1,8 +1,9 @@
 //! The built-in mock provider server, driven with raw HTTP as a client of each real API would.
 //!
 //! One module per provider (routes accepted, credentials refused, error shapes), one for the
-//! injected faults, one for the `/__mock/` admin routes. Every server listens on 127.0.0.1 on a
-//! free port; every fault is made deterministic (rate 0 or 1, or a fixed seed).
+//! injected faults, one for the `/__mock/` admin routes, one for the providers' own page
+//! examples. Every server listens on 127.0.0.1 on a free port; every fault is made
+//! deterministic (rate 0 or 1, or a fixed seed).
 
 #[path = "mock_server/abitmedia.rs"]
 mod abitmedia;
@@ -16,6 +17,8 @@ mod faveo;
 mod gnoss;
 #[path = "mock_server/meetinglawyers.rs"]
 mod meetinglawyers;
+#[path = "mock_server/page_examples.rs"]
+mod page_examples;
 
 use usersync::mock::{self, MockHandle, MockOptions};
 

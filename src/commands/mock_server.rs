@@ -119,6 +119,30 @@ pub struct MockServerArgs {
     /// How GNOSS OAuth signatures are checked: gnoss or rfc5849.
     #[arg(long, value_name = "STYLE", default_value = "gnoss")]
     pub signing: SigningStyle,
+
+    /// Accept JSON null as "clear this field" where the provider's page shows no null
+    /// (by default such a null is refused).
+    #[arg(long)]
+    pub null_clears: bool,
+
+    /// MeetingLawyers: accept a PATCH without status (its update table marks status required).
+    #[arg(long)]
+    pub meetinglawyers_patch_without_status: bool,
+
+    /// Faveo: the "configurable" fields (user_name, phone_number, email, mobile) a create or
+    /// update must carry, comma-separated; an empty value for none.
+    #[arg(
+        long,
+        value_name = "FIELDS",
+        value_delimiter = ',',
+        default_value = "email,user_name"
+    )]
+    pub faveo_required: Vec<String>,
+
+    /// Abitmedia: accept an update of status alone (by default an update must carry every
+    /// required field but the password).
+    #[arg(long)]
+    pub abitmedia_status_only_update: bool,
 }
 
 impl MockServerArgs {
@@ -144,16 +168,25 @@ impl MockServerArgs {
             fail_users: self.fail_users.clone(),
             reject_users: self.reject_users.clone(),
         };
-        faults
-            .check()
-            .map_err(|message| anyhow::anyhow!("{message}"))?;
-        Ok(MockOptions {
+        let opts = MockOptions {
             listen: Some(self.listen),
             credentials,
             signing: self.signing,
             token_ttl: Duration::from_secs(self.token_ttl),
             faults,
-        })
+            null_clears: self.null_clears,
+            meetinglawyers_patch_without_status: self.meetinglawyers_patch_without_status,
+            faveo_required: self
+                .faveo_required
+                .iter()
+                .map(|name| name.trim().to_string())
+                .filter(|name| !name.is_empty())
+                .collect(),
+            abitmedia_status_only_update: self.abitmedia_status_only_update,
+        };
+        opts.check()
+            .map_err(|message| anyhow::anyhow!("{message}"))?;
+        Ok(opts)
     }
 }
 
@@ -242,6 +275,33 @@ mod tests {
             "s3cr3t=x"
         );
         assert!(!format!("{:?}", cli.args).contains("s3cr3t"));
+        assert!(!opts.null_clears && !opts.abitmedia_status_only_update);
+        assert_eq!(opts.faveo_required, ["email", "user_name"]);
+    }
+
+    #[test]
+    fn lenient_readings_are_flags() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["mock", "--provider", "faveo"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).unwrap().args.options()
+        };
+        let opts = parse(&[
+            "--null-clears",
+            "--meetinglawyers-patch-without-status",
+            "--abitmedia-status-only-update",
+            "--faveo-required",
+            "email,mobile",
+        ])
+        .unwrap();
+        assert!(opts.null_clears);
+        assert!(opts.meetinglawyers_patch_without_status);
+        assert!(opts.abitmedia_status_only_update);
+        assert_eq!(opts.faveo_required, ["email", "mobile"]);
+        let none = parse(&["--faveo-required", ""]).unwrap();
+        assert!(none.faveo_required.is_empty());
+        let error = parse(&["--faveo-required", "email,password"]).unwrap_err();
+        assert!(error.to_string().contains("\"password\""), "{error}");
     }
 
     #[test]

@@ -3,15 +3,20 @@
 //! It is what `base_url = "mock"` syncs to, what `usersync mock-server` serves for operators
 //! rehearsing a config, and what the tests and benches run against. For one provider it serves
 //! that provider's routes (`provider/<name>/mock.rs`), checks credentials as the provider does,
-//! validates bodies (with the provider's schema; GNOSS's mock with rules and an OAuth verifier of
-//! its own, written from GNOSS's page and RFC 5849), keeps users in memory ([`store`]), injects
-//! seeded faults ([`faults`], [`inject`]), counts everything ([`stats`]) and shows it under `/__mock/`
-//! ([`admin`]).
+//! validates bodies by its own reading of the provider's pages ([`checks`]; GNOSS's mock also
+//! verifies OAuth signatures with its own RFC 5849 code), keeps users in memory ([`store`]),
+//! injects seeded faults ([`faults`], [`inject`]), counts everything ([`stats`]) and shows it
+//! under `/__mock/` ([`admin`]).
+//!
+//! Where a page is ambiguous, a mock takes the strictest reading, so that a rehearsal shows what
+//! the real API might refuse; a [`MockOptions`] field (and a `usersync mock-server` flag) lets
+//! the lenient reading through.
 //!
 //! [`start`] binds the listener before it returns, so a caller can send requests at once.
 
 pub mod admin;
 pub mod auth;
+pub mod checks;
 pub mod faults;
 pub mod inject;
 pub mod request;
@@ -58,6 +63,38 @@ pub struct MockOptions {
     /// How long a Faveo or Abitmedia token lives.
     pub token_ttl: Duration,
     pub faults: FaultConfig,
+    /// Accept JSON `null` as "clear this field" where a provider's page shows no null
+    /// (everywhere but MeetingLawyers' `description`). Off: such a null is refused.
+    pub null_clears: bool,
+    /// MeetingLawyers: accept a `PATCH` without `status` (the update table marks it required).
+    pub meetinglawyers_patch_without_status: bool,
+    /// Faveo: which of the fields its page calls "configurable" (`user_name`, `phone_number`,
+    /// `email`, `mobile`) a create or an update must carry. Default: `email` and `user_name`.
+    pub faveo_required: Vec<String>,
+    /// Abitmedia: accept an update whose body is `status` alone (the page requires every field
+    /// but the password on an update).
+    pub abitmedia_status_only_update: bool,
+}
+
+/// The fields Faveo's page calls "configurable from backend form settings".
+pub const FAVEO_CONFIGURABLE: &[&str] = &["user_name", "phone_number", "email", "mobile"];
+
+impl MockOptions {
+    /// Checks the settings [`start`] cannot serve with.
+    pub fn check(&self) -> Result<(), String> {
+        self.faults.check()?;
+        if let Some(unknown) = self
+            .faveo_required
+            .iter()
+            .find(|name| !FAVEO_CONFIGURABLE.contains(&name.as_str()))
+        {
+            return Err(format!(
+                "faveo required field {unknown:?} is not one of {}",
+                FAVEO_CONFIGURABLE.join(", ")
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for MockOptions {
@@ -68,6 +105,10 @@ impl Default for MockOptions {
             signing: SigningStyle::default(),
             token_ttl: Duration::from_secs(3600),
             faults: FaultConfig::default(),
+            null_clears: false,
+            meetinglawyers_patch_without_status: false,
+            faveo_required: vec!["email".into(), "user_name".into()],
+            abitmedia_status_only_update: false,
         }
     }
 }
@@ -81,6 +122,7 @@ pub fn demo_credentials(provider: &str) -> Credentials {
 }
 
 struct Shared {
+    options: MockOptions,
     credentials: Credentials,
     signing: SigningStyle,
     token_ttl: Duration,
@@ -116,6 +158,7 @@ impl MockState {
         let seed = opts.faults.seed.unwrap_or_else(rand::random);
         MockState {
             shared: Arc::new(Shared {
+                options: opts.clone(),
                 credentials: opts.credentials.clone(),
                 signing: opts.signing,
                 token_ttl: opts.token_ttl,
@@ -140,6 +183,11 @@ impl MockState {
     /// Whether the credential `name` was given (not defaulted).
     pub fn has_credential(&self, name: &str) -> bool {
         self.shared.credentials.get(name).is_some()
+    }
+
+    /// The options this server was started with (which readings of the pages it applies).
+    pub fn options(&self) -> &MockOptions {
+        &self.shared.options
     }
 
     /// How GNOSS signatures are checked.
@@ -277,9 +325,8 @@ pub async fn start(
     provider: &'static dyn Provider,
     opts: MockOptions,
 ) -> anyhow::Result<MockHandle> {
-    opts.faults
-        .check()
-        .map_err(|message| anyhow::anyhow!("invalid mock fault settings: {message}"))?;
+    opts.check()
+        .map_err(|message| anyhow::anyhow!("invalid mock settings: {message}"))?;
     let addr = opts
         .listen
         .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));

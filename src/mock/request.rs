@@ -1,7 +1,8 @@
 //! Small pieces every provider's mock routes share: the parts of a request a route that
-//! changes users reads ([`Incoming`]), reading a JSON object body, validating it with the
-//! provider's own schema (whole on create, only the fields sent on a change), finding a bearer
-//! token, and the clock.
+//! changes users reads ([`Incoming`]), reading a JSON object body, finding a bearer token, and
+//! the clock. [`validate_create`] and [`validate_change`] validate a body with an adapter's
+//! schema, for a mock without rules of its own (GNOSS); the other mocks check bodies by their
+//! own reading of the providers' pages (with [`super::checks`]), never by usersync's rules.
 //!
 //! A route's steps are the same for every provider (check the credentials, read the body,
 //! validate it, look the user up, change the store); only the shape of the errors differs. Each

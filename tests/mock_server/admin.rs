@@ -25,7 +25,7 @@ async fn users_and_stats_show_what_the_mock_was_asked() {
     assert_eq!(created.status(), 201);
     let patched = send(
         http.patch(mock.join("s2s/v1/users/u1")),
-        json!({"coverage_name": "Gold"}),
+        json!({"coverage_name": "Gold", "status": 2}),
     )
     .await
     .unwrap();
@@ -42,7 +42,7 @@ async fn users_and_stats_show_what_the_mock_was_asked() {
     assert_eq!(user["active"], true);
     assert_eq!(user["fields"]["coverage_name"], "Gold");
     assert_eq!(user["counts"], json!({"create": 1, "patch": 1}));
-    assert_eq!(user["last_fields"], json!(["coverage_name"]));
+    assert_eq!(user["last_fields"], json!(["coverage_name", "status"]));
     assert_eq!(user["history"][0]["method"], "POST");
     assert_eq!(user["history"][0]["path"], "s2s/v1/users");
     assert_eq!(

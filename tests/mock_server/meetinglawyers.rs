@@ -51,7 +51,7 @@ async fn create_read_update_patch_and_deactivate() {
     assert!(body.get("email").is_none(), "a PUT replaces every field");
 
     let patch = demo(http.patch(mock.join("s2s/v1/users/u1")))
-        .json(&json!({"last_name": "Ruiz"}))
+        .json(&json!({"last_name": "Ruiz", "status": 4}))
         .send()
         .await
         .unwrap();
@@ -175,4 +175,216 @@ async fn given_credentials_replace_the_demo_ones() {
         401
     );
     assert_eq!(send("key-1", "secret-1").await.unwrap().status(), 201);
+}
+
+/// Sends `body` with the demo keys: (status, JSON body).
+async fn send(
+    mock: &usersync::mock::MockHandle,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let resp = keys(
+        client().request(method, mock.join(path)),
+        DEMO_API_KEY,
+        DEMO_SECRET_KEY,
+    )
+    .json(&body)
+    .send()
+    .await
+    .unwrap();
+    (resp.status().as_u16(), json(resp).await)
+}
+
+fn error_fields(body: &serde_json::Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_patch_without_status_and_nulls_are_refused_by_default() {
+    use reqwest::Method;
+    let mock = start("meetinglawyers", MockOptions::default()).await;
+    let ana = json!({"user_id": "u1", "status": 2, "email": "ana@example.com",
+        "mobile_phone": "600000000", "description": null});
+    assert_eq!(send(&mock, Method::POST, "s2s/v1/users", ana).await.0, 201);
+
+    let (status, body) = send(
+        &mock,
+        Method::PATCH,
+        "s2s/v1/users/u1",
+        json!({"last_name": "Ruiz"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_fields(&body), ["status"]);
+
+    let clear = json!({"status": 2, "mobile_phone": null});
+    let (status, body) = send(&mock, Method::PATCH, "s2s/v1/users/u1", clear).await;
+    assert_eq!(status, 400);
+    assert_eq!(error_fields(&body), ["mobile_phone"]);
+
+    let (status, body) = send(
+        &mock,
+        Method::PATCH,
+        "s2s/v1/users/u1",
+        json!({"status": 2, "nickname": "a"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errors"][0]["code"], "unknown_field");
+    let (status, body) = send(
+        &mock,
+        Method::PUT,
+        "s2s/v1/users/u1",
+        json!({"status": 2, "user_id": "u1"}),
+    )
+    .await;
+    assert_eq!(status, 400, "the update table has no user_id");
+    assert_eq!(error_fields(&body), ["user_id"]);
+    let (status, body) = send(
+        &mock,
+        Method::PATCH,
+        "s2s/v1/users/u1",
+        json!({"status": "2"}),
+    )
+    .await;
+    assert_eq!(status, 400, "status is Numeric");
+    assert_eq!(body["errors"][0]["code"], "invalid_type");
+
+    let user = mock.state.user("u1").unwrap();
+    assert_eq!(user.count(usersync::mock::Change::Create), 1);
+    assert_eq!(user.history.len(), 1, "no refused request changed the user");
+    assert_eq!(user.fields["mobile_phone"], "600000000");
+
+    // description is the one field the pages show as null: accepted, and cleared.
+    let (status, body) = send(
+        &mock,
+        Method::PATCH,
+        "s2s/v1/users/u1",
+        json!({"status": 2, "description": "vip"}),
+    )
+    .await;
+    assert_eq!((status, &body["description"]), (200, &json!("vip")));
+    let (status, body) = send(
+        &mock,
+        Method::PATCH,
+        "s2s/v1/users/u1",
+        json!({"status": 2, "description": null}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.get("description").is_none());
+}
+
+#[tokio::test]
+async fn lenient_options_let_a_bare_patch_and_null_clears_through() {
+    use reqwest::Method;
+    let mock = start(
+        "meetinglawyers",
+        MockOptions {
+            meetinglawyers_patch_without_status: true,
+            null_clears: true,
+            ..MockOptions::default()
+        },
+    )
+    .await;
+    let ana = json!({"user_id": "u1", "status": 0, "email": "ana@example.com", "gender": 1});
+    assert_eq!(send(&mock, Method::POST, "s2s/v1/users", ana).await.0, 201);
+    let (status, body) = send(
+        &mock,
+        Method::PATCH,
+        "s2s/v1/users/u1",
+        json!({"email": null, "last_name": "Ruiz"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("email").is_none());
+    assert_eq!(body["last_name"], "Ruiz");
+    assert_eq!(body["status"], 0, "the status stays as it was");
+    assert!(!mock.state.user("u1").unwrap().active);
+
+    // Neither option lets a PUT go without status, nor status be cleared.
+    let (status, body) = send(&mock, Method::PUT, "s2s/v1/users/u1", json!({"gender": 0})).await;
+    assert_eq!(
+        (status, error_fields(&body)),
+        (400, vec!["status".to_string()])
+    );
+    let (status, body) = send(
+        &mock,
+        Method::PATCH,
+        "s2s/v1/users/u1",
+        json!({"status": null}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_fields(&body)),
+        (400, vec!["status".to_string()])
+    );
+}
+
+#[tokio::test]
+async fn reads_answer_the_user_and_headers_must_allow_json() {
+    use reqwest::Method;
+    let mock = start("meetinglawyers", MockOptions::default()).await;
+    let ana = json!({"user_id": "u 1", "status": 4, "country_code": "es",
+        "service_language_code": "EN", "birthdate": "2000-02-29"});
+    assert_eq!(send(&mock, Method::POST, "s2s/v1/users", ana).await.0, 201);
+    let read = keys(
+        client().get(mock.join("s2s/v1/users/u%201")),
+        DEMO_API_KEY,
+        DEMO_SECRET_KEY,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(
+        json(read).await,
+        json!({"user_id": "u 1", "status": 4, "country_code": "es",
+            "service_language_code": "EN", "birthdate": "2000-02-29"})
+    );
+    let ghost = keys(
+        client().get(mock.join("s2s/v1/users/ghost")),
+        DEMO_API_KEY,
+        DEMO_SECRET_KEY,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(ghost.status(), 404);
+
+    let as_text = keys(
+        client().patch(mock.join("s2s/v1/users/u%201")),
+        DEMO_API_KEY,
+        DEMO_SECRET_KEY,
+    )
+    .header("content-type", "text/plain")
+    .body(r#"{"status": 0}"#)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(as_text.status(), 400);
+    let wants_html = keys(
+        client().get(mock.join("s2s/v1/users/u%201")),
+        DEMO_API_KEY,
+        DEMO_SECRET_KEY,
+    )
+    .header("accept", "text/html")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(wants_html.status(), 406);
+    assert!(mock.state.user("u 1").unwrap().active);
+
+    let bad_date = json!({"user_id": "u2", "status": 2, "birthdate": "2001-02-29"});
+    let (status, body) = send(&mock, Method::POST, "s2s/v1/users", bad_date).await;
+    assert_eq!(
+        (status, error_fields(&body)),
+        (400, vec!["birthdate".to_string()])
+    );
 }

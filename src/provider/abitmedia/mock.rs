@@ -1,17 +1,41 @@
 //! Abitmedia routes in the built-in mock server: its identity service and administration API,
-//! both on the mock's root (so `auth_url` and `base_url` can be the same mock URL).
+//! both on the mock's root (so `auth_url` and `base_url` can be the same mock URL). Bodies are
+//! checked by the mock's own reading of the user update page (`page` = abitmedia-update.txt)
+//! and the providers' README, never by usersync's schema. Where the page is ambiguous the
+//! strict reading is the default and a [`MockOptions`] field lets the lenient one through.
 //!
 //! - `GET v1/auth` with HTTP Basic `email:password` answers `{accessToken, refreshToken,
 //!   expiresIn}` (the token lives `token_ttl`); `POST v1/refreshToken {refreshToken}` renews it
-//!   (a refresh token works once). Wrong credentials: 401.
-//! - The API routes need `Authorization: Bearer {accessToken}`; a missing, unknown or expired
-//!   token is 401 `{"success":false,"status":401,"message":..}`.
-//! - `POST administration/v1/users` creates (`status` defaults to 1; `data.id` is the new
-//!   integer id). `PUT administration/v1/users?id=N` (or `/users/N`) is a full update: every
-//!   documented required field must be sent; a body of `status` alone is accepted, to
-//!   deactivate (0), reactivate (1) or delete (2) a user.
-//! - Field errors, a taken email included, are 422 `{"success":false,"status":422,"message":..,
-//!   "data":[{"field","message"}]}`; an unknown id is 404 in the same envelope (assumed).
+//!   (a refresh token works once). Wrong credentials: 401 (README).
+//! - The API routes need `Authorization: Bearer {accessToken}` (page:10); a missing, unknown or
+//!   expired token is 401 `{"success":false,"status":401,"message":..}`.
+//! - `POST administration/v1/users` creates (README; page:205-207 lists POST): every field the
+//!   page marks "Si" is required, the password included; `status` defaults to 1 (page:30).
+//!   `data.id` is the new integer id.
+//! - `PUT administration/v1/users?id=N` or `/users/N` updates (page:4, 12-15: `id` an integer):
+//!   every "Si" field but the password is required (a sync never resends a password), so a body
+//!   of `status` alone is refused, naming the missing fields; [`MockOptions::
+//!   abitmedia_status_only_update`] accepts it (it changes the status only). The fields sent
+//!   replace the stored ones; the stored password and status stay unless sent.
+//! - `GET administration/v1/users?id=N` or `/users/N` (page:205-207 lists GET) answers 200 in
+//!   the envelope of the response example (page:156-184), `data` the user without its password.
+//! - Fields (page:19-30): `language` es | en (page:20); `firstName`, `lastName`, `address`
+//!   non-empty strings (page:21-22, 26); `email` a valid email, unique (page:23); `password` at
+//!   least 8 characters with a symbol, a digit and an upper-case letter (page:24);
+//!   `cellPhoneNumber` `+`, the country code and the number, digits only (page:25); `birthday`
+//!   a real date `YYYY-MM-DD` (page:27, as the example writes it, page:171); `isAbitmedia` a
+//!   boolean (page:28); `companies` a non-empty array of objects (page:29), each
+//!   `{companyId: integer, roleId: integer, isAdmin: boolean}` (types from page:173-179);
+//!   `status` 0 inactive, 1 active, 2 deleted (page:30). The response's own attributes `id`,
+//!   `createdAt`, `updateAt` (page:164, 181-182) are ignored in a body; any other field is
+//!   refused.
+//! - `null`: the page shows none, so a null field is refused; [`MockOptions::null_clears`]
+//!   takes it as "clear" on `isAbitmedia`, the one optional field without a default.
+//! - Errors are 422 `{"success":false,"status":422,"message":..,"data":[{"field","message"}]}`
+//!   (page:188-201), a taken email included; an unknown id is 404 in the same envelope
+//!   (assumed).
+//! - Each user's history in `/__mock/users` lists the fields of every request, so whether a
+//!   request carried a `password` shows there.
 
 use std::collections::HashMap;
 
@@ -25,15 +49,14 @@ use base64::Engine;
 use http::{header, HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
-use crate::mock::request::{
-    bearer, json_object, text, validate_change, validate_create, with_required, BodyError,
-    ErrorShape, Incoming, Refusal,
-};
+use crate::mock::request::{bearer, json_object, text, BodyError, ErrorShape, Incoming, Refusal};
 use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
 use crate::mock::{api_routes, auth_routes, MockState};
-use crate::payload::Payload;
 use crate::provider::Credentials;
 use crate::validate::FieldError;
+
+mod body;
+use body::{check_body, storable, Route};
 
 /// The demo login `email` the mock accepts when none is given.
 pub const DEMO_EMAIL: &str = "demo@abitmedia.example";
@@ -49,18 +72,6 @@ pub fn demo_credentials() -> Credentials {
 }
 
 const UNIQUE: &[&str] = &["email"];
-/// The fields the update page marks required ("Si").
-pub const REQUIRED_ON_UPDATE: &[&str] = &[
-    "language",
-    "firstName",
-    "lastName",
-    "email",
-    "password",
-    "cellPhoneNumber",
-    "address",
-    "birthday",
-    "companies",
-];
 const VALIDATION_FAILED: &str = "Se encontró errores de validación en el recurso enviado";
 
 /// The mock's router for Abitmedia.
@@ -69,9 +80,12 @@ pub fn router(state: MockState) -> Router {
     let api = Router::new()
         .route(
             "/administration/v1/users",
-            post(create).put(update_by_query),
+            post(create).put(update_by_query).get(fetch_by_query),
         )
-        .route("/administration/v1/users/:id", put(update_by_path));
+        .route(
+            "/administration/v1/users/:id",
+            put(update_by_path).get(fetch_by_path),
+        );
     let auth = Router::new()
         .route("/v1/auth", get(authenticate))
         .route("/v1/refreshToken", post(refresh));
@@ -189,22 +203,69 @@ fn user_json(user: &StoredUser) -> Value {
     Value::from(data)
 }
 
+/// The integer resource id of a path or query (page:15), or the 422 naming it.
+fn resource_id(id: &str) -> Result<String, Refusal> {
+    match id.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n.to_string()),
+        _ => Err(AbitmediaErrors::invalid(&[FieldError::new(
+            "id",
+            "required",
+            "id es requerido y debe ser un entero",
+        )])
+        .into()),
+    }
+}
+
 async fn create(State(state): State<MockState>, request: Incoming) -> Result<Response, Refusal> {
     check_token(&state, &request.headers)?;
-    let mut payload = AbitmediaErrors::body(&request.body)?;
-    let record = request.record(Change::Create, &payload);
-    AbitmediaErrors::valid(validate_create(&super::schema::SCHEMA, &mut payload))?;
-    if !payload.contains_key("status") {
-        payload.insert("status", json!(1));
+    let body = AbitmediaErrors::body(&request.body)?;
+    AbitmediaErrors::valid(check_body(Route::Create, &body, state.options()))?;
+    let record = request.record(Change::Create, &body);
+    let mut fields = storable(&body);
+    if !fields.contains_key("status") {
+        fields.insert("status", json!(1));
     }
-    let active = payload.get("status").and_then(Value::as_i64) == Some(1);
+    let active = fields.get("status").and_then(Value::as_i64) == Some(1);
     let created = state
         .store()
-        .create(IdKind::Integer, payload.clone(), active, record);
+        .create(IdKind::Integer, fields, active, record);
     let user = AbitmediaErrors::stored(created)?;
     Ok(envelope(
         StatusCode::OK,
         "Recurso creado exitosamente",
+        user_json(&user),
+    ))
+}
+
+async fn fetch_by_query(
+    state: State<MockState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let id = query.get("id").cloned().unwrap_or_default();
+    fetch(state, &id, &headers)
+}
+
+async fn fetch_by_path(
+    state: State<MockState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    fetch(state, &id, &headers)
+}
+
+/// `GET administration/v1/users` of the user `id`, from the query or the path.
+fn fetch(
+    State(state): State<MockState>,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, Refusal> {
+    check_token(&state, headers)?;
+    let id = resource_id(id)?;
+    let user = AbitmediaErrors::found(state.user(&id))?;
+    Ok(envelope(
+        StatusCode::OK,
+        "Recurso obtenido exitosamente",
         user_json(&user),
     ))
 }
@@ -233,39 +294,22 @@ async fn update(
     request: Incoming,
 ) -> Result<Response, Refusal> {
     check_token(&state, &request.headers)?;
-    let mut payload = AbitmediaErrors::body(&request.body)?;
-    if id.trim().parse::<u64>().is_err() {
-        return Err(AbitmediaErrors::invalid(&[FieldError::new(
-            "id",
-            "required",
-            "id es requerido y debe ser un entero",
-        )])
-        .into());
-    }
-    let status_only = payload.len() == 1 && payload.contains_key("status");
-    let mut errors = validate_change(&super::schema::SCHEMA, &mut payload);
-    if !status_only {
-        errors = with_required(errors, &payload, REQUIRED_ON_UPDATE);
-    }
-    AbitmediaErrors::valid(errors)?;
-    let id = id.trim().to_string();
+    let body = AbitmediaErrors::body(&request.body)?;
+    let id = resource_id(&id)?;
+    AbitmediaErrors::valid(check_body(Route::Update, &body, state.options()))?;
     let mut store = state.store();
-    let current = AbitmediaErrors::found(store.get(&id).cloned())?;
-    let mut next = if status_only {
-        current.fields.clone()
-    } else {
-        Payload::new()
-    };
-    next.extend(payload.clone());
-    if !next.contains_key("status") {
-        next.insert(
-            "status",
-            current.fields.get("status").cloned().unwrap_or(json!(1)),
-        );
+    let current = AbitmediaErrors::found(store.get(&id))?;
+    // A full update replaces every field but the password and the status, kept unless sent;
+    // a status-only one (when accepted) changes the status alone.
+    let status_only = body.len() == 1 && body.contains_key("status");
+    let mut next = current.fields.clone();
+    if !status_only {
+        next.retain(|name, _| name == "password" || name == "status");
     }
+    next.extend(storable(&body));
     let active = next.get("status").and_then(Value::as_i64) == Some(1);
     let change = Change::by_access(current.active, active, Change::Update);
-    let record = request.record(change, &payload);
+    let record = request.record(change, &body);
     let updated = store.update(&id, record, |user| {
         user.fields = next;
         user.active = active;

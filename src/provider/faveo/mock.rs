@@ -1,19 +1,41 @@
-//! Faveo Helpdesk routes in the built-in mock server (API v3), traps included.
+//! Faveo Helpdesk routes in the built-in mock server (API v3), checked by the mock's own
+//! reading of the "Edit User" page (`page` = faveo-edit-user.txt) and the providers' README,
+//! never by usersync's schema. Where the page is ambiguous the strict reading is the default
+//! and a [`MockOptions`] field lets the lenient one through.
 //!
 //! - `POST v3/api/login` `{email | user_name, password}` (JSON or form) issues a bearer token
-//!   living `token_ttl`: `{"success":true,"data":{"token":..}}`; wrong credentials are 401
-//!   `{"success":false,"message":..}` (assumed: the answer is not documented).
+//!   living `token_ttl`: `{"success":true,"data":{"token":..}}` (README); wrong credentials are
+//!   401 `{"success":false,"message":..}` (assumed: the answer is not documented).
 //! - Every other route takes the token as `Authorization: Bearer` or `?token=`; without a valid
-//!   one it answers 422 `{"result":{"fails":"Unauthorized! Please login again"}}`, as Faveo does.
-//!   A `token` credential, when given, is accepted as a token that never expires.
-//! - `POST v3/user/create/api` creates (`data.id` is the new integer id); `POST
-//!   v3/user/update/api/{id}` updates (`first_name`, `last_name` required; the fields sent are
-//!   merged, a field sent as `null` is cleared), and, like Faveo,
-//!   removes all of the user's organisation links when the update carries no organisation
-//!   field; `POST v3/api/account/deactivate/{id}` deactivates (applied at once here; Faveo
-//!   queues it).
-//! - Field errors are 412 `{"success":false,"message":{field: error}}`; a taken email, user_name
-//!   or mobile is "... has already been taken" in that shape.
+//!   one it answers 422 `{"result":{"fails":"Unauthorized! Please login again"}}` (README). A
+//!   `token` credential, when given, is accepted as a token that never expires.
+//! - `POST v3/user/create/api` creates (`data.id` is the new integer id; README: create takes
+//!   the same fields); `POST v3/user/update/api/{id}` updates (page:1-3): the fields sent
+//!   replace the stored ones, the others stay; `POST v3/api/account/deactivate/{id}` deactivates
+//!   (README; applied at once here, Faveo queues it).
+//! - Fields: those of the table (page:6-16), custom fields as `custom_<id>` (page:13); any other
+//!   field is refused.
+//! - Required: `first_name` and `last_name` (page:7-8), non-empty. Of the fields "configurable
+//!   from backend form settings", `user_name`, `phone_number`, email, `mobile` (page:9-12),
+//!   [`MockOptions::faveo_required`] names those required (default `email` and `user_name`).
+//! - Types: the String fields are JSON strings (page:7-12), `email` a valid email (page:11);
+//!   `custom_<id>` a string or an array of strings (page:13); `organization` and
+//!   `organisation_department` arrays of ids (page:14-15), `related` an array of `{org_id,
+//!   org_dept}` objects (page:16). An id is a positive integer, or its digits as a string (the
+//!   page writes the fields as form fields, `organization[0]`, whose values travel as text).
+//! - Organisations (page:17): given `organisation_department`, `related` is mandatory, with as
+//!   many elements; each `related` element combines an organisation of `organization` with a
+//!   department of `organisation_department`.
+//! - The trap (README): an update replaces the user's organisation links with those it carries,
+//!   so an update without the organisation fields removes all of them. The links are the user's
+//!   stored `organization`, `organisation_department` and `related` fields (in `/__mock/users`).
+//! - `null`: the page shows none, so a null field is refused; [`MockOptions::null_clears`]
+//!   takes it as "clear" on a field that is not required.
+//! - Answers: an update is `{"success":true,"message":"Updated Successfully"}` (page:22);
+//!   failures are 412 `{"success":false,"message":{field: error}}` (page:24; README: seen with
+//!   412), a taken email or user_name "This email/username has already been taken", a taken
+//!   mobile "The mobile phone has already been taken." under `mobile_phone`, as the page
+//!   writes it (page:25).
 
 use std::collections::HashMap;
 
@@ -25,15 +47,15 @@ use axum::{Json, Router};
 use http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
-use crate::mock::request::{
-    bearer, cleared_fields, json_object, validate_change, validate_create, with_required,
-    BodyError, ErrorShape, Incoming, Refusal,
-};
-use crate::mock::store::{Change, IdKind, StoreError};
+use crate::mock::request::{bearer, json_object, BodyError, ErrorShape, Incoming, Refusal};
+use crate::mock::store::{Change, IdKind, Store, StoreError};
 use crate::mock::{api_routes, auth_routes, MockState};
 use crate::payload::Payload;
 use crate::provider::Credentials;
 use crate::validate::FieldError;
+
+mod body;
+use body::check_body;
 
 /// The demo login `email` the mock accepts when none is given.
 pub const DEMO_EMAIL: &str = "admin@example.com";
@@ -54,9 +76,6 @@ const UNIQUE: &[&str] = &["email", "user_name", "mobile"];
 /// The fields that carry a user's organisation links.
 pub const ORGANISATION_FIELDS: &[&str] = &["organization", "organisation_department", "related"];
 const PLEASE_LOGIN: &str = "Unauthorized! Please login again";
-/// The fields a create and an update must carry.
-const REQUIRED: &[&str] = &["first_name", "last_name"];
-
 /// The mock's router for Faveo.
 pub fn router(state: MockState) -> Router {
     state.store().set_unique_fields(UNIQUE);
@@ -74,13 +93,23 @@ fn failure(status: StatusCode, message: Value) -> Response {
     (status, Json(json!({"success": false, "message": message}))).into_response()
 }
 
-fn taken(field: &str) -> Response {
-    let message = if field == "mobile" {
-        "The mobile phone has already been taken."
-    } else {
-        "This email/username has already been taken"
-    };
-    failure(StatusCode::PRECONDITION_FAILED, json!({ field: message }))
+/// The page's answer to taken unique values (page:25), one entry per field.
+fn taken(fields: &[&str]) -> Response {
+    let mut message = serde_json::Map::new();
+    for field in fields {
+        if *field == "mobile" {
+            message.insert(
+                "mobile_phone".into(),
+                json!("The mobile phone has already been taken."),
+            );
+        } else {
+            message.insert(
+                field.to_string(),
+                json!("This email/username has already been taken"),
+            );
+        }
+    }
+    failure(StatusCode::PRECONDITION_FAILED, Value::Object(message))
 }
 
 /// Faveo's errors: 412 `{"success":false,"message":{field: error}}` for fields, 400 for a body
@@ -107,9 +136,27 @@ impl ErrorShape for FaveoErrors {
     fn store_error(e: StoreError) -> Response {
         match e {
             StoreError::NotFound => failure(StatusCode::NOT_FOUND, json!("User not found")),
-            StoreError::Conflict { field } => taken(&field),
+            StoreError::Conflict { field } => {
+                let field = UNIQUE.iter().find(|f| **f == field).copied();
+                taken(&[field.unwrap_or("email")])
+            }
         }
     }
+}
+
+/// The unique fields of `fields` whose value another user than `own` has.
+fn taken_fields(store: &Store, fields: &Payload, own: Option<&str>) -> Vec<&'static str> {
+    UNIQUE
+        .iter()
+        .filter(|field| {
+            fields
+                .get(field)
+                .and_then(Value::as_str)
+                .and_then(|value| store.find_by(field, value))
+                .is_some_and(|holder| Some(holder.id.as_str()) != own)
+        })
+        .copied()
+        .collect()
 }
 
 /// The login body: JSON, or a form as Faveo's web clients send it.
@@ -175,14 +222,23 @@ async fn create(
     request: Incoming,
 ) -> Result<Response, Refusal> {
     check_token(&state, &request.headers, &query)?;
-    let mut payload = FaveoErrors::body(&request.body)?;
-    let record = request.record(Change::Create, &payload);
-    let errors = validate_create(&super::schema::SCHEMA, &mut payload);
-    FaveoErrors::valid(with_required(errors, &payload, REQUIRED))?;
-    let created = state.store().create(IdKind::Integer, payload, true, record);
+    let body = FaveoErrors::body(&request.body)?;
+    FaveoErrors::valid(check_body(&body, state.options()))?;
+    let record = request.record(Change::Create, &body);
+    let fields: Payload = body
+        .iter()
+        .filter(|(_, value)| !value.is_null())
+        .map(|(name, value)| (name.to_owned(), value.clone()))
+        .collect();
+    let mut store = state.store();
+    let taken_now = taken_fields(&store, &fields, None);
+    if !taken_now.is_empty() {
+        return Ok(taken(&taken_now));
+    }
+    let created = store.create(IdKind::Integer, fields, true, record);
+    drop(store);
     let user = FaveoErrors::stored(created)?;
     let mut data = user.fields;
-    data.remove("password");
     data.insert("id", json!(user.id.parse::<u64>().unwrap_or(0)));
     Ok(Json(json!({
         "success": true,
@@ -199,25 +255,30 @@ async fn update(
     request: Incoming,
 ) -> Result<Response, Refusal> {
     check_token(&state, &request.headers, &query)?;
-    let mut payload = FaveoErrors::body(&request.body)?;
-    let record = request.record(Change::Update, &payload);
-    // Validation drops nulls: a field sent as null is one the client clears.
-    let cleared = cleared_fields(&payload);
-    let keeps_organisations = ORGANISATION_FIELDS.iter().any(|f| payload.contains_key(f));
-    let errors = validate_change(&super::schema::SCHEMA, &mut payload);
-    FaveoErrors::valid(with_required(errors, &payload, REQUIRED))?;
-    let updated = state.store().update(&id, record, |user| {
-        if !keeps_organisations {
-            // Faveo's trap: an update without organisation fields unlinks every organisation.
-            for field in ORGANISATION_FIELDS {
-                user.fields.remove(field);
-            }
+    let body = FaveoErrors::body(&request.body)?;
+    FaveoErrors::valid(check_body(&body, state.options()))?;
+    let record = request.record(Change::Update, &body);
+    let mut store = state.store();
+    let current = FaveoErrors::found(store.get(&id))?;
+    let mut next = current.fields.clone();
+    // The trap: the organisation links become those the update carries, none when it carries
+    // no organisation field.
+    for field in ORGANISATION_FIELDS {
+        next.remove(field);
+    }
+    for (name, value) in body.iter() {
+        if value.is_null() {
+            next.remove(name);
+        } else {
+            next.insert(name.to_owned(), value.clone());
         }
-        user.fields.extend(payload);
-        for name in &cleared {
-            user.fields.remove(name);
-        }
-    });
+    }
+    let taken_now = taken_fields(&store, &next, Some(&id));
+    if !taken_now.is_empty() {
+        return Ok(taken(&taken_now));
+    }
+    let updated = store.update(&id, record, |user| user.fields = next);
+    drop(store);
     FaveoErrors::stored(updated)?;
     Ok(Json(json!({"success": true, "message": "Updated Successfully"})).into_response())
 }

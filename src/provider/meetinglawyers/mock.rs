@@ -1,30 +1,53 @@
-//! MeetingLawyers routes in the built-in mock server, as its server-to-server API documents them.
+//! MeetingLawyers routes in the built-in mock server, checked by the mock's own reading of the
+//! provider's pages (`create` = meetinglawyers-create.txt, `update` = meetinglawyers-update.txt,
+//! `README` = the providers' README), never by usersync's schema. Where a page is ambiguous the
+//! strict reading is the default and a [`MockOptions`] field lets the lenient one through.
 //!
-//! - `POST s2s/v1/users` creates (the integrator's `user_id` names the user; a taken `user_id`
-//!   or email is 409, an assumption: the page is silent);
-//! - `PUT s2s/v1/users/{user_id}` replaces every field (`status` required), `PATCH` changes the
-//!   fields sent (a field sent as `null` is cleared), `GET` reads; a user is deactivated with
-//!   `status: 0` ("Free (no access)");
-//! - every request needs the `Api-Key` and `Secret-Key` headers (401 otherwise);
-//! - invalid JSON is 406, field errors 400 `{"errors":[{"field","code","message"}]}` (the error
-//!   body is not documented; this shape is assumed), an unknown user 404.
+//! - Routes: `POST s2s/v1/users` creates (create:4); `PUT s2s/v1/users/{user_id}` replaces every
+//!   field (update:4), `PATCH` changes the fields sent (update:7); `GET` answers 200 with the
+//!   user's fields and `user_id`, 404 for an unknown user (README: "A GET ... retrieves a user").
+//! - `Api-Key` and `Secret-Key` on every request, else 401 (create:9-10). A body must be sent as
+//!   `Content-Type: application/json` (create:11), else 400; an `Accept` that rules JSON out
+//!   (create:12) is 406.
+//! - Fields: a create takes the create table's (create:17-34); an update the update table's
+//!   (update:20-35) plus `has_video_call_1to1`, which the full-update example sends (update:51).
+//!   Any other field, `user_id` in an update included, is 400.
+//! - Required: `user_id` and `status` on create (create:17-18); `status` on PUT and on PATCH too:
+//!   the update table marks it required (update:20) and the partial example sends it
+//!   (update:56-58). Lenient: [`MockOptions::meetinglawyers_patch_without_status`].
+//! - Types (create:15): String is a JSON string; Numeric a JSON integer; Date a string
+//!   `YYYY-MM-DD` naming a real day (create:24). `status` is 0, 2 or 4 (create:18; 0 is "Free
+//!   (no access)": the user is inactive), `gender` 0 or 1 (create:23), `has_video_call` and
+//!   `has_video_call_1to1` 0 or 1 (create:30-31).
+//! - `email` a valid email (create:19); `nid_number` a DNI or NIE with its right check letter
+//!   (create:20); `mobile_phone` a phone number (create:25): digits, spaces or hyphens after an
+//!   optional `+`, 6 to 15 digits; `service_language_code` (create:28) and `country_code`
+//!   (create:32) two letters in either case (the full-update example sends "es", update:52).
+//! - `null`: the pages show it only for `description` (create:49, update:49); on any other field
+//!   it is 400 naming the field. Lenient: [`MockOptions::null_clears`] takes it as "clear"
+//!   (never for `user_id` or `status`). On a PATCH a cleared field is removed; on a PUT or a
+//!   create a null field is simply not stored.
+//! - Errors: the pages document only statuses (README: 400, 401, 403, 404, 405, 406 for invalid
+//!   JSON); the body here is the mock's own `{"errors":[{"field","code","message"}]}`. A create
+//!   of a taken `user_id`, or of an email another user has (an assumption), is 409 (README:
+//!   "treat a 409/422 on create as exists").
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use http::{HeaderMap, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
-use crate::mock::request::{
-    cleared_fields, text, validate_change, validate_create, with_required, BodyError, ErrorShape,
-    Incoming, Refusal,
-};
+use crate::mock::request::{BodyError, ErrorShape, Incoming, Refusal};
 use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
 use crate::payload::Payload;
 use crate::provider::Credentials;
 use crate::validate::FieldError;
+
+mod body;
+use body::{check_body, Route};
 
 /// The demo `api_key` the mock accepts when none is given.
 pub const DEMO_API_KEY: &str = "demo-api-key";
@@ -76,6 +99,41 @@ fn check_keys(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
+/// The JSON headers of the pages (create:11-12): a body declared as JSON, an answer JSON may be.
+fn check_json_headers(headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    let has_body = !body.iter().all(u8::is_ascii_whitespace);
+    let content_type = header(header::CONTENT_TYPE).unwrap_or_default();
+    if has_body && content_type.split(';').next().map(str::trim) != Some("application/json") {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "content_type",
+            "the body must be sent as Content-Type: application/json",
+        )
+        .into());
+    }
+    if let Some(accept) = header(header::ACCEPT) {
+        let json_ok = accept.split(',').any(|range| {
+            let media = range.split(';').next().unwrap_or_default().trim();
+            matches!(media, "application/json" | "application/*" | "*/*")
+        });
+        if !json_ok {
+            return Err(error(
+                StatusCode::NOT_ACCEPTABLE,
+                "not_acceptable",
+                "this API answers application/json only",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn user_json(user: &StoredUser) -> Value {
     Value::from(user.fields.clone())
 }
@@ -93,14 +151,19 @@ fn conflict(field: &str) -> Response {
         .into_response()
 }
 
-/// MeetingLawyers' errors (assumed): `{"errors":[{"field","code","message"}]}`, 406 for a body
-/// that is not a JSON object, 400 for invalid fields, 404 for an unknown user, 409 for a taken
-/// `user_id` or email.
+/// MeetingLawyers' documented statuses with the mock's error body: 406 for invalid JSON, 400
+/// for a body that is not an object and for invalid fields, 404 for an unknown user, 409 for a
+/// taken `user_id` or email.
 struct MeetingLawyersErrors;
 
 impl ErrorShape for MeetingLawyersErrors {
     fn bad_body(e: BodyError) -> Response {
-        error(StatusCode::NOT_ACCEPTABLE, "invalid_json", &e.to_string())
+        match e {
+            BodyError::NotJson(_) => {
+                error(StatusCode::NOT_ACCEPTABLE, "invalid_json", &e.to_string())
+            }
+            BodyError::NotObject => error(StatusCode::BAD_REQUEST, "malformed", &e.to_string()),
+        }
     }
 
     fn invalid(errors: &[FieldError]) -> Response {
@@ -120,23 +183,30 @@ fn is_active(fields: &Payload) -> bool {
     fields.get("status").and_then(Value::as_i64) != Some(0)
 }
 
+/// `body` without its null fields.
+fn without_nulls(body: &Payload) -> Payload {
+    body.iter()
+        .filter(|(_, value)| !value.is_null())
+        .map(|(name, value)| (name.to_owned(), value.clone()))
+        .collect()
+}
+
 async fn create(State(state): State<MockState>, request: Incoming) -> Result<Response, Refusal> {
     check_keys(&state, &request.headers)?;
-    let mut payload = MeetingLawyersErrors::body(&request.body)?;
-    let record = request.record(Change::Create, &payload);
-    let found = validate_create(&super::schema::SCHEMA, &mut payload);
-    MeetingLawyersErrors::valid(with_required(found, &payload, &["user_id", "status"]))?;
-    let Some(user_id) = text(&payload, "user_id") else {
-        return Ok(error(
-            StatusCode::BAD_REQUEST,
-            "required",
-            "user_id is required",
-        ));
-    };
-    let active = is_active(&payload);
+    check_json_headers(&request.headers, &request.body)?;
+    let body = MeetingLawyersErrors::body(&request.body)?;
+    MeetingLawyersErrors::valid(check_body(Route::Create, &body, state.options()))?;
+    let user_id = body
+        .get("user_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let record = request.record(Change::Create, &body);
+    let fields = without_nulls(&body);
+    let active = is_active(&fields);
     let created = state
         .store()
-        .create(IdKind::Given(user_id), payload, active, record);
+        .create(IdKind::Given(user_id), fields, active, record);
     let user = MeetingLawyersErrors::stored(created)?;
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
 }
@@ -147,49 +217,37 @@ async fn fetch(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     check_keys(&state, &headers)?;
+    check_json_headers(&headers, &[])?;
     let user = MeetingLawyersErrors::found(state.user(&user_id))?;
     Ok(Json(user_json(&user)).into_response())
 }
 
-/// `PUT s2s/v1/users/{user_id}` when `FULL` (every field replaced, `status` required), `PATCH`
-/// when not (the fields sent changed, those sent as `null` cleared).
+/// `PUT s2s/v1/users/{user_id}` when `FULL` (every field replaced), `PATCH` when not (the fields
+/// sent changed, those sent as `null` cleared).
 async fn change<const FULL: bool>(
     State(state): State<MockState>,
     Path(user_id): Path<String>,
     request: Incoming,
 ) -> Result<Response, Refusal> {
     check_keys(&state, &request.headers)?;
-    let mut payload = MeetingLawyersErrors::body(&request.body)?;
-    // What arrived, before validation drops the nulls: the fields sent, and those to clear.
-    let sent = payload.clone();
-    let cleared = cleared_fields(&payload);
-    let mut found = validate_change(&super::schema::SCHEMA, &mut payload);
-    if FULL {
-        found = with_required(found, &payload, &["status"]);
-    }
-    if let Some(other) = payload.get("user_id").and_then(Value::as_str) {
-        if other != user_id {
-            found.push(FieldError::new(
-                "user_id",
-                "immutable",
-                "user_id cannot be changed",
-            ));
-        }
-    }
-    MeetingLawyersErrors::valid(found)?;
+    check_json_headers(&request.headers, &request.body)?;
+    let body = MeetingLawyersErrors::body(&request.body)?;
+    let route = if FULL { Route::Put } else { Route::Patch };
+    MeetingLawyersErrors::valid(check_body(route, &body, state.options()))?;
     let mut store = state.store();
-    let was_active = MeetingLawyersErrors::found(store.get(&user_id).map(|u| u.active))?;
+    let current = MeetingLawyersErrors::found(store.get(&user_id))?;
+    let was_active = current.active;
     let mut next = if FULL {
         Payload::new()
     } else {
-        store
-            .get(&user_id)
-            .map(|u| u.fields.clone())
-            .unwrap_or_default()
+        current.fields.clone()
     };
-    next.extend(payload.clone());
-    for name in &cleared {
-        next.remove(name);
+    for (name, value) in body.iter() {
+        if value.is_null() {
+            next.remove(name);
+        } else {
+            next.insert(name.to_owned(), value.clone());
+        }
     }
     next.insert("user_id", Value::String(user_id.clone()));
     let now_active = is_active(&next);
@@ -198,7 +256,7 @@ async fn change<const FULL: bool>(
         now_active,
         if FULL { Change::Update } else { Change::Patch },
     );
-    let record = request.record(kind, &sent);
+    let record = request.record(kind, &body);
     let updated = store.update(&user_id, record, |user| {
         user.fields = next;
         user.active = now_active;
