@@ -400,16 +400,3 @@ fn count(tally: &Tally, progress: &ProgressBar, outcome: &RowOutcome) {
         progress.set_message(tally.message());
     }
 }
-
-impl Tally {
-    /// The progress bar's message: the counts so far.
-    pub fn message(&self) -> String {
-        format!(
-            "synced {} · unchanged {} · rejected {} · failed {}",
-            self.synced.load(Ordering::Relaxed),
-            self.unchanged.load(Ordering::Relaxed),
-            self.rejected.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed)
-        )
-    }
-}

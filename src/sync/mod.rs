@@ -20,6 +20,7 @@ pub mod planner;
 pub mod preview;
 pub mod retry;
 pub mod scan;
+mod tally;
 pub mod window;
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,8 +41,7 @@ use crate::dispatch::{
 use crate::exit::Exit;
 use crate::input::InputOptions;
 use crate::ledger::{
-    Ledger, LedgerWriter, NewRun, RowNote, RunCounts, RunId, RunStatus, Snapshot, TargetLock,
-    WriterConfig,
+    Ledger, LedgerWriter, NewRun, RunCounts, RunId, RunStatus, Snapshot, TargetLock, WriterConfig,
 };
 use crate::plan::PlanCounts;
 use feeder::FeedEnd;
@@ -52,6 +52,7 @@ pub use feeder::{INTENT_BATCH, OUTCOME_BATCH};
 pub use planner::{Guards, Pending, Planned, Planner, Source};
 pub use retry::{RetryRequest, RetrySummary, RunChoice};
 pub use scan::Scan;
+pub use tally::Tally;
 
 /// Everything one sync needs besides the target.
 pub struct SyncRequest {
@@ -116,60 +117,6 @@ impl SyncSummary {
     /// prints the summary only then.
     pub fn needs_a_person(&self) -> bool {
         self.exit != Exit::Ok || !self.noted.is_empty()
-    }
-}
-
-/// Counters of the outcomes recorded so far, shared by the pipeline's tasks: the progress bar's
-/// message, and the run's counts at the end (the same numbers the ledger's rows add up to,
-/// without reading a million rows back).
-#[derive(Debug, Default)]
-pub struct Tally {
-    pub done: std::sync::atomic::AtomicU64,
-    pub synced: std::sync::atomic::AtomicU64,
-    pub unchanged: std::sync::atomic::AtomicU64,
-    pub rejected: std::sync::atomic::AtomicU64,
-    /// Failed or not attempted.
-    pub failed: std::sync::atomic::AtomicU64,
-    pub not_attempted: std::sync::atomic::AtomicU64,
-    /// Synced creates, updates (and patches), deactivations.
-    pub created: std::sync::atomic::AtomicU64,
-    pub updated: std::sync::atomic::AtomicU64,
-    pub deactivated: std::sync::atomic::AtomicU64,
-    /// See [`SyncSummary::noted`].
-    pub noted: std::sync::Mutex<BTreeMap<String, Noted>>,
-}
-
-impl Tally {
-    /// Counts the notes of a row (user `key`) that went through.
-    pub fn note(&self, key: Option<&str>, notes: &[RowNote]) {
-        if let Ok(mut noted) = self.noted.lock() {
-            for note in notes {
-                let entry = noted.entry(note.code.clone()).or_default();
-                entry.count += 1;
-                if let Some(key) = key.filter(|_| entry.keys.len() < Noted::KEYS) {
-                    entry.keys.push(key.to_owned());
-                }
-            }
-        }
-    }
-
-    /// The run's counts as recorded (requests and retries are the dispatcher's).
-    pub fn counts(&self) -> RunCounts {
-        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        let not_attempted = get(&self.not_attempted);
-        RunCounts {
-            rows: get(&self.done),
-            synced: get(&self.synced),
-            unchanged: get(&self.unchanged),
-            rejected: get(&self.rejected),
-            failed: get(&self.failed).saturating_sub(not_attempted),
-            not_attempted,
-            created: get(&self.created),
-            updated: get(&self.updated),
-            deactivated: get(&self.deactivated),
-            requests: 0,
-            retries: 0,
-        }
     }
 }
 
