@@ -11,7 +11,10 @@
 //! At most [`HOLD_LIMIT`] requests are held (`Planner::hold_limit`). When more rows need one (a
 //! big change), the rest are only noted, and a second pass reads the file again for the
 //! requests after the last one held. A run stopped, refused or cut short by an unreadable file
-//! before its requests left records them `not_attempted`.
+//! before its requests left records them `not_attempted`; so does one whose reader or planner
+//! broke (panicked), which then ends the run as broken (`breakdown.rs`): rows that stop without
+//! the reader's end marker are never taken for the end of the export, nor their users for
+//! leavers.
 //!
 //! A first sync (the ledger knows no user of the target) holds nothing: the guards compare the
 //! export with the users the ledger knows, so they cannot refuse it, and nobody can leave. Its
@@ -21,18 +24,19 @@
 //! The rows of a `retry` come from the ledger and need no guard: they come out as they are
 //! read (deactivations first, by their negative lines).
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
 
+use super::breakdown::{not_sent_because, panic_message};
 use super::planner::{deactivation, Pending, Planned, Planner, Source, Step};
+use super::reader::{read_ahead, ReadFault};
 use super::scan::Scan;
-use crate::input::InputError;
 use crate::input::InputOptions;
 use crate::ledger::{LedgerError, OutcomeKind, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
 use crate::plan::check_guards;
-use crate::prepare::{KnownRows, PreparedRow, Rows};
-use std::sync::Arc;
+use crate::prepare::{KnownRows, Rows};
 
 use super::scan::FileStamp;
 
@@ -137,6 +141,28 @@ enum Cut {
     Stopped,
     /// The file could not be read further.
     Fatal(String),
+    /// The reader thread broke: says what broke.
+    Broken(String),
+}
+
+impl Cut {
+    /// The last item for the listener, when the pass ended on a problem it must hear of.
+    fn into_item(self) -> Option<Planned> {
+        match self {
+            Cut::Fatal(message) => Some(Planned::Fatal(message)),
+            Cut::Broken(what) => Some(Planned::Broken(what)),
+            Cut::Gone | Cut::Stopped => None,
+        }
+    }
+}
+
+impl From<ReadFault> for Cut {
+    fn from(fault: ReadFault) -> Self {
+        match fault {
+            ReadFault::Input(e) => Cut::Fatal(e.to_string()),
+            ReadFault::Broken(what) => Cut::Broken(what),
+        }
+    }
 }
 
 /// The requests held back during the first pass.
@@ -148,46 +174,6 @@ struct Held {
     full: bool,
     /// Requests of the rows found once full (the second pass sends them).
     later: u64,
-}
-
-/// Rows read ahead by the reader thread, handed over together.
-const READ_BATCH: usize = 256;
-/// Batches the reader thread may be ahead by.
-const READ_AHEAD: usize = 8;
-
-/// Reads, maps and validates `rows` on a thread of their own (the export's half of the work),
-/// handing them over in batches; ends after the first fatal error. The thread stops when the
-/// receiver is dropped.
-fn read_ahead(rows: Rows, input: &Path) -> Receiver<Vec<Result<PreparedRow, InputError>>> {
-    let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
-    let reader = move || {
-        let mut batch = Vec::with_capacity(READ_BATCH);
-        for row in rows {
-            let fatal = row.is_err();
-            batch.push(row);
-            if batch.len() == READ_BATCH || fatal {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH));
-                if tx.send(full).is_err() || fatal {
-                    return;
-                }
-            }
-        }
-        let _ = tx.send(batch);
-    };
-    if let Err(e) = std::thread::Builder::new()
-        .name("usersync-reader".into())
-        .spawn(reader)
-    {
-        // Without a thread, say why the rows end here (the receiver sees no more).
-        let (tx, rx) = mpsc::sync_channel(1);
-        let _ = tx.send(vec![Err(InputError::Read {
-            path: input.to_path_buf(),
-            line: 0,
-            source: e,
-        })]);
-        return rx;
-    }
-    rx
 }
 
 impl Planner {
@@ -207,12 +193,25 @@ impl Planner {
         requests: impl FnOnce(u64, u64),
     ) {
         let mut emit = Emitter::new(&mut send);
-        match &self.source {
-            Source::File { input, options } => self.run_file(input, options, &mut emit, requests),
+        let mut held = Held::default();
+        // A planner that breaks has not planned everything: the requests it held are recorded
+        // not sent, and the listener told, as for a reader that breaks.
+        let pass = std::panic::catch_unwind(AssertUnwindSafe(|| match &self.source {
+            Source::File { input, options } => {
+                self.run_file(input, options, &mut emit, &mut held, requests)
+            }
             Source::Kept {
                 run,
                 include_rejected,
             } => self.run_kept(*run, *include_rejected, &mut emit),
+        }));
+        if let Err(panic) = pass {
+            let what = format!("the planner panicked: {}", panic_message(panic.as_ref()));
+            let held = std::mem::take(&mut held.jobs);
+            if emit.not_sent(held, "not_attempted", &not_sent_because(&what)) {
+                emit.item(Planned::Broken(what));
+            }
+            return;
         }
         emit.flush();
     }
@@ -226,10 +225,10 @@ impl Planner {
         input: &Path,
         options: &InputOptions,
         emit: &mut Emitter<'_, F>,
+        held: &mut Held,
         requests: impl FnOnce(u64, u64),
     ) {
         let mut scan = Scan::new(&self.snapshot);
-        let mut held = Held::default();
         let stamp = match FileStamp::of(input) {
             Ok(stamp) => stamp,
             Err(e) => {
@@ -244,7 +243,7 @@ impl Planner {
             self.send_rest(input, options, &stamp, None, emit);
             return;
         }
-        let mut first = self.first_pass(input, options, &mut scan, &mut held, emit);
+        let mut first = self.first_pass(input, options, &mut scan, held, emit);
         if first.is_ok() {
             // Nothing has been sent yet: a file that changed under the first pass sends nothing.
             if let Some(what) = stamp.changed(input) {
@@ -255,13 +254,20 @@ impl Planner {
             Ok(()) => {}
             Err(Cut::Gone) => return,
             Err(Cut::Stopped) => {
-                emit.not_sent(held.jobs, "not_attempted", INTERRUPTED);
+                emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", INTERRUPTED);
                 return;
             }
             Err(Cut::Fatal(message)) => {
                 let why = format!("not sent: the export could not be read to its end ({message})");
-                if emit.not_sent(held.jobs, "not_attempted", &why) {
+                if emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", &why) {
                     emit.item(Planned::Fatal(message));
+                }
+                return;
+            }
+            Err(Cut::Broken(what)) => {
+                let why = not_sent_because(&what);
+                if emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", &why) {
+                    emit.item(Planned::Broken(what));
                 }
                 return;
             }
@@ -288,7 +294,7 @@ impl Planner {
             );
             if let Err(refusal) = guarded {
                 let why = format!("not sent: {refusal}");
-                if !emit.not_sent(held.jobs, GUARD_REFUSED, &why) {
+                if !emit.not_sent(std::mem::take(&mut held.jobs), GUARD_REFUSED, &why) {
                     return;
                 }
                 if held.full {
@@ -305,7 +311,13 @@ impl Planner {
                             true
                         }
                     });
-                    if !emit.not_sent(rest, GUARD_REFUSED, &why) || reread.is_err() {
+                    if !emit.not_sent(rest, GUARD_REFUSED, &why) {
+                        return;
+                    }
+                    if let Err(cut) = reread {
+                        if let Some(item) = cut.into_item() {
+                            emit.item(item);
+                        }
                         return;
                     }
                 }
@@ -317,7 +329,7 @@ impl Planner {
         let leaving = leavers.len() as u64;
         let held_requests: u64 = held.jobs.iter().map(Pending::requests).sum();
         requests(leaving + held_requests + held.later, leaving);
-        for job in leavers.into_iter().chain(held.jobs) {
+        for job in leavers.into_iter().chain(std::mem::take(&mut held.jobs)) {
             if !emit.item(Planned::Send(Box::new(job))) {
                 return;
             }
@@ -328,7 +340,7 @@ impl Planner {
     }
 
     /// Sends the requests after line `after` as [`Planner::send_pass`] reads them, then says
-    /// why it stopped if the export could not be read to its end.
+    /// why it stopped if the export could not be read to its end, or its reader broke.
     fn send_rest<F: FnMut(Planned) -> bool>(
         &self,
         input: &Path,
@@ -338,8 +350,8 @@ impl Planner {
         emit: &mut Emitter<'_, F>,
     ) {
         let sent = self.send_pass(input, options, stamp, after, |step| emit.step(step));
-        if let Err(Cut::Fatal(message)) = sent {
-            emit.item(Planned::Fatal(message));
+        if let Some(item) = sent.err().and_then(Cut::into_item) {
+            emit.item(item);
         }
     }
 
@@ -364,11 +376,11 @@ impl Planner {
         emit: &mut Emitter<'_, F>,
     ) -> Result<(), Cut> {
         let rows = self.open_rows(input, options)?;
-        for row in read_ahead(rows, input).iter().flatten() {
+        for row in read_ahead(rows, input) {
             if self.stopped() {
                 return Err(Cut::Stopped);
             }
-            let mut row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
+            let mut row = row?;
             row.position = scan.note(&row, &self.snapshot);
             let line = row.line as i64;
             match self.plan_row(row) {
@@ -415,7 +427,7 @@ impl Planner {
                 .map(|what| Cut::Fatal(changed_message(input, &what, sent_line)))
         };
         let mut last: Option<Box<Pending>> = None;
-        for row in read_ahead(rows, input).iter().flatten() {
+        for row in read_ahead(rows, input) {
             if self.stopped() {
                 if let Some(held) = last {
                     each(Step::Done(not_attempted(
@@ -432,7 +444,19 @@ impl Planner {
                     return Err(cut);
                 }
             }
-            let row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
+            let row = match row {
+                Ok(row) => row,
+                Err(fault) => {
+                    let cut = Cut::from(fault);
+                    // A request read whole before the reader broke has its outcome; the row
+                    // before a file cut short may be cut short too, and is not a row.
+                    if let (Cut::Broken(what), Some(held)) = (&cut, last.take()) {
+                        let why = not_sent_because(what);
+                        each(Step::Done(not_attempted(*held, "not_attempted", &why)));
+                    }
+                    return Err(cut);
+                }
+            };
             if (row.line as i64) <= after {
                 continue;
             }

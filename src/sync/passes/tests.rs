@@ -26,6 +26,8 @@ enum Out {
     Refused,
     /// The requests counted for the estimate, and the leavers among them.
     Requests(u64, u64),
+    /// What broke.
+    Broken(String),
 }
 use crate::provider::Operation;
 
@@ -38,6 +40,8 @@ struct Setup {
     count_first: bool,
     /// Ctrl-C as the first request is handed on.
     stop_at_first_send: bool,
+    /// The planner panics once its pass is done, before the first request is handed on.
+    panic_when_counted: bool,
 }
 
 /// Plans `export` (a CSV of ids) as `setup` says, with `--deactivate-missing`, holding at
@@ -116,11 +120,15 @@ fn plan_in(
                 out.extend(p.notes.into_iter().map(|n| Out::Note(key.clone(), n.code)));
             }
             Planned::Refused(GuardRefusal::TooManyDeactivations { .. }) => out.push(Out::Refused),
+            Planned::Broken(what) => out.push(Out::Broken(what)),
             other => panic!("unexpected {other:?}"),
         }
         true
     };
     planner.run_counting(send, |n, leavers| {
+        if setup.panic_when_counted {
+            panic!("counted {n}");
+        }
         out.borrow_mut().push(Out::Requests(n, leavers))
     });
     out.into_inner()
@@ -264,6 +272,34 @@ fn a_refused_pass_sends_nothing_and_records_every_row() {
             refused("u5"),
             refused("u6"),
             Out::Refused,
+        ]
+    );
+}
+
+#[test]
+fn a_planner_that_breaks_sends_nothing_more_and_records_what_it_held() {
+    let broken = Setup {
+        known: true,
+        force: true,
+        panic_when_counted: true,
+        ..Setup::default()
+    };
+    let not_sent = |key: &str| {
+        Out::Done(
+            key.into(),
+            OutcomeKind::NotAttempted,
+            Some("not_attempted".into()),
+        )
+    };
+    // No leaver is deactivated, no request handed on: the two requests held are recorded not
+    // sent, and the listener is told what broke.
+    assert_eq!(
+        plan_with("id\nu1\nu2\nu3\nu4\nu5\nu6\n", broken),
+        [
+            Out::Done("u1".into(), OutcomeKind::Unchanged, None),
+            not_sent("u2"),
+            not_sent("u3"),
+            Out::Broken("the planner panicked: counted 7".into()),
         ]
     );
 }
