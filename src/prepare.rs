@@ -108,6 +108,22 @@ pub struct Rows {
     fingerprints: Option<(SourceHasher, Vec<Column>)>,
     known: Option<Known>,
     done: bool,
+    /// Test builds only: the line whose row panics (see [`injected_panic_line`]).
+    #[cfg(debug_assertions)]
+    panic_at: Option<u64>,
+}
+
+/// Test builds only: the input line whose mapping panics, so that tests can break a run
+/// inside. Read once per process; release builds never read it.
+#[cfg(debug_assertions)]
+fn injected_panic_line() -> Option<u64> {
+    static LINE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    // USERSYNC_TEST_PANIC_AT_LINE=N: the row on input line N panics as it is prepared.
+    *LINE.get_or_init(|| {
+        std::env::var("USERSYNC_TEST_PANIC_AT_LINE")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+    })
 }
 
 impl Rows {
@@ -143,6 +159,8 @@ impl Rows {
             fingerprints: None,
             known: None,
             done: false,
+            #[cfg(debug_assertions)]
+            panic_at: injected_panic_line(),
         })
     }
 
@@ -243,6 +261,10 @@ impl Rows {
             return Ok(None);
         };
         let line = record.line;
+        #[cfg(debug_assertions)]
+        if self.panic_at == Some(line) {
+            panic!("injected by USERSYNC_TEST_PANIC_AT_LINE on line {line}");
+        }
         if let Some(problem) = record.problem() {
             return Ok(Some(PreparedRow::new(
                 line,

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use indicatif::ProgressBar;
 use tokio::sync::{mpsc, oneshot};
 
+use super::breakdown::Breakdown;
 use super::planner::{Pending, Planned};
 use super::Tally;
 use crate::dispatch::{FinalOutcome, Job, JobResult};
@@ -55,15 +56,17 @@ pub fn queue_capacity(concurrency: usize) -> usize {
 /// Why the feeder stopped before the planner's last row.
 #[derive(Debug)]
 pub enum FeedEnd {
-    /// The rows could not be read further, or the ledger writer failed.
+    /// The rows could not be read further.
     Fatal(String),
     /// A broken-export guard refused the run; nothing was sent.
     Refused(GuardRefusal),
+    /// The run broke inside (the pass, or the ledger writer): the run's [`Breakdown`] says what.
+    Broken,
 }
 
 /// Moves planned rows on: outcomes straight to the ledger, jobs through a committed intent to
-/// the dispatcher. Once the dispatcher stops taking jobs (abort, interrupt), every further job
-/// is recorded `not_attempted` with the reason.
+/// the dispatcher. Once the dispatcher stops taking jobs (abort, interrupt), or the run broke,
+/// every further job is recorded `not_attempted` with the reason.
 #[allow(clippy::too_many_arguments)]
 pub async fn feed(
     run: RunId,
@@ -74,7 +77,12 @@ pub async fn feed(
     tally: Arc<Tally>,
     progress: ProgressBar,
     abort_reason: oneshot::Receiver<String>,
+    breakdown: Breakdown,
 ) -> Result<(), FeedEnd> {
+    let broke = |what: String| {
+        breakdown.report(what);
+        FeedEnd::Broken
+    };
     let mut jobs = Some(jobs);
     let mut abort_reason = Some(abort_reason);
     let mut reason: Option<String> = None;
@@ -89,17 +97,22 @@ pub async fn feed(
                     for outcome in &outcomes {
                         count(&tally, &progress, outcome);
                     }
-                    if writer.record_outcomes(run, outcomes).await.is_err() {
-                        return Err(FeedEnd::Fatal("the ledger writer stopped".into()));
+                    if let Err(e) = writer.record_outcomes(run, outcomes).await {
+                        return Err(broke(e.to_string()));
                     }
                 }
                 Planned::Send(p) => batch.push(*p),
                 Planned::Fatal(message) => end = Some(FeedEnd::Fatal(message)),
                 Planned::Refused(refusal) => end = Some(FeedEnd::Refused(refusal)),
+                Planned::Broken(what) => end = Some(broke(what)),
             }
             if batch.len() < INTENT_BATCH {
                 next = planned.try_recv().ok();
             }
+        }
+        if breakdown.get().is_some() {
+            // Nothing more is handed over; closing the queue wakes a dispatcher waiting on it.
+            jobs = None;
         }
         if batch.is_empty() {
             if end.is_some() {
@@ -108,16 +121,21 @@ pub async fn feed(
             continue;
         }
         let unsent = match &jobs {
-            Some(tx) => hand_over(run, &writer, &pending, tx, &mut batch).await?,
+            Some(tx) => hand_over(run, &writer, &pending, tx, &mut batch)
+                .await
+                .map_err(broke)?,
             None => batch.drain(..).map(|p| (p.job, p.full)).collect(),
         };
         if !unsent.is_empty() {
             // The dispatcher has stopped: these jobs and all later ones are not sent.
             jobs = None;
-            let why = stop_reason(&mut abort_reason, &mut reason).await;
+            let why = match breakdown.why_not_sent() {
+                Some(why) => why,
+                None => stop_reason(&mut abort_reason, &mut reason).await,
+            };
             record_stopped(run, &writer, &tally, &progress, unsent, &why)
                 .await
-                .map_err(FeedEnd::Fatal)?;
+                .map_err(broke)?;
         }
         if end.is_some() {
             break;
@@ -133,14 +151,14 @@ pub async fn feed(
 type Unsent = (Job, Option<Payload>);
 
 /// Commits the intents of `batch` and hands its jobs to the dispatcher. Returns the jobs it no
-/// longer took (it stopped): the first one it refused and all after it.
+/// longer took (it stopped): the first one it refused and all after it; or what broke.
 async fn hand_over(
     run: RunId,
     writer: &LedgerHandle,
     pending: &PendingMap,
     tx: &mpsc::Sender<Job>,
     batch: &mut Vec<Pending>,
-) -> Result<Vec<Unsent>, FeedEnd> {
+) -> Result<Vec<Unsent>, String> {
     let intents = batch
         .iter()
         .map(|p| Intent {
@@ -153,7 +171,7 @@ async fn hand_over(
     writer
         .record_intents(run, intents)
         .await
-        .map_err(|e| FeedEnd::Fatal(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     let mut unsent = Vec::new();
     for p in batch.drain(..) {
         if !unsent.is_empty() {
@@ -162,7 +180,7 @@ async fn hand_over(
         }
         pending
             .lock()
-            .map_err(|_| FeedEnd::Fatal("poisoned".into()))?
+            .map_err(|_| "a task panicked holding the rows in flight".to_owned())?
             .insert(
                 p.job.line,
                 InFlight {
@@ -398,18 +416,5 @@ fn count(tally: &Tally, progress: &ProgressBar, outcome: &RowOutcome) {
     progress.inc(1);
     if tally.done.load(Ordering::Relaxed).is_multiple_of(64) {
         progress.set_message(tally.message());
-    }
-}
-
-impl Tally {
-    /// The progress bar's message: the counts so far.
-    pub fn message(&self) -> String {
-        format!(
-            "synced {} · unchanged {} · rejected {} · failed {}",
-            self.synced.load(Ordering::Relaxed),
-            self.unchanged.load(Ordering::Relaxed),
-            self.rejected.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed)
-        )
     }
 }

@@ -8,8 +8,10 @@
 //! Every stage is a bounded channel, so memory stays flat however large the file (the planner
 //! holds at most `passes::HOLD_LIMIT` requests). Before a request leaves, its intent is
 //! committed; every row read ends with exactly one outcome. A `retry` runs the same pipeline
-//! on rows the ledger kept (`retry.rs`).
+//! on rows the ledger kept (`retry.rs`). A thread or task that panics or fails ends the run
+//! `aborted`, sending nothing more (`breakdown.rs`).
 
+mod breakdown;
 pub mod connect;
 pub mod endpoint;
 pub mod estimate;
@@ -18,8 +20,10 @@ mod learned;
 pub mod passes;
 pub mod planner;
 pub mod preview;
+mod reader;
 pub mod retry;
 pub mod scan;
+mod tally;
 pub mod window;
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,10 +44,10 @@ use crate::dispatch::{
 use crate::exit::Exit;
 use crate::input::InputOptions;
 use crate::ledger::{
-    Ledger, LedgerWriter, NewRun, RowNote, RunCounts, RunId, RunStatus, Snapshot, TargetLock,
-    WriterConfig,
+    Ledger, LedgerWriter, NewRun, RunCounts, RunId, RunStatus, Snapshot, TargetLock, WriterConfig,
 };
 use crate::plan::PlanCounts;
+use breakdown::{guarded, settle_broken_run, task_failed, Breakdown};
 use feeder::FeedEnd;
 
 pub use connect::Connection;
@@ -52,6 +56,7 @@ pub use feeder::{INTENT_BATCH, OUTCOME_BATCH};
 pub use planner::{Guards, Pending, Planned, Planner, Source};
 pub use retry::{RetryRequest, RetrySummary, RunChoice};
 pub use scan::Scan;
+pub use tally::Tally;
 
 /// Everything one sync needs besides the target.
 pub struct SyncRequest {
@@ -116,60 +121,6 @@ impl SyncSummary {
     /// prints the summary only then.
     pub fn needs_a_person(&self) -> bool {
         self.exit != Exit::Ok || !self.noted.is_empty()
-    }
-}
-
-/// Counters of the outcomes recorded so far, shared by the pipeline's tasks: the progress bar's
-/// message, and the run's counts at the end (the same numbers the ledger's rows add up to,
-/// without reading a million rows back).
-#[derive(Debug, Default)]
-pub struct Tally {
-    pub done: std::sync::atomic::AtomicU64,
-    pub synced: std::sync::atomic::AtomicU64,
-    pub unchanged: std::sync::atomic::AtomicU64,
-    pub rejected: std::sync::atomic::AtomicU64,
-    /// Failed or not attempted.
-    pub failed: std::sync::atomic::AtomicU64,
-    pub not_attempted: std::sync::atomic::AtomicU64,
-    /// Synced creates, updates (and patches), deactivations.
-    pub created: std::sync::atomic::AtomicU64,
-    pub updated: std::sync::atomic::AtomicU64,
-    pub deactivated: std::sync::atomic::AtomicU64,
-    /// See [`SyncSummary::noted`].
-    pub noted: std::sync::Mutex<BTreeMap<String, Noted>>,
-}
-
-impl Tally {
-    /// Counts the notes of a row (user `key`) that went through.
-    pub fn note(&self, key: Option<&str>, notes: &[RowNote]) {
-        if let Ok(mut noted) = self.noted.lock() {
-            for note in notes {
-                let entry = noted.entry(note.code.clone()).or_default();
-                entry.count += 1;
-                if let Some(key) = key.filter(|_| entry.keys.len() < Noted::KEYS) {
-                    entry.keys.push(key.to_owned());
-                }
-            }
-        }
-    }
-
-    /// The run's counts as recorded (requests and retries are the dispatcher's).
-    pub fn counts(&self) -> RunCounts {
-        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        let not_attempted = get(&self.not_attempted);
-        RunCounts {
-            rows: get(&self.done),
-            synced: get(&self.synced),
-            unchanged: get(&self.unchanged),
-            rejected: get(&self.rejected),
-            failed: get(&self.failed).saturating_sub(not_attempted),
-            not_attempted,
-            created: get(&self.created),
-            updated: get(&self.updated),
-            deactivated: get(&self.deactivated),
-            requests: 0,
-            retries: 0,
-        }
     }
 }
 
@@ -394,25 +345,41 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     let (jobs_tx, jobs_rx) = mpsc::channel(feeder::queue_capacity(settings.concurrency));
     let (results_tx, results_rx) = mpsc::channel(1024);
     let (abort_tx, abort_rx) = oneshot::channel::<String>();
-    let feeder = tokio::spawn(feeder::feed(
-        run,
-        planned_rx,
-        jobs_tx,
-        writer.clone(),
-        pending.clone(),
-        tally.clone(),
-        progress.clone(),
-        abort_rx,
+    // Each task reports its own breakage at once, so that nothing more is sent after it.
+    let breakdown = Breakdown::default();
+    let feeder = tokio::spawn(guarded(
+        breakdown.clone(),
+        "the feeder task",
+        feeder::feed(
+            run,
+            planned_rx,
+            jobs_tx,
+            writer.clone(),
+            pending.clone(),
+            tally.clone(),
+            progress.clone(),
+            abort_rx,
+            breakdown.clone(),
+        ),
     ));
-    let recorder = tokio::spawn(feeder::record_results(
-        run,
-        results_rx,
-        writer.clone(),
-        pending.clone(),
-        hasher.clone(),
-        tally.clone(),
-        progress.clone(),
-    ));
+    let recorder = {
+        let breakdown = breakdown.clone();
+        let recording = feeder::record_results(
+            run,
+            results_rx,
+            writer.clone(),
+            pending.clone(),
+            hasher.clone(),
+            tally.clone(),
+            progress.clone(),
+        );
+        tokio::spawn(async move {
+            let recorded = guarded(breakdown.clone(), "the result recorder", recording).await;
+            if let Some(Err(e)) = recorded {
+                breakdown.report(format!("the result recorder stopped: {e}"));
+            }
+        })
+    };
 
     // Ctrl-C: the first stops reading and lets in-flight requests finish; the second abandons them.
     let stop_watch = {
@@ -425,11 +392,17 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     };
 
     let mut jobs = ReceiverStream::new(jobs_rx);
-    let report = dispatcher.run(&mut jobs, results_tx, stop_signal).await;
-    let reason = report
-        .aborted
-        .as_ref()
-        .map(ToString::to_string)
+    let dispatching = dispatcher.run(
+        breakdown::gate(&mut jobs, &breakdown),
+        results_tx,
+        stop_signal,
+    );
+    let report = guarded(breakdown.clone(), "the dispatcher", dispatching)
+        .await
+        .unwrap_or_default();
+    let reason = breakdown
+        .why_not_sent()
+        .or_else(|| report.aborted.as_ref().map(ToString::to_string))
         .unwrap_or_else(|| "the run stopped".into());
     // Jobs already handed over but never pulled (the dispatcher stopped first) are recorded
     // here; the feeder records the ones it could no longer hand over.
@@ -446,32 +419,58 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         &reason,
     )
     .await;
-    let feed_result = feeder
-        .await
-        .context("the feeder task failed")?
-        .and(unsent.map_err(FeedEnd::Fatal));
-    recorder.await.context("the result recorder failed")??;
+    if let Err(e) = unsent {
+        breakdown.report(e);
+    }
+    let feed_result = match feeder.await {
+        Ok(Some(fed)) => fed,
+        Ok(None) => Err(FeedEnd::Broken),
+        Err(e) => {
+            breakdown.report(task_failed("the feeder task", e));
+            Err(FeedEnd::Broken)
+        }
+    };
+    if let Err(e) = recorder.await {
+        breakdown.report(task_failed("the result recorder", e));
+    }
     stop_watch.abort();
     drop(stop_handle);
-    let _ = planner_task.await;
-    writer.flush().await?;
+    if let Err(e) = planner_task.await {
+        breakdown.report(task_failed("the planner", e));
+    }
+    let flushed = writer.flush().await;
     drop(writer);
-    writer_task.await.context("the ledger writer failed")??;
+    match writer_task.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => breakdown.report(e.to_string()),
+        Err(e) => breakdown.report(task_failed("the ledger writer", e)),
+    }
+    if let Err(e) = flushed {
+        breakdown.report(e.to_string());
+    }
     if let Err(e) = connection.keep_mock(&mock_file) {
         tracing::warn!(file = %mock_file.display(), error = %e, "could not save the built-in mock's users for the next run");
     }
 
     let ledger = Ledger::open(&ledger_path)?;
+    let broken = breakdown.get().map(str::to_owned);
     let mut counts = tally.counts();
+    if let Some(what) = &broken {
+        tracing::error!(run = run.0, "{what}");
+        counts = settle_broken_run(&ledger, &ledger_path, run, &breakdown)
+            .await
+            .unwrap_or(counts);
+    }
     counts.requests = report.requests;
     counts.retries = report.retries;
     let interrupted = stop_reading.load(Ordering::Relaxed);
     let (status, exit) = match (&report.aborted, &feed_result) {
+        _ if broken.is_some() => (RunStatus::Aborted, Exit::Fatal),
         (_, Err(FeedEnd::Fatal(fatal))) => {
             tracing::error!(run = run.0, "{fatal}");
             (RunStatus::Aborted, Exit::Fatal)
         }
-        (_, Err(FeedEnd::Refused(_))) => (RunStatus::Aborted, Exit::Fatal),
+        (_, Err(FeedEnd::Refused(_) | FeedEnd::Broken)) => (RunStatus::Aborted, Exit::Fatal),
         (Some(reason), _) => (reason_status(reason), reason.exit()),
         (None, _) if interrupted => (RunStatus::Interrupted, Exit::Interrupted),
         (None, _) if counts.rejected + counts.failed + counts.not_attempted > 0 => {
@@ -479,7 +478,16 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
         }
         (None, _) => (RunStatus::Completed, Exit::Ok),
     };
-    ledger.finish_run(run, status, Some(exit.code() as i32), &counts)?;
+    let finished = ledger.finish_run(run, status, Some(exit.code() as i32), &counts);
+    if let Some(what) = broken {
+        // What broke is the news; a ledger that cannot take the run's end is said beside it.
+        if let Err(e) = finished {
+            tracing::error!(run = run.0, error = %e, "could not record the run's end");
+        }
+        drop(lock);
+        anyhow::bail!(what);
+    }
+    finished?;
     let learned = learned::remember(&ledger, &target.name, &report)?;
     drop(lock);
     tracing::debug!(
@@ -493,6 +501,8 @@ async fn execute(target: &Target, launch: Launch) -> anyhow::Result<SyncSummary>
     match feed_result {
         Err(FeedEnd::Fatal(fatal)) => anyhow::bail!(fatal),
         Err(FeedEnd::Refused(refusal)) => return Err(refusal.into()),
+        // Always with a breakdown, handled above.
+        Err(FeedEnd::Broken) => anyhow::bail!("the run broke"),
         Ok(()) => {}
     }
     Ok(SyncSummary {

@@ -11,7 +11,10 @@
 //! At most [`HOLD_LIMIT`] requests are held (`Planner::hold_limit`). When more rows need one (a
 //! big change), the rest are only noted, and a second pass reads the file again for the
 //! requests after the last one held. A run stopped, refused or cut short by an unreadable file
-//! before its requests left records them `not_attempted`.
+//! before its requests left records them `not_attempted`; so does one whose reader or planner
+//! broke (panicked), which then ends the run as broken (`breakdown.rs`): rows that stop without
+//! the reader's end marker are never taken for the end of the export, nor their users for
+//! leavers.
 //!
 //! A first sync (the ledger knows no user of the target) holds nothing: the guards compare the
 //! export with the users the ledger knows, so they cannot refuse it, and nobody can leave. Its
@@ -21,18 +24,19 @@
 //! The rows of a `retry` come from the ledger and need no guard: they come out as they are
 //! read (deactivations first, by their negative lines).
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
 
+use super::breakdown::{not_sent_because, panic_message};
 use super::planner::{deactivation, Pending, Planned, Planner, Source, Step};
+use super::reader::{read_ahead, ReadFault};
 use super::scan::Scan;
-use crate::input::InputError;
 use crate::input::InputOptions;
 use crate::ledger::{LedgerError, OutcomeKind, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
 use crate::plan::check_guards;
-use crate::prepare::{KnownRows, PreparedRow, Rows};
-use std::sync::Arc;
+use crate::prepare::{KnownRows, Rows};
 
 use super::scan::FileStamp;
 
@@ -137,6 +141,28 @@ enum Cut {
     Stopped,
     /// The file could not be read further.
     Fatal(String),
+    /// The reader thread broke: says what broke.
+    Broken(String),
+}
+
+impl Cut {
+    /// The last item for the listener, when the pass ended on a problem it must hear of.
+    fn into_item(self) -> Option<Planned> {
+        match self {
+            Cut::Fatal(message) => Some(Planned::Fatal(message)),
+            Cut::Broken(what) => Some(Planned::Broken(what)),
+            Cut::Gone | Cut::Stopped => None,
+        }
+    }
+}
+
+impl From<ReadFault> for Cut {
+    fn from(fault: ReadFault) -> Self {
+        match fault {
+            ReadFault::Input(e) => Cut::Fatal(e.to_string()),
+            ReadFault::Broken(what) => Cut::Broken(what),
+        }
+    }
 }
 
 /// The requests held back during the first pass.
@@ -148,46 +174,6 @@ struct Held {
     full: bool,
     /// Requests of the rows found once full (the second pass sends them).
     later: u64,
-}
-
-/// Rows read ahead by the reader thread, handed over together.
-const READ_BATCH: usize = 256;
-/// Batches the reader thread may be ahead by.
-const READ_AHEAD: usize = 8;
-
-/// Reads, maps and validates `rows` on a thread of their own (the export's half of the work),
-/// handing them over in batches; ends after the first fatal error. The thread stops when the
-/// receiver is dropped.
-fn read_ahead(rows: Rows, input: &Path) -> Receiver<Vec<Result<PreparedRow, InputError>>> {
-    let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
-    let reader = move || {
-        let mut batch = Vec::with_capacity(READ_BATCH);
-        for row in rows {
-            let fatal = row.is_err();
-            batch.push(row);
-            if batch.len() == READ_BATCH || fatal {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH));
-                if tx.send(full).is_err() || fatal {
-                    return;
-                }
-            }
-        }
-        let _ = tx.send(batch);
-    };
-    if let Err(e) = std::thread::Builder::new()
-        .name("usersync-reader".into())
-        .spawn(reader)
-    {
-        // Without a thread, say why the rows end here (the receiver sees no more).
-        let (tx, rx) = mpsc::sync_channel(1);
-        let _ = tx.send(vec![Err(InputError::Read {
-            path: input.to_path_buf(),
-            line: 0,
-            source: e,
-        })]);
-        return rx;
-    }
-    rx
 }
 
 impl Planner {
@@ -207,12 +193,25 @@ impl Planner {
         requests: impl FnOnce(u64, u64),
     ) {
         let mut emit = Emitter::new(&mut send);
-        match &self.source {
-            Source::File { input, options } => self.run_file(input, options, &mut emit, requests),
+        let mut held = Held::default();
+        // A planner that breaks has not planned everything: the requests it held are recorded
+        // not sent, and the listener told, as for a reader that breaks.
+        let pass = std::panic::catch_unwind(AssertUnwindSafe(|| match &self.source {
+            Source::File { input, options } => {
+                self.run_file(input, options, &mut emit, &mut held, requests)
+            }
             Source::Kept {
                 run,
                 include_rejected,
             } => self.run_kept(*run, *include_rejected, &mut emit),
+        }));
+        if let Err(panic) = pass {
+            let what = format!("the planner panicked: {}", panic_message(panic.as_ref()));
+            let held = std::mem::take(&mut held.jobs);
+            if emit.not_sent(held, "not_attempted", &not_sent_because(&what)) {
+                emit.item(Planned::Broken(what));
+            }
+            return;
         }
         emit.flush();
     }
@@ -226,10 +225,10 @@ impl Planner {
         input: &Path,
         options: &InputOptions,
         emit: &mut Emitter<'_, F>,
+        held: &mut Held,
         requests: impl FnOnce(u64, u64),
     ) {
         let mut scan = Scan::new(&self.snapshot);
-        let mut held = Held::default();
         let stamp = match FileStamp::of(input) {
             Ok(stamp) => stamp,
             Err(e) => {
@@ -244,7 +243,7 @@ impl Planner {
             self.send_rest(input, options, &stamp, None, emit);
             return;
         }
-        let mut first = self.first_pass(input, options, &mut scan, &mut held, emit);
+        let mut first = self.first_pass(input, options, &mut scan, held, emit);
         if first.is_ok() {
             // Nothing has been sent yet: a file that changed under the first pass sends nothing.
             if let Some(what) = stamp.changed(input) {
@@ -255,13 +254,20 @@ impl Planner {
             Ok(()) => {}
             Err(Cut::Gone) => return,
             Err(Cut::Stopped) => {
-                emit.not_sent(held.jobs, "not_attempted", INTERRUPTED);
+                emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", INTERRUPTED);
                 return;
             }
             Err(Cut::Fatal(message)) => {
                 let why = format!("not sent: the export could not be read to its end ({message})");
-                if emit.not_sent(held.jobs, "not_attempted", &why) {
+                if emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", &why) {
                     emit.item(Planned::Fatal(message));
+                }
+                return;
+            }
+            Err(Cut::Broken(what)) => {
+                let why = not_sent_because(&what);
+                if emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", &why) {
+                    emit.item(Planned::Broken(what));
                 }
                 return;
             }
@@ -288,7 +294,7 @@ impl Planner {
             );
             if let Err(refusal) = guarded {
                 let why = format!("not sent: {refusal}");
-                if !emit.not_sent(held.jobs, GUARD_REFUSED, &why) {
+                if !emit.not_sent(std::mem::take(&mut held.jobs), GUARD_REFUSED, &why) {
                     return;
                 }
                 if held.full {
@@ -305,7 +311,13 @@ impl Planner {
                             true
                         }
                     });
-                    if !emit.not_sent(rest, GUARD_REFUSED, &why) || reread.is_err() {
+                    if !emit.not_sent(rest, GUARD_REFUSED, &why) {
+                        return;
+                    }
+                    if let Err(cut) = reread {
+                        if let Some(item) = cut.into_item() {
+                            emit.item(item);
+                        }
                         return;
                     }
                 }
@@ -317,7 +329,7 @@ impl Planner {
         let leaving = leavers.len() as u64;
         let held_requests: u64 = held.jobs.iter().map(Pending::requests).sum();
         requests(leaving + held_requests + held.later, leaving);
-        for job in leavers.into_iter().chain(held.jobs) {
+        for job in leavers.into_iter().chain(std::mem::take(&mut held.jobs)) {
             if !emit.item(Planned::Send(Box::new(job))) {
                 return;
             }
@@ -328,7 +340,7 @@ impl Planner {
     }
 
     /// Sends the requests after line `after` as [`Planner::send_pass`] reads them, then says
-    /// why it stopped if the export could not be read to its end.
+    /// why it stopped if the export could not be read to its end, or its reader broke.
     fn send_rest<F: FnMut(Planned) -> bool>(
         &self,
         input: &Path,
@@ -338,8 +350,8 @@ impl Planner {
         emit: &mut Emitter<'_, F>,
     ) {
         let sent = self.send_pass(input, options, stamp, after, |step| emit.step(step));
-        if let Err(Cut::Fatal(message)) = sent {
-            emit.item(Planned::Fatal(message));
+        if let Some(item) = sent.err().and_then(Cut::into_item) {
+            emit.item(item);
         }
     }
 
@@ -364,11 +376,11 @@ impl Planner {
         emit: &mut Emitter<'_, F>,
     ) -> Result<(), Cut> {
         let rows = self.open_rows(input, options)?;
-        for row in read_ahead(rows, input).iter().flatten() {
+        for row in read_ahead(rows, input) {
             if self.stopped() {
                 return Err(Cut::Stopped);
             }
-            let mut row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
+            let mut row = row?;
             row.position = scan.note(&row, &self.snapshot);
             let line = row.line as i64;
             match self.plan_row(row) {
@@ -415,7 +427,7 @@ impl Planner {
                 .map(|what| Cut::Fatal(changed_message(input, &what, sent_line)))
         };
         let mut last: Option<Box<Pending>> = None;
-        for row in read_ahead(rows, input).iter().flatten() {
+        for row in read_ahead(rows, input) {
             if self.stopped() {
                 if let Some(held) = last {
                     each(Step::Done(not_attempted(
@@ -432,7 +444,19 @@ impl Planner {
                     return Err(cut);
                 }
             }
-            let row = row.map_err(|e| Cut::Fatal(e.to_string()))?;
+            let row = match row {
+                Ok(row) => row,
+                Err(fault) => {
+                    let cut = Cut::from(fault);
+                    // A request read whole before the reader broke has its outcome; the row
+                    // before a file cut short may be cut short too, and is not a row.
+                    if let (Cut::Broken(what), Some(held)) = (&cut, last.take()) {
+                        let why = not_sent_because(what);
+                        each(Step::Done(not_attempted(*held, "not_attempted", &why)));
+                    }
+                    return Err(cut);
+                }
+            };
             if (row.line as i64) <= after {
                 continue;
             }
@@ -508,275 +532,4 @@ impl Planner {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::ledger::{Ledger, SnapshotBuilder};
-    use crate::plan::GuardRefusal;
-    use crate::sync::planner::Guards;
-
-    const CONFIG: &str = r#"
-        [targets.t]
-        provider = "meetinglawyers"
-        base_url = "mock"
-        key = "user_id"
-        fields = { user_id = "id", status = { value = 2 } }
-    "#;
-
-    /// What came out of a pass, in order.
-    #[derive(Debug, PartialEq)]
-    enum Out {
-        Done(String, OutcomeKind, Option<String>),
-        /// A note handed on with the request before it.
-        Note(String, String),
-        Send(String, Operation),
-        Refused,
-        /// The requests counted for the estimate, and the leavers among them.
-        Requests(u64, u64),
-    }
-    use crate::provider::Operation;
-
-    /// How a test pass runs.
-    #[derive(Clone, Copy, Default)]
-    struct Setup {
-        /// The ledger knows u1 (unchanged), u7 and u8 (leavers); otherwise it knows nobody.
-        known: bool,
-        force: bool,
-        count_first: bool,
-        /// Ctrl-C as the first request is handed on.
-        stop_at_first_send: bool,
-    }
-
-    /// Plans `export` (a CSV of ids) as `setup` says, with `--deactivate-missing`, holding at
-    /// most 2 requests.
-    fn plan_with(export: &str, setup: Setup) -> Vec<Out> {
-        plan_in(CONFIG, export, setup, |_| {})
-    }
-
-    /// [`plan_with`] for the target `t` of `config`, the snapshot also knowing the users
-    /// `known` adds.
-    fn plan_in(
-        config: &str,
-        export: &str,
-        setup: Setup,
-        known: impl FnOnce(&mut SnapshotBuilder),
-    ) -> Vec<Out> {
-        let dir = tempfile::tempdir().unwrap();
-        let input = dir.path().join("in.csv");
-        std::fs::write(&input, export).unwrap();
-        let config = crate::config::from_str(config, &dir.path().join("u.toml")).unwrap();
-        let target = config.target(None).unwrap().clone();
-        let ledger = Ledger::open(dir.path().join("l.db")).unwrap();
-        let hasher = ledger.hasher();
-        let options = InputOptions::default();
-        let mut snapshot = SnapshotBuilder::with_capacity(3, 0);
-        known(&mut snapshot);
-        if setup.known {
-            let u1 = Rows::open(&input, &target, &options)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .result
-                .unwrap();
-            snapshot
-                .push("u1", None, hasher.hash_payload(&u1), None, true)
-                .unwrap();
-            snapshot.push("u7", None, [0; 32], None, true).unwrap();
-            snapshot.push("u8", None, [0; 32], None, true).unwrap();
-        }
-        let stop_reading = Arc::new(AtomicBool::new(false));
-        let planner = Planner {
-            ledger,
-            snapshot: Arc::new(snapshot.finish()),
-            hasher,
-            target,
-            source: Source::File {
-                input: input.clone(),
-                options,
-            },
-            guards: Guards {
-                deactivate_missing: true,
-                max_deactivate: 0.1,
-                force: setup.force,
-            },
-            full: false,
-            stop_reading: stop_reading.clone(),
-            hold_limit: 2,
-            count_first: setup.count_first,
-        };
-        let out = std::cell::RefCell::new(Vec::new());
-        let send = |item| {
-            let mut out = out.borrow_mut();
-            match item {
-                Planned::Done(outcomes) => out.extend(
-                    outcomes
-                        .into_iter()
-                        .map(|o| Out::Done(o.user_key.unwrap(), o.outcome, o.error_code)),
-                ),
-                Planned::Send(p) => {
-                    if setup.stop_at_first_send {
-                        stop_reading.store(true, Ordering::Relaxed);
-                    }
-                    let key = p.job.user.key;
-                    out.push(Out::Send(key.clone(), p.job.op));
-                    out.extend(p.notes.into_iter().map(|n| Out::Note(key.clone(), n.code)));
-                }
-                Planned::Refused(GuardRefusal::TooManyDeactivations { .. }) => {
-                    out.push(Out::Refused)
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-            true
-        };
-        planner.run_counting(send, |n, leavers| {
-            out.borrow_mut().push(Out::Requests(n, leavers))
-        });
-        out.into_inner()
-    }
-
-    /// Plans `u1..u6` against a ledger that knows u1 (unchanged), u7 and u8 (leavers).
-    fn plan(force: bool) -> Vec<Out> {
-        let setup = Setup {
-            known: true,
-            force,
-            ..Setup::default()
-        };
-        plan_with("id\nu1\nu2\nu3\nu4\nu5\nu6\n", setup)
-    }
-
-    /// u2 twice: the second is rejected as a duplicate between requests.
-    const WITH_DUPLICATE: &str = "id\nu1\nu2\nu2\nu3\n";
-
-    #[test]
-    fn a_first_sync_sends_its_requests_as_it_reads_them() {
-        let send = |key: &str| Out::Send(key.into(), Operation::Create);
-        let duplicate = || {
-            Out::Done(
-                "u2".into(),
-                OutcomeKind::Rejected,
-                Some("duplicate_key".into()),
-            )
-        };
-        // u1 is handed on before the duplicate further down is even planned, and nothing is
-        // counted first.
-        assert_eq!(
-            plan_with(WITH_DUPLICATE, Setup::default()),
-            [send("u1"), duplicate(), send("u2"), send("u3")]
-        );
-        // Wanting the count first (`sync -v`, `plan`), the requests wait for the pass's end.
-        let counted = Setup {
-            count_first: true,
-            ..Setup::default()
-        };
-        assert_eq!(
-            plan_with(WITH_DUPLICATE, counted),
-            [
-                Out::Requests(3, 0),
-                duplicate(),
-                send("u1"),
-                send("u2"),
-                send("u3")
-            ]
-        );
-    }
-
-    #[test]
-    fn a_first_sync_stopped_records_the_request_it_held_back() {
-        let stopped = Setup {
-            stop_at_first_send: true,
-            ..Setup::default()
-        };
-        // u2 was read (a request only leaves once the row after it reads cleanly), then Ctrl-C.
-        assert_eq!(
-            plan_with(WITH_DUPLICATE, stopped),
-            [
-                Out::Send("u1".into(), Operation::Create),
-                Out::Done(
-                    "u2".into(),
-                    OutcomeKind::NotAttempted,
-                    Some("not_attempted".into())
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn requests_wait_for_the_leavers_and_the_rest_come_from_a_second_pass() {
-        let send = |key: &str, op| Out::Send(key.into(), op);
-        assert_eq!(
-            plan(true),
-            [
-                // Counted once the pass is done, before any request is handed on (the
-                // outcomes of the pass are still in their batch), the second pass's included.
-                Out::Requests(7, 2),
-                Out::Done("u1".into(), OutcomeKind::Unchanged, None),
-                send("u7", Operation::Deactivate),
-                send("u8", Operation::Deactivate),
-                send("u2", Operation::Create),
-                send("u3", Operation::Create),
-                send("u4", Operation::Create),
-                send("u5", Operation::Create),
-                send("u6", Operation::Create),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_row_read_by_both_passes_is_handed_on_once_with_its_note() {
-        // u1, whom an earlier run deactivated, comes back to Faveo after the hold is full, so
-        // that both passes read its row.
-        const FAVEO: &str = r#"
-            [targets.t]
-            provider = "faveo"
-            base_url = "mock"
-            key = "user_name"
-            fields = { user_name = "id", first_name = "first", last_name = "last" }
-            options = { updates_remove_organisation_links = true }
-        "#;
-        let export = "id,first,last\nu2,Ana,Gil\nu3,Eva,Paz\nu4,Luis,Rey\nu1,Marc,Torres\n";
-        let out = plan_in(FAVEO, export, Setup::default(), |snapshot| {
-            snapshot
-                .push("u1", Some("41"), [0; 32], None, false)
-                .unwrap();
-        });
-        // Counted by the first pass, sent by the second, its note with it: the sync says the
-        // note in its log once, with the row's outcome (`feeder::count`).
-        assert_eq!(
-            out,
-            [
-                Out::Requests(4, 0),
-                Out::Send("u2".into(), Operation::Create),
-                Out::Send("u3".into(), Operation::Create),
-                Out::Send("u4".into(), Operation::Create),
-                Out::Send("u1".into(), Operation::Update),
-                Out::Note("u1".into(), "reactivate_by_hand".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_refused_pass_sends_nothing_and_records_every_row() {
-        let refused = |key: &str| {
-            Out::Done(
-                key.into(),
-                OutcomeKind::NotAttempted,
-                Some(GUARD_REFUSED.into()),
-            )
-        };
-        assert_eq!(
-            plan(false),
-            [
-                Out::Done("u1".into(), OutcomeKind::Unchanged, None),
-                refused("u2"),
-                refused("u3"),
-                refused("u4"),
-                refused("u5"),
-                refused("u6"),
-                Out::Refused,
-            ]
-        );
-    }
-}
+mod tests;

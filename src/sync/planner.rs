@@ -36,6 +36,9 @@ pub enum Planned {
     Refused(GuardRefusal),
     /// The rows could not be read further (the last item).
     Fatal(String),
+    /// A thread of the pass (the export's reader, the planner) broke: says what broke (the last
+    /// item). The run fails closed (see `breakdown.rs`).
+    Broken(String),
 }
 
 /// A job and the whole payload it stands for (a patch sends only part of it).

@@ -144,7 +144,10 @@ pub fn preview(
                 });
             }
             Planned::Refused(refusal) => end = Some(anyhow::Error::new(refusal)),
-            Planned::Fatal(message) => end = Some(anyhow::anyhow!(message)),
+            // A plan from part of the export is no plan: nothing is printed as if complete.
+            Planned::Fatal(message) | Planned::Broken(message) => {
+                end = Some(anyhow::anyhow!(message))
+            }
         }
         true
     });
