@@ -16,7 +16,7 @@ use crate::validate::FieldType;
 
 /// What an update sends of a target's fields besides those that changed, decided once per
 /// target from the provider's pages and the fields' config.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateRules {
     /// Fields sent only when a user is created: never in an update, never counted as a change.
     pub create_only: Vec<String>,
@@ -30,6 +30,10 @@ pub struct UpdateRules {
     pub always_send: Vec<String>,
     /// Fields a returning user's update adds when the payload has no value for them.
     pub returning: Payload,
+    /// How a changed user is sent: `Patch` where the provider has a partial update.
+    pub update_operation: Operation,
+    /// How `--full` sends a known user: the provider's full update where it has one.
+    pub full_operation: Operation,
 }
 
 impl UpdateRules {
@@ -82,6 +86,12 @@ impl UpdateRules {
             cleared_by_absence: owned(provider.cleared_by_absence()),
             always_send: owned(provider.always_send()),
             returning: provider.returning_fields(),
+            update_operation: provider.update_operation(),
+            full_operation: if provider.supports(Operation::Update) {
+                Operation::Update
+            } else {
+                provider.update_operation()
+            },
         }
     }
 
@@ -140,7 +150,6 @@ pub enum Decision {
 /// update, whatever its hash, marked `returning`: its status fields (MeetingLawyers and
 /// Abitmedia `status`) or a reactivation sent first (GNOSS) give the access back.
 pub fn decide(
-    provider: &dyn Provider,
     rules: &UpdateRules,
     payload: &Payload,
     payload_hash: &Hash,
@@ -175,10 +184,10 @@ pub fn decide(
         return Decision::Refresh { uncleared };
     }
 
-    let op = if full && provider.supports(Operation::Update) {
-        Operation::Update
+    let op = if full {
+        rules.full_operation
     } else {
-        provider.update_operation()
+        rules.update_operation
     };
     let (mut body, mut fields) = if op == Operation::Patch && !whole {
         let mut body = Payload::new();
@@ -310,7 +319,6 @@ mod tests {
             active: !deactivated,
         });
         decide(
-            provider,
             &UpdateRules::of(provider),
             now,
             &hasher.hash_payload(now),
@@ -355,7 +363,6 @@ mod tests {
         let hasher = PayloadHasher::new(&[7; 32]);
         let hash = hasher.hash_payload(&user);
         let unchanged = decide(
-            &MeetingLawyers,
             &UpdateRules::of(&MeetingLawyers),
             &user,
             &hash,
@@ -399,7 +406,6 @@ mod tests {
         now.remove("mobile_phone");
         let hasher = PayloadHasher::new(&[7; 32]);
         let decision = decide(
-            &MeetingLawyers,
             &rules,
             &now,
             &hasher.hash_payload(&now),

@@ -69,7 +69,12 @@ fn requests(user: &StoredUser, change: Change) -> Vec<&usersync::mock::store::Re
 fn abitmedia_updates_never_carry_the_password_and_creates_do() {
     let nights = Nights::new("abitmedia", "portal");
     nights.sync("all.csv", &[]);
-    export_with(&nights, "moved.csv", LEAVER, &[("address", "Calle Mayor, 1")]);
+    export_with(
+        &nights,
+        "moved.csv",
+        LEAVER,
+        &[("address", "Calle Mayor, 1")],
+    );
     let out = nights.sync("moved.csv", &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("updated 1"));
 
@@ -156,7 +161,9 @@ fn a_faveo_mapping_without_organisation_fields_is_refused_before_anything_is_sen
     let out = nights.sync("all.csv", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
-        stderr.matches("removes the user's organisation links").count(),
+        stderr
+            .matches("removes the user's organisation links")
+            .count(),
         1,
         "{stderr}"
     );
@@ -166,7 +173,12 @@ fn a_faveo_mapping_without_organisation_fields_is_refused_before_anything_is_sen
 fn every_faveo_update_carries_the_organisation_fields() {
     let nights = Nights::new("faveo", "helpdesk");
     nights.sync("all.csv", &[]);
-    export_with(&nights, "renamed.csv", LEAVER, &[("last_name", "Torres Gil")]);
+    export_with(
+        &nights,
+        "renamed.csv",
+        LEAVER,
+        &[("last_name", "Torres Gil")],
+    );
     nights.sync("renamed.csv", &[]);
     let user = nights.leaver("user_name", &LEAVER.to_lowercase());
     let updates = requests(&user, Change::Update);
@@ -279,7 +291,11 @@ fn an_emptied_field_is_left_at_the_provider_unless_its_config_says_clear() {
     );
     let user = nights.mock.state().user(LEAVER).unwrap();
     assert_eq!(user.fields["mobile_phone"], "+34610186127", "kept");
-    assert_eq!(user.history.len(), 1, "nothing else changed: no request at all");
+    assert_eq!(
+        user.history.len(),
+        1,
+        "nothing else changed: no request at all"
+    );
 
     // `clear = "empty"` on the field: the next emptied value is sent, as "".
     let nights = Nights::new("meetinglawyers", "lawyers");
@@ -318,14 +334,24 @@ fn a_base_url_answering_200_with_a_page_leaves_every_row_failed_and_nothing_sync
     .unwrap();
     let portal = html_server();
     let out = usersync(dir.path())
-        .args(["sync", "export.csv", "-c", "usersync.toml", "--base-url", &portal.url])
+        .args([
+            "sync",
+            "export.csv",
+            "-c",
+            "usersync.toml",
+            "--base-url",
+            &portal.url,
+        ])
         .envs(demo_env("meetinglawyers"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(stdout.contains("created 0") && stdout.contains("failed 3"), "{stdout}");
+    assert!(
+        stdout.contains("created 0") && stdout.contains("failed 3"),
+        "{stdout}"
+    );
     let report = usersync(dir.path())
         .args(["report", "last", "-c", "usersync.toml", "--format", "json"])
         .output()
@@ -336,7 +362,10 @@ fn a_base_url_answering_200_with_a_page_leaves_every_row_failed_and_nothing_sync
         "{report}"
     );
     let ledger = Ledger::open(dir.path().join("usersync.db")).unwrap();
-    assert!(ledger.snapshot("t").unwrap().is_empty(), "nothing entered the snapshot");
+    assert!(
+        ledger.snapshot("t").unwrap().is_empty(),
+        "nothing entered the snapshot"
+    );
 }
 
 /// A server on 127.0.0.1 that answers every request 200 with a sign-in page, as a proxy or a

@@ -62,16 +62,17 @@ fn an_edited_export_sends_exactly_the_changes_and_deactivates_the_leavers() {
             fields.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
         )
     };
-    assert_eq!(last("E00002"), patch(&["email"]));
+    // Every update carries `status`, which the update table marks required.
+    assert_eq!(last("E00002"), patch(&["email", "status"]));
     assert_eq!(
         mock.user("E00002").fields["email"],
         "nueva.direccion@empresa.example.com"
     );
-    assert_eq!(last("E00005"), patch(&["email"]));
+    assert_eq!(last("E00005"), patch(&["email", "status"]));
     assert_eq!(
         last("E00007"),
-        patch(&["mobile_phone"]),
-        "a cleared field is sent (as null)"
+        patch(&["mobile_phone", "status"]),
+        "a cleared field is sent (as null, as its config says)"
     );
     assert!(
         !mock.user("E00007").fields.contains_key("mobile_phone"),

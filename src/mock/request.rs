@@ -1,8 +1,7 @@
 //! Small pieces every provider's mock routes share: the parts of a request a route that
 //! changes users reads ([`Incoming`]), reading a JSON object body, finding a bearer token, and
-//! the clock. [`validate_create`] and [`validate_change`] validate a body with an adapter's
-//! schema, for a mock without rules of its own (GNOSS); the other mocks check bodies by their
-//! own reading of the providers' pages (with [`super::checks`]), never by usersync's rules.
+//! the clock. Each mock checks bodies by its own reading of its provider's pages (with
+//! [`super::checks`]), never by usersync's rules.
 //!
 //! A route's steps are the same for every provider (check the credentials, read the body,
 //! validate it, look the user up, change the store); only the shape of the errors differs. Each
@@ -19,7 +18,7 @@ use http::{HeaderMap, Method, Uri};
 
 use crate::mock::store::{Change, RequestRecord, StoreError};
 use crate::payload::Payload;
-use crate::validate::{self, Context, FieldError, Schema};
+use crate::validate::FieldError;
 
 /// A response that ends a handler early: a refused credential, an unreadable body. Boxed,
 /// because a response is large and travels in `Result`s.
@@ -145,23 +144,6 @@ pub fn json_object(body: &[u8]) -> Result<Payload, BodyError> {
     }
 }
 
-/// Validates the body of a create: every rule, every field required on create.
-pub fn validate_create(schema: &'static Schema, payload: &mut Payload) -> Vec<FieldError> {
-    validate::validate(schema, payload, &Context::default())
-}
-
-/// Validates the body of a change (update, patch): every rule on the fields sent, and no field
-/// required: what an update must carry differs by route (a MeetingLawyers PUT needs `status`,
-/// its PATCH nothing; the user's id may travel in the path), so each route checks it itself,
-/// with [`require`].
-pub fn validate_change(schema: &'static Schema, payload: &mut Payload) -> Vec<FieldError> {
-    let ctx = Context {
-        partial: true,
-        ..Context::default()
-    };
-    validate::validate(schema, payload, &ctx)
-}
-
 /// The fields a change sends as JSON `null`: the client asks to clear them. (Validation drops
 /// null values, so a route takes these first.)
 pub fn cleared_fields(payload: &Payload) -> Vec<String> {
@@ -237,18 +219,7 @@ pub fn text(payload: &Payload, field: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::{FieldDef, FieldType, Required, Rule};
     use serde_json::json;
-
-    static SCHEMA: Schema = Schema {
-        fields: &[FieldDef::new(
-            "email",
-            FieldType::String,
-            Required::Always,
-            Rule::Email,
-        )],
-        cross: |_, _| {},
-    };
 
     #[test]
     fn bodies_must_be_objects() {
@@ -256,15 +227,6 @@ mod tests {
         assert_eq!(json_object(b"[1]"), Err(BodyError::NotObject));
         assert!(matches!(json_object(b"{"), Err(BodyError::NotJson(_))));
         assert_eq!(json_object(br#"{"a":1}"#).unwrap()["a"], json!(1));
-    }
-
-    #[test]
-    fn changes_require_nothing_but_keep_the_rules() {
-        let mut empty = Payload::new();
-        assert!(validate_change(&SCHEMA, &mut empty).is_empty());
-        assert_eq!(validate_create(&SCHEMA, &mut empty)[0].field, "email");
-        let mut bad: Payload = json!({"email": "nope"}).as_object().unwrap().clone().into();
-        assert_eq!(validate_change(&SCHEMA, &mut bad)[0].field, "email");
     }
 
     #[test]

@@ -209,7 +209,6 @@ impl Planner {
         let hash = self.hasher.hash_payload(&payload);
         let previous = found.and_then(|index| self.snapshot.user_at(index));
         let decision = plan::decide(
-            provider,
             &self.target.update_rules,
             &payload,
             &hash,

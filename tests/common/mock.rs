@@ -20,19 +20,21 @@ pub struct Mock {
 impl Mock {
     /// Starts a mock with `faults`; it listens before this returns.
     pub fn start(faults: FaultConfig) -> Mock {
+        Mock::start_with(MockOptions {
+            faults,
+            ..MockOptions::default()
+        })
+    }
+
+    /// Starts a mock with `options`; it listens before this returns.
+    pub fn start_with(options: MockOptions) -> Mock {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a runtime for the mock");
         let handle = runtime
-            .block_on(mock::start(
-                &MeetingLawyers,
-                MockOptions {
-                    faults,
-                    ..MockOptions::default()
-                },
-            ))
+            .block_on(mock::start(&MeetingLawyers, options))
             .expect("start the mock");
         Mock {
             handle,

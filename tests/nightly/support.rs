@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use usersync::ledger::{Ledger, RunRecord};
-use usersync::mock::{FaultConfig, StoredUser};
+use usersync::mock::{FaultConfig, MockOptions, StoredUser};
 
 /// The config of the tests: one MeetingLawyers target, quick retries.
 pub const CONFIG: &str = r#"
@@ -27,7 +27,8 @@ user_id = "id"
 email = { column = "email", transform = ["trim", "lowercase"] }
 first_name = "first_name"
 status = { column = "plan", map = { premium = 2, free = 0, trial = 4 } }
-mobile_phone = "mobile"
+# An emptied mobile is cleared (the pages show `null` only for `description`: opted in here).
+mobile_phone = { column = "mobile", clear = "null" }
 "#;
 
 #[path = "../common/mock.rs"]
@@ -176,11 +177,15 @@ pub fn history(user: &StoredUser) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// A quiet mock: no faults.
+/// A quiet mock: no faults; a `null` clears a field, as the config asks of `mobile_phone`.
 pub fn quiet_mock() -> Mock {
-    Mock::start(FaultConfig {
-        seed: Some(5),
-        ..FaultConfig::default()
+    Mock::start_with(MockOptions {
+        faults: FaultConfig {
+            seed: Some(5),
+            ..FaultConfig::default()
+        },
+        null_clears: true,
+        ..MockOptions::default()
     })
 }
 

@@ -285,7 +285,10 @@ pub async fn assert_every_operation_accepted(
     }
     // As the dispatcher does: a provider whose deactivation sends the record back reads it first.
     let mut deactivation = payload(serde_json::json!({}));
-    if target.provider.reads_before_deactivating(&target.ctx.options) {
+    if target
+        .provider
+        .reads_before_deactivating(&target.ctx.options)
+    {
         match target.send(Operation::Lookup, &known, &deactivation).await {
             Attempt::Answered(Outcome::Found { record, .. }) => deactivation = record,
             other => panic!("the lookup before a deactivation: {other:?}"),
