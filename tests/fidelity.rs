@@ -65,9 +65,20 @@ fn requests(user: &StoredUser, change: Change) -> Vec<&usersync::mock::store::Re
     user.history.iter().filter(|r| r.change == change).collect()
 }
 
+/// Nights of the sample's Abitmedia target, whose login the mock serves on its own root.
+fn abitmedia_nights() -> Nights {
+    let nights = Nights::new("abitmedia", "portal");
+    edit_config(
+        &nights,
+        "max_requests = 10000",
+        "options = { auth_url = \"/\" }\nmax_requests = 10000",
+    );
+    nights
+}
+
 #[test]
 fn abitmedia_updates_never_carry_the_password_and_creates_do() {
-    let nights = Nights::new("abitmedia", "portal");
+    let nights = abitmedia_nights();
     nights.sync("all.csv", &[]);
     export_with(
         &nights,
@@ -103,7 +114,7 @@ fn abitmedia_updates_never_carry_the_password_and_creates_do() {
 
 #[test]
 fn abitmedia_leavers_are_deactivated_whole_and_come_back_active() {
-    let nights = Nights::new("abitmedia", "portal");
+    let nights = abitmedia_nights();
     // Without a status in the mapping, only usersync can make a returning user active again.
     edit_config(&nights, "status = { value = 1 }\n", "");
     // `leave` checks the leaver is inactive at the mock, which refuses a status-only update.

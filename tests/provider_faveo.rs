@@ -31,9 +31,13 @@ async fn target() -> Target {
     t.with_session(Arc::new(session))
 }
 
+/// A user as the sample helpdesk sends them: its required `email` and `user_name` (the mock's
+/// default "configurable" fields) and the organisation fields every update must carry.
 fn person(email: &str) -> serde_json::Value {
-    json!({"first_name": "Ana", "last_name": "Ruiz", "email": email, "organization": [3],
-        "organisation_department": [7], "related": [{"org_id": 3, "org_dept": 7}]})
+    let user_name = email.split('@').next().unwrap_or(email);
+    json!({"first_name": "Ana", "last_name": "Ruiz", "email": email, "user_name": user_name,
+        "organization": [3], "organisation_department": [7],
+        "related": [{"org_id": 3, "org_dept": 7}]})
 }
 
 #[tokio::test]

@@ -39,7 +39,8 @@ async fn every_operation_is_accepted() {
         "last_name": "Ruiz"}),
     );
     assert_synced(&t, Operation::Update, &ana, &full).await;
-    let changed = payload(json!({"coverage_name": "Gold"}));
+    // A patch carries `status` with the changed fields, as every sync's does (it is required).
+    let changed = payload(json!({"coverage_name": "Gold", "status": 2}));
     assert_synced(&t, Operation::Patch, &ana, &changed).await;
     assert_synced(&t, Operation::Deactivate, &ana, &payload(json!({}))).await;
 
