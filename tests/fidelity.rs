@@ -297,32 +297,34 @@ fn an_emptied_field_is_left_at_the_provider_unless_its_config_says_clear() {
     let out = nights.sync("no-mobile.csv", &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("not cleared at meetinglawyers") && stdout.contains("e00001"),
+        stdout.contains("not cleared at meetinglawyers") && stdout.contains(LEAVER),
         "{stdout}"
     );
     let user = nights.mock.state().user(LEAVER).unwrap();
-    assert_eq!(user.fields["mobile_phone"], "+34610186127", "kept");
+    assert_eq!(user.fields["mobile_phone"], "+34 610 186 127", "kept");
     assert_eq!(
         user.history.len(),
         1,
         "nothing else changed: no request at all"
     );
 
-    // `clear = "empty"` on the field: the next emptied value is sent, as "".
+    // `clear = "empty"` on a field: the next emptied value is sent, as "".
     let nights = Nights::new("meetinglawyers", "lawyers");
     edit_config(
         &nights,
-        "mobile_phone = \"mobile\"",
-        "mobile_phone = { column = \"mobile\", clear = \"empty\" }",
+        "ml_group_name = { column = \"department\",",
+        "ml_group_name = { clear = \"empty\", column = \"department\",",
     );
     nights.sync("all.csv", &[]);
-    export_with(&nights, "no-mobile.csv", LEAVER, &[("mobile", "")]);
-    nights.sync("no-mobile.csv", &[]);
+    export_with(&nights, "no-group.csv", LEAVER, &[("department", "")]);
+    let out = nights.sync("no-group.csv", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("updated 1"), "{stdout}");
     let user = nights.mock.state().user(LEAVER).unwrap();
     let patch = requests(&user, Change::Patch);
     assert_eq!(patch.len(), 1);
-    assert_eq!(patch[0].fields, ["mobile_phone", "status"]);
-    assert_eq!(user.fields["mobile_phone"], "");
+    assert_eq!(patch[0].fields, ["ml_group_name", "status"]);
+    assert_eq!(user.fields["ml_group_name"], "");
 }
 
 #[test]
