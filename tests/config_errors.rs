@@ -201,3 +201,51 @@ fn a_mapped_column_missing_from_the_export_names_the_column_and_the_key() {
          of in.csv; its columns are: id, email, plan, sex, born\n"
     );
 }
+
+#[test]
+fn a_bad_provider_option_is_reported_by_every_command_before_anything_is_read() {
+    let config = format!("{TARGET}options = {{ conflict_status = [409] }}\n{FIELDS}");
+    let unknown = "unknown option: known options are conflict_statuses";
+    assert_config_error(
+        validate(&config),
+        "targets.t.options.conflict_status",
+        unknown,
+    );
+    assert_config_error(
+        run(&config, &["plan", "in.csv"], &[]),
+        "targets.t.options.conflict_status",
+        unknown,
+    );
+    let config = format!("{TARGET}options = {{ conflict_statuses = [200] }}\n{FIELDS}");
+    assert_config_error(
+        validate(&config),
+        "targets.t.options.conflict_statuses",
+        "expected a list of 4xx HTTP statuses",
+    );
+}
+
+#[test]
+fn field_settings_that_cannot_work_name_their_key() {
+    let config = format!(
+        "{TARGET}{}",
+        FIELDS.replace(
+            "email = \"email\"",
+            "email = { column = \"email\", clear = \"zero\" }"
+        )
+    );
+    let (code, _, stderr) = validate(&config);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("targets.t.fields.email"), "{stderr}");
+    let config = format!(
+        "{TARGET}{}",
+        FIELDS.replace(
+            "user_id = \"id\"",
+            "user_id = { column = \"id\", create_only = true }"
+        )
+    );
+    assert_config_error(
+        validate(&config),
+        "targets.t.fields.user_id.create_only",
+        "the key identifies the user on every request",
+    );
+}

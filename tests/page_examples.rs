@@ -217,7 +217,10 @@ fn meetinglawyers_create_sends_the_page_example() {
     setup.sync(&recorder, &[ml_create_example()], &[]);
     let sent = recorder.to("s2s/v1/users");
     assert_eq!(sent.len(), 1);
-    assert_eq!((sent[0].method.as_str(), sent[0].path.as_str()), ("POST", "/s2s/v1/users"));
+    assert_eq!(
+        (sent[0].method.as_str(), sent[0].path.as_str()),
+        ("POST", "/s2s/v1/users")
+    );
     // A `null` in an export means "not given": a create leaves `description` out.
     let mut expected = ml_create_example();
     expected.as_object_mut().unwrap().remove("description");
@@ -254,7 +257,7 @@ fn meetinglawyers_full_and_partial_updates_send_the_page_examples() {
     setup.sync(&recorder, &[first], &[]);
     let mut row = full.clone();
     row["user_id"] = json!("05415506H");
-    setup.sync(&recorder, &[row.clone()], &["--full"]);
+    setup.sync(&recorder, std::slice::from_ref(&row), &["--full"]);
     let put = recorder.to("s2s/v1/users/05415506H");
     assert_eq!(put.len(), 1);
     assert_eq!(put[0].method, "PUT");
@@ -303,13 +306,21 @@ fn gnoss_example() -> Value {
 fn gnoss_modify_user_sends_the_page_example() {
     fn answer(_method: &str, path: &str) -> (u16, String) {
         if path.contains("create-user") {
-            (200, json!("50b7615f-e32d-469d-ad93-d5829ab983ef").to_string())
+            (
+                200,
+                json!("50b7615f-e32d-469d-ad93-d5829ab983ef").to_string(),
+            )
         } else {
             (200, String::new())
         }
     }
     let example = gnoss_example();
-    let fields: Vec<&str> = example.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: Vec<&str> = example
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let config = format!(
         "[targets.t]\nprovider = \"gnoss\"\nbase_url = \"mock\"\n\
          credentials = {{ consumer_key = \"GNOSS_CONSUMER_KEY\", consumer_secret = \"GNOSS_CONSUMER_SECRET\", token = \"GNOSS_TOKEN\", token_secret = \"GNOSS_TOKEN_SECRET\" }}\n\
@@ -318,8 +329,8 @@ fn gnoss_modify_user_sends_the_page_example() {
     );
     let recorder = Recorder::start(answer);
     let setup = Setup::new("gnoss", &config);
-    setup.sync(&recorder, &[example.clone()], &[]);
-    setup.sync(&recorder, &[example.clone()], &["--full"]);
+    setup.sync(&recorder, std::slice::from_ref(&example), &[]);
+    setup.sync(&recorder, std::slice::from_ref(&example), &["--full"]);
     let modify = recorder.to("user/modify-user");
     assert_eq!(modify.len(), 1);
     assert_eq!(modify[0].method, "POST");
@@ -350,7 +361,12 @@ fn faveo_edit_user_sends_the_page_parameters() {
         "organisation_department": [12],
         "related": [{"org_id": 3, "org_dept": 12}]
     });
-    let fields: Vec<&str> = example.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: Vec<&str> = example
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let config = format!(
         "[targets.t]\nprovider = \"faveo\"\nbase_url = \"mock\"\n\
          credentials = {{ email = \"FAVEO_EMAIL\", password = \"FAVEO_PASSWORD\" }}\n\
@@ -359,8 +375,8 @@ fn faveo_edit_user_sends_the_page_parameters() {
     );
     let recorder = Recorder::start(answer);
     let setup = Setup::new("faveo", &config);
-    setup.sync(&recorder, &[example.clone()], &[]);
-    setup.sync(&recorder, &[example.clone()], &["--full"]);
+    setup.sync(&recorder, std::slice::from_ref(&example), &[]);
+    setup.sync(&recorder, std::slice::from_ref(&example), &["--full"]);
     let update = recorder.to("v3/user/update/api/7");
     assert_eq!(update.len(), 1);
     assert_eq!(update[0].method, "POST");
@@ -398,7 +414,12 @@ fn abitmedia_update_sends_the_page_user_without_its_password() {
     });
     let mut row = example.clone();
     row["password"] = json!("Secreto#2024");
-    let fields: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: Vec<&str> = row
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let config = format!(
         "[targets.t]\nprovider = \"abitmedia\"\nbase_url = \"mock\"\n\
          credentials = {{ email = \"ABITMEDIA_EMAIL\", password = \"ABITMEDIA_PASSWORD\" }}\n\
@@ -408,12 +429,15 @@ fn abitmedia_update_sends_the_page_user_without_its_password() {
     );
     let recorder = Recorder::start(answer);
     let setup = Setup::new("abitmedia", &config);
-    setup.sync(&recorder, &[row.clone()], &[]);
+    setup.sync(&recorder, std::slice::from_ref(&row), &[]);
     setup.sync(&recorder, &[row], &["--full"]);
     let users = recorder.to("administration/v1/users");
     assert_eq!(users.len(), 2);
     assert_eq!(users[0].method, "POST");
-    assert_eq!(users[0].body["password"], "Secreto#2024", "the create sends it");
+    assert_eq!(
+        users[0].body["password"], "Secreto#2024",
+        "the create sends it"
+    );
     assert_eq!(
         (users[1].method.as_str(), users[1].path.as_str()),
         ("PUT", "/administration/v1/users?id=1")

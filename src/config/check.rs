@@ -191,6 +191,9 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
         }
     }
     let mapped_names: Vec<&str> = fields.iter().map(|s| s.field.as_str()).collect();
+    provider
+        .check_options(&raw.options)
+        .map_err(|e| err(&e.key, e.message))?;
     let warning = provider
         .check_target(&mapped_names, &raw.options)
         .map_err(|e| err(&e.key, e.message))?;

@@ -2,11 +2,11 @@
 //!
 //! The rules, in the order they apply to an answer:
 //! - synced or rejected: final;
-//! - conflict on a create: where the provider can be asked, the user is looked up first
-//!   ([`Operation::Lookup`]) and the update goes to the user found (GNOSS's GUID, recorded as the
-//!   remote id); a lookup that finds no one ends the row `conflict`. Where no lookup exists, the
-//!   same payload is sent again as an update of the row's user. A conflict on anything else is
-//!   final;
+//! - conflict on a create: where the conflict does not name the user's id and the provider can
+//!   be asked (GNOSS), the user is looked up first ([`Operation::Lookup`]) and the update goes
+//!   to the user found (GNOSS's GUID, recorded as the remote id); a lookup that finds no one
+//!   ends the row `conflict`. Otherwise the same payload is sent again as an update of the row's
+//!   user. A conflict on anything else is final;
 //! - a create whose answer was lost (timeout, dropped connection) is not sent blindly again where
 //!   the provider can be asked: the user is looked up; found, the create is followed by an update
 //!   instead; not found, the create is sent again;
@@ -451,7 +451,14 @@ fn switch_to_update(
     if progress.op != Operation::Create {
         return Next::Done(conflict.into_outcome(""));
     }
-    if let Ok(lookup) = progress.build(target, Operation::Lookup, job, &job.payload) {
+    let lookup = if target.provider.conflict_needs_lookup() {
+        progress
+            .build(target, Operation::Lookup, job, &job.payload)
+            .ok()
+    } else {
+        None
+    };
+    if let Some(lookup) = lookup {
         tracing::debug!(
             line = job.line,
             "create met a conflict: looking the existing user up"

@@ -326,6 +326,14 @@ pub trait Provider: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Whether a create answered "exists" must look the user up before updating them: the
+    /// conflict was on a value (GNOSS's e-mail) that does not name the user's id, so the update
+    /// would go to the wrong user or none. False where the conflict is on the key the update
+    /// addresses the user by (MeetingLawyers' `user_id`).
+    fn conflict_needs_lookup(&self) -> bool {
+        false
+    }
+
     /// Whether a deactivation first reads the user ([`Operation::Lookup`]) and is built from
     /// the record found (Abitmedia, whose update requires every field).
     fn reads_before_deactivating(&self, options: &toml::Table) -> bool {
@@ -349,6 +357,11 @@ pub trait Provider: Send + Sync + 'static {
     /// Classifies a response to a request built for `op`, for a target whose `options` may
     /// change the classification (MeetingLawyers' `conflict_statuses`).
     fn classify(&self, options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome;
+
+    /// Checks the target's `options` table: no unknown key, every value of its type. Called
+    /// when the config is loaded, so every command reports a bad option the same way, and again
+    /// when a session opens.
+    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError>;
 
     /// Opens an authenticated session for one run.
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError>;

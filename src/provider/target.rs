@@ -9,7 +9,7 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use secrecy::SecretString;
 
-use crate::provider::{Credentials, ProviderConfigError, TargetContext};
+use crate::provider::{Credentials, ProviderConfigError};
 
 /// The index of the first set in `sets` whose credentials are all given, or an error listing
 /// the accepted sets.
@@ -43,8 +43,11 @@ pub fn credential<'a>(
 }
 
 /// Refuses any option not in `known`.
-pub fn check_known_options(ctx: &TargetContext, known: &[&str]) -> Result<(), ProviderConfigError> {
-    match ctx.options.keys().find(|k| !known.contains(&k.as_str())) {
+pub fn check_known_options(
+    options: &toml::Table,
+    known: &[&str],
+) -> Result<(), ProviderConfigError> {
+    match options.keys().find(|k| !known.contains(&k.as_str())) {
         None => Ok(()),
         Some(unknown) => Err(ProviderConfigError {
             key: format!("options.{unknown}"),
@@ -154,12 +157,8 @@ pub fn path_segment(value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn ctx(options: &str) -> TargetContext {
-        TargetContext {
-            base_url: url::Url::parse("http://127.0.0.1/").unwrap(),
-            credentials: Credentials::new(),
-            options: options.parse().unwrap(),
-        }
+    fn options(text: &str) -> toml::Table {
+        text.parse().unwrap()
     }
 
     #[test]
@@ -175,16 +174,16 @@ mod tests {
 
     #[test]
     fn unknown_and_mistyped_options_name_their_key() {
-        let err = check_known_options(&ctx("sigining = \"x\""), &["signing"]).unwrap_err();
+        let err = check_known_options(&options("sigining = \"x\""), &["signing"]).unwrap_err();
         assert_eq!(err.key, "options.sigining");
-        let c = ctx("signing = \"oauth2\"");
-        let err = choice_option(&c.options, "signing", &["gnoss", "rfc5849"]).unwrap_err();
+        let c = options("signing = \"oauth2\"");
+        let err = choice_option(&c, "signing", &["gnoss", "rfc5849"]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "options.signing: expected one of \"gnoss\", \"rfc5849\""
         );
         assert_eq!(
-            choice_option(&ctx("").options, "signing", &["gnoss", "rfc5849"]).unwrap(),
+            choice_option(&options(""), "signing", &["gnoss", "rfc5849"]).unwrap(),
             "gnoss"
         );
     }

@@ -95,6 +95,9 @@ impl Provider for FakeProvider {
             },
         }
     }
+    fn check_options(&self, _options: &toml::Table) -> Result<(), ProviderConfigError> {
+        Ok(())
+    }
     fn session(&self, _ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
         Ok(Arc::new(TestSession::with_token("good")))
     }

@@ -170,10 +170,16 @@ impl Provider for Abitmedia {
         }
     }
 
+    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError> {
+        target::check_known_options(options, OPTIONS)?;
+        target::choice_option(options, "id_in", ID_IN)?;
+        target::bool_option(options, STATUS_ONLY)?;
+        target::string_option(options, "auth_url")?;
+        Ok(())
+    }
+
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        target::check_known_options(ctx, OPTIONS)?;
-        target::choice_option(&ctx.options, "id_in", ID_IN)?;
-        target::bool_option(&ctx.options, STATUS_ONLY)?;
+        self.check_options(&ctx.options)?;
         let auth_url = session::auth_url(&ctx.base_url, &ctx.options)?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::AbitmediaSession::new(

@@ -200,9 +200,15 @@ impl Provider for Faveo {
         }
     }
 
+    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError> {
+        target::check_known_options(options, OPTIONS)?;
+        deactivate_body(options)?;
+        target::bool_option(options, REMOVE_LINKS)?;
+        Ok(())
+    }
+
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        target::check_known_options(ctx, OPTIONS)?;
-        deactivate_body(&ctx.options)?;
+        self.check_options(&ctx.options)?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::FaveoSession::new(
             &ctx.base_url,

@@ -79,6 +79,11 @@ impl Provider for Gnoss {
         &["user_id", "community_id"]
     }
 
+    /// "The email is already being used" names no GUID: the user is found by e-mail.
+    fn conflict_needs_lookup(&self) -> bool {
+        true
+    }
+
     /// The page: "community_id ... Optional"; every call is about one community, so a row
     /// without one takes the target's.
     fn option_fields(&self, options: &toml::Table) -> Payload {
@@ -195,13 +200,24 @@ impl Provider for Gnoss {
         }
     }
 
+    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError> {
+        target::check_known_options(options, OPTIONS)?;
+        target::choice_option(options, "signing", SIGNING_STYLES)?;
+        match target::string_option(options, "community_id")? {
+            Some(id) if uuid::Uuid::try_parse(id.trim()).is_err() => Err(target::option_error(
+                "community_id",
+                &format!("{id:?} is not a GUID (GNOSS identifies a community by one)"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        target::check_known_options(ctx, OPTIONS)?;
+        self.check_options(&ctx.options)?;
         let style = match target::choice_option(&ctx.options, "signing", SIGNING_STYLES)? {
             "rfc5849" => oauth::SigningStyle::Rfc5849,
             _ => oauth::SigningStyle::Gnoss,
         };
-        target::string_option(&ctx.options, "community_id")?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::OAuthSession::new(
             &ctx.credentials,

@@ -132,9 +132,14 @@ impl Provider for MeetingLawyers {
         classify_with_conflicts(op, response, statuses)
     }
 
+    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError> {
+        target::check_known_options(options, OPTIONS)?;
+        conflict_statuses(options)?;
+        Ok(())
+    }
+
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        target::check_known_options(ctx, OPTIONS)?;
-        conflict_statuses(&ctx.options)?;
+        self.check_options(&ctx.options)?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::HeaderSession::new(&ctx.credentials)?))
     }
