@@ -69,7 +69,7 @@ fn extended_keys_load() {
     let text = format!(
         "{EXAMPLE}\n[input]\ndelimiter = \";\"\nencoding = \"windows-1252\"\nformat = \"csv\"\n"
     )
-    .replace("concurrency = 8", "concurrency = \"auto\"\nmax_retries = 2\ntimeout_secs = 5\nmax_deactivate = 0.25\ndeactivate_missing = true\nrequired = [\"email\"]\nremote_id_column = \"ml_id\"\noptions = { anything = [1, 2] }");
+    .replace("concurrency = 8", "concurrency = \"auto\"\nmax_retries = 2\ntimeout_secs = 5\nmax_deactivate = 0.25\ndeactivate_missing = true\nrequired = [\"email\"]\nremote_id_column = \"ml_id\"\noptions = { conflict_statuses = [409] }");
     let config = load_str(&text).unwrap();
     assert_eq!(config.input.delimiter, Some(b';'));
     assert_eq!(config.input.encoding, Some(Encoding::Windows1252));
@@ -82,7 +82,7 @@ fn extended_keys_load() {
     assert!(t.deactivate_missing);
     assert_eq!(t.required, vec!["email".to_owned()]);
     assert_eq!(t.remote_id_column.as_deref(), Some("ml_id"));
-    assert!(t.options.contains_key("anything"));
+    assert!(t.options.contains_key("conflict_statuses"));
 }
 
 #[test]
