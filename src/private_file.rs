@@ -6,7 +6,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -36,41 +36,35 @@ pub fn create(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-/// Writes `path` (mode 0600) with what `write` produces, atomically. `what` names the file in
-/// error messages ("the report").
+/// Writes `path` (mode 0600) with what `write` produces, atomically: into a temporary file of
+/// an unpredictable name beside it, created exclusively (`tempfile`), then renamed into place.
+/// `what` names the file in error messages ("the report").
 pub fn write_atomically(
     path: &Path,
     what: &str,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let temp = temp_path(path);
-    let result = (|| {
-        let file =
-            create(&temp).with_context(|| format!("cannot create {what} {}", path.display()))?;
-        let mut out = BufWriter::new(file);
-        write(&mut out)?;
-        let file = out
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {what} {}", path.display()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot write {what} {}", path.display()))?;
-        std::fs::rename(&temp, path)
-            .with_context(|| format!("cannot write {what} {}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-/// `.NAME.PID.tmp` in the same directory (so that the rename stays on one file system).
-fn temp_path(path: &Path) -> PathBuf {
+    let failed = || format!("cannot write {what} {}", path.display());
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".to_owned());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    // tempfile creates the file with O_EXCL and mode 0600, and removes it if anything fails.
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create {what} {}", path.display()))?;
+    let mut out = BufWriter::new(temp);
+    write(&mut out)?;
+    let temp = out.into_inner().map_err(|e| e.into_error()).with_context(failed)?;
+    temp.as_file().sync_all().with_context(failed)?;
+    temp.persist(path).map_err(|e| e.error).with_context(failed)?;
+    Ok(())
 }
 
 #[cfg(test)]
