@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adaptive concurrency against the mock's capacity model (issue 8), end to end through the real
+# Adaptive concurrency against the mock's capacity model, end to end through the real
 # binary: a `usersync mock-server` child with the given limits, one `usersync sync` of ROWS
 # generated users, then what the mock saw.
 #

@@ -1,4 +1,4 @@
-//! The nightly case of issue 5, end to end: re-syncing an export that did not change since the
+//! The nightly case, end to end: re-syncing an export that did not change since the
 //! last sync must send nothing, at 300,000 rows/s or more, in under 200 MB.
 //!
 //! Not a criterion bench: it measures the real `usersync` binary (release, as `cargo bench`
@@ -28,7 +28,7 @@ use usersync::provider::Operation;
 #[path = "common/mod.rs"]
 mod common;
 
-/// The targets of issue 5.
+/// The targets this bench must meet.
 const MIN_ROWS_PER_SEC: f64 = 300_000.0;
 const MAX_PEAK_MB: f64 = 200.0;
 

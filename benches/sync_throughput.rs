@@ -1,4 +1,4 @@
-//! End-to-end `usersync sync` throughput (issue 4): 100,000 generated MeetingLawyers rows sent
+//! End-to-end `usersync sync` throughput: 100,000 generated MeetingLawyers rows sent
 //! by the release binary to a local HTTP server with no rate limit, beside what `wrk` (a plain
 //! load generator) reaches against the same server at the same concurrency in the same run,
 //! with the peak memory of the `usersync` process.

@@ -6,7 +6,7 @@
 //! - `bare_csv_parse`: the csv crate reading every row into one reused `ByteRecord`;
 //! - `read_map_validate`: `prepare::Rows` with the meetinglawyers schema, as `validate` runs it;
 //! - two floors under any `validate`, whatever its design: `utf8_parse` (every row decoded as
-//!   UTF-8, which the issue requires: invalid bytes are a row error) and
+//!   UTF-8, which usersync requires: invalid bytes are a row error) and
 //!   `utf8_parse_and_duplicate_check` (plus the cheapest duplicate-key check there is, each
 //!   key's 64-bit hash into a set sized in advance: inexact, and still required in some form).
 //!   They show how much of the per-row budget is spent before a single field is mapped.

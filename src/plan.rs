@@ -264,7 +264,7 @@ pub enum GuardRefusal {
     },
 }
 
-/// The guards of issue 5: refuse a truncated export, and refuse a mass deactivation.
+/// The broken-export guards: refuse a truncated export, and refuse a mass deactivation.
 /// `leavers` counts only users that would actually be deactivated (0 without `--deactivate-missing`).
 pub fn check_guards(
     in_export: u64,

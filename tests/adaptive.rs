@@ -1,9 +1,9 @@
-//! `concurrency = "auto"` against the mock's capacity model (issue 8): it finds a rate limit
+//! `concurrency = "auto"` against the mock's capacity model: it finds a rate limit
 //! with few 429s, remembers it for the next run, does not pile requests onto a provider that
 //! is at capacity, reads rate-limit headers, and keeps configured limits as hard ceilings.
 //!
 //! The mock runs in the test process (its counters outlive each `usersync sync`); the tests
-//! that measure rates take the machine one at a time. The 20,000-row run of the issue takes
+//! that measure rates take the machine one at a time. The 20,000-row run takes
 //! 100 s and is `#[ignore]`d: `.ci/run` runs it explicitly.
 
 #[path = "adaptive_support/mod.rs"]
@@ -99,7 +99,7 @@ async fn a_rate_limit_is_found_with_few_429s_and_the_next_run_starts_there() {
     assert!(after.status(429) - before.status(429) <= 80, "under 2%");
 }
 
-/// The issue's figure: 20,000 rows against 200 requests/s. 100 s: run by `.ci/run`.
+/// The headline figure: 20,000 rows against 200 requests/s. 100 s: run by `.ci/run`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "100 s; .ci/run runs it with --ignored"]
 async fn twenty_thousand_rows_settle_within_ten_percent_of_200_per_second() {

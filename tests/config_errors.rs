@@ -1,4 +1,4 @@
-//! Mapping and config mistakes (issue 7): each one is a single clear message naming the key to
+//! Mapping and config mistakes: each one is a single clear message naming the key to
 //! fix (config errors exit 2 before anything is read or sent), or a row error naming the key
 //! whose rule the row broke.
 

@@ -1,4 +1,4 @@
-//! Crash loops (issue 7): `usersync sync` killed with SIGKILL at seeded random moments, run again
+//! Crash loops: `usersync sync` killed with SIGKILL at seeded random moments, run again
 //! each time, must end with the provider holding exactly the export and a consistent ledger.
 //!
 //! The moments are "after the mock has seen N more requests", N drawn from a seeded generator:

@@ -1,4 +1,4 @@
-//! Disk trouble (issue 7): a ledger that cannot be created where asked, a second concurrent
+//! Disk trouble: a ledger that cannot be created where asked, a second concurrent
 //! sync of the same target, a ledger written by a newer usersync, and the files' modes.
 //!
 //! Tests run as root on CI, and root ignores permission bits, so "not writable" is made with

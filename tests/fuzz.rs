@@ -1,4 +1,4 @@
-//! Property tests (issue 7's fuzz suite): the CSV and JSONL readers, the mapping and the
+//! Property tests (the fuzz suite): the CSV and JSONL readers, the mapping and the
 //! validators never panic on arbitrary bytes, text or JSON values, and well-formed data
 //! round-trips exactly (fields, line numbers, canonical payloads).
 //!

@@ -1,4 +1,4 @@
-//! Hostile input (issue 7): broken, huge, deep, binary and moving files. Each must end with row
+//! Hostile input: broken, huge, deep, binary and moving files. Each must end with row
 //! errors or one clear fatal error, never a panic, and in bounded memory.
 //!
 //! Small files live in `tests/hostile/` (see its README); big ones (a 50 MB cell, 10,000

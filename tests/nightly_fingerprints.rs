@@ -1,4 +1,4 @@
-//! The nightly shortcut of issue 5, through the real binary: a row whose mapped cells are,
+//! The nightly shortcut, through the real binary: a row whose mapped cells are,
 //! byte for byte, those a user was last synced from is recognised by its fingerprint and
 //! skipped without being mapped or validated. These tests check that the shortcut never hides a change: a new
 //! mapping over the same export is sent, a duplicate of a known row is still rejected, a

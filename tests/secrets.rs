@@ -1,4 +1,4 @@
-//! Secrets and data (issue 7): credentials never appear in logs (`-vvv`, `--log-format json`),
+//! Secrets and data: credentials never appear in logs (`-vvv`, `--log-format json`),
 //! in the ledger or its side files, in reports, in error messages, or in `Debug` output; GNOSS
 //! nonces are never reused, retries included. (TLS: `tests/tls.rs`.)
 //!

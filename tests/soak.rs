@@ -1,10 +1,10 @@
-//! Faults (issue 7): a soak of 20,000 rows through a mock that fails, throttles, drops
+//! Faults: a soak of 20,000 rows through a mock that fails, throttles, drops
 //! connections after applying the change and answers at random speeds; and a provider that
 //! never answers at all.
 //!
 //! The mock lives in the test process, so its store can be compared with what the export
 //! says once the `usersync sync` child has finished. The soak prints its figures (for
-//! BENCHMARKS.md, "Soak (issue 7)"): run it with `cargo test --test soak -- --nocapture`.
+//! BENCHMARKS.md, "Soak"): run it with `cargo test --test soak -- --nocapture`.
 
 mod reliability;
 

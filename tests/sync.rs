@@ -1,4 +1,4 @@
-//! `usersync sync` end to end (issue 4, "Must show"): the real binary against a MeetingLawyers
+//! `usersync sync` end to end: the real binary against a MeetingLawyers
 //! mock living in the test process, so that its store and counters outlive each usersync
 //! process and can be checked against the ledger.
 //!

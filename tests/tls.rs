@@ -1,4 +1,4 @@
-//! TLS (issue 7): certificates are verified, and nothing turns that off. A server on
+//! TLS: certificates are verified, and nothing turns that off. A server on
 //! 127.0.0.1 with a self-signed certificate (`tests/tls/`) must be refused during the handshake,
 //! before any request, and so any credential, is sent.
 

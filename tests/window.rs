@@ -1,4 +1,4 @@
-//! The nightly window (issue 8): `--max-duration` / `--deadline` and a target's `max_requests`
+//! The nightly window: `--max-duration` / `--deadline` and a target's `max_requests`
 //! stop the run on time, lose nothing (every row has its outcome, the rest `not_attempted`),
 //! exit 4 with the run `interrupted`, and the next run finishes the work without sending
 //! anything twice. Plus the duration estimate of `plan` and `sync -v`.

@@ -1,4 +1,4 @@
-//! Unit tests of the config file: the example loads, and every mistake names its key.
+//! Unit tests of the config file: the reference example loads, and every mistake names its key.
 
 use super::*;
 

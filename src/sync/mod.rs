@@ -1,4 +1,4 @@
-//! One sync of one export to one target: the pipeline of issue 4.
+//! One sync of one export to one target: the pipeline.
 //!
 //! ```text
 //! planner thread: read → map → validate → hash → diff ──► feeder: intents committed ──► dispatcher

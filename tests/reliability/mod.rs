@@ -1,4 +1,4 @@
-//! Helpers shared by the reliability and security suites (issue 7: `soak`, `crash`, `disk`,
+//! Helpers shared by the reliability and security suites (`soak`, `crash`, `disk`,
 //! `hostile`, `secrets`, `config_errors`): a mock provider that lives in the test process (so its
 //! store outlives every `usersync` child), deterministic generated exports with the users they
 //! should produce, the ledger checks every suite repeats, (`process`) a child run measured for

@@ -17,7 +17,7 @@
 //!   both GUIDs (empty fields are skipped, unknown ones ignored).
 //! - `POST user/block`, `POST user/unblock` `{user_id, community_id}`: deactivate, reactivate.
 //!   Unblocking a user who is not blocked is 400 "The user is not blocked" (an assumption, the
-//!   refusal usersync's README expects when someone already unblocked a returning user).
+//!   refusal docs/providers/gnoss.md expects when someone already unblocked a returning user).
 //! - `GET user/get-by-id?user_id=`, `GET user/get-by-email?email=`: the user as a JSON object
 //!   with its `user_id` and `blocked`, never its password. Assumed (no page documents them): an
 //!   unknown user is 400 "The user does not exist", as on every route.
