@@ -13,6 +13,7 @@ mod check;
 mod error;
 mod field;
 mod raw;
+mod update_rules;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,6 +26,7 @@ pub use check::{
 };
 pub use error::ConfigError;
 pub use field::{check_date_format, Clear, FieldSpec, Source, Transform};
+pub use update_rules::UpdateRules;
 
 use crate::input::{Encoding, Format, InputOptions};
 use crate::provider::{Credentials, Provider};
@@ -125,14 +127,7 @@ impl std::fmt::Debug for BaseUrl {
     }
 }
 
-/// `url` without the user name and password it may carry (`https://user:pw@host/`): what the
-/// ledger, the logs and the messages may show of it.
-pub fn without_credentials(mut url: url::Url) -> url::Url {
-    // Both only fail for URLs that cannot have credentials: nothing to remove then.
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url
-}
+pub use crate::provider::target::without_credentials;
 
 /// How many requests a target may have in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +177,7 @@ pub struct Target {
     /// The `[targets.NAME.options]` table, passed to the provider adapter as it is.
     pub options: toml::Table,
     /// What an update sends besides the changed fields (create-only fields, clears).
-    pub update_rules: crate::plan::UpdateRules,
+    pub update_rules: UpdateRules,
     /// What every sync of the target states once in its log: a consequence its options accept
     /// (Faveo updates that remove organisation links).
     pub warning: Option<String>,

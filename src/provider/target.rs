@@ -110,6 +110,15 @@ pub fn bool_option(options: &toml::Table, name: &str) -> Result<Option<bool>, Pr
     }
 }
 
+/// `url` without the user name and password it may carry (`https://user:pw@host/`): what the
+/// ledger, the logs and the messages may show of it.
+pub fn without_credentials(mut url: url::Url) -> url::Url {
+    // Both only fail for URLs that cannot have credentials: nothing to remove then.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url
+}
+
 /// An error about `options.<name>`.
 pub fn option_error(name: &str, message: &str) -> ProviderConfigError {
     ProviderConfigError {

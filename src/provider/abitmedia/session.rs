@@ -165,7 +165,7 @@ impl fmt::Debug for AbitmediaLogin {
         f.debug_struct("AbitmediaLogin")
             .field(
                 "auth_url",
-                &crate::config::without_credentials(self.auth_url.clone()).as_str(),
+                &crate::provider::target::without_credentials(self.auth_url.clone()).as_str(),
             )
             .field("email", &"[redacted]")
             .field("password", &"[redacted]")

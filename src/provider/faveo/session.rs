@@ -119,7 +119,7 @@ impl fmt::Debug for FaveoLogin {
         f.debug_struct("FaveoLogin")
             .field(
                 "url",
-                &crate::config::without_credentials(self.url.clone()).as_str(),
+                &crate::provider::target::without_credentials(self.url.clone()).as_str(),
             )
             .field("identity_field", &self.identity_field)
             .field(self.identity_field, &"[redacted]")

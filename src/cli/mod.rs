@@ -5,6 +5,10 @@
 //! [`InputArgs`] (an export and how to read it), [`TargetArgs`] (which target of the config) and
 //! [`LedgerArgs`] (where the ledger is).
 
+mod mock_server;
+
+pub use mock_server::{CredentialArg, MockServerArgs};
+
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -102,7 +106,7 @@ pub enum Command {
     Prune(PruneArgs),
 
     /// Serve the built-in mock of a provider's API, to rehearse a config.
-    MockServer(crate::commands::mock_server::MockServerArgs),
+    MockServer(MockServerArgs),
 
     /// Write the report of a run from the ledger: a Markdown summary (md), a JSON document for
     /// scripts (json), the rows to fix as a spreadsheet-safe CSV (csv), or a self-contained page
