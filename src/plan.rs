@@ -208,7 +208,7 @@ mod tests {
     use super::*;
     use crate::ledger::PayloadHasher;
     use crate::provider::meetinglawyers::MeetingLawyers;
-    use crate::provider::{abitmedia::Abitmedia, faveo::Faveo, gnoss::Gnoss};
+    use crate::provider::{abitmedia::Abitmedia, faveo::Faveo, gnoss::Gnoss, Provider};
     use serde_json::json;
 
     fn payload(value: Value) -> Payload {

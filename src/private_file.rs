@@ -61,9 +61,14 @@ pub fn write_atomically(
         .with_context(|| format!("cannot create {what} {}", path.display()))?;
     let mut out = BufWriter::new(temp);
     write(&mut out)?;
-    let temp = out.into_inner().map_err(|e| e.into_error()).with_context(failed)?;
+    let temp = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(failed)?;
     temp.as_file().sync_all().with_context(failed)?;
-    temp.persist(path).map_err(|e| e.error).with_context(failed)?;
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(failed)?;
     Ok(())
 }
 

@@ -140,4 +140,3 @@ pub struct MockServerArgs {
     #[arg(long)]
     pub abitmedia_status_only_update: bool,
 }
-

@@ -95,6 +95,8 @@ pub async fn run(args: MockServerArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mock::Latency;
+    use crate::provider::gnoss::oauth::SigningStyle;
     use clap::Parser;
 
     #[derive(Parser)]

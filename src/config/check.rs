@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::field::check_field;
 use super::raw::{RawConfig, RawTarget};
-use super::{BaseUrl, Concurrency, Config, ConfigError, InputSettings, Retention, Target};
 use super::UpdateRules;
+use super::{BaseUrl, Concurrency, Config, ConfigError, InputSettings, Retention, Target};
 use crate::provider::{self, Provider};
 
 /// Concurrency used when a target sets a `rate_limit` but no `concurrency`.

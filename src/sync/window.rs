@@ -16,45 +16,17 @@ pub fn parse_clock(text: &str) -> Result<NaiveTime, String> {
 }
 
 /// Parses a duration such as `4h`, `90m`, `1h30m`, `2h 15m`, `45s` or `1d`, as `--max-duration`
-/// takes it. A bare number is minutes.
+/// takes it (`humantime`'s units). A bare number is minutes.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("invalid duration {text:?}: expected e.g. 4h, 90m, 1h30m or 45s");
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if compact.is_empty() {
-        return Err(invalid());
-    }
-    if let Ok(minutes) = compact.parse::<u64>() {
+    let text = text.trim();
+    if let Ok(minutes) = text.parse::<u64>() {
         return Ok(Duration::from_secs(minutes.saturating_mul(60)));
     }
-    let mut total = 0u64;
-    let mut number = String::new();
-    let mut rest = compact.as_str();
-    while let Some(c) = rest.chars().next() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            rest = &rest[1..];
-            continue;
-        }
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let scale = match unit {
-            "d" | "day" | "days" => 86_400,
-            "h" | "hr" | "hour" | "hours" => 3_600,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            _ => return Err(invalid()),
-        };
-        let value: u64 = number.parse().map_err(|_| invalid())?;
-        number.clear();
-        total = total.saturating_add(value.saturating_mul(scale));
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(invalid()),
     }
-    if !number.is_empty() || total == 0 {
-        return Err(invalid());
-    }
-    Ok(Duration::from_secs(total))
 }
 
 /// The next time the local clock shows `time`: today if still ahead of `now`, else tomorrow.
