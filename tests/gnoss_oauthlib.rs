@@ -17,7 +17,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::json;
-use usersync::provider::gnoss::mock::rfc5849::{self, BaseStringRule, RequestTarget, ServerKeys};
+use usersync::mock::gnoss::rfc5849::{self, BaseStringRule, RequestTarget, ServerKeys};
 use usersync::provider::gnoss::oauth::{self, OAuthKeys, SigningStyle};
 
 /// Signs each case of the JSON list on stdin with oauthlib; prints the `Authorization` headers

@@ -16,9 +16,19 @@
 
 pub mod admin;
 pub mod auth;
+// Each provider's side of the mock lives in the provider's folder, but belongs here: the
+// adapter never reaches its mock, nor the mock its adapter's rules.
+#[path = "../provider/abitmedia/mock.rs"]
+pub mod abitmedia;
 pub mod checks;
 pub mod faults;
+#[path = "../provider/faveo/mock.rs"]
+pub mod faveo;
+#[path = "../provider/gnoss/mock.rs"]
+pub mod gnoss;
 pub mod inject;
+#[path = "../provider/meetinglawyers/mock.rs"]
+pub mod meetinglawyers;
 pub mod request;
 pub mod server;
 pub mod stats;
@@ -113,11 +123,46 @@ impl Default for MockOptions {
     }
 }
 
+/// One provider's side of the built-in mock server: implemented in the provider's folder
+/// (`provider/<name>/mock.rs`), compiled as part of this module.
+pub trait MockProvider: Send + Sync + 'static {
+    /// The provider's name in config files (`meetinglawyers`).
+    fn name(&self) -> &'static str;
+
+    /// The provider's routes.
+    fn router(&self, state: MockState) -> axum::Router;
+
+    /// The documented demo credentials, by their names in a target's `credentials` table: what
+    /// the mock accepts when the target's environment variables are not set.
+    fn demo_credentials(&self) -> Credentials;
+
+    /// Sets the target options a target on the built-in mock (`base_url = "mock"`) needs, where
+    /// the config leaves them out (Abitmedia: its login routes are on the mock's own root).
+    fn target_options(&self, options: &mut toml::Table) {
+        let _ = options;
+    }
+}
+
+/// The mock of every provider usersync knows. A new provider's mock is one line here.
+pub fn registry() -> &'static [&'static dyn MockProvider] {
+    &[
+        &meetinglawyers::Mock,
+        &gnoss::Mock,
+        &faveo::Mock,
+        &abitmedia::Mock,
+    ]
+}
+
+/// The mock of the provider named `provider`.
+pub fn for_provider(provider: &str) -> Option<&'static dyn MockProvider> {
+    registry().iter().copied().find(|m| m.name() == provider)
+}
+
 /// The documented demo credentials of the provider named `provider` (empty for an unknown one):
-/// what the mock accepts when none are given ([`crate::provider::Provider::mock_credentials`]).
+/// what the mock accepts when none are given.
 pub fn demo_credentials(provider: &str) -> Credentials {
-    crate::provider::by_name(provider)
-        .map(|p| p.mock_credentials())
+    for_provider(provider)
+        .map(|m| m.demo_credentials())
         .unwrap_or_default()
 }
 
@@ -336,8 +381,10 @@ pub async fn start(
     let local = listener.local_addr()?;
     let state = MockState::new(&opts);
     let fallback_state = state.clone();
-    let app = provider
-        .mock_router(state.clone())
+    let mock = for_provider(provider.name())
+        .ok_or_else(|| anyhow::anyhow!("{} has no built-in mock", provider.name()))?;
+    let app = mock
+        .router(state.clone())
         .merge(admin::router(state.clone()))
         .fallback(move |request: Request| not_found(fallback_state.clone(), request));
     let (shutdown, stop) = watch::channel(());

@@ -3,10 +3,11 @@
 //! A provider is one folder under `src/provider/`:
 //! - `mod.rs`: the adapter (builds each operation's request, classifies every response, and opens
 //!   an authenticated [`Session`] from the target's credentials);
-//! - `schema.rs`: its user fields and their rules (used by `validate` and by its mock);
-//! - `mock.rs`: its routes in the built-in mock server.
+//! - `schema.rs`: its user fields and their rules (used by `validate`; never by its mock);
+//! - `mock.rs`: its side of the built-in mock server (compiled as part of `crate::mock`, which
+//!   owns it, so that the adapter and its mock cannot call each other).
 //!
-//! and one line in [`registry`]. Dispatch, retry, backoff and rate limiting are shared
+//! and one line in [`registry`] (its mock: one line in `crate::mock::registry`). Dispatch, retry, backoff and rate limiting are shared
 //! (`crate::dispatch`); an adapter only knows its own API.
 
 pub mod abitmedia;
@@ -365,19 +366,6 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Opens an authenticated session for one run.
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError>;
-
-    /// This provider's routes in the built-in mock server.
-    fn mock_router(&self, state: crate::mock::MockState) -> axum::Router;
-
-    /// The documented demo credentials, by their names in a target's `credentials` table: what
-    /// the built-in mock accepts when the target's environment variables are not set.
-    fn mock_credentials(&self) -> Credentials;
-
-    /// Sets the target options a target on the built-in mock (`base_url = "mock"`) needs, where
-    /// the config leaves them out (Abitmedia: its login routes are on the mock's own root).
-    fn mock_options(&self, options: &mut toml::Table) {
-        let _ = options;
-    }
 }
 
 /// Why an adapter cannot build `op`: its API has no such request.

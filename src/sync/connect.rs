@@ -58,7 +58,9 @@ impl Connection {
                 )
                 .await
                 .context("could not start the built-in mock provider")?;
-                target.provider.mock_options(&mut options);
+                if let Some(mock) = mock::for_provider(target.provider.name()) {
+                    mock.target_options(&mut options);
+                }
                 (handle.url.clone(), credentials, Some(handle))
             }
         };

@@ -101,12 +101,6 @@ impl Provider for FakeProvider {
     fn session(&self, _ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
         Ok(Arc::new(TestSession::with_token("good")))
     }
-    fn mock_router(&self, state: usersync::mock::MockState) -> axum::Router {
-        axum::Router::new().with_state(state)
-    }
-    fn mock_credentials(&self) -> usersync::provider::Credentials {
-        usersync::provider::Credentials::new()
-    }
 }
 
 /// Sends `Authorization: Bearer <token>`: the first token until invalidated, then the second.

@@ -1,8 +1,8 @@
 //! Abitmedia: Basic login and refresh on the mock's root, bearer tokens, 422 envelopes.
 
 use serde_json::{json, Value};
+use usersync::mock::abitmedia::{DEMO_EMAIL, DEMO_PASSWORD};
 use usersync::mock::{Change, MockHandle, MockOptions};
-use usersync::provider::abitmedia::mock::{DEMO_EMAIL, DEMO_PASSWORD};
 
 use crate::{client, json, start};
 

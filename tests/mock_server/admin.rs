@@ -1,8 +1,8 @@
 //! `/__mock/users`, `/__mock/stats`, unknown routes and stopping the server.
 
 use serde_json::json;
+use usersync::mock::meetinglawyers::{DEMO_API_KEY, DEMO_SECRET_KEY};
 use usersync::mock::MockOptions;
-use usersync::provider::meetinglawyers::mock::{DEMO_API_KEY, DEMO_SECRET_KEY};
 
 use crate::{client, json, start};
 

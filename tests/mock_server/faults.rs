@@ -3,9 +3,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use usersync::mock::faveo::{DEMO_EMAIL, DEMO_PASSWORD};
+use usersync::mock::meetinglawyers::{DEMO_API_KEY, DEMO_SECRET_KEY};
 use usersync::mock::{Change, FaultConfig, Latency, MockHandle, MockOptions};
-use usersync::provider::faveo::mock::{DEMO_EMAIL, DEMO_PASSWORD};
-use usersync::provider::meetinglawyers::mock::{DEMO_API_KEY, DEMO_SECRET_KEY};
 
 use crate::{client, start};
 

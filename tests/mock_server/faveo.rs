@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use usersync::mock::faveo::{DEMO_EMAIL, DEMO_PASSWORD, DEMO_USER_NAME};
 use usersync::mock::{Change, MockHandle, MockOptions};
-use usersync::provider::faveo::mock::{DEMO_EMAIL, DEMO_PASSWORD, DEMO_USER_NAME};
 
 use crate::{client, json, start};
 

@@ -3,10 +3,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use usersync::mock::{Change, MockHandle, MockOptions};
-use usersync::provider::gnoss::mock::{
+use usersync::mock::gnoss::{
     DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_TOKEN, DEMO_TOKEN_SECRET,
 };
+use usersync::mock::{Change, MockHandle, MockOptions};
 use usersync::provider::gnoss::oauth::{self, OAuthKeys, SigningStyle};
 
 use crate::{client, json, start};

@@ -1,8 +1,8 @@
 //! MeetingLawyers: `s2s/v1/users` routes behind `Api-Key` / `Secret-Key`.
 
 use serde_json::json;
+use usersync::mock::meetinglawyers::{DEMO_API_KEY, DEMO_SECRET_KEY};
 use usersync::mock::{Change, MockOptions};
-use usersync::provider::meetinglawyers::mock::{DEMO_API_KEY, DEMO_SECRET_KEY};
 use usersync::provider::Credentials;
 
 use crate::{client, json, start};

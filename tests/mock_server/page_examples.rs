@@ -4,10 +4,10 @@
 //! (MeetingLawyers' DNI) or mangled (Abitmedia's e-mail), a comment says what is replaced.
 
 use serde_json::{json, Value};
+use usersync::mock::abitmedia::{DEMO_EMAIL, DEMO_PASSWORD};
+use usersync::mock::faveo;
+use usersync::mock::meetinglawyers::{DEMO_API_KEY, DEMO_SECRET_KEY};
 use usersync::mock::{MockHandle, MockOptions};
-use usersync::provider::abitmedia::mock::{DEMO_EMAIL, DEMO_PASSWORD};
-use usersync::provider::faveo::mock as faveo;
-use usersync::provider::meetinglawyers::mock::{DEMO_API_KEY, DEMO_SECRET_KEY};
 
 use crate::{client, json, start};
 

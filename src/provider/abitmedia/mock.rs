@@ -55,6 +55,7 @@ use crate::mock::{api_routes, auth_routes, MockState};
 use crate::provider::Credentials;
 use crate::validate::FieldError;
 
+#[path = "mock/body.rs"]
 mod body;
 use body::{check_body, storable, Route};
 
@@ -73,6 +74,30 @@ pub fn demo_credentials() -> Credentials {
 
 const UNIQUE: &[&str] = &["email"];
 const VALIDATION_FAILED: &str = "Se encontró errores de validación en el recurso enviado";
+
+/// Abitmedia's side of the built-in mock server.
+pub struct Mock;
+
+impl crate::mock::MockProvider for Mock {
+    fn name(&self) -> &'static str {
+        "abitmedia"
+    }
+
+    fn router(&self, state: MockState) -> Router {
+        router(state)
+    }
+
+    fn demo_credentials(&self) -> Credentials {
+        demo_credentials()
+    }
+
+    /// The mock serves Abitmedia's login routes on its own root.
+    fn target_options(&self, options: &mut toml::Table) {
+        if !options.contains_key("auth_url") {
+            options.insert("auth_url".into(), toml::Value::String("/".into()));
+        }
+    }
+}
 
 /// The mock's router for Abitmedia.
 pub fn router(state: MockState) -> Router {

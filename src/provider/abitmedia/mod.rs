@@ -23,7 +23,6 @@
 //! - No documented way to find a user without its id: a user that exists at Abitmedia but not
 //!   in the ledger needs `remote_id_column`.
 
-pub mod mock;
 pub mod schema;
 pub mod session;
 #[cfg(test)]
@@ -35,8 +34,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Credentials, Operation, Outcome, Provider, ProviderConfigError,
-    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -186,21 +185,6 @@ impl Provider for Abitmedia {
             auth_url,
             &ctx.credentials,
         )?))
-    }
-
-    fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
-        mock::router(state)
-    }
-
-    fn mock_credentials(&self) -> Credentials {
-        mock::demo_credentials()
-    }
-
-    /// The mock serves Abitmedia's login routes on its own root.
-    fn mock_options(&self, options: &mut toml::Table) {
-        if !options.contains_key("auth_url") {
-            options.insert("auth_url".into(), toml::Value::String("/".into()));
-        }
     }
 }
 

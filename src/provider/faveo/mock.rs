@@ -54,6 +54,7 @@ use crate::payload::Payload;
 use crate::provider::Credentials;
 use crate::validate::FieldError;
 
+#[path = "mock/body.rs"]
 mod body;
 use body::check_body;
 
@@ -76,6 +77,24 @@ const UNIQUE: &[&str] = &["email", "user_name", "mobile"];
 /// The fields that carry a user's organisation links.
 pub const ORGANISATION_FIELDS: &[&str] = &["organization", "organisation_department", "related"];
 const PLEASE_LOGIN: &str = "Unauthorized! Please login again";
+
+/// Faveo's side of the built-in mock server.
+pub struct Mock;
+
+impl crate::mock::MockProvider for Mock {
+    fn name(&self) -> &'static str {
+        "faveo"
+    }
+
+    fn router(&self, state: MockState) -> Router {
+        router(state)
+    }
+
+    fn demo_credentials(&self) -> Credentials {
+        demo_credentials()
+    }
+}
+
 /// The mock's router for Faveo.
 pub fn router(state: MockState) -> Router {
     state.store().set_unique_fields(UNIQUE);

@@ -21,7 +21,6 @@
 //! Response"); any other answer, 200 or not, is not synced, and a create's answer must hold the
 //! new user's id. Faveo has no documented way to look a user up.
 
-pub mod mock;
 pub mod schema;
 pub mod session;
 #[cfg(test)]
@@ -33,8 +32,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Credentials, Operation, Outcome, Provider, ProviderConfigError,
-    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -214,14 +213,6 @@ impl Provider for Faveo {
             &ctx.base_url,
             &ctx.credentials,
         )?))
-    }
-
-    fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
-        mock::router(state)
-    }
-
-    fn mock_credentials(&self) -> Credentials {
-        mock::demo_credentials()
     }
 }
 

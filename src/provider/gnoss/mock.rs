@@ -25,7 +25,9 @@
 //!
 //! [`MockOptions::signing`]: crate::mock::MockOptions::signing
 
+#[path = "mock/body.rs"]
 pub mod body;
+#[path = "mock/rfc5849.rs"]
 pub mod rfc5849;
 
 use axum::extract::{Query, State};
@@ -38,12 +40,12 @@ use std::collections::HashMap;
 
 use self::body::{CREATE_REQUIRED, MEMBER_REQUIRED};
 use self::rfc5849::{BaseStringRule, RequestTarget, ServerKeys};
-use super::oauth::SigningStyle;
 use crate::mock::auth::NonceProblem;
 use crate::mock::request::{text, unix_now, BodyError, ErrorShape, Incoming, Refusal};
 use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
 use crate::payload::Payload;
+use crate::provider::gnoss::oauth::SigningStyle;
 use crate::provider::Credentials;
 use crate::validate::FieldError;
 
@@ -71,6 +73,23 @@ const EMAIL_TAKEN: &str = "The email is already being used";
 const NO_SUCH_USER: &str = "The user does not exist";
 const NOT_IN_COMMUNITY: &str = "The user does not participate in the community";
 const NOT_BLOCKED: &str = "The user is not blocked";
+
+/// Gnoss's side of the built-in mock server.
+pub struct Mock;
+
+impl crate::mock::MockProvider for Mock {
+    fn name(&self) -> &'static str {
+        "gnoss"
+    }
+
+    fn router(&self, state: MockState) -> Router {
+        router(state)
+    }
+
+    fn demo_credentials(&self) -> Credentials {
+        demo_credentials()
+    }
+}
 
 /// The mock's router for GNOSS.
 pub fn router(state: MockState) -> Router {

@@ -18,7 +18,6 @@
 //! row's own `user_id` when it holds a GUID. A user with neither is not sent. A row without a
 //! `community_id` takes the target's `options.community_id` before it is validated.
 
-pub mod mock;
 pub mod oauth;
 pub mod schema;
 pub mod session;
@@ -31,8 +30,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Credentials, Operation, Outcome, Provider, ProviderConfigError,
-    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::{FieldError, Schema};
 
@@ -223,14 +222,6 @@ impl Provider for Gnoss {
             &ctx.credentials,
             style,
         )?))
-    }
-
-    fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
-        mock::router(state)
-    }
-
-    fn mock_credentials(&self) -> Credentials {
-        mock::demo_credentials()
     }
 }
 

@@ -46,6 +46,7 @@ use crate::payload::Payload;
 use crate::provider::Credentials;
 use crate::validate::FieldError;
 
+#[path = "mock/body.rs"]
 mod body;
 use body::{check_body, Route};
 
@@ -64,6 +65,23 @@ pub fn demo_credentials() -> Credentials {
 
 /// Email addresses are unique across users (an assumption; `user_id` always is).
 const UNIQUE: &[&str] = &["email"];
+
+/// MeetingLawyers's side of the built-in mock server.
+pub struct Mock;
+
+impl crate::mock::MockProvider for Mock {
+    fn name(&self) -> &'static str {
+        "meetinglawyers"
+    }
+
+    fn router(&self, state: MockState) -> Router {
+        router(state)
+    }
+
+    fn demo_credentials(&self) -> Credentials {
+        demo_credentials()
+    }
+}
 
 /// The mock's router for MeetingLawyers.
 pub fn router(state: MockState) -> Router {

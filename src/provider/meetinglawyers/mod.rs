@@ -17,7 +17,6 @@
 //! - success is a 2xx whose body is a JSON object (a 204 to a change): the pages document no
 //!   answer body, and an HTML page or an empty 200 from a proxy must not count as synced.
 
-pub mod mock;
 pub mod schema;
 pub mod session;
 #[cfg(test)]
@@ -29,8 +28,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Credentials, Operation, Outcome, Provider, ProviderConfigError,
-    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -142,14 +141,6 @@ impl Provider for MeetingLawyers {
         self.check_options(&ctx.options)?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::HeaderSession::new(&ctx.credentials)?))
-    }
-
-    fn mock_router(&self, state: crate::mock::MockState) -> axum::Router {
-        mock::router(state)
-    }
-
-    fn mock_credentials(&self) -> Credentials {
-        mock::demo_credentials()
     }
 }
 
