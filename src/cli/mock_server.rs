@@ -40,8 +40,8 @@ impl FromStr for CredentialArg {
 /// The flags of `usersync mock-server`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MockServerArgs {
-    /// The provider to mock: meetinglawyers, gnoss, faveo or abitmedia.
-    #[arg(long, value_name = "NAME")]
+    /// The provider to mock.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::provider::names()))]
     pub provider: String,
 
     /// The address to listen on.

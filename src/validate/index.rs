@@ -152,13 +152,7 @@ mod tests {
                 "{name}"
             );
         }
-        use crate::provider::{abitmedia, faveo, gnoss, meetinglawyers};
-        for provider in [
-            &meetinglawyers::schema::SCHEMA,
-            &gnoss::schema::SCHEMA,
-            &faveo::schema::SCHEMA,
-            &abitmedia::schema::SCHEMA,
-        ] {
+        for provider in crate::provider::registry().iter().map(|p| p.schema()) {
             let index = of(provider);
             let names = provider.fields.iter().map(|d| d.name);
             for name in names.chain(["nope", "custom_3", "custom_", "email2", ""]) {
