@@ -180,7 +180,7 @@ mod tests {
         let cli = Cli::try_parse_from([
             "mock",
             "--provider",
-            "x",
+            "meetinglawyers",
             "--fail-rate",
             "0.8",
             "--drop-rate",

@@ -12,8 +12,9 @@ use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
 use super::control::Target;
 use super::ratelimit_headers::{parse_rate_limit, RateLimitInfo};
+use super::FailureCode;
 use crate::payload::Payload;
-use crate::provider::{AuthError, Operation, Outcome, RawResponse, UserRef};
+use crate::provider::{AuthError, BuildError, Operation, Outcome, RawResponse, UserRef};
 
 /// A job's request for one operation, ready to send any number of times.
 pub(super) struct Prepared {
@@ -31,7 +32,7 @@ impl Prepared {
         op: Operation,
         user: &UserRef,
         payload: &Payload,
-    ) -> Result<Prepared, String> {
+    ) -> Result<Prepared, BuildError> {
         let stripped;
         let payload = if op != Operation::Create
             && target.create_only.iter().any(|f| payload.contains_key(f))
@@ -49,13 +50,13 @@ impl Prepared {
         let url = target
             .base_url
             .join(request.path.trim_start_matches('/'))
-            .map_err(|e| format!("the {op} request has an invalid path: {e}"))?;
+            .map_err(|e| {
+                BuildError::Incomplete(format!("the {op} request has an invalid path: {e}"))
+            })?;
         let body = match &request.body {
-            Some(payload) => {
-                Some(Bytes::from(serde_json::to_vec(payload).map_err(|e| {
-                    format!("the {op} request body cannot be serialised: {e}")
-                })?))
-            }
+            Some(payload) => Some(Bytes::from(serde_json::to_vec(payload).map_err(|e| {
+                BuildError::Incomplete(format!("the {op} request body cannot be serialised: {e}"))
+            })?)),
             None => None,
         };
         Ok(Prepared {
@@ -82,8 +83,8 @@ pub(super) struct Answer {
 pub(super) enum AnswerKind {
     /// The provider answered and the adapter classified the answer.
     Classified(Outcome),
-    /// No usable answer: `code` is `timeout`, `connect` or `connection`. Worth retrying.
-    Transport { code: &'static str, reason: String },
+    /// No usable answer: `code` is `Timeout`, `Connect` or `Connection`. Worth retrying.
+    Transport { code: FailureCode, reason: String },
     /// The session could not authenticate the request.
     Login(AuthError),
 }
@@ -99,7 +100,7 @@ impl Answer {
             AnswerKind::Classified(Outcome::AuthFailed { .. }) => "auth_failed",
             AnswerKind::Classified(Outcome::Found { .. }) => "found",
             AnswerKind::Classified(Outcome::Missing) => "missing",
-            AnswerKind::Transport { code, .. } => code,
+            AnswerKind::Transport { code, .. } => code.as_str(),
             AnswerKind::Login(AuthError::Refused(_)) => "login_refused",
             AnswerKind::Login(AuthError::Transient(_)) => "login",
         }
@@ -164,14 +165,17 @@ pub(super) async fn send(target: &Target, op: Operation, prepared: &Prepared) ->
 fn transport_failure(error: reqwest::Error, started: Instant, timeout: Duration) -> Answer {
     let (code, reason) = if error.is_timeout() {
         (
-            "timeout",
+            FailureCode::Timeout,
             format!("no answer within {}s", timeout.as_secs_f64()),
         )
     } else if error.is_connect() {
-        ("connect", format!("could not connect: {}", describe(error)))
+        (
+            FailureCode::Connect,
+            format!("could not connect: {}", describe(error)),
+        )
     } else {
         (
-            "connection",
+            FailureCode::Connection,
             format!("connection lost: {}", describe(error)),
         )
     };

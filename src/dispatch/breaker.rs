@@ -7,14 +7,13 @@
 //! count. A first night against a provider that already holds most of the export's users thus
 //! fails those rows one by one and still creates the new ones after them.
 
-use super::job::{CONFLICT, UNSUPPORTED};
-use super::FinalOutcome;
+use super::{FailureCode, FinalOutcome};
 
 /// Counts consecutive final failures of the same kind.
 #[derive(Debug)]
 pub(super) struct Breaker {
     threshold: u32,
-    kind: Option<(String, Option<u16>)>,
+    kind: Option<(FailureCode, Option<u16>)>,
     count: u32,
 }
 
@@ -40,20 +39,23 @@ impl Breaker {
         match outcome {
             // The provider answered properly: it is working.
             FinalOutcome::Synced { .. } | FinalOutcome::Rejected { .. } => self.reset(),
-            FinalOutcome::Failed { code, .. } if code == CONFLICT => self.reset(),
+            FinalOutcome::Failed {
+                code: FailureCode::Conflict,
+                ..
+            } => self.reset(),
             // No request was sent.
             FinalOutcome::NotAttempted { .. } => None,
-            FinalOutcome::Failed { code, .. } if code == UNSUPPORTED => None,
+            FinalOutcome::Failed { code, .. } if code.nothing_sent() => None,
             FinalOutcome::Failed { status, code, .. } => {
                 let same = matches!(&self.kind, Some((c, s)) if c == code && s == status);
                 if same {
                     self.count += 1;
                 } else {
-                    self.kind = Some((code.clone(), *status));
+                    self.kind = Some((*code, *status));
                     self.count = 1;
                 }
                 if self.threshold > 0 && self.count >= self.threshold {
-                    Some((describe(code, *status), self.count))
+                    Some((describe(*code, *status), self.count))
                 } else {
                     None
                 }
@@ -62,7 +64,7 @@ impl Breaker {
     }
 }
 
-fn describe(code: &str, status: Option<u16>) -> String {
+fn describe(code: FailureCode, status: Option<u16>) -> String {
     match status {
         Some(status) => format!("{code} (HTTP {status})"),
         None => code.to_string(),
@@ -74,9 +76,20 @@ mod tests {
     use super::*;
 
     fn failed(code: &str, status: Option<u16>) -> FinalOutcome {
+        let code = [
+            FailureCode::ServerError,
+            FailureCode::Timeout,
+            FailureCode::Conflict,
+            FailureCode::Unsupported,
+            FailureCode::Connection,
+            FailureCode::HttpError,
+        ]
+        .into_iter()
+        .find(|c| c == code)
+        .unwrap_or_else(|| panic!("a code the tests know: {code}"));
         FinalOutcome::Failed {
             status,
-            code: code.into(),
+            code,
             detail: String::new(),
         }
     }

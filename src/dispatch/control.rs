@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use super::adaptive::{Adaptive, AdaptiveReport, Observation};
 use super::attempt::{Answer, AnswerKind};
 use super::pacer::Pacer;
-use super::{AbortReason, DispatchSettings};
+use super::{AbortReason, DispatchSettings, FailureCode};
 use crate::provider::{Outcome, Provider, Session};
 
 /// The target a dispatcher sends to, and how.
@@ -270,7 +270,7 @@ impl Control {
                 *status == Some(503),
                 after.map(|a| a.min(self.target.settings.retry_after_max)),
             ),
-            AnswerKind::Transport { code, .. } => (false, *code == "timeout", None),
+            AnswerKind::Transport { code, .. } => (false, *code == FailureCode::Timeout, None),
             _ => (answer.status == Some(429), answer.status == Some(503), None),
         };
         adaptive.on_answer(

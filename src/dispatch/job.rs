@@ -35,11 +35,11 @@ use tokio::sync::watch;
 use super::attempt::{self, Answer, AnswerKind, Prepared};
 use super::backoff::retry_delay;
 use super::control::{reached, Control, Phase, Target};
-use super::{AbortReason, FinalOutcome, Job, JobResult};
+use super::{AbortReason, FailureCode, FinalOutcome, Job, JobResult};
 use crate::ledger::RowNote;
 use crate::notes;
 use crate::payload::Payload;
-use crate::provider::{AuthError, Operation, Outcome, Provider, UserRef};
+use crate::provider::{AuthError, BuildError, Operation, Outcome, Provider, UserRef};
 
 /// Runs `job` to its final result.
 pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
@@ -63,7 +63,7 @@ pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
             tracing::error!(line = job.line, op = %progress.op, "the provider adapter panicked");
             FinalOutcome::Failed {
                 status: progress.last_status,
-                code: "internal".into(),
+                code: FailureCode::Internal,
                 detail: "the provider adapter panicked".into(),
             }
         }
@@ -129,20 +129,9 @@ enum LookupFor {
 /// Why an attempt did not succeed.
 struct Failure {
     status: Option<u16>,
-    code: &'static str,
+    code: FailureCode,
     detail: String,
 }
-
-/// The code of a row that ended on a conflict usersync could not resolve (a create whose user
-/// exists but cannot be updated instead, or a conflict on anything but a create).
-pub(super) const CONFLICT: &str = "conflict";
-
-/// The code of a deactivation whose user the provider no longer has (its lookup found no one).
-pub(super) const NOT_FOUND: &str = "not_found";
-
-/// The code of a row whose request the provider's adapter cannot build (the API has no such
-/// operation, or lacks what it needs): nothing was sent.
-pub(super) const UNSUPPORTED: &str = "unsupported";
 
 impl Failure {
     /// The final outcome of a job that ended on this failure, with a note on why it ended here.
@@ -154,7 +143,7 @@ impl Failure {
         };
         FinalOutcome::Failed {
             status: self.status,
-            code: self.code.to_string(),
+            code: self.code,
             detail,
         }
     }
@@ -191,7 +180,7 @@ impl Progress {
         op: Operation,
         job: &Job,
         payload: &Payload,
-    ) -> Result<Prepared, String> {
+    ) -> Result<Prepared, BuildError> {
         Prepared::build(target, op, &self.user(job), payload)
     }
 
@@ -243,13 +232,7 @@ async fn drive(
     let settings = &target.settings;
     let mut request = match progress.build(target, progress.op, job, &job.payload) {
         Ok(request) => request,
-        Err(detail) => {
-            return FinalOutcome::Failed {
-                status: None,
-                code: UNSUPPORTED.into(),
-                detail,
-            }
-        }
+        Err(error) => return not_built(None, error),
     };
     let mut retries = 0u32;
     let mut retrying = false;
@@ -347,7 +330,7 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
         AnswerKind::Classified(Outcome::Found { .. } | Outcome::Missing) => {
             Next::Done(FinalOutcome::Failed {
                 status: progress.last_status,
-                code: "internal".into(),
+                code: FailureCode::Internal,
                 detail: format!(
                     "the provider adapter read the answer to a {} as a lookup's",
                     progress.op
@@ -369,7 +352,7 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
         AnswerKind::Classified(Outcome::Conflict { status, detail }) => {
             let conflict = Failure {
                 status: Some(status),
-                code: CONFLICT,
+                code: FailureCode::Conflict,
                 detail,
             };
             switch_to_update(&ctl.target, job, progress, conflict)
@@ -379,7 +362,7 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
                 progress.logged_in_again = true;
                 progress.pending = Some(Failure {
                     status: Some(status),
-                    code: "auth_failed",
+                    code: FailureCode::AuthFailed,
                     detail,
                 });
                 return Next::Resend(None);
@@ -387,11 +370,13 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
             Next::Done(auth_failed(ctl, Some(status), detail))
         }
         AnswerKind::Login(AuthError::Refused(detail)) => Next::Done(auth_failed(ctl, None, detail)),
-        AnswerKind::Login(AuthError::Transient(reason)) => {
-            passing(None, "login", format!("could not log in: {reason}"))
-        }
+        AnswerKind::Login(AuthError::Transient(reason)) => passing(
+            None,
+            FailureCode::Login,
+            format!("could not log in: {reason}"),
+        ),
         AnswerKind::Transport { code, reason } => {
-            let lost = matches!(code, "timeout" | "connection");
+            let lost = matches!(code, FailureCode::Timeout | FailureCode::Connection);
             if lost && progress.op == Operation::Create {
                 if let Ok(lookup) =
                     progress.build(&ctl.target, Operation::Lookup, job, &job.payload)
@@ -509,16 +494,12 @@ fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: Answ
             // Should the run stop now, the row failed: its reactivation was sent, its update not.
             let cut_short = Failure {
                 status,
-                code: "interrupted",
+                code: FailureCode::Interrupted,
                 detail: "the user's reactivation was sent but their update was not".into(),
             };
             progress.resend_as(job.op, request, cut_short)
         }
-        Err(detail) => Next::Done(FinalOutcome::Failed {
-            status: None,
-            code: UNSUPPORTED.into(),
-            detail,
-        }),
+        Err(error) => Next::Done(not_built(None, error)),
     }
 }
 
@@ -559,17 +540,11 @@ fn after_lookup(target: &Target, job: &Job, progress: &mut Progress, answer: Out
             }
             let request = match progress.build(target, job.op, job, &record) {
                 Ok(request) => request,
-                Err(detail) => {
-                    return Next::Done(FinalOutcome::Failed {
-                        status: None,
-                        code: UNSUPPORTED.into(),
-                        detail,
-                    })
-                }
+                Err(error) => return Next::Done(not_built(None, error)),
             };
             let pending = Failure {
                 status: progress.last_status,
-                code: "interrupted",
+                code: FailureCode::Interrupted,
                 detail: "the user was read but not deactivated".into(),
             };
             return progress.resend_as(job.op, request, pending);
@@ -577,14 +552,14 @@ fn after_lookup(target: &Target, job: &Job, progress: &mut Progress, answer: Out
         (Some(LookupFor::Deactivate), None) => {
             return Next::Done(FinalOutcome::Failed {
                 status: progress.last_status,
-                code: NOT_FOUND.into(),
+                code: FailureCode::NotFound,
                 detail: "the provider no longer has this user".into(),
             })
         }
         (None, _) => {
             return Next::Done(FinalOutcome::Failed {
                 status: progress.last_status,
-                code: "internal".into(),
+                code: FailureCode::Internal,
                 detail: "a lookup was answered that no step asked for".into(),
             })
         }
@@ -593,16 +568,21 @@ fn after_lookup(target: &Target, job: &Job, progress: &mut Progress, answer: Out
         Ok(request) => {
             let pending = Failure {
                 status: progress.last_status,
-                code: "interrupted",
+                code: FailureCode::Interrupted,
                 detail: on_stop.into(),
             };
             progress.resend_as(op, request, pending)
         }
-        Err(why) => Next::Done(FinalOutcome::Failed {
-            status: progress.last_status,
-            code: UNSUPPORTED.into(),
-            detail: why,
-        }),
+        Err(error) => Next::Done(not_built(progress.last_status, error)),
+    }
+}
+
+/// The outcome of a job whose next request could not be built: nothing more was sent.
+fn not_built(status: Option<u16>, error: BuildError) -> FinalOutcome {
+    FinalOutcome::Failed {
+        status,
+        detail: error.to_string(),
+        code: error.into(),
     }
 }
 
@@ -616,14 +596,14 @@ fn fallback_update(provider: &dyn Provider) -> Operation {
 }
 
 /// The failure code of a `Retry` outcome.
-fn retry_code(status: Option<u16>) -> &'static str {
+fn retry_code(status: Option<u16>) -> FailureCode {
     match status {
-        Some(429) => "throttled",
-        Some(status) if status >= 500 => "server_error",
+        Some(429) => FailureCode::Throttled,
+        Some(status) if status >= 500 => FailureCode::ServerError,
         // A 2xx that is not the documented success: a proxy's page, an empty body.
-        Some(200..=299) => "unexpected_answer",
-        Some(_) => "http_error",
-        None => "retry",
+        Some(200..=299) => FailureCode::UnexpectedAnswer,
+        Some(_) => FailureCode::HttpError,
+        None => FailureCode::Retry,
     }
 }
 
@@ -635,7 +615,7 @@ fn auth_failed(ctl: &Control, status: Option<u16>, detail: String) -> FinalOutco
     });
     FinalOutcome::Failed {
         status,
-        code: "auth_failed".into(),
+        code: FailureCode::AuthFailed,
         detail,
     }
 }
@@ -643,7 +623,7 @@ fn auth_failed(ctl: &Control, status: Option<u16>, detail: String) -> FinalOutco
 fn abandoned(attempt: u32) -> FinalOutcome {
     FinalOutcome::Failed {
         status: None,
-        code: "interrupted".into(),
+        code: FailureCode::Interrupted,
         detail: format!(
             "abandoned in flight (attempt {attempt}): the request may have reached the provider"
         ),

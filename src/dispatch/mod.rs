@@ -29,6 +29,7 @@ mod attempt;
 mod backoff;
 mod breaker;
 mod client;
+mod code;
 mod control;
 mod job;
 mod pacer;
@@ -49,6 +50,7 @@ use crate::validate::FieldError;
 pub use adaptive::{AdaptiveReport, AdaptiveSettings};
 pub use backoff::backoff_delay;
 pub use client::{http_client, USER_AGENT};
+pub use code::FailureCode;
 pub use ratelimit_headers::{parse_rate_limit, RateLimitInfo};
 pub use run::{Dispatcher, InvalidSettings};
 pub use stop::{stop_signal, StopHandle, StopLevel, StopSignal};
@@ -146,13 +148,10 @@ pub enum FinalOutcome {
         errors: Vec<FieldError>,
         detail: String,
     },
-    /// The job did not succeed. `code` is stable (reports group by it): `unsupported` (no request
-    /// could be built), `conflict`, `auth_failed`, `throttled`, `server_error`, `http_error`,
-    /// `retry`, `timeout`, `connect`, `connection`, `login`, `interrupted` (abandoned in flight:
-    /// it may have reached the provider), `internal` (the adapter panicked).
+    /// The job did not succeed; `code` says why (reports group by it).
     Failed {
         status: Option<u16>,
-        code: String,
+        code: FailureCode,
         detail: String,
     },
     /// No request was sent for this job (the run stopped first).

@@ -353,7 +353,7 @@ pub trait Provider: Send + Sync + 'static {
         op: Operation,
         user: &UserRef,
         payload: &Payload,
-    ) -> Result<ProviderRequest, String>;
+    ) -> Result<ProviderRequest, BuildError>;
 
     /// Classifies a response to a request built for `op`, for a target whose `options` may
     /// change the classification (MeetingLawyers' `conflict_statuses`).
@@ -368,9 +368,33 @@ pub trait Provider: Send + Sync + 'static {
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError>;
 }
 
+/// Why an adapter cannot build a request. Nothing is sent; the row fails with the error's
+/// code (`crate::dispatch::FailureCode`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BuildError {
+    /// The API has no such request (a Faveo reactivation).
+    #[error("{provider} has no {op} request")]
+    Unsupported {
+        provider: &'static str,
+        op: Operation,
+    },
+    /// The provider identifies the user by its own id, and none is known.
+    #[error("{0}")]
+    NoRemoteId(String),
+    /// The request lacks something it needs, or holds what it cannot send.
+    #[error("{0}")]
+    Incomplete(String),
+}
+
+impl From<ProviderConfigError> for BuildError {
+    fn from(error: ProviderConfigError) -> Self {
+        BuildError::Incomplete(error.to_string())
+    }
+}
+
 /// Why an adapter cannot build `op`: its API has no such request.
-pub(crate) fn no_request(provider: &str, op: Operation) -> String {
-    format!("{provider} has no {op} request")
+pub(crate) fn no_request(provider: &'static str, op: Operation) -> BuildError {
+    BuildError::Unsupported { provider, op }
 }
 
 /// Every provider usersync knows, by config name. A new provider is one line here.

@@ -372,7 +372,7 @@ fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) ->
         } => RowOutcome {
             outcome: OutcomeKind::Failed,
             http_status: status.or(last_status),
-            error_code: Some(code),
+            error_code: Some(code.to_string()),
             error_detail: Some(detail),
             payload: kept(),
             ..base

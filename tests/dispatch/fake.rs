@@ -49,14 +49,24 @@ impl Provider for FakeProvider {
         op: Operation,
         user: &UserRef,
         payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
+    ) -> Result<ProviderRequest, usersync::provider::BuildError> {
         let (method, path) = match op {
             Operation::Create => (http::Method::POST, "users".to_string()),
             Operation::Update => (http::Method::PUT, format!("users/{}", user.key)),
             Operation::Patch => (http::Method::PATCH, format!("users/{}", user.key)),
             Operation::Reactivate => (http::Method::POST, format!("users/{}", user.key)),
-            Operation::Deactivate => return Err("fake has no deactivate".into()),
-            Operation::Lookup => return Err("fake has no lookup".into()),
+            Operation::Deactivate => {
+                return Err(usersync::provider::BuildError::Unsupported {
+                    provider: "fake",
+                    op,
+                })
+            }
+            Operation::Lookup => {
+                return Err(usersync::provider::BuildError::Unsupported {
+                    provider: "fake",
+                    op,
+                })
+            }
         };
         let mut body = payload.clone();
         body.insert("key", user.key.clone().into());

@@ -109,7 +109,7 @@ pub fn assert_one_result_per_job(report: &DispatchReport, results: &[JobResult])
 
 pub fn code_of(result: &JobResult) -> &str {
     match &result.outcome {
-        FinalOutcome::Failed { code, .. } => code,
+        FinalOutcome::Failed { code, .. } => code.as_str(),
         other => other.kind(),
     }
 }

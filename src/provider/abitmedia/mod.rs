@@ -34,8 +34,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, BuildError, Operation, Outcome, Provider, ProviderConfigError,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -108,7 +108,7 @@ impl Provider for Abitmedia {
         op: Operation,
         user: &UserRef,
         payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
+    ) -> Result<ProviderRequest, BuildError> {
         let (method, path, body) = match op {
             Operation::Create => (http::Method::POST, USERS.to_string(), payload.clone()),
             Operation::Update | Operation::Patch => (
@@ -189,23 +189,23 @@ impl Provider for Abitmedia {
 }
 
 /// The user's resource: `administration/v1/users?id=17` or `administration/v1/users/17`.
-fn user_path(options: &toml::Table, user: &UserRef) -> Result<String, String> {
+fn user_path(options: &toml::Table, user: &UserRef) -> Result<String, BuildError> {
     let id = match user.remote_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => id,
         _ => {
-            return Err(format!(
+            return Err(BuildError::NoRemoteId(format!(
                 "user {}: Abitmedia identifies users by the integer id it returned on create, and \
                  none is known: name the column holding it with `remote_id_column` in the \
                  target's config",
                 user.key
-            ))
+            )))
         }
     };
     if !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
+        return Err(BuildError::Incomplete(format!(
             "user {}: Abitmedia ids are integers, and the remote id is {id:?}",
             user.key
-        ));
+        )));
     }
     match target::choice_option(options, "id_in", ID_IN) {
         Ok("path") => Ok(format!("{USERS}/{id}")),
@@ -227,15 +227,15 @@ fn deactivation(
     options: &toml::Table,
     user: &UserRef,
     record: &Payload,
-) -> Result<Payload, String> {
+) -> Result<Payload, BuildError> {
     if status_only(options) {
         return Ok(Payload::from_iter([("status", Value::from(0))]));
     }
     if record.is_empty() {
-        return Err(format!(
+        return Err(BuildError::Incomplete(format!(
             "user {}: Abitmedia requires the whole record on update, and it was not read first",
             user.key
-        ));
+        )));
     }
     let mut body = record.clone();
     body.retain(|name, _| !NOT_SENT_BACK.contains(&name));

@@ -102,7 +102,8 @@ fn deactivate_puts_the_record_back_inactive_without_a_password() {
             &user(Some("17")),
             &Payload::new(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("whole record"), "{err}");
 }
 
@@ -167,7 +168,8 @@ fn updates_need_an_integer_remote_id() {
             &user(None),
             &Payload::new(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("remote_id_column"), "{err}");
     let err = Abitmedia
         .build_request(
@@ -176,7 +178,8 @@ fn updates_need_an_integer_remote_id() {
             &user(Some("17&status=2")),
             &Payload::new(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("integers"), "{err}");
 }
 

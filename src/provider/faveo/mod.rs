@@ -32,8 +32,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, BuildError, Operation, Outcome, Provider, ProviderConfigError,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -136,7 +136,7 @@ impl Provider for Faveo {
         op: Operation,
         user: &UserRef,
         payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
+    ) -> Result<ProviderRequest, BuildError> {
         let (path, body) = match op {
             Operation::Create => ("v3/user/create/api".to_string(), payload.clone()),
             Operation::Update | Operation::Patch => (
@@ -145,7 +145,7 @@ impl Provider for Faveo {
             ),
             Operation::Deactivate => (
                 format!("v3/api/account/deactivate/{}", remote_id(user)?),
-                deactivate_body(options).map_err(|e| e.to_string())?,
+                deactivate_body(options)?,
             ),
             Operation::Reactivate | Operation::Lookup => {
                 return Err(super::no_request(self.name(), op))
@@ -217,14 +217,14 @@ impl Provider for Faveo {
 }
 
 /// Faveo's user id, which updates and deactivations need.
-fn remote_id(user: &UserRef) -> Result<String, String> {
+fn remote_id(user: &UserRef) -> Result<String, BuildError> {
     match user.remote_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => Ok(target::path_segment(id)),
-        _ => Err(format!(
+        _ => Err(BuildError::NoRemoteId(format!(
             "user {}: Faveo identifies users by the id it returned on create, and none is known: \
              name the column holding it with `remote_id_column` in the target's config",
             user.key
-        )),
+        ))),
     }
 }
 

@@ -61,7 +61,8 @@ fn updates_without_a_remote_id_explain_the_fix() {
             &user(None),
             &Payload::new(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("remote_id_column"), "{err}");
 }
 

@@ -30,8 +30,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, BuildError, Operation, Outcome, Provider, ProviderConfigError,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::{FieldError, Schema};
 
@@ -105,7 +105,7 @@ impl Provider for Gnoss {
         op: Operation,
         user: &UserRef,
         payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
+    ) -> Result<ProviderRequest, BuildError> {
         let (path, body) = match op {
             Operation::Create => ("user/create-user", payload.clone()),
             Operation::Lookup => {
@@ -114,10 +114,10 @@ impl Provider for Gnoss {
                     .and_then(Value::as_str)
                     .filter(|e| !e.trim().is_empty())
                     .ok_or_else(|| {
-                        format!(
+                        BuildError::Incomplete(format!(
                             "user {}: GNOSS finds users by e-mail, and the row has none",
                             user.key
-                        )
+                        ))
                     })?;
                 let query: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("email", email.trim())
@@ -228,7 +228,7 @@ impl Provider for Gnoss {
 /// The GUID GNOSS knows the user by: the remote id when it is one, else the payload's
 /// `user_id` when it is one. Never the export's key: a `modify-user` of another id reaches no
 /// user (or the wrong one).
-fn user_id(user: &UserRef, payload: &Payload) -> Result<String, String> {
+fn user_id(user: &UserRef, payload: &Payload) -> Result<String, BuildError> {
     let is_guid = |id: &&str| uuid::Uuid::try_parse(id.trim()).is_ok();
     user.remote_id
         .as_deref()
@@ -241,12 +241,12 @@ fn user_id(user: &UserRef, payload: &Payload) -> Result<String, String> {
         })
         .map(|id| id.trim().to_lowercase())
         .ok_or_else(|| {
-            format!(
+            BuildError::Incomplete(format!(
                 "user {}: GNOSS identifies users by their GUID, and none is known for this user \
                  (map a column of GUIDs to user_id, or let usersync create the user or find it \
                  by e-mail)",
                 user.key
-            )
+            ))
         })
 }
 
@@ -264,20 +264,26 @@ const LEAVER_WITHOUT_COMMUNITY: &str =
 
 /// The payload's `community_id`, else the target's `community_id` option. A leaver's block
 /// has no payload: only the option can give it one, and the error says so.
-fn community_id(options: &toml::Table, payload: &Payload, op: Operation) -> Result<String, String> {
+fn community_id(
+    options: &toml::Table,
+    payload: &Payload,
+    op: Operation,
+) -> Result<String, BuildError> {
     payload
         .get("community_id")
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty())
         .or_else(|| options.get("community_id").and_then(toml::Value::as_str))
         .map(str::to_string)
-        .ok_or_else(|| match op {
+        .ok_or_else(|| {
+            BuildError::Incomplete(match op {
             Operation::Deactivate => format!(
                 "{LEAVER_WITHOUT_COMMUNITY}: set options.community_id in the target's config"
             ),
             _ => "GNOSS identifies a user by user_id and community_id: map a community_id column \
                  or set options.community_id in the target's config"
                 .to_string(),
+            })
         })
 }
 

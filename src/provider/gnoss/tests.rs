@@ -65,7 +65,8 @@ fn user_id_is_the_remote_guid_or_the_payloads_never_the_key() {
     let p = payload(json!({"community_id": COMMUNITY}));
     let err = Gnoss
         .build_request(&no_options(), Operation::Patch, &user(USER, None), &p)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("GUID"), "{err}");
     let err = Gnoss
         .build_request(
@@ -74,7 +75,8 @@ fn user_id_is_the_remote_guid_or_the_payloads_never_the_key() {
             &user("E00001", Some("E00001")),
             &p,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("GUID"), "{err}");
 }
 
@@ -166,7 +168,8 @@ fn deactivate_blocks_with_the_community_from_the_options() {
             &user("e1", Some(USER)),
             &Payload::new(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("set options.community_id"), "{err}");
     assert!(
         !err.contains("column"),

@@ -28,8 +28,8 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest,
-    RawResponse, Reactivation, Session, TargetContext, UserRef,
+    response, target, BuildError, Operation, Outcome, Provider, ProviderConfigError,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
 
@@ -83,7 +83,7 @@ impl Provider for MeetingLawyers {
         op: Operation,
         user: &UserRef,
         payload: &Payload,
-    ) -> Result<ProviderRequest, String> {
+    ) -> Result<ProviderRequest, BuildError> {
         let (method, path, body) = match op {
             Operation::Create => {
                 let mut body = payload.clone();
