@@ -6,11 +6,9 @@
 //! that measure rates take the machine one at a time. The 20,000-row run of the issue takes
 //! 100 s and is `#[ignore]`d: `.ci/run` runs it explicitly.
 
-use crate::support::adaptive as support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::adaptive::*;
 use usersync::mock::{FaultConfig, Latency};
 
 fn rate_limited(rate: f64) -> FaultConfig {

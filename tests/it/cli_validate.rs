@@ -1,11 +1,10 @@
 //! `usersync validate` through the real binary: the samples for every target, the report, the
 //! `--json` shape, the `--rejects` file, exit codes, and config errors that name file and key.
 
-use crate::support::cli as common;
-
 use std::collections::BTreeSet;
 
-use common::{err, errors, json_lines, samples, stderr, stdout, TestDir, ML_CONFIG};
+use crate::support::cli::{err, errors, json_lines, TestDir, ML_CONFIG};
+use crate::support::{samples, stderr, stdout};
 use serde_json::Value;
 
 const TARGETS: [&str; 4] = ["lawyers", "community", "helpdesk", "portal"];

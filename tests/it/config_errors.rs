@@ -2,9 +2,7 @@
 //! fix (config errors exit 2 before anything is read or sent), or a row error naming the key
 //! whose rule the row broke.
 
-use crate::support::reliability;
-
-use reliability::*;
+use crate::support::reliability::*;
 
 const TARGET: &str = r#"[targets.t]
 provider = "meetinglawyers"

@@ -7,15 +7,13 @@
 //! (while the ledger is being opened, migrated and scanned). The mock lives in the test process,
 //! so what reached the provider survives every kill.
 
-use crate::support::reliability;
-
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use reliability::*;
+use crate::support::reliability::*;
 use usersync::ledger::RunStatus;
 use usersync::mock::{FaultConfig, Latency};
 use usersync::provider::Credentials;

@@ -5,21 +5,16 @@
 //! something that fails for root too: a ledger path under a regular file, or a path that is a
 //! directory. The permission-bit variant runs only where it can fail (an unprivileged user).
 
-use crate::support::reliability;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use reliability::*;
+use crate::support::mode;
+use crate::support::reliability::*;
 use usersync::ledger::{Ledger, RunStatus};
 use usersync::mock::{FaultConfig, Latency};
 use usersync::provider::Credentials;
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
 
 fn side(path: &Path, suffix: &str) -> std::path::PathBuf {
     let mut name = path.as_os_str().to_owned();

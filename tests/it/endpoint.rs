@@ -5,13 +5,12 @@
 //! request, exit 2, naming both endpoints and the way out; `--endpoint-moved` accepts the new
 //! endpoint once, and the ledger never holds a password from a base URL.
 
-use crate::support::reliability;
-
 use std::path::Path;
 use std::process::Output;
 
-use reliability::TestMock;
-use reliability::{csv_of, demo_env, ledger, ml_config, people, tempdir, text, usersync, write};
+use crate::support::reliability::{
+    csv_of, demo_env, ledger, ml_config, people, tempdir, text, usersync, write, TestMock,
+};
 use usersync::mock::FaultConfig;
 use usersync::provider::Credentials;
 

@@ -4,13 +4,12 @@
 //! exits 1, records the run `aborted`, and leaves no row of it without an outcome. `plan` prints
 //! no plan. The next sync without the fault does what is needed.
 
-use crate::support::nightly as support;
-
 use std::path::Path;
 use std::process::Output;
 
+use crate::support::nightly::{assert_exit, employees, quiet_mock as mock, Employee, Mock, Night};
+use crate::support::{stderr, stdout};
 use serde_json::Value;
-use support::{assert_exit, people, quiet_mock as mock, stderr, stdout, Mock, Night, Person};
 use usersync::ledger::{OutcomeKind, RunStatus, StoredOutcome};
 use usersync::provider::Operation;
 
@@ -84,7 +83,7 @@ fn aborted_run(night: &Night) -> Vec<StoredOutcome> {
 }
 
 /// The first night: `everyone` created, exit 0.
-fn first_night(night: &Night, mock: &Mock, everyone: &[Person]) {
+fn first_night(night: &Night, mock: &Mock, everyone: &[Employee]) {
     let export = night.export("hr.csv", everyone);
     assert_exit(&night.sync(mock, &export, &[]), 0);
     assert_eq!(mock.users().len(), everyone.len());
@@ -94,7 +93,7 @@ fn first_night(night: &Night, mock: &Mock, everyone: &[Person]) {
 fn a_reader_panic_late_in_a_nightly_sync_deactivates_nobody_and_sends_nothing() {
     let night = Night::new();
     let mock = mock();
-    let mut everyone = people(NIGHTLY);
+    let mut everyone = employees(NIGHTLY);
     first_night(&night, &mock, &everyone);
     // The next night one e-mail changed (line 11): a request the pass holds back.
     everyone[9].email = "nueva@empresa.example.com".into();
@@ -142,7 +141,7 @@ fn a_reader_panic_late_in_a_nightly_sync_deactivates_nobody_and_sends_nothing() 
 fn a_reader_panic_during_a_first_sync_sends_no_row_after_it() {
     let night = Night::new();
     let mock = mock();
-    let everyone = people(600);
+    let everyone = employees(600);
     let export = night.export("hr.csv", &everyone);
 
     // Line 500 is E00499's: the rows from it on are never sent.
@@ -187,7 +186,7 @@ fn a_reader_panic_during_a_first_sync_sends_no_row_after_it() {
 fn a_plan_whose_reader_panics_prints_no_plan() {
     let night = Night::new();
     let mock = mock();
-    first_night(&night, &mock, &people(NIGHTLY));
+    first_night(&night, &mock, &employees(NIGHTLY));
     let export = night.path("hr.csv");
     let export = export.to_str().unwrap();
     let url = mock.url();

@@ -11,10 +11,8 @@
 //! - a field emptied in the export is left at the provider unless its config says `clear`;
 //! - a `base_url` that answers 200 with an HTML page leaves every row failed, nothing synced.
 
-use crate::support::reliability;
-
-use reliability::nights::{Nights, LEAVER};
-use reliability::{demo_env, usersync};
+use crate::support::reliability::nights::{Nights, LEAVER};
+use crate::support::{demo_env, usersync};
 use usersync::ledger::Ledger;
 use usersync::mock::{Change, StoredUser};
 

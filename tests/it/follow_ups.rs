@@ -4,9 +4,7 @@
 //! summary and every report format after it, with the line, the user and what to do; the night
 //! after, with nothing left to do, says nothing.
 
-use crate::support::reliability;
-
-use reliability::nights::{Nights, LEAVER};
+use crate::support::reliability::nights::{Nights, LEAVER};
 use usersync::mock::Change;
 
 #[test]

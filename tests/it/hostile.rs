@@ -5,8 +5,6 @@
 //! columns, 200,000 levels of JSON, a 17 MB line, random bytes) are generated here. Memory is
 //! the child's peak resident set, read with `wait4`.
 
-use crate::support::reliability;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -16,8 +14,8 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use serde_json::Value;
 
-use reliability::process::{run_measured, Rejection, Run};
-use reliability::*;
+use crate::support::reliability::process::{run_measured, Rejection, Run};
+use crate::support::reliability::*;
 use usersync::ledger::{OutcomeKind, RunStatus};
 use usersync::mock::{Change, FaultConfig, Latency};
 use usersync::provider::Credentials;

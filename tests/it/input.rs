@@ -2,9 +2,8 @@
 //! quoted newlines, ragged rows, invalid bytes), JSONL, and file-level errors. Each bad row must
 //! be reported on the physical line where it starts, and never stop the run.
 
-use crate::support::cli as common;
-
-use common::{err, errors, json_lines, stderr, stdout, TestDir, ML_CONFIG};
+use crate::support::cli::{err, errors, json_lines, TestDir, ML_CONFIG};
+use crate::support::{stderr, stdout};
 use serde_json::Value;
 
 /// Runs `validate INPUT --json` with [`ML_CONFIG`]; returns the exit code, the JSON lines and

@@ -6,11 +6,10 @@
 //! `sync --full` sends everyone whole; the in-process mock (`base_url = "mock"`) keeps its users
 //! between runs.
 
-use crate::support::nightly as support;
-
-use support::{
-    assert_exit, first_night, history, people, quiet_mock as mock, stderr, stdout, Night, Person,
+use crate::support::nightly::{
+    assert_exit, employees, first_night, history, quiet_mock as mock, Employee, Night,
 };
+use crate::support::{stderr, stdout};
 use usersync::ledger::RunStatus;
 
 #[test]
@@ -44,7 +43,7 @@ fn an_edited_export_sends_exactly_the_changes_and_deactivates_the_leavers() {
     everyone[6].mobile = String::new();
     everyone[9].plan = "trial";
     everyone[9].first_name = "Lucía María".into();
-    let leavers: Vec<Person> = vec![everyone.remove(15), everyone.remove(11)];
+    let leavers: Vec<Employee> = vec![everyone.remove(15), everyone.remove(11)];
     let export = night.export("hr.csv", &everyone);
 
     let out = night.sync(&mock, &export, &["--deactivate-missing"]);
@@ -193,7 +192,7 @@ fn plan_json_names_fields_never_values() {
     let mut everyone = first_night(&night, &mock);
     everyone[2].email = "Secreto.Nuevo@Empresa.example.com".into();
     everyone[3].mobile = String::new();
-    everyone.push(Person {
+    everyone.push(Employee {
         id: "E00099".into(),
         email: "Recien.Llegada@Empresa.example.com".into(),
         first_name: "Nerea".into(),
@@ -253,7 +252,7 @@ fn plan_json_names_fields_never_values() {
 #[test]
 fn the_built_in_mock_keeps_its_users_between_runs() {
     let night = Night::new();
-    let mut everyone = people(12);
+    let mut everyone = employees(12);
     let export = night.export("hr.csv", &everyone);
     let sync = |extra: &[&str]| {
         let mut args = vec!["sync", "hr.csv", "-t", "lawyers"];

@@ -6,9 +6,8 @@
 //! moved columns or gained spaces stays unchanged (and is recognised the night after, whatever
 //! the columns the mapping does not read hold).
 
-use crate::support::nightly as support;
-
-use support::{assert_exit, first_night, quiet_mock as mock, stdout, Night, CONFIG};
+use crate::support::nightly::{assert_exit, first_night, quiet_mock as mock, Night, CONFIG};
+use crate::support::stdout;
 
 /// Every user's remembered row fingerprint, by key.
 fn fingerprints(night: &Night) -> Vec<(String, Option<Vec<u8>>)> {

@@ -16,13 +16,11 @@
 //!   answer is the example, less what a `PUT` does not take (`id`, timestamps) and the password,
 //!   which usersync sends on create only.
 
-use crate::support::reliability;
-
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use reliability::{demo_env, usersync};
+use crate::support::{demo_env, usersync};
 
 /// One request the recorder received.
 #[derive(Debug, Clone)]

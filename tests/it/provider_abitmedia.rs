@@ -1,8 +1,6 @@
 //! The Abitmedia adapter against its built-in mock (identity routes on the same root): every
 //! operation accepted by the integer id, every class of answer classified.
 
-use crate::support::providers as provider_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +9,7 @@ use usersync::mock::{demo_credentials, MockOptions};
 use usersync::provider::abitmedia::session::{auth_url, AbitmediaSession};
 use usersync::provider::{Operation, Outcome};
 
-use provider_common::{
+use crate::support::providers::{
     assert_every_operation_accepted, assert_expired_token_is_renewed, assert_login_refused,
     assert_transient_classes, create, create_attempt, payload, rejects_field, user,
     wrong_credentials, Target,

@@ -1,8 +1,6 @@
 //! The Faveo adapter against its built-in mock: login tokens, every operation accepted, every
 //! class of answer classified (its 422 "Please login again" as an auth failure).
 
-use crate::support::providers as provider_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +9,7 @@ use usersync::mock::{demo_credentials, MockOptions};
 use usersync::provider::faveo::session::FaveoSession;
 use usersync::provider::{Operation, Outcome};
 
-use provider_common::{
+use crate::support::providers::{
     assert_every_operation_accepted, assert_expired_token_is_renewed, assert_login_refused,
     assert_transient_classes, create, create_attempt, payload, rejects_field, user,
     wrong_credentials, Target,

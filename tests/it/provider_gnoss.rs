@@ -1,8 +1,6 @@
 //! The GNOSS adapter against its built-in mock: every operation accepted through OAuth 1.0
 //! (GNOSS's signing and RFC 5849's), every class of answer classified.
 
-use crate::support::providers as provider_common;
-
 use std::sync::Arc;
 
 use serde_json::json;
@@ -11,7 +9,7 @@ use usersync::provider::gnoss::oauth::SigningStyle;
 use usersync::provider::gnoss::session::OAuthSession;
 use usersync::provider::{Operation, Outcome};
 
-use provider_common::{
+use crate::support::providers::{
     assert_synced, assert_transient_classes, create, create_attempt, payload, rejects_field, user,
     wrong_credentials, Target,
 };

@@ -1,8 +1,6 @@
 //! The MeetingLawyers adapter against its built-in mock: every operation accepted, every class
 //! of answer classified.
 
-use crate::support::providers as provider_common;
-
 use std::sync::Arc;
 
 use serde_json::json;
@@ -10,7 +8,7 @@ use usersync::mock::{demo_credentials, Change, MockOptions};
 use usersync::provider::meetinglawyers::session::HeaderSession;
 use usersync::provider::{Operation, Outcome};
 
-use provider_common::{
+use crate::support::providers::{
     assert_synced, assert_transient_classes, payload, rejects_field, user, wrong_credentials,
     Target,
 };

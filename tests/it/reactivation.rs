@@ -4,9 +4,8 @@
 //! given back by hand. (MeetingLawyers and Abitmedia give access back through the payload's
 //! `status`: `nightly_fingerprints`; what the reports say: `follow_ups`.)
 
-use crate::support::reliability;
-
-use reliability::nights::{Nights, LEAVER};
+use crate::support::reliability::nights::{Nights, LEAVER};
+use crate::support::{demo_env, usersync};
 use usersync::mock::{Change, FaultConfig};
 
 #[test]
@@ -115,7 +114,7 @@ fn gnoss_deactivations_without_a_community_id_option_are_refused_before_anything
     assert_ne!(text, without, "the sample sets the option");
     std::fs::write(&config, without).unwrap();
 
-    let out = reliability::usersync(nights.dir.path())
+    let out = usersync(nights.dir.path())
         .args([
             "sync",
             "without.csv",
@@ -125,7 +124,7 @@ fn gnoss_deactivations_without_a_community_id_option_are_refused_before_anything
             "community",
         ])
         .args(["--base-url", &nights.mock.url(), "--deactivate-missing"])
-        .envs(reliability::demo_env("gnoss"))
+        .envs(demo_env("gnoss"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -139,7 +138,7 @@ fn gnoss_deactivations_without_a_community_id_option_are_refused_before_anything
     assert!(!nights.path("usersync.db").exists(), "no run recorded");
 
     // `plan` sends nothing: it warns, and still shows the plan.
-    let plan = reliability::usersync(nights.dir.path())
+    let plan = usersync(nights.dir.path())
         .args([
             "plan",
             "without.csv",

@@ -9,13 +9,11 @@
 //!
 //! Without Chromium the test fails, saying how to install it; `USERSYNC_SKIP_BROWSER=1` skips it.
 
-use crate::support::report_fixture as fixture;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fixture::fixture;
+use crate::support::report_fixture::fixture;
 
 /// How long one Chromium run may take before the test gives up on it.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);

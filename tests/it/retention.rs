@@ -4,9 +4,8 @@
 //! the next night still sends only what changed; `report` and `retry` of a pruned run say why
 //! they cannot; `usersync prune` does the same by hand, with `--dry-run` and `--vacuum`.
 
-use crate::support::nightly as support;
-
-use support::{assert_exit, people, stderr, stdout, Mock, Night};
+use crate::support::nightly::{assert_exit, employees, Mock, Night};
+use crate::support::{stderr, stdout};
 use usersync::ledger::RunId;
 use usersync::mock::FaultConfig;
 
@@ -46,7 +45,7 @@ fn configure(night: &Night, line: &str) {
 /// Night 1 fails the FAILING users (their payloads are kept for `retry`), night 2 creates them:
 /// two runs of target `lawyers` over 12 people. Returns their ids.
 fn two_nights(night: &Night, mock: &Mock) -> (RunId, RunId) {
-    let export = night.export("hr.csv", &people(12));
+    let export = night.export("hr.csv", &employees(12));
     assert_exit(&night.sync(mock, &export, &[]), 3);
     let first = night.last_run();
     assert_eq!(

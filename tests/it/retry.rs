@@ -4,9 +4,8 @@
 //! new run linked to the first; a row a later run already synced is left alone; `runs` lists
 //! the runs newest first. The ledger's retry queries are checked directly too.
 
-use crate::support::nightly as support;
-
-use support::{assert_exit, history, people, stdout, Mock, Night};
+use crate::support::nightly::{assert_exit, employees, history, Mock, Night};
+use crate::support::stdout;
 use usersync::ledger::{
     Ledger, NewRun, OutcomeKind, RowOutcome, RunStatus, SnapshotChange, GUARD_REFUSED,
 };
@@ -36,7 +35,7 @@ fn recover(mock: &Mock) {
 fn retry_last_sends_exactly_the_failed_rows_after_the_mock_recovers() {
     let night = Night::new();
     let mock = failing_mock();
-    let export = night.export("hr.csv", &people(15));
+    let export = night.export("hr.csv", &employees(15));
 
     let out = night.sync(&mock, &export, &[]);
     assert_exit(&out, 3);
@@ -124,7 +123,7 @@ fn provider_rejections_are_re_sent_only_with_include_rejected() {
         reject_users: vec!["E00004".into()],
         ..FaultConfig::default()
     });
-    let export = night.export("hr.csv", &people(10));
+    let export = night.export("hr.csv", &employees(10));
     let out = night.sync(&mock, &export, &[]);
     assert_exit(&out, 3);
     assert!(stdout(&out).contains("rejected 1"), "{}", stdout(&out));
@@ -166,13 +165,13 @@ fn provider_rejections_are_re_sent_only_with_include_rejected() {
 fn retry_leaves_alone_what_a_later_run_already_synced() {
     let night = Night::new();
     let mock = failing_mock();
-    let export = night.export("hr.csv", &people(15));
+    let export = night.export("hr.csv", &employees(15));
     assert_exit(&night.sync(&mock, &export, &[]), 3);
     let first = night.last_run();
 
     // The next night syncs them (they were not in the snapshot) once the mock is back...
     recover(&mock);
-    let mut everyone = people(15);
+    let mut everyone = employees(15);
     everyone[2].first_name = "Nuevo".into();
     let export = night.export("hr.csv", &everyone);
     let out = night.sync(&mock, &export, &[]);
@@ -198,7 +197,7 @@ fn retry_leaves_alone_what_a_later_run_already_synced() {
 fn retry_names_an_unknown_run() {
     let night = Night::new();
     let mock = failing_mock();
-    let export = night.export("hr.csv", &people(3));
+    let export = night.export("hr.csv", &employees(3));
     night.sync(&mock, &export, &[]);
     let out = night.retry(&mock, &["42"]);
     assert_exit(&out, 1);
@@ -221,7 +220,7 @@ fn runs_lists_the_runs_newest_first() {
     );
 
     let mock = failing_mock();
-    let export = night.export("hr.csv", &people(15));
+    let export = night.export("hr.csv", &employees(15));
     night.sync(&mock, &export, &[]);
     recover(&mock);
     night.retry(&mock, &["last"]);

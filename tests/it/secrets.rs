@@ -6,8 +6,6 @@
 //! in the test process; every byte usersync produces is then searched for the marker, its
 //! Base64 forms (HTTP Basic) and the bearer tokens the mock issued.
 
-use crate::support::reliability;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -15,7 +13,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use secrecy::ExposeSecret;
 
-use reliability::*;
+use crate::support::reliability::*;
 use usersync::mock::FaultConfig;
 use usersync::provider::Credentials;
 

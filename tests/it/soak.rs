@@ -6,11 +6,9 @@
 //! says once the `usersync sync` child has finished. The soak prints its figures (for
 //! BENCHMARKS.md, "Soak (issue 7)"): run it with `cargo test --test it -- soak:: --nocapture`.
 
-use crate::support::reliability;
-
 use std::time::{Duration, Instant};
 
-use reliability::*;
+use crate::support::reliability::*;
 use usersync::ledger::{OutcomeKind, RunStatus};
 use usersync::mock::{FaultConfig, Latency};
 use usersync::provider::Credentials;

@@ -17,15 +17,13 @@
 //! the mock, the command and the ledger queries.
 #![cfg(unix)]
 
-use crate::support::sync::{self as harness, export};
-
 use std::time::{Duration, Instant};
 
 use usersync::ledger::{OutcomeKind, RunStatus};
 use usersync::mock::{FaultConfig, Latency};
 
-use export::{config, Export};
-use harness::{
+use crate::support::sync::export::{config, Export};
+use crate::support::sync::{
     assert_one_outcome_per_row, assert_store_matches, finish, signal, spawn, tally, Mock, Workspace,
 };
 
@@ -130,10 +128,8 @@ fn every_valid_row_reaches_a_faulty_provider_once_with_its_fields() {
         )
     );
     let words: Vec<&str> = hint.split_whitespace().collect();
-    let report = std::process::Command::new(assert_cmd::cargo::cargo_bin("usersync"))
+    let report = crate::support::usersync(&std::env::temp_dir())
         .args(&words[1..])
-        .current_dir(std::env::temp_dir())
-        .env_remove("USERSYNC_CONFIG")
         .output()
         .expect("run the hinted report");
     let shown = String::from_utf8_lossy(&report.stdout);

@@ -2,11 +2,9 @@
 //! 127.0.0.1 with a self-signed certificate (`tests/tls/`) must be refused during the handshake,
 //! before any request, and so any credential, is sent.
 
-use crate::support::reliability;
-
 use std::path::{Path, PathBuf};
 
-use reliability::*;
+use crate::support::reliability::*;
 
 #[test]
 fn a_server_with_a_self_signed_certificate_is_refused_before_anything_is_sent() {

@@ -3,11 +3,9 @@
 //! exit 4 with the run `interrupted`, and the next run finishes the work without sending
 //! anything twice. Plus the duration estimate of `plan` and `sync -v`.
 
-use crate::support::adaptive as support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::adaptive::*;
 use usersync::ledger::RunStatus;
 use usersync::mock::{Change, FaultConfig};
 

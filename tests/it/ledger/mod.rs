@@ -20,6 +20,9 @@ pub(crate) use usersync::payload::Payload;
 pub(crate) use usersync::provider::Operation;
 pub(crate) use usersync::validate::FieldError;
 
+#[cfg(unix)]
+use crate::support::mode;
+
 fn ledger_in(dir: &TempDir) -> PathBuf {
     dir.path().join("usersync.db")
 }
@@ -102,10 +105,4 @@ fn failed(line: i64, key: &str, payload: Option<Payload>) -> RowOutcome {
         payload,
         ..RowOutcome::new(line, Some(key.into()), OutcomeKind::Failed)
     }
-}
-
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }

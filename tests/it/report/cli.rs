@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use super::common;
 use super::csv_records;
-use super::fixture::*;
+use crate::support::cli::TestDir;
+use crate::support::report_fixture::*;
 
 #[test]
 fn sync_report_writes_the_run_report_privately() {
@@ -28,7 +28,7 @@ fn sync_report_writes_the_run_report_privately() {
 #[test]
 fn output_files_take_their_format_from_the_extension() {
     let f = fixture();
-    let dir = common::TestDir::new();
+    let dir = TestDir::new();
     let file = dir.path().join("last.csv");
     usersync(&f.dir)
         .args(["report", "last", "-t", "lawyers", "-o"])

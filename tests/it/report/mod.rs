@@ -2,9 +2,6 @@
 //! against the mock (`support::report_fixture`). One module per area; the helpers below read the
 //! ledger the reports must agree with.
 
-use crate::support::cli as common;
-use crate::support::report_fixture as fixture;
-
 // Each format's numbers match the ledger: counts, operations, latency, timeline, causes, rows,
 // and the comparison with the previous run.
 mod numbers;
@@ -16,7 +13,7 @@ mod cli;
 use serde_json::Value;
 use usersync::ledger::{Ledger, RunCounts, RunId, StoredOutcome};
 
-use fixture::*;
+use crate::support::report_fixture::*;
 
 pub(crate) const FORMATS: [&str; 4] = ["md", "json", "csv", "html"];
 

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use usersync::ledger::{OutcomeKind, RunId};
 
-use super::fixture::*;
 use super::{counts, csv_records, error_lines, json_report, ledger, problems, tags};
+use crate::support::report_fixture::*;
 
 #[test]
 fn the_fixture_has_synced_rejected_and_failed_rows() {

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::fixture::*;
 use super::{csv_records, json_report, tags, FORMATS};
+use crate::support::report_fixture::*;
 
 #[test]
 fn hostile_values_are_inert_in_every_format() {

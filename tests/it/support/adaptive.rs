@@ -1,7 +1,6 @@
 //! Helpers for the tests of adaptive concurrency and the nightly window: a mock started in the
 //! test process (so its state outlives each `usersync sync`), generated exports, and a way to run
 //! the real binary against the mock from an async test.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -96,14 +95,9 @@ pub async fn usersync(dir: &Path, args: &[&str]) -> Run {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("usersync"))
+        let output = super::usersync(&dir)
             .args(&args)
-            .current_dir(&dir)
-            .env("ML_API_KEY", "demo-api-key")
-            .env("ML_SECRET_KEY", "demo-secret-key")
-            .env_remove("USERSYNC_CONFIG")
-            .env_remove("USERSYNC_LOG")
-            .env_remove("RUST_LOG")
+            .envs(super::demo_env("meetinglawyers"))
             .output()
             .expect("usersync runs");
         Run {
@@ -196,10 +190,7 @@ pub fn latencies(dir: &Path) -> Vec<u64> {
 
 /// A test directory with the config and an export of `users` users.
 pub fn workspace(extra_config: &str, users: usize) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::Builder::new()
-        .prefix("usersync-adaptive-")
-        .tempdir()
-        .expect("a temporary directory");
+    let dir = super::tempdir();
     let path = dir.path().to_path_buf();
     std::fs::write(path.join("usersync.toml"), config(extra_config)).unwrap();
     std::fs::write(path.join("users.csv"), users_csv(users)).unwrap();

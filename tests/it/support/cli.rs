@@ -1,7 +1,7 @@
-//! Helpers shared by the integration tests: every test gets its own temporary directory
-//! ([`usersync_test!`]), runs the real binary from it, and compares text with a readable
-//! line-by-line diff ([`assert_text_eq!`]).
-#![allow(dead_code, unused_macros)]
+//! Helpers of the tests that run the binary on small files (`cli_validate`, `input`, `report`):
+//! every test gets its own temporary directory ([`usersync_test!`]), runs the real binary from
+//! it, reads `--json` output back, and compares text with a readable line-by-line diff
+//! ([`assert_text_eq!`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,10 +13,7 @@ pub struct TestDir {
 impl TestDir {
     pub fn new() -> TestDir {
         TestDir {
-            dir: tempfile::Builder::new()
-                .prefix("usersync-test-")
-                .tempdir()
-                .expect("create a temporary directory"),
+            dir: super::tempdir(),
         }
     }
 
@@ -38,18 +35,8 @@ impl TestDir {
 
     /// The `usersync` binary, run from this directory, with no config from the environment.
     pub fn usersync(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("usersync").expect("the usersync binary");
-        cmd.current_dir(self.path())
-            .env_remove("USERSYNC_CONFIG")
-            .env_remove("USERSYNC_LOG")
-            .env_remove("RUST_LOG");
-        cmd
+        assert_cmd::Command::from_std(super::usersync(self.path()))
     }
-}
-
-/// The repository's `samples/` folder.
-pub fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
 /// A small MeetingLawyers config reading the columns `id,email,plan,sex,born`.
@@ -115,16 +102,6 @@ macro_rules! usersync_test {
             $body
         }
     };
-}
-
-/// The stdout of a finished command, as text.
-pub fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The stderr of a finished command, as text.
-pub fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// `(line, field, code)` of every error of every rejected row of `validate --json` output.

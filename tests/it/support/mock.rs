@@ -3,8 +3,6 @@
 //! Used by the harnesses that drive the binary against a mock (`support::nightly`,
 //! `support::sync`).
 
-#![allow(dead_code)]
-
 use std::time::{Duration, Instant};
 
 use usersync::mock::{self, FaultConfig, MockHandle, MockOptions, StatsSnapshot, StoredUser};

@@ -2,12 +2,14 @@
 //! MeetingLawyers mock started in the test process (so its users and request histories outlive
 //! each `usersync` run), an HR export of fictitious people that a test edits between nights, the
 //! binary pointed at the mock, and the first night that syncs them all.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
 use usersync::ledger::{Ledger, RunRecord};
 use usersync::mock::{FaultConfig, MockOptions, StoredUser};
+
+pub use super::mock::Mock;
+use super::{stderr, stdout};
 
 /// The config of the tests: one MeetingLawyers target, quick retries.
 pub const CONFIG: &str = r#"
@@ -31,11 +33,9 @@ status = { column = "plan", map = { premium = 2, free = 0, trial = 4 } }
 mobile_phone = { column = "mobile", clear = "null" }
 "#;
 
-pub use super::mock::Mock;
-
-/// One person in the HR export.
+/// One person in the HR export (not `reliability::Person`: other columns).
 #[derive(Debug, Clone)]
-pub struct Person {
+pub struct Employee {
     pub id: String,
     pub email: String,
     pub first_name: String,
@@ -43,10 +43,10 @@ pub struct Person {
     pub mobile: String,
 }
 
-/// `n` people, E00001.. , all valid.
-pub fn people(n: usize) -> Vec<Person> {
+/// `n` employees, E00001.. , all valid.
+pub fn employees(n: usize) -> Vec<Employee> {
     (1..=n)
-        .map(|i| Person {
+        .map(|i| Employee {
             id: format!("E{i:05}"),
             email: format!("Person.{i}@Empresa.example.com"),
             first_name: ["Ana", "Joan", "Lucía", "Iñaki"][i % 4].to_string(),
@@ -57,7 +57,7 @@ pub fn people(n: usize) -> Vec<Person> {
 }
 
 /// The export of `people` as CSV.
-pub fn csv(people: &[Person]) -> String {
+pub fn csv(people: &[Employee]) -> String {
     let mut out = String::from("id,email,first_name,plan,mobile\n");
     for p in people {
         out.push_str(&format!(
@@ -75,10 +75,7 @@ pub struct Night {
 
 impl Night {
     pub fn new() -> Night {
-        let dir = tempfile::Builder::new()
-            .prefix("usersync-nightly-")
-            .tempdir()
-            .expect("a temporary directory");
+        let dir = super::tempdir();
         std::fs::write(dir.path().join("usersync.toml"), CONFIG).expect("write the config");
         Night { dir }
     }
@@ -88,7 +85,7 @@ impl Night {
     }
 
     /// Writes `people` as `name` and returns its path.
-    pub fn export(&self, name: &str, people: &[Person]) -> PathBuf {
+    pub fn export(&self, name: &str, people: &[Employee]) -> PathBuf {
         let path = self.path(name);
         std::fs::write(&path, csv(people)).expect("write the export");
         path
@@ -97,13 +94,8 @@ impl Night {
     /// `usersync ARGS -c usersync.toml`, run from the directory, with the mock's demo
     /// credentials in the environment the config names.
     pub fn usersync(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("usersync").expect("the usersync binary");
-        cmd.current_dir(self.dir.path())
-            .env_remove("USERSYNC_CONFIG")
-            .env_remove("USERSYNC_LOG")
-            .env_remove("RUST_LOG")
-            .env("ML_API_KEY", "demo-api-key")
-            .env("ML_SECRET_KEY", "demo-secret-key")
+        let mut cmd = assert_cmd::Command::from_std(super::usersync(self.dir.path()));
+        cmd.envs(super::demo_env("meetinglawyers"))
             .args(args)
             .args(["-c", "usersync.toml"]);
         cmd
@@ -147,14 +139,6 @@ impl Night {
     }
 }
 
-pub fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// Asserts the exit code, showing both streams when it is another.
 pub fn assert_exit(output: &std::process::Output, code: i32) {
     assert_eq!(
@@ -188,8 +172,8 @@ pub fn quiet_mock() -> Mock {
 }
 
 /// 20 people synced once: every one created, exit 0.
-pub fn first_night(night: &Night, mock: &Mock) -> Vec<Person> {
-    let everyone = people(20);
+pub fn first_night(night: &Night, mock: &Mock) -> Vec<Employee> {
+    let everyone = employees(20);
     let export = night.export("hr.csv", &everyone);
     let out = night.sync(mock, &export, &[]);
     assert_exit(&out, 0);

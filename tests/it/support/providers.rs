@@ -2,7 +2,6 @@
 //! its real session, one attempt at a time; creating a user; and the checks every provider
 //! passes alike (transient classes, and for the providers with a login, an expired token and
 //! refused credentials).
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,8 +8,6 @@
 //! asks, in a directory under Cargo's target dir (removed and recreated on every test run); the
 //! tests only read it.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -39,9 +37,7 @@ pub const SAMPLE_PII: [&str; 3] = ["03251847Q", "beatriz.iglesias", "nuria.rodri
 
 pub struct Fixture {
     pub dir: PathBuf,
-    pub config: PathBuf,
     pub ledger: PathBuf,
-    pub export: PathBuf,
     /// The run with failures, and the clean run after it.
     pub first: i64,
     pub second: i64,
@@ -56,7 +52,7 @@ pub fn fixture() -> &'static Fixture {
 fn build(dir: &Path) -> Fixture {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("create the fixture directory");
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let samples = super::samples();
     let config = dir.join("usersync.toml");
     let sample_config = std::fs::read_to_string(samples.join("usersync.toml")).unwrap();
     assert!(sample_config.contains("max_retries = 5"));
@@ -108,8 +104,6 @@ fn build(dir: &Path) -> Fixture {
     Fixture {
         dir: dir.to_path_buf(),
         ledger: dir.join("usersync.db"),
-        config,
-        export,
         first: 1,
         second: 2,
     }
@@ -117,17 +111,10 @@ fn build(dir: &Path) -> Fixture {
 
 /// The binary, run in `dir` with the sample config and the mock's demo credentials.
 pub fn usersync(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("usersync").unwrap();
-    cmd.current_dir(dir)
-        .env("USERSYNC_CONFIG", dir.join("usersync.toml"))
-        .env_remove("USERSYNC_LOG")
-        .env_remove("RUST_LOG");
-    let demo = usersync::mock::demo_credentials("meetinglawyers");
-    for (name, var) in [("api_key", "ML_API_KEY"), ("secret_key", "ML_SECRET_KEY")] {
-        let value = demo.get(name).expect("a demo credential");
-        cmd.env(var, secrecy::ExposeSecret::expose_secret(value));
-    }
-    cmd
+    let mut cmd = super::usersync(dir);
+    cmd.env("USERSYNC_CONFIG", dir.join("usersync.toml"))
+        .envs(super::demo_env("meetinglawyers"));
+    assert_cmd::Command::from_std(cmd)
 }
 
 /// The sample export with the hostile rows appended (each a copy of the first sample row with

@@ -4,14 +4,15 @@
 //! should produce, the ledger checks every suite repeats, (`process`) a child run measured for
 //! its peak memory, and (`nights`) nights of the sample export whose leaver comes back, for
 //! `reactivation` and `follow_ups`.
-#![allow(dead_code)]
 
 pub mod nights;
 pub mod process;
 
+// Its suites reach these through `reliability::*`.
+pub use super::{demo_env, tempdir, usersync};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -114,29 +115,6 @@ impl Drop for TestMock {
     }
 }
 
-/// The demo credentials of `provider` as the environment variables a config names.
-pub fn demo_env(provider: &str) -> Vec<(String, String)> {
-    use secrecy::ExposeSecret;
-    let demo = mock::demo_credentials(provider);
-    demo.names()
-        .map(|name| {
-            let value = demo.get(name).expect("listed").expose_secret().to_owned();
-            (env_var(provider, name), value)
-        })
-        .collect()
-}
-
-/// The environment variable the test configs name for a credential: `ML_API_KEY`, ...
-pub fn env_var(provider: &str, name: &str) -> String {
-    let prefix = match provider {
-        "meetinglawyers" => "ML",
-        "gnoss" => "GNOSS",
-        "faveo" => "FAVEO",
-        _ => "ABITMEDIA",
-    };
-    format!("{prefix}_{}", name.to_uppercase())
-}
-
 /// A MeetingLawyers target `t` reading `id,email,plan,sex,born`, for generated exports.
 /// `extra` is appended to the target table (e.g. `concurrency = 64`).
 pub fn ml_config(extra: &str) -> String {
@@ -227,16 +205,6 @@ pub fn csv_of(people: &[Person]) -> String {
         out.push_str(&p.csv_row());
     }
     out
-}
-
-/// The `usersync` binary, with no config or log settings from the environment.
-pub fn usersync(dir: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("usersync"));
-    cmd.current_dir(dir)
-        .env_remove("USERSYNC_CONFIG")
-        .env_remove("USERSYNC_LOG")
-        .env_remove("RUST_LOG");
-    cmd
 }
 
 /// The mock's users by provider id.
@@ -352,14 +320,6 @@ pub fn assert_ledger_consistent(path: &Path) -> Vec<RunRecord> {
 /// Text of a process output, for messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A fresh directory for one test.
-pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("usersync-reliab-")
-        .tempdir()
-        .expect("a temporary directory")
 }
 
 /// Writes `contents` to `dir/name`.

@@ -2,13 +2,14 @@
 //! sample's Marc Torres ([`LEAVER`]) can leave and come back, and the ledger and reports of
 //! each night can be read. Shared by `reactivation`, `follow_ups` and `fidelity`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 use usersync::mock::{Change, FaultConfig, StoredUser};
 use usersync::provider::Credentials;
 
-use super::{demo_env, usersync, TestMock};
+use super::{demo_env, tempdir, usersync, TestMock};
+use crate::support::samples;
 
 /// The sample row that leaves and comes back: Marc Torres, E00001, line 2.
 pub const LEAVER: &str = "E00001";
@@ -22,8 +23,8 @@ pub struct Nights {
 
 impl Nights {
     pub fn new(provider: &'static str, target: &'static str) -> Nights {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let dir = tempdir();
+        let samples = samples();
         std::fs::copy(
             samples.join("usersync.toml"),
             dir.path().join("usersync.toml"),

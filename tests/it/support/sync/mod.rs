@@ -25,10 +25,7 @@ pub struct Workspace {
 impl Workspace {
     /// A fresh directory holding `config`.
     pub fn new(config: &str) -> Workspace {
-        let dir = tempfile::Builder::new()
-            .prefix("usersync-sync-")
-            .tempdir()
-            .expect("a temporary directory");
+        let dir = super::tempdir();
         let path = dir.path().join("usersync.toml");
         std::fs::write(&path, config).expect("write the config");
         Workspace { dir, config: path }
@@ -46,13 +43,8 @@ impl Workspace {
     /// `usersync sync EXPORT -c CONFIG -t lawyers --base-url MOCK --ledger LEDGER EXTRA...`
     /// with the mock's demo credentials in the environment.
     pub fn sync(&self, export: &Export, mock: &Mock, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("usersync"));
-        cmd.current_dir(self.path())
-            .env_remove("USERSYNC_CONFIG")
-            .env_remove("USERSYNC_LOG")
-            .env_remove("RUST_LOG")
-            .env("ML_API_KEY", "demo-api-key")
-            .env("ML_SECRET_KEY", "demo-secret-key")
+        let mut cmd = super::usersync(self.path());
+        cmd.envs(super::demo_env("meetinglawyers"))
             .arg("sync")
             .arg(&export.path)
             .arg("-c")
