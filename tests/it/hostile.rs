@@ -14,6 +14,7 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use serde_json::Value;
 
+use crate::support::machine;
 use crate::support::reliability::process::{run_measured, Rejection, Run};
 use crate::support::reliability::*;
 use usersync::ledger::{OutcomeKind, RunStatus};
@@ -380,6 +381,7 @@ fn a_file_growing_while_validate_reads_it_is_read_sanely() {
 
 #[test]
 fn an_export_cut_short_during_a_sync_stops_it_with_a_clear_error_and_no_deactivation() {
+    let _machine = machine::shared_blocking();
     let dir = setup();
     // More rows than a sync holds back during its first pass (10,000), so that the requests
     // after them come from a second read of the file, which the cut then hits.

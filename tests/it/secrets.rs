@@ -13,6 +13,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use secrecy::ExposeSecret;
 
+use crate::support::machine;
 use crate::support::reliability::*;
 use usersync::mock::FaultConfig;
 use usersync::provider::Credentials;
@@ -201,6 +202,7 @@ fn labelled(label: &str, out: &Output) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
+    let _machine = machine::shared_blocking();
     for (target, provider, names) in TARGETS {
         let dir = tempdir();
         sample_config(dir.path());

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::machine;
 use crate::support::reliability::*;
 use usersync::ledger::{OutcomeKind, RunStatus};
 use usersync::mock::{FaultConfig, Latency};
@@ -17,6 +18,7 @@ const ROWS: usize = 20_000;
 
 #[test]
 fn soak_20k_rows_through_faults_ends_with_exactly_the_expected_users() {
+    let _machine = machine::shared_blocking();
     let dir = tempdir();
     let people = people(ROWS, 7);
     write(dir.path(), "export.csv", csv_of(&people));

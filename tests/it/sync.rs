@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use usersync::ledger::{OutcomeKind, RunStatus};
 use usersync::mock::{FaultConfig, Latency};
 
+use crate::support::machine;
 use crate::support::sync::export::{config, Export};
 use crate::support::sync::{
     assert_one_outcome_per_row, assert_store_matches, finish, signal, spawn, tally, Mock, Workspace,
@@ -32,6 +33,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 #[test]
 fn every_valid_row_reaches_a_faulty_provider_once_with_its_fields() {
+    let _machine = machine::shared_blocking();
     let mock = Mock::start(FaultConfig {
         seed: Some(20240611),
         fail_rate: 0.10,
@@ -315,6 +317,7 @@ fn a_sync_keeps_its_connections_to_the_provider() {
 
 #[test]
 fn the_rate_limit_holds_in_every_second() {
+    let _machine = machine::alone_blocking();
     let mock = Mock::start(FaultConfig::default());
     let ws = Workspace::new(&config(8, 1));
     let export = Export::generate(ws.path(), "export.csv", 60, None);

@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 use usersync::ledger::{Ledger, RunRecord};
 use usersync::mock::{self, FaultConfig, MockHandle, MockOptions, StatsSnapshot};
 
-/// The tests that measure rates take the machine one at a time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Holds the machine for one timing-sensitive test.
-pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().await
+/// Holds the machine for one timing-sensitive test: the tests that measure rates take it one at
+/// a time, and never beside a heavy load of another area.
+pub async fn serial() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    super::machine::alone().await
 }
 
 /// A MeetingLawyers target reading `id,email,plan,sex,born`, with `extra` target settings.

@@ -4,6 +4,8 @@
 // A test's own directory, the validate JSON output read back, text diffs (`cli`).
 #[macro_use]
 pub mod cli;
+// Tests that measure time or rates never run beside the heaviest loads.
+pub mod machine;
 // The MeetingLawyers mock served by a runtime of the test process.
 pub mod mock;
 // Mocks of any provider in the process, generated exports, ledger checks, nights of the sample.
