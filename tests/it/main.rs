@@ -1,0 +1,76 @@
+//! usersync's integration tests, as one test binary: a clean `cargo test` on a small machine spent
+//! most of its time linking one binary per file. This is the table of contents, one module per
+//! area; what the areas share is in `support`. `cargo test --test it -- AREA::` runs one area.
+
+// Shared helpers: the binary in a test's directory, in-process mocks, generated exports.
+#[macro_use]
+mod support;
+
+// `concurrency = "auto"`: rate limits found with few 429s, remembered, kept as ceilings.
+mod adaptive;
+// The source's shape: no top-level module imports one that imports it back.
+mod architecture;
+// `usersync validate`: the samples, the report, `--json`, `--rejects`, exit codes.
+mod cli_validate;
+// Config and mapping mistakes: one clear message naming the key to fix.
+mod config_errors;
+// Syncs killed with SIGKILL at seeded moments and run again: nothing lost or sent twice.
+mod crash;
+// Disk trouble: unusable ledger paths, a concurrent sync, a newer ledger, file modes.
+mod disk;
+// The dispatcher against a scriptable server: retries, rate, stops, the circuit breaker.
+mod dispatch;
+// A ledger synced to one endpoint is not taken to another without `--endpoint-moved`.
+mod endpoint;
+// A run that breaks inside fails closed: aborted, nothing deactivated, nothing sent after.
+mod fail_closed;
+// What usersync sends each provider, against mocks that read the providers' pages strictly.
+mod fidelity;
+// Rows that go through but need a person: said before, during and after the night.
+mod follow_ups;
+// Property tests: readers, mapping and validators never panic, good data round-trips.
+mod fuzz;
+// The GNOSS OAuth 1.0 signer against Python's oauthlib.
+mod gnoss_oauthlib;
+// Hostile exports: broken, huge, deep, binary, moving; never a panic, bounded memory.
+mod hostile;
+// Reading exports: CSV edge cases, encodings, JSONL, file-level errors, physical lines.
+mod input;
+// The SQLite ledger through its public API: files, the writer, runs, the lock.
+mod ledger;
+// The built-in mock providers driven with raw HTTP: routes, faults, admin routes.
+mod mock_server;
+// Nightly diffs: only what changed is sent, leavers first, guards before any request.
+mod nightly;
+// The row fingerprint shortcut never hides a change.
+mod nightly_fingerprints;
+// The providers' own request examples as tests of what usersync sends.
+mod page_examples;
+// The Abitmedia adapter against its mock: every operation, every class of answer.
+mod provider_abitmedia;
+// The Faveo adapter against its mock: login tokens, operations, answers.
+mod provider_faveo;
+// The GNOSS adapter against its mock: OAuth signing, operations, answers.
+mod provider_gnoss;
+// The MeetingLawyers adapter against its mock: operations, answers.
+mod provider_meetinglawyers;
+// A leaver who comes back: unblocked where the API allows it, flagged where it does not.
+mod reactivation;
+// `usersync report` and `sync --report`: numbers, hostile values made inert, files.
+mod report;
+// The HTML report in headless Chromium: charts drawn, no console or CSP errors.
+mod report_browser;
+// The ledger's retention: old row details pruned, counts and the snapshot kept.
+mod retention;
+// `usersync retry` and `usersync runs`: exactly the failed rows, from the kept payloads.
+mod retry;
+// Credentials never appear in logs, the ledger, reports, errors or `Debug` output.
+mod secrets;
+// A 20,000-row soak through injected faults, and a provider that never answers.
+mod soak;
+// `usersync sync` end to end: faults, SIGKILL, refused credentials, `--rate`, Ctrl-C.
+mod sync;
+// TLS: certificates are verified; a self-signed server is refused before anything is sent.
+mod tls;
+// The nightly window: `--max-duration`, `--deadline`, `max_requests`, the duration estimate.
+mod window;
