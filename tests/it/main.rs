@@ -68,6 +68,8 @@ mod retry;
 mod secrets;
 // A 20,000-row soak through injected faults, and a provider that never answers.
 mod soak;
+// Snapshots of what people read: every `--help`, the four report formats of one run.
+mod snapshots;
 // `usersync sync` end to end: faults, SIGKILL, refused credentials, `--rate`, Ctrl-C.
 mod sync;
 // TLS: certificates are verified; a self-signed server is refused before anything is sent.
