@@ -302,7 +302,7 @@ pub async fn record_results(
 /// The ledger row for one dispatcher result.
 /// The per-field hashes are computed here, on the async workers, as each result comes in:
 /// computing them on the planner's thread instead made requests leave faster and burstier, and
-/// the adaptive rate search then ended below a 200/s limit (tests/adaptive.rs).
+/// the adaptive rate search then ended below a 200/s limit (tests/it/adaptive.rs).
 fn to_outcome(result: JobResult, in_flight: InFlight, hasher: &PayloadHasher) -> RowOutcome {
     let InFlight {
         full,
