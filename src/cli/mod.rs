@@ -260,7 +260,7 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub ledger: LedgerArgs,
     /// The format [default: from the --output file's extension, else md].
-    #[arg(long, value_name = "md|json|csv|html", value_parser = parse_report_format)]
+    #[arg(long, value_name = "FORMAT", value_parser = ReportFormatParser)]
     pub format: Option<ReportFormat>,
     /// Write the report to FILE (created 0600, replaced whole) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -374,8 +374,34 @@ fn parse_run(s: &str) -> Result<RunSelector, String> {
     s.parse()
 }
 
-fn parse_report_format(s: &str) -> Result<ReportFormat, String> {
-    s.parse()
+/// `--format`: a [`ReportFormat`] by name, any case; `--help` lists the formats there are.
+#[derive(Clone)]
+struct ReportFormatParser;
+
+impl clap::builder::TypedValueParser for ReportFormatParser {
+    type Value = ReportFormat;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ReportFormat, clap::Error> {
+        value.to_string_lossy().parse().map_err(|message: String| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{message}\n"))
+                .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            ReportFormat::all()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value),
+        ))
+    }
 }
 
 /// A `--report` file: its extension must name a format.
@@ -383,10 +409,10 @@ fn parse_report_path(s: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(s);
     match ReportFormat::from_path(&path) {
         Some(_) => Ok(path),
-        None => Err(
-            "the report's format comes from its extension: name it .md, .json, .csv or .html"
-                .to_owned(),
-        ),
+        None => Err(format!(
+            "the report's format comes from its extension: name it {}",
+            ReportFormat::names(".")
+        )),
     }
 }
 

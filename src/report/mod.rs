@@ -5,7 +5,8 @@
 //! Like hyperfine's exporters: `collect.rs` builds one format-free [`Report`] (masked once, when
 //! asked), a private `Exporter` trait has one implementation per file (`markdown.rs`,
 //! `json.rs`, `csv.rs`, `html.rs`), and `exporter` is the one place that picks it. Adding a
-//! format is one file, a [`ReportFormat`] variant and its arm in `exporter`.
+//! format is one file, a [`ReportFormat`] variant (clap's `ValueEnum`: `--format` and `--help`
+//! follow) and its arm in `exporter`.
 
 mod charts;
 mod collect;
@@ -31,46 +32,51 @@ pub use text::neutralise_formula;
 
 use crate::ledger::{Ledger, RunId};
 
-/// A report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A report format: what `--format` takes (clap lists the names in `--help`), and what a file's
+/// extension asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
     /// A short summary for an e-mail or chat message, then the problem tables.
+    #[value(name = "md", alias = "markdown")]
     Markdown,
     /// The documented schema of `docs/report-schema.md`, for scripts.
     Json,
     /// One line per error of every row that did not succeed, safe to open in a spreadsheet.
     Csv,
     /// One self-contained page with charts.
+    #[value(alias = "htm")]
     Html,
 }
 
 impl ReportFormat {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [ReportFormat; 4] = [
-        ReportFormat::Markdown,
-        ReportFormat::Json,
-        ReportFormat::Csv,
-        ReportFormat::Html,
-    ];
+    pub fn all() -> &'static [ReportFormat] {
+        <ReportFormat as clap::ValueEnum>::value_variants()
+    }
 
     /// The format's name (and the extension of its files).
-    pub fn name(self) -> &'static str {
-        match self {
-            ReportFormat::Markdown => "md",
-            ReportFormat::Json => "json",
-            ReportFormat::Csv => "csv",
-            ReportFormat::Html => "html",
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The names of every format, each after `prefix`, for messages: `md, json, csv or html`.
+    pub fn names(prefix: &str) -> String {
+        let names: Vec<String> = ReportFormat::all()
+            .iter()
+            .map(|f| format!("{prefix}{}", f.name()))
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
         }
     }
 
     /// The format a file name's extension asks for (`.md`, `.markdown`, `.json`, `.csv`,
     /// `.html`, `.htm`; any case), if any.
     pub fn from_path(path: &Path) -> Option<ReportFormat> {
-        path.extension()?
-            .to_str()?
-            .to_ascii_lowercase()
-            .parse()
-            .ok()
+        path.extension()?.to_str()?.parse().ok()
     }
 }
 
@@ -78,21 +84,18 @@ impl FromStr for ReportFormat {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "md" | "markdown" => Ok(ReportFormat::Markdown),
-            "json" => Ok(ReportFormat::Json),
-            "csv" => Ok(ReportFormat::Csv),
-            "html" | "htm" => Ok(ReportFormat::Html),
-            _ => Err(format!(
-                "unknown report format {s:?}: expected md, json, csv or html"
-            )),
-        }
+        <ReportFormat as clap::ValueEnum>::from_str(s, true).map_err(|_| {
+            format!(
+                "unknown report format {s:?}: expected {}",
+                ReportFormat::names("")
+            )
+        })
     }
 }
 
 impl fmt::Display for ReportFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 
@@ -177,7 +180,7 @@ mod tests {
 
     #[test]
     fn formats_come_from_names_and_extensions() {
-        for format in ReportFormat::ALL {
+        for format in ReportFormat::all().iter().copied() {
             assert_eq!(format.name().parse::<ReportFormat>(), Ok(format));
         }
         assert_eq!(

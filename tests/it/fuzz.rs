@@ -233,7 +233,7 @@ proptest! {
 
     #[test]
     fn validators_survive_arbitrary_payloads_and_canonical_payloads_are_fixed_points(
-        provider in prop::sample::select(vec!["meetinglawyers", "gnoss", "faveo", "abitmedia"]),
+        provider in prop::sample::select(usersync::provider::names()),
         values in prop::collection::vec(json_value(), 0..20),
         picks in prop::collection::vec(any::<prop::sample::Index>(), 20),
         partial in any::<bool>(),

@@ -6,6 +6,7 @@
 //! in the test process; every byte usersync produces is then searched for the marker, its
 //! Base64 forms (HTTP Basic) and the bearer tokens the mock issued.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -20,27 +21,32 @@ use usersync::provider::Credentials;
 
 const MARKER: &str = "SECRET-MARKER-7f3a";
 
-/// The sample config's target for each provider, and the credential names it uses.
-const TARGETS: [(&str, &str, &[&str]); 4] = [
-    ("lawyers", "meetinglawyers", &["api_key", "secret_key"]),
-    (
-        "community",
-        "gnoss",
-        &["consumer_key", "consumer_secret", "token", "token_secret"],
-    ),
-    ("helpdesk", "faveo", &["email", "password"]),
-    ("portal", "abitmedia", &["email", "password"]),
-];
-
-/// The env variable names of the sample config, by provider and credential name.
-fn sample_var(provider: &str, name: &str) -> String {
-    match (provider, name) {
-        ("meetinglawyers", "api_key") => "ML_API_KEY".into(),
-        ("meetinglawyers", "secret_key") => "ML_SECRET_KEY".into(),
-        ("gnoss", n) => format!("GNOSS_{}", n.to_uppercase()),
-        ("faveo", n) => format!("FAVEO_{}", n.to_uppercase()),
-        (_, n) => format!("ABITMEDIA_{}", n.to_uppercase()),
-    }
+/// The sample config's target for each provider of the registry, with the environment
+/// variable the sample names for each of its credentials: a new provider is covered once the
+/// sample config has a target for it (the test fails until it has).
+fn sample_targets() -> Vec<(String, &'static str, BTreeMap<String, String>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/usersync.toml");
+    let config = usersync::config::load(&path).expect("the sample config loads");
+    usersync::provider::registry()
+        .iter()
+        .map(|provider| {
+            let target = config
+                .targets
+                .values()
+                .find(|t| t.provider.name() == provider.name())
+                .unwrap_or_else(|| panic!("the sample config has no {} target", provider.name()));
+            assert!(
+                !target.credentials.is_empty(),
+                "{}: credentials",
+                target.name
+            );
+            (
+                target.name.clone(),
+                provider.name(),
+                target.credentials.clone(),
+            )
+        })
+        .collect()
 }
 
 fn markers(names: &[&str], flavour: &str) -> Credentials {
@@ -51,12 +57,13 @@ fn markers(names: &[&str], flavour: &str) -> Credentials {
     c
 }
 
-fn env_of(provider: &str, creds: &Credentials) -> Vec<(String, String)> {
+/// `creds` as the environment variables `vars` names (credential name -> variable).
+fn env_of(vars: &BTreeMap<String, String>, creds: &Credentials) -> Vec<(String, String)> {
     creds
         .names()
         .map(|n| {
             let value = creds.get(n).unwrap().expose_secret().to_owned();
-            (sample_var(provider, n), value)
+            (vars[n].clone(), value)
         })
         .collect()
 }
@@ -203,10 +210,12 @@ fn labelled(label: &str, out: &Output) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
     let _machine = machine::shared_blocking();
-    for (target, provider, names) in TARGETS {
+    for (target, provider, vars) in sample_targets() {
+        let target = target.as_str();
+        let names: Vec<&str> = vars.keys().map(String::as_str).collect();
         let dir = tempdir();
         sample_config(dir.path());
-        let good = markers(names, "ok");
+        let good = markers(&names, "ok");
         // A fresh provider for each run (Faveo cannot adopt users a forgotten run created:
         // it needs their ids), faults on logins too.
         let faulty = || {
@@ -231,8 +240,7 @@ fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
         // sample's bad rows are rejected (exit 3).
         let mock = faulty();
         let mut cmd = sync(dir.path(), target, "human.db", &mock);
-        cmd.envs(env_of(provider, &good))
-            .env("USERSYNC_LOG", "trace");
+        cmd.envs(env_of(&vars, &good)).env("USERSYNC_LOG", "trace");
         let out = run_copying_wal(cmd, &mock, &dir.path().join("human.db"));
         assert_eq!(
             out.status.code(),
@@ -254,7 +262,7 @@ fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
         let mock = faulty();
         let mut cmd = sync(dir.path(), target, "json.db", &mock);
         cmd.args(["--log-format", "json"])
-            .envs(env_of(provider, &good));
+            .envs(env_of(&vars, &good));
         let out = run_copying_wal(cmd, &mock, &dir.path().join("json.db"));
         assert_eq!(
             out.status.code(),
@@ -267,9 +275,9 @@ fn full_syncs_and_auth_failures_at_maximum_verbosity_leak_no_credential() {
         tokens.extend(mock.state().tokens().issued());
 
         // Credentials the provider refuses: the run aborts, naming no credential.
-        let bad = markers(names, "refused");
+        let bad = markers(&names, "refused");
         let mut cmd = sync(dir.path(), target, "refused.db", &mock);
-        cmd.envs(env_of(provider, &bad));
+        cmd.envs(env_of(&vars, &bad));
         mock.set_faults(FaultConfig::default());
         let out = cmd.output().unwrap();
         assert_eq!(

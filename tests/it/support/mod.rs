@@ -34,27 +34,36 @@ pub fn usersync(dir: &Path) -> Command {
     cmd
 }
 
-/// The demo credentials of `provider` as the environment variables a config names.
+/// The demo credentials of `provider` as the environment variables the sample config's target
+/// of that provider names (`ML_API_KEY`, ...), which the tests' own configs name too. A credential
+/// the sample does not name takes the same prefix (`FAVEO_USER_NAME`).
 pub fn demo_env(provider: &str) -> Vec<(String, String)> {
     use secrecy::ExposeSecret;
+    let config =
+        usersync::config::load(&samples().join("usersync.toml")).expect("the sample config loads");
+    let target = config
+        .targets
+        .values()
+        .find(|t| t.provider.name() == provider)
+        .unwrap_or_else(|| panic!("the sample config has no {provider} target"));
+    let prefix = target
+        .credentials
+        .iter()
+        .find_map(|(name, var)| var.strip_suffix(&format!("_{}", name.to_uppercase())))
+        .unwrap_or_else(|| panic!("{}: credentials named PREFIX_NAME", target.name))
+        .to_string();
     let demo = usersync::mock::demo_credentials(provider);
     demo.names()
         .map(|name| {
             let value = demo.get(name).expect("listed").expose_secret().to_owned();
-            (env_var(provider, name), value)
+            let var = target
+                .credentials
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| format!("{prefix}_{}", name.to_uppercase()));
+            (var, value)
         })
         .collect()
-}
-
-/// The environment variable the test configs name for a credential: `ML_API_KEY`, ...
-fn env_var(provider: &str, name: &str) -> String {
-    let prefix = match provider {
-        "meetinglawyers" => "ML",
-        "gnoss" => "GNOSS",
-        "faveo" => "FAVEO",
-        _ => "ABITMEDIA",
-    };
-    format!("{prefix}_{}", name.to_uppercase())
 }
 
 /// A fresh directory for one test, removed when dropped.
