@@ -1,7 +1,7 @@
 //! What the ledger costs per sent row, without the network: the writes `sync` makes for every
 //! created user, through the same writer task and in the same batches.
 //!
-//! Issue 4's end-to-end bench (`sync_throughput`) shares two cores between usersync, the
+//! The end-to-end bench (`sync_throughput`) shares two cores between usersync, the
 //! server and the load generator, and its figures move by 10–20% from run to run; the ledger's
 //! share of a row cannot be seen there. This bench isolates it. For each row, as the feeder and
 //! the recorder do: the intent (row `in_flight`, with its payload) committed in batches of 256

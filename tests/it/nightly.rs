@@ -1,4 +1,4 @@
-//! Issue 5's nightly diffs through the real binary, against a MeetingLawyers mock living in the
+//! Nightly diffs through the real binary, against a MeetingLawyers mock living in the
 //! test process: the same export twice sends nothing; an edited export sends exactly the
 //! changed fields of exactly the changed people and deactivates the leavers first; the guards
 //! refuse a truncated export and a mass deactivation before any request, and `--force` passes
