@@ -12,7 +12,7 @@ use crate::ledger::RowNote;
 pub const REACTIVATE_BY_HAND: &str = "reactivate_by_hand";
 /// The provider refused to give a returning leaver their access back.
 pub const REACTIVATION_REFUSED: &str = "reactivation_refused";
-/// Fields emptied in the export that the provider cannot clear.
+/// Fields emptied in the export that usersync left as they are at the provider.
 pub const NOT_CLEARED: &str = "not_cleared";
 
 /// A user an earlier run deactivated is back; their data was sent, their access was not given
@@ -42,14 +42,16 @@ pub fn reactivation_refused(provider: &str, status: Option<u16>) -> RowNote {
     }
 }
 
-/// `fields` were emptied in the export, and `provider` cannot clear a field: their old values
-/// stay there.
+/// `fields` were emptied in the export and left as they are at `provider`: it cannot clear a
+/// field (GNOSS), or its pages show no way to and the field's config has no `clear`. Their old
+/// values stay there.
 pub fn not_cleared(fields: &[String], provider: &str) -> RowNote {
     RowNote {
         code: NOT_CLEARED.into(),
         message: format!(
-            "emptied in the export, but {provider} cannot clear a field: {} keep their old values \
-             there; clear them in {provider} by hand if they must go",
+            "emptied in the export, but not cleared at {provider} (usersync clears a field only \
+             where the provider can and its pages or the field's `clear` say how): {} keep their \
+             old values there; clear them in {provider} by hand if they must go",
             fields.join(", ")
         ),
     }

@@ -20,6 +20,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
+use crate::support::page_examples::{
+    meetinglawyers_create_example, meetinglawyers_full_update_example,
+    meetinglawyers_partial_update_example, with_valid_dni, GNOSS_MODIFY_USER,
+};
 use crate::support::{demo_env, usersync};
 
 /// One request the recorder received.
@@ -186,26 +190,7 @@ fn ml_answer(method: &str, _path: &str) -> (u16, String) {
 
 /// `meetinglawyers-create.txt`'s example, with a valid DNI.
 fn ml_create_example() -> Value {
-    json!({
-        "user_id": "05415506H",
-        "status": 2,
-        "email": "example@meetinglawyers.com",
-        "nid_number": "12345678Z",
-        "first_name": "John",
-        "last_name": "Doe",
-        "gender": 1,
-        "birthdate": "1980-12-31",
-        "mobile_phone": "600000000",
-        "coverage_name": "Premium",
-        "contract_number": "123456",
-        "service_language_code": "en",
-        "description": null,
-        "has_video_call": 1,
-        "has_video_call_1to1": 1,
-        "country_code": "ES",
-        "ml_group_name": "demo-lawyers",
-        "md_group_name": "demo-doctors"
-    })
+    with_valid_dni(meetinglawyers_create_example())
 }
 
 #[test]
@@ -227,26 +212,7 @@ fn meetinglawyers_create_sends_the_page_example() {
 
 #[test]
 fn meetinglawyers_full_and_partial_updates_send_the_page_examples() {
-    // `meetinglawyers-update.txt`'s full update example, DNI corrected.
-    let full = json!({
-        "status": 2,
-        "email": "example@meetinglawyers.com",
-        "nid_number": "12345678Z",
-        "first_name": "John",
-        "last_name": "Doe",
-        "gender": 1,
-        "birthdate": "1980-12-31",
-        "mobile_phone": "600000000",
-        "coverage_name": "Premium",
-        "contract_number": "123456",
-        "service_language_code": "en",
-        "description": null,
-        "has_video_call": 1,
-        "has_video_call_1to1": 1,
-        "country_code": "es",
-        "ml_group_name": "demo-lawyers",
-        "md_group_name": "demo-doctors"
-    });
+    let full = with_valid_dni(meetinglawyers_full_update_example());
     let recorder = Recorder::start(ml_answer);
     let setup = ml_setup();
     // Night 1: the user exists with a description, which the example then clears.
@@ -273,31 +239,12 @@ fn meetinglawyers_full_and_partial_updates_send_the_page_examples() {
         .filter(|r| r.method == "PATCH")
         .collect();
     assert_eq!(patches.len(), 1);
-    assert_eq!(patches[0].body, json!({"status": 2}));
+    assert_eq!(patches[0].body, meetinglawyers_partial_update_example());
 }
 
 /// `gnoss-modify-user.txt`'s sample.
 fn gnoss_example() -> Value {
-    json!({
-        "name": "John",
-        "last_name": "Vander Var",
-        "email": "johnvandervar@organization.com",
-        "community_id": "1ede819e-9d0f-41e9-855b-bbebc7f08dd1",
-        "community_short_name": "developers",
-        "user_short_name": "john-vander-var",
-        "user_id": "50b7615f-e32d-469d-ad93-d5829ab983ef",
-        "born_date": "1985-02-01T00:00:00",
-        "country_id": "98d604b4-3141-4499-bde1-c320f09ef45c",
-        "country": "Spain",
-        "province_id": "96f4fe28-a136-4423-ae60-36edd3261600",
-        "city": "Madrid",
-        "address": "456 Moreno Avenue",
-        "join_community_date": "2016-06-12T00:00:00",
-        "sex": "H",
-        "receive_newsletter": false,
-        "languaje": "es",
-        "num_access": 0
-    })
+    serde_json::from_str(GNOSS_MODIFY_USER).unwrap()
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! GNOSS: `user/` routes behind OAuth 1.0, plain-text errors, nonce and timestamp checks.
 
+use crate::support::page_examples::GNOSS_MODIFY_USER;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
@@ -234,28 +235,6 @@ async fn rfc5849_signing_is_checked_when_asked_for() {
     assert_eq!((status, message.as_str()), (400, "The user does not exist"));
 }
 
-/// `user/modify-user`'s sample request body, copied as the page prints it.
-const PAGE_SAMPLE: &str = r#"{
-  "name": "John",
-  "last_name": "Vander Var",
-  "email": "johnvandervar@organization.com",
-  "community_id": "1ede819e-9d0f-41e9-855b-bbebc7f08dd1",
-  "community_short_name": "developers",
-  "user_short_name": "john-vander-var",
-  "user_id": "50b7615f-e32d-469d-ad93-d5829ab983ef",
-  "born_date": "1985-02-01T00:00:00",
-  "country_id": "98d604b4-3141-4499-bde1-c320f09ef45c",
-  "country": "Spain",
-  "province_id": "96f4fe28-a136-4423-ae60-36edd3261600",
-  "city": "Madrid",
-  "address": "456 Moreno Avenue",
-  "join_community_date": "2016-06-12T00:00:00",
-  "sex": "H",
-  "receive_newsletter": false,
-  "languaje": "es",
-  "num_access": 0
-}"#;
-
 /// The user the page's sample names.
 const PAGE_USER: &str = "50b7615f-e32d-469d-ad93-d5829ab983ef";
 
@@ -320,11 +299,12 @@ async fn accepts_the_pages_modify_user_sample_as_written() {
             "email": "john@old.example.com", "password": "secret1"}),
     )
     .await;
-    let (status, _, message) = text(post_raw(&mock, "user/modify-user", PAGE_SAMPLE).await).await;
+    let (status, _, message) =
+        text(post_raw(&mock, "user/modify-user", GNOSS_MODIFY_USER).await).await;
     assert_eq!((status, message.as_str()), (200, ""));
     let user = mock.state.user(PAGE_USER).unwrap();
     assert_eq!(user.count(Change::Patch), 1);
-    let sample: serde_json::Value = serde_json::from_str(PAGE_SAMPLE).unwrap();
+    let sample: serde_json::Value = serde_json::from_str(GNOSS_MODIFY_USER).unwrap();
     for (field, value) in sample.as_object().unwrap() {
         assert_eq!(&user.fields[field.as_str()], value, "{field}");
     }
@@ -351,7 +331,7 @@ async fn refuses_a_modify_user_whose_user_id_is_not_a_guid() {
         json!({"user_id": PAGE_USER, "community_id": COMMUNITY, "name": "Johnny"}),
     )
     .await;
-    let sample = PAGE_SAMPLE.replace(PAGE_USER, "E00001");
+    let sample = GNOSS_MODIFY_USER.replace(PAGE_USER, "E00001");
     let (status, content_type, message) =
         text(post_raw(&mock, "user/modify-user", &sample).await).await;
     assert_eq!(status, 400);

@@ -10,68 +10,10 @@ use usersync::mock::meetinglawyers::{DEMO_API_KEY, DEMO_SECRET_KEY};
 use usersync::mock::{MockHandle, MockOptions};
 
 use super::{client, json, start};
-
-/// meetinglawyers-create.txt, "Example", as written.
-fn meetinglawyers_create_example() -> Value {
-    json!({
-    "user_id": "05415506H",
-    "status": 2,
-    "email": "example@meetinglawyers.com",
-    "nid_number": "12345678A",
-    "first_name": "John",
-    "last_name": "Doe",
-    "gender": 1,
-    "birthdate": "1980-12-31",
-    "mobile_phone": "600000000",
-    "coverage_name": "Premium",
-    "contract_number": "123456",
-    "service_language_code": "en",
-    "description": null,
-    "has_video_call": 1,
-    "has_video_call_1to1": 1,
-    "country_code": "ES",
-    "ml_group_name": "demo-lawyers",
-    "md_group_name": "demo-doctors"
-    })
-}
-
-/// meetinglawyers-update.txt, "Example full update", as written.
-fn meetinglawyers_full_update_example() -> Value {
-    json!({
-    "status": 2,
-    "email": "example@meetinglawyers.com",
-    "nid_number": "12345678A",
-    "first_name": "John",
-    "last_name": "Doe",
-    "gender": 1,
-    "birthdate": "1980-12-31",
-    "mobile_phone": "600000000",
-    "coverage_name": "Premium",
-    "contract_number": "123456",
-    "service_language_code": "en",
-    "description": null,
-    "has_video_call": 1,
-    "has_video_call_1to1": 1,
-    "country_code": "es",
-    "ml_group_name": "demo-lawyers",
-    "md_group_name": "demo-doctors"
-    })
-}
-
-/// meetinglawyers-update.txt, "Example partial update", as written.
-fn meetinglawyers_partial_update_example() -> Value {
-    json!({
-    "status": 2
-    })
-}
-
-/// The pages' examples give the DNI 12345678A, whose check letter is wrong (12345678 mod 23
-/// is 14: Z). The examples are sent with the right letter; the wrong one is refused below.
-fn with_valid_dni(mut example: Value) -> Value {
-    assert_eq!(example["nid_number"], "12345678A", "the page's example");
-    example["nid_number"] = json!("12345678Z");
-    example
-}
+use crate::support::page_examples::{
+    meetinglawyers_create_example, meetinglawyers_full_update_example,
+    meetinglawyers_partial_update_example, with_valid_dni,
+};
 
 async fn meetinglawyers(
     mock: &MockHandle,

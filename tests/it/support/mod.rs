@@ -12,6 +12,8 @@ pub mod mock;
 pub mod reliability;
 // The nightly tests' HR export, directory and first night.
 pub mod nightly;
+// The providers' own request examples, copied once.
+pub mod page_examples;
 // The adaptive concurrency and nightly window tests' mock, exports and measurements.
 pub mod adaptive;
 // An adapter talking to its own mock through its real session.
