@@ -136,6 +136,33 @@ impl Setup {
     }
 }
 
+/// Creates the user of `row` at a recorder answering `answer`, then syncs them again with
+/// `--full`, for a target `t` of `provider` whose `[targets.t]` lines are `target` and whose
+/// fields map each of `row`'s keys from the export's key of the same name.
+fn created_then_full(
+    provider: &'static str,
+    target: &str,
+    row: &Value,
+    answer: Answer,
+) -> Recorder {
+    let fields: Vec<&str> = row
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let config = format!(
+        "[targets.t]\nprovider = \"{provider}\"\nbase_url = \"mock\"\n{target}\n\
+         [targets.t.fields]\n{}",
+        one_to_one(&fields)
+    );
+    let recorder = Recorder::start(answer);
+    let setup = Setup::new(provider, &config);
+    setup.sync(&recorder, std::slice::from_ref(row), &[]);
+    setup.sync(&recorder, std::slice::from_ref(row), &["--full"]);
+    recorder
+}
+
 /// `[targets.t.fields]` mapping each of `fields` from the export's key of the same name.
 fn one_to_one(fields: &[&str]) -> String {
     fields.iter().map(|f| format!("{f} = \"{f}\"\n")).collect()
@@ -260,22 +287,14 @@ fn gnoss_modify_user_sends_the_page_example() {
         }
     }
     let example = gnoss_example();
-    let fields: Vec<&str> = example
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let config = format!(
-        "[targets.t]\nprovider = \"gnoss\"\nbase_url = \"mock\"\n\
-         credentials = {{ consumer_key = \"GNOSS_CONSUMER_KEY\", consumer_secret = \"GNOSS_CONSUMER_SECRET\", token = \"GNOSS_TOKEN\", token_secret = \"GNOSS_TOKEN_SECRET\" }}\n\
-         key = \"email\"\n[targets.t.fields]\n{}",
-        one_to_one(&fields)
+    let recorder = created_then_full(
+        "gnoss",
+        "credentials = { consumer_key = \"GNOSS_CONSUMER_KEY\", consumer_secret = \
+         \"GNOSS_CONSUMER_SECRET\", token = \"GNOSS_TOKEN\", token_secret = \"GNOSS_TOKEN_SECRET\" }\n\
+         key = \"email\"",
+        &example,
+        answer,
     );
-    let recorder = Recorder::start(answer);
-    let setup = Setup::new("gnoss", &config);
-    setup.sync(&recorder, std::slice::from_ref(&example), &[]);
-    setup.sync(&recorder, std::slice::from_ref(&example), &["--full"]);
     let modify = recorder.to("user/modify-user");
     assert_eq!(modify.len(), 1);
     assert_eq!(modify[0].method, "POST");
@@ -306,22 +325,13 @@ fn faveo_edit_user_sends_the_page_parameters() {
         "organisation_department": [12],
         "related": [{"org_id": 3, "org_dept": 12}]
     });
-    let fields: Vec<&str> = example
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let config = format!(
-        "[targets.t]\nprovider = \"faveo\"\nbase_url = \"mock\"\n\
-         credentials = {{ email = \"FAVEO_EMAIL\", password = \"FAVEO_PASSWORD\" }}\n\
-         key = \"user_name\"\n[targets.t.fields]\n{}",
-        one_to_one(&fields)
+    let recorder = created_then_full(
+        "faveo",
+        "credentials = { email = \"FAVEO_EMAIL\", password = \"FAVEO_PASSWORD\" }\n\
+         key = \"user_name\"",
+        &example,
+        answer,
     );
-    let recorder = Recorder::start(answer);
-    let setup = Setup::new("faveo", &config);
-    setup.sync(&recorder, std::slice::from_ref(&example), &[]);
-    setup.sync(&recorder, std::slice::from_ref(&example), &["--full"]);
     let update = recorder.to("v3/user/update/api/7");
     assert_eq!(update.len(), 1);
     assert_eq!(update[0].method, "POST");
@@ -359,23 +369,13 @@ fn abitmedia_update_sends_the_page_user_without_its_password() {
     });
     let mut row = example.clone();
     row["password"] = json!("Secreto#2024");
-    let fields: Vec<&str> = row
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let config = format!(
-        "[targets.t]\nprovider = \"abitmedia\"\nbase_url = \"mock\"\n\
-         credentials = {{ email = \"ABITMEDIA_EMAIL\", password = \"ABITMEDIA_PASSWORD\" }}\n\
-         options = {{ auth_url = \"/\" }}\n\
-         key = \"email\"\n[targets.t.fields]\n{}",
-        one_to_one(&fields)
+    let recorder = created_then_full(
+        "abitmedia",
+        "credentials = { email = \"ABITMEDIA_EMAIL\", password = \"ABITMEDIA_PASSWORD\" }\n\
+         options = { auth_url = \"/\" }\nkey = \"email\"",
+        &row,
+        answer,
     );
-    let recorder = Recorder::start(answer);
-    let setup = Setup::new("abitmedia", &config);
-    setup.sync(&recorder, std::slice::from_ref(&row), &[]);
-    setup.sync(&recorder, &[row], &["--full"]);
     let users = recorder.to("administration/v1/users");
     assert_eq!(users.len(), 2);
     assert_eq!(users[0].method, "POST");
