@@ -6,20 +6,13 @@
 //! A note never holds a field's value: field names, the provider's name and an HTTP status at
 //! most. The sync says each note in its log (a warning) once the row's outcome is recorded.
 
-use crate::ledger::RowNote;
-
-/// A returning leaver whose access the provider cannot be asked to give back.
-pub const REACTIVATE_BY_HAND: &str = "reactivate_by_hand";
-/// The provider refused to give a returning leaver their access back.
-pub const REACTIVATION_REFUSED: &str = "reactivation_refused";
-/// Fields emptied in the export that usersync left as they are at the provider.
-pub const NOT_CLEARED: &str = "not_cleared";
+use crate::ledger::{NoteCode, RowNote};
 
 /// A user an earlier run deactivated is back; their data was sent, their access was not given
 /// back (`provider` has no way to be asked).
 pub fn reactivate_by_hand(provider: &str) -> RowNote {
     RowNote {
-        code: REACTIVATE_BY_HAND.into(),
+        code: NoteCode::ReactivateByHand,
         message: format!(
             "deactivated by an earlier run and back in the export: their data was sent, but \
              {provider} cannot be asked to give their access back; reactivate them there by hand"
@@ -33,7 +26,7 @@ pub fn reactivate_by_hand(provider: &str) -> RowNote {
 pub fn reactivation_refused(provider: &str, status: Option<u16>) -> RowNote {
     let status = status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
     RowNote {
-        code: REACTIVATION_REFUSED.into(),
+        code: NoteCode::ReactivationRefused,
         message: format!(
             "{provider} refused to give this returning user their access back{status}; their \
              data was sent: check in {provider} that they can log in (the sync's log has \
@@ -47,7 +40,7 @@ pub fn reactivation_refused(provider: &str, status: Option<u16>) -> RowNote {
 /// values stay there.
 pub fn not_cleared(fields: &[String], provider: &str) -> RowNote {
     RowNote {
-        code: NOT_CLEARED.into(),
+        code: NoteCode::NotCleared,
         message: format!(
             "emptied in the export, but not cleared at {provider} (usersync clears a field only \
              where the provider can and its pages or the field's `clear` say how): {} keep their \
@@ -72,21 +65,20 @@ pub fn log(line: i64, key: Option<&str>, notes: &[RowNote]) {
 
 /// The start of the sync summary's line for `count` rows noted `code` at `provider` (the keys
 /// follow it).
-pub fn summary(code: &str, provider: &str, count: u64) -> String {
+pub fn summary(code: NoteCode, provider: &str, count: u64) -> String {
     match code {
-        REACTIVATE_BY_HAND => format!(
+        NoteCode::ReactivateByHand => format!(
             "reactivate by hand at {provider}: {count} returning user(s), data sent, access not \
              given back"
         ),
-        REACTIVATION_REFUSED => format!(
+        NoteCode::ReactivationRefused => format!(
             "access refused at {provider}: {count} returning user(s), data sent, check they can \
              log in"
         ),
-        NOT_CLEARED => format!(
+        NoteCode::NotCleared => format!(
             "not cleared at {provider}: {count} user(s) keep old values of fields emptied in the \
              export"
         ),
-        other => format!("{other}: {count} user(s)"),
     }
 }
 

@@ -236,7 +236,7 @@ pub(super) fn write_outcome_counts(
 /// naming the first keys; the report lists every row with what to do.
 pub(super) fn write_noted(
     out: &mut impl Write,
-    noted: &BTreeMap<String, Noted>,
+    noted: &BTreeMap<crate::ledger::NoteCode, Noted>,
     provider: &str,
 ) -> std::io::Result<()> {
     for (code, rows) in noted {
@@ -246,7 +246,7 @@ pub(super) fn write_noted(
         } else {
             rows.keys.join(", ")
         };
-        let what = notes::summary(code, provider, rows.count);
+        let what = notes::summary(*code, provider, rows.count);
         writeln!(out, "  {what}: {keys}")?;
     }
     Ok(())

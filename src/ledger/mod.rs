@@ -49,7 +49,7 @@ pub use field_hashes::FieldHashes;
 pub use hash::{short, Hash, PayloadHasher, ShortHash, SourceHash, SourceHasher};
 pub use lock::TargetLock;
 pub use outcomes::{
-    Intent, OutcomeKind, RetryCounts, RowNote, RowOutcome, SnapshotChange, StoredOutcome,
+    Intent, NoteCode, OutcomeKind, RetryCounts, RowNote, RowOutcome, SnapshotChange, StoredOutcome,
     GUARD_REFUSED,
 };
 pub use prune::PrunableRun;

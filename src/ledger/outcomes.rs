@@ -111,9 +111,44 @@ pub enum SnapshotChange {
 /// field's value: field names, the provider's name and its answer at most.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RowNote {
-    /// Stable: `reactivate_by_hand`, `reactivation_refused`, `not_cleared`.
-    pub code: String,
+    pub code: NoteCode,
     pub message: String,
+}
+
+/// What a [`RowNote`] is about: a stable code, stored in the ledger and shown in every report.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteCode {
+    /// A returning leaver whose access the provider cannot be asked to give back.
+    ReactivateByHand,
+    /// The provider refused to give a returning leaver their access back.
+    ReactivationRefused,
+    /// Fields emptied in the export that usersync left as they are at the provider.
+    NotCleared,
+}
+
+impl NoteCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteCode::ReactivateByHand => "reactivate_by_hand",
+            NoteCode::ReactivationRefused => "reactivation_refused",
+            NoteCode::NotCleared => "not_cleared",
+        }
+    }
+}
+
+impl std::fmt::Display for NoteCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for NoteCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// A row's final outcome, sent to the writer. It replaces the row's intent, if any.

@@ -175,7 +175,7 @@ fn follow_ups(ledger: &Ledger, run: RunId, opts: &ReportOptions) -> Result<Follo
                 key: row.user_key.clone().map(|k| mask_if(opts.mask_pii, k)),
                 outcome: row.outcome.as_str().to_owned(),
                 operation: row.operation.map(|o| o.as_str().to_owned()),
-                code: note.code,
+                code: note.code.to_string(),
                 message: mask_if(opts.mask_pii, note.message),
             });
         }

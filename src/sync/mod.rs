@@ -100,7 +100,7 @@ pub struct SyncSummary {
     /// The in-process mock, when the target is `base_url = "mock"` (for tests and demos).
     pub mock: Option<crate::mock::MockHandle>,
     /// The rows that went through but need a person (see `crate::notes`), by note code.
-    pub noted: BTreeMap<String, Noted>,
+    pub noted: BTreeMap<crate::ledger::NoteCode, Noted>,
 }
 
 /// The rows of one note code: how many, and the first [`Noted::KEYS`] user keys (a summary

@@ -140,7 +140,7 @@ pub fn preview(
                     op,
                     fields: p.fields.clone(),
                     not_cleared: p.uncleared.clone(),
-                    notes: p.notes.iter().map(|n| n.code.clone()).collect(),
+                    notes: p.notes.iter().map(|n| n.code.to_string()).collect(),
                 });
             }
             Planned::Refused(refusal) => end = Some(anyhow::Error::new(refusal)),

@@ -24,7 +24,7 @@ pub struct Tally {
     pub updated: AtomicU64,
     pub deactivated: AtomicU64,
     /// See [`super::SyncSummary::noted`].
-    pub noted: std::sync::Mutex<BTreeMap<String, Noted>>,
+    pub noted: std::sync::Mutex<BTreeMap<crate::ledger::NoteCode, Noted>>,
 }
 
 impl Tally {
@@ -43,7 +43,7 @@ impl Tally {
     pub fn note(&self, key: Option<&str>, notes: &[RowNote]) {
         if let Ok(mut noted) = self.noted.lock() {
             for note in notes {
-                let entry = noted.entry(note.code.clone()).or_default();
+                let entry = noted.entry(note.code).or_default();
                 entry.count += 1;
                 if let Some(key) = key.filter(|_| entry.keys.len() < Noted::KEYS) {
                     entry.keys.push(key.to_owned());

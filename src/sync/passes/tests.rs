@@ -117,7 +117,11 @@ fn plan_in(
                 }
                 let key = p.job.user.key;
                 out.push(Out::Send(key.clone(), p.job.op));
-                out.extend(p.notes.into_iter().map(|n| Out::Note(key.clone(), n.code)));
+                out.extend(
+                    p.notes
+                        .into_iter()
+                        .map(|n| Out::Note(key.clone(), n.code.to_string())),
+                );
             }
             Planned::Refused(GuardRefusal::TooManyDeactivations { .. }) => out.push(Out::Refused),
             Planned::Broken(what) => out.push(Out::Broken(what)),

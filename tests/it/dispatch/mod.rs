@@ -356,7 +356,8 @@ async fn a_returning_user_is_reactivated_before_their_update() {
     assert!(matches!(r.outcome, FinalOutcome::Synced { .. }));
     assert_eq!(methods("r.409"), [Method::POST, Method::PUT]);
     // ...and the row carries a note for the reports: someone should check the user's access.
-    let codes = |r: &JobResult| -> Vec<String> { r.notes.iter().map(|n| n.code.clone()).collect() };
+    let codes =
+        |r: &JobResult| -> Vec<String> { r.notes.iter().map(|n| n.code.to_string()).collect() };
     assert_eq!(codes(r), ["reactivation_refused"]);
     assert!(r.notes[0].message.contains("HTTP 409"), "{:?}", r.notes);
     assert!(
