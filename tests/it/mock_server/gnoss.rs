@@ -41,22 +41,7 @@ fn signed(
 
 /// POSTs `body` to `path`, signed GNOSS's way with the demo keys and a fresh nonce.
 async fn post(mock: &MockHandle, path: &str, body: serde_json::Value) -> reqwest::Response {
-    let url = mock.join(path);
-    let auth = signed(
-        SigningStyle::Gnoss,
-        "POST",
-        &url,
-        DEMO_CONSUMER_SECRET,
-        now(),
-        &oauth::new_nonce(),
-    );
-    client()
-        .post(url)
-        .header("Authorization", auth)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    post_raw(mock, path, &body.to_string()).await
 }
 
 async fn text(resp: reqwest::Response) -> (u16, String, String) {
