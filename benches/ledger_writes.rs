@@ -18,7 +18,7 @@ use usersync::input::InputOptions;
 use usersync::ledger::{
     Intent, Ledger, LedgerWriter, NewRun, OutcomeKind, RowOutcome, SnapshotChange, WriterConfig,
 };
-use usersync::prepare::Rows;
+use usersync::prepare::{RowResult, Rows};
 use usersync::provider::Operation;
 use usersync::sync::{INTENT_BATCH, OUTCOME_BATCH};
 
@@ -53,7 +53,7 @@ fn main() -> Result<(), Failure> {
     let mut prepared = Vec::with_capacity(rows);
     for row in Rows::open(&input, &target, &InputOptions::default())? {
         let row = row?;
-        let (Ok(payload), Some(key)) = (row.result, row.key) else {
+        let (RowResult::Valid(payload), Some(key)) = (row.result, row.key) else {
             return Err("the generated export has an invalid row".into());
         };
         prepared.push((row.line as i64, key, payload));

@@ -22,7 +22,7 @@ use usersync::input::InputOptions;
 use usersync::ledger::{
     Ledger, LedgerWriter, NewRun, OutcomeKind, RowOutcome, RunStatus, SnapshotChange, WriterConfig,
 };
-use usersync::prepare::Rows;
+use usersync::prepare::{RowResult, Rows};
 use usersync::provider::Operation;
 
 #[path = "common/mod.rs"]
@@ -140,7 +140,7 @@ fn seed(config_path: &Path, input: &Path, ledger_path: &Path) -> Result<u64, Fai
         for row in rows {
             let row = row?;
             let source_hash = row.source_hash;
-            let (Ok(payload), Some(key)) = (row.result, row.key) else {
+            let (RowResult::Valid(payload), Some(key)) = (row.result, row.key) else {
                 return Err("the generated export has an invalid row".into());
             };
             batch.push(RowOutcome {

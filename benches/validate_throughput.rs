@@ -98,7 +98,7 @@ fn throughput(c: &mut Criterion) {
             let rows = Rows::open(&path, target, &InputOptions::default()).unwrap();
             let mut valid = 0u64;
             for row in rows {
-                if row.unwrap().result.is_ok() {
+                if row.unwrap().result.is_valid() {
                     valid += 1;
                 }
             }

@@ -18,7 +18,6 @@ pub mod mapping;
 pub mod mock;
 pub mod notes;
 pub mod payload;
-pub mod plan;
 pub mod prepare;
 pub mod private_file;
 pub mod progress;

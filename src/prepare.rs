@@ -9,8 +9,8 @@
 //!
 //! A sync also fingerprints every CSV row ([`Rows::fingerprint`]): a keyed hash of the raw cells
 //! the mapping reads, and of the mapping. A row whose fingerprint is that of a user's last synced
-//! row comes out at once as `known`, without being mapped or validated: it can only become the
-//! payload that was synced. This is what makes a nightly re-sync of an unchanged export cheap.
+//! row comes out at once as [`RowResult::Known`], without being mapped or validated: it can only
+//! become the payload that was synced. This is what makes a nightly re-sync of an unchanged export cheap.
 
 mod keys;
 mod known;
@@ -27,7 +27,7 @@ use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
 use crate::validate::{self, Context, FieldError, Schema};
 use keys::KeySet;
-use known::{known_row, Known};
+use known::{known_row, KnownUsers};
 pub use known::{KnownRows, Position};
 
 /// The pseudo-field that row-level input problems are reported on.
@@ -40,31 +40,71 @@ pub struct PreparedRow {
     pub line: u64,
     /// The value of the target's key field, when the row has one.
     pub key: Option<String>,
-    /// The canonical payload, or every problem of the row.
-    pub result: Result<Payload, Vec<FieldError>>,
+    /// What the row's cells came to.
+    pub result: RowResult,
     /// The provider's id for the user, from the target's `remote_id_column`.
     pub remote_id: Option<String>,
     /// The row's fingerprint, when [`Rows::fingerprint`] asked for it (CSV rows read cleanly).
     pub source_hash: Option<SourceHash>,
-    /// The row's mapped cells are, byte for byte and under the same mapping, those its user was
-    /// last synced from: it was neither mapped nor validated, `key` is that user's (at
-    /// `position`), and `result` holds an empty payload.
-    pub known: bool,
     /// Where the row's user is among the known users, when [`Rows::fingerprint`] was given some
     /// (the duplicate check looks it up): the planner need not look it up again.
     pub position: Position,
 }
 
+/// What a row's cells came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowResult {
+    /// Mapped and valid: the canonical payload.
+    Valid(Payload),
+    /// Mapped, with every problem of the row.
+    Invalid(Vec<FieldError>),
+    /// Neither mapped nor validated: the row's mapped cells are, byte for byte and under the
+    /// same mapping, those its user was last synced from ([`Rows::fingerprint`]), so it can only
+    /// become the payload that was synced. The row's `key` is that user's, at `position`.
+    Known,
+}
+
+impl RowResult {
+    /// Whether the row was mapped and is valid.
+    pub fn is_valid(&self) -> bool {
+        matches!(self, RowResult::Valid(_))
+    }
+
+    /// The payload of a valid row.
+    pub fn payload(&self) -> Option<&Payload> {
+        match self {
+            RowResult::Valid(payload) => Some(payload),
+            _ => None,
+        }
+    }
+
+    /// The problems of an invalid row.
+    pub fn errors(&self) -> Option<&[FieldError]> {
+        match self {
+            RowResult::Invalid(errors) => Some(errors),
+            _ => None,
+        }
+    }
+}
+
+impl From<Result<Payload, Vec<FieldError>>> for RowResult {
+    fn from(result: Result<Payload, Vec<FieldError>>) -> Self {
+        match result {
+            Ok(payload) => RowResult::Valid(payload),
+            Err(errors) => RowResult::Invalid(errors),
+        }
+    }
+}
+
 impl PreparedRow {
     /// A row of `line` with this key and result, and nothing else known about it.
-    pub fn new(line: u64, key: Option<String>, result: Result<Payload, Vec<FieldError>>) -> Self {
+    pub fn new(line: u64, key: Option<String>, result: impl Into<RowResult>) -> Self {
         PreparedRow {
             line,
             key,
-            result,
+            result: result.into(),
             remote_id: None,
             source_hash: None,
-            known: false,
             position: Position::NotLookedUp,
         }
     }
@@ -106,7 +146,7 @@ pub struct Rows {
     size_key_set: Option<usize>,
     /// Set by [`Rows::fingerprint`] for a CSV export: the hasher and the columns it reads.
     fingerprints: Option<(SourceHasher, Vec<Column>)>,
-    known: Option<Known>,
+    known: Option<KnownUsers>,
     done: bool,
     /// Test builds only: the line whose row panics (see [`injected_panic_line`]).
     #[cfg(debug_assertions)]
@@ -198,7 +238,7 @@ impl Rows {
             (Some(_), Some(columns)) => Some((hasher.source_hasher(context.as_bytes()), columns)),
             _ => None,
         };
-        self.known = known.filter(|k| !k.is_empty()).map(|users| Known {
+        self.known = known.filter(|k| !k.is_empty()).map(|users| KnownUsers {
             first_lines: vec![0; users.len()],
             users,
         });
@@ -335,9 +375,9 @@ impl Rows {
             }
         }
         let result = if errors.is_empty() {
-            Ok(payload)
+            RowResult::Valid(payload)
         } else {
-            Err(errors)
+            RowResult::Invalid(errors)
         };
         Ok(Some(PreparedRow {
             remote_id,
@@ -411,10 +451,10 @@ mod tests {
         let (_d, rows) = rows(CONFIG, "id,sex,ml\nE1,M,\nE2,F,77\nE1,F,\n");
         let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
         assert_eq!(rows.len(), 3);
-        assert!(rows[0].result.is_ok());
+        assert!(rows[0].result.is_valid());
         assert_eq!(rows[1].remote_id.as_deref(), Some("77"));
         assert_eq!(rows[2].line, 4);
-        let errors = rows[2].result.as_ref().unwrap_err();
+        let errors = rows[2].result.errors().unwrap();
         assert_eq!(errors[0].field, "user_id");
         assert_eq!(errors[0].code, "duplicate_key");
         assert_eq!(errors[0].message, "`E1` is also on line 2, which is kept");
@@ -426,8 +466,8 @@ mod tests {
         let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
         let codes = |r: &PreparedRow| -> Vec<(String, String)> {
             r.result
-                .as_ref()
-                .unwrap_err()
+                .errors()
+                .unwrap()
                 .iter()
                 .map(|e| (e.field.clone(), e.code.clone()))
                 .collect()
@@ -444,22 +484,22 @@ mod tests {
     fn ragged_rows_are_rejected_and_the_raw_record_stays_reachable() {
         let (_d, mut rows) = rows(CONFIG, "id,sex,ml\nE1,M\nE2,F,1\n");
         let first = rows.next().unwrap().unwrap();
-        let errors = first.result.unwrap_err();
+        let errors = first.result.errors().unwrap().to_vec();
         assert_eq!(
             (errors[0].field.as_str(), errors[0].code.as_str()),
             (ROW_FIELD, "wrong_field_count")
         );
         let raw: Vec<&str> = rows.record().csv_fields().unwrap().collect();
         assert_eq!(raw, ["E1", "M"]);
-        assert!(rows.next().unwrap().unwrap().result.is_ok());
+        assert!(rows.next().unwrap().unwrap().result.is_valid());
         assert!(rows.next().is_none());
         assert_eq!(rows.source_columns(), ["id", "sex", "ml"]);
     }
 
     /// Users known by fingerprint, as a snapshot would hold them.
-    struct Known(Vec<(SourceHash, String)>);
+    struct Snapshot(Vec<(SourceHash, String)>);
 
-    impl KnownRows for Known {
+    impl KnownRows for Snapshot {
         fn find(&self, source: &SourceHash) -> Option<(usize, &str)> {
             let i = self.0.iter().position(|(h, _)| h == source)?;
             Some((i, self.0[i].1.as_str()))
@@ -482,32 +522,38 @@ mod tests {
         let target = config.target(None).unwrap();
         first.fingerprint(&hasher, target, None);
         let first: Vec<PreparedRow> = first.map(Result::unwrap).collect();
-        assert!(first.iter().all(|r| !r.known && r.source_hash.is_some()));
+        assert!(first
+            .iter()
+            .all(|r| r.result != RowResult::Known && r.source_hash.is_some()));
         assert_eq!(first[0].source_hash, first[2].source_hash, "the same bytes");
         assert_ne!(first[1].source_hash, first[3].source_hash);
 
         // E1's row is known; E2's was synced from other bytes.
-        let known = Known(vec![
+        let known = Snapshot(vec![
             (first[0].source_hash.unwrap(), "E1".into()),
             ([9; 16], "E2".into()),
         ]);
         let (_d, mut again) = rows(CONFIG, csv);
         again.fingerprint(&hasher, target, Some(Arc::new(known)));
         let again: Vec<PreparedRow> = again.map(Result::unwrap).collect();
-        assert!(again[0].known);
+        assert_eq!(again[0].result, RowResult::Known);
         assert_eq!(again[0].position, Position::At(0));
         assert_eq!(again[0].key.as_deref(), Some("E1"));
-        assert!(!again[1].known, "a row with other bytes is mapped");
+        assert_ne!(
+            again[1].result,
+            RowResult::Known,
+            "a row with other bytes is mapped"
+        );
         assert_eq!(
             again[1].position,
             Position::At(1),
             "looked up once, for the planner too"
         );
-        assert!(again[1].result.as_ref().unwrap().contains_key("gender"));
+        assert!(again[1].result.payload().unwrap().contains_key("gender"));
         // Duplicates of a known row, and of a mapped one, are still rejected on the key.
         for (row, first_line) in [(&again[2], 2), (&again[3], 3)] {
-            assert!(!row.known);
-            let errors = row.result.as_ref().unwrap_err();
+            assert_ne!(row.result, RowResult::Known);
+            let errors = row.result.errors().unwrap();
             let dup = errors.iter().find(|e| e.code == "duplicate_key").unwrap();
             assert_eq!(
                 dup.message,

@@ -10,6 +10,7 @@ pub mod prune;
 pub mod report;
 pub mod retry;
 pub mod runs;
+pub mod spec;
 pub mod sync;
 pub mod validate;
 

@@ -6,12 +6,12 @@
 use std::io::{BufWriter, Write};
 
 use crate::cli::{DiffArgs, GlobalArgs, InputArgs, LedgerArgs, PlanArgs, SendArgs, TargetArgs};
-use crate::commands::{check_deactivation, check_send_args, ledger_path};
+use crate::commands::{check_deactivation, spec};
 use crate::config;
 use crate::exit::Exit;
 use crate::ledger::Ledger;
 use crate::sync::estimate::{self, Estimate};
-use crate::sync::preview::{preview, PreviewRequest};
+use crate::sync::preview::preview;
 
 /// Runs `plan`.
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
@@ -39,29 +39,15 @@ pub fn print_plan(
 ) -> anyhow::Result<Exit> {
     let config = config::load(&global.config)?;
     let target = config.target(target.target.as_deref())?;
-    let base_url = match send {
-        Some(send) => check_send_args(send, target)?,
-        None => target.base_url.clone(),
-    };
-    let ledger_file = ledger_path(ledger, &config);
-    let deactivate_missing = diff.deactivate_missing || target.deactivate_missing;
-    if let Err(refusal) = check_deactivation(target, deactivate_missing) {
+    let rows = spec::Rows::Export { input, diff };
+    let spec = spec::build(global, &config, target, ledger, rows, send, None)?;
+    if let Err(refusal) = check_deactivation(target, spec.guards.deactivate_missing) {
         // A plan sends nothing: it still shows the leavers, and says what a sync would do.
         tracing::warn!("a sync would be refused: {refusal}");
     }
-    let request = PreviewRequest {
-        input: input.input.clone(),
-        input_options: config.input.options(&input.settings()),
-        ledger_path: ledger_file.clone(),
-        full: diff.full,
-        deactivate_missing,
-        force: diff.force,
-        endpoint: base_url.endpoint(),
-        endpoint_moved: send.is_some_and(|s| s.endpoint_moved),
-    };
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut write_error = None;
-    let counts = preview(target, &request, |line| {
+    let counts = preview(&spec, |line| {
         if json && write_error.is_none() {
             if let Err(e) = serde_json::to_writer(&mut out, line)
                 .map_err(std::io::Error::from)
@@ -74,12 +60,10 @@ pub fn print_plan(
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    let (rate, concurrency) = send.map_or((None, None), |s| (s.rate, s.concurrency));
     let rate = estimate::expected_rate(
-        target,
-        rate,
-        concurrency.is_some(),
-        &Ledger::open(&ledger_file)?,
+        &target.name,
+        &spec.send.dispatch,
+        &Ledger::open(&spec.ledger)?,
     )?;
     let requests = estimate::planned_requests(&counts);
     let estimate = rate.map(|(rate, basis)| Estimate::new(requests, rate, basis));

@@ -8,38 +8,43 @@
 use std::io::Write;
 
 use crate::cli::{GlobalArgs, RetryArgs};
-use crate::commands::sync::{command_line, watch_signals, write_noted, write_outcome_counts};
-use crate::commands::{check_send_args, ledger_path, sync_runtime};
+use crate::commands::sync::{watch_signals, write_noted, write_outcome_counts};
+use crate::commands::{ledger_path, spec, sync_runtime};
 use crate::config::{self, Config, Target};
 use crate::dispatch;
 use crate::exit::Exit;
 use crate::ledger::Ledger;
-use crate::sync::retry::{self, RetryRequest, RetrySummary, RunChoice};
+use crate::sync::retry::{self, RetrySummary, RunChoice};
+use crate::sync::Controls;
 
 /// Runs `retry`.
 pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
     let config = config::load(&global.config)?;
     let ledger = ledger_path(&args.ledger, &config);
     let target = choose_target(&config, args, &ledger)?;
-    let base_url = check_send_args(&args.send, target)?;
-    let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
-    let (stop_handle, stop_signal) = dispatch::stop_signal();
-    let request = RetryRequest {
+    let rows = spec::Rows::Kept {
         run: args.run,
         include_rejected: args.include_rejected,
-        ledger_path: ledger.clone(),
-        base_url,
-        rate_limit: args.send.rate,
-        concurrency: args.send.concurrency,
-        endpoint_moved: args.send.endpoint_moved,
-        command_line: command_line(),
+    };
+    let spec = spec::build(
+        global,
+        &config,
+        target,
+        &args.ledger,
+        rows,
+        Some(&args.send),
+        None,
+    )?;
+    let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
+    let (stop_handle, stop_signal) = dispatch::stop_signal();
+    let controls = Controls {
         progress: progress.clone(),
         stop: Some((stop_handle.clone(), stop_signal)),
     };
     let rt = sync_runtime()?;
     let summary = rt.block_on(async {
         let signals = tokio::spawn(watch_signals(stop_handle));
-        let result = retry::run(target, request).await;
+        let result = retry::run(&spec, controls).await;
         signals.abort();
         result
     })?;

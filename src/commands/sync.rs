@@ -1,5 +1,6 @@
-//! `usersync sync INPUT`: the main job. Turns the command line and the config into a
-//! [`SyncRequest`], runs it (`crate::sync`), prints the summary, and picks the exit code.
+//! `usersync sync INPUT`: the main job. Turns the command line and the config into a run
+//! description (`spec.rs`), runs it (`crate::sync`), prints the summary, and picks the exit
+//! code.
 //!
 //! Ctrl-C (or SIGTERM) once: stop reading, let in-flight requests finish, record everything,
 //! exit 130. Twice: abandon the in-flight requests.
@@ -10,12 +11,12 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, SyncArgs};
-use crate::commands::{check_deactivation, check_send_args, ledger_path, sync_runtime};
+use crate::commands::{check_deactivation, spec, sync_runtime};
 use crate::config::{self, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
 use crate::notes;
-use crate::sync::{self, window, Noted, SyncRequest, SyncSummary};
+use crate::sync::{self, window, Controls, Noted, RowSource, SyncSummary};
 
 /// Runs `sync`.
 pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
@@ -34,38 +35,37 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     let deadline = window::stop_at(args.deadline, args.max_duration);
     let config = config::load(&global.config)?;
     let target = config.target(args.target.target.as_deref())?;
-    let base_url = check_send_args(&args.send, target)?;
-    let deactivate_missing = args.diff.deactivate_missing || target.deactivate_missing;
-    check_deactivation(target, deactivate_missing)?;
-    let ledger_file = ledger_path(&args.ledger, &config);
-    let input_options = config.input.options(&args.input.settings());
-    let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
-    let (input, options) = (args.input.input.clone(), input_options.clone());
-    crate::progress::total_in_background(&progress, move || {
-        crate::input::count_rows(&input, &options).ok()
-    });
-    let (stop_handle, stop_signal) = dispatch::stop_signal();
-    let request = SyncRequest {
-        input: args.input.input.clone(),
-        input_options,
-        ledger_path: ledger_file.clone(),
-        base_url,
-        full: args.diff.full,
-        deactivate_missing,
-        force: args.diff.force,
-        rate_limit: args.send.rate,
-        concurrency: args.send.concurrency,
-        endpoint_moved: args.send.endpoint_moved,
+    let rows = spec::Rows::Export {
+        input: &args.input,
+        diff: &args.diff,
+    };
+    let spec = spec::build(
+        global,
+        &config,
+        target,
+        &args.ledger,
+        rows,
+        Some(&args.send),
         deadline,
-        command_line: command_line(),
+    )?;
+    check_deactivation(target, spec.guards.deactivate_missing)?;
+    let ledger_file = spec.ledger.clone();
+    let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
+    if let RowSource::Export { input, options } = &spec.rows {
+        let (input, options) = (input.clone(), options.clone());
+        crate::progress::total_in_background(&progress, move || {
+            crate::input::count_rows(&input, &options).ok()
+        });
+    }
+    let (stop_handle, stop_signal) = dispatch::stop_signal();
+    let controls = Controls {
         progress: progress.clone(),
         stop: Some((stop_handle.clone(), stop_signal)),
-        log_estimate: global.verbose > 0,
     };
     let rt = sync_runtime()?;
     let summary = rt.block_on(async {
         let signals = tokio::spawn(watch_signals(stop_handle));
-        let result = sync::run(target, request).await;
+        let result = sync::run(&spec, controls).await;
         signals.abort();
         result
     })?;

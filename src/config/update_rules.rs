@@ -1,7 +1,7 @@
 //! What an update sends of each of a target's fields besides those that changed: decided once
 //! per target, when the config is loaded, from the provider's pages (`Provider::create_only`,
 //! `null_clears`, `cleared_by_absence`, `always_send`, `returning_fields`) and the fields'
-//! `create_only` and `clear` settings. `crate::plan::decide` applies it to every changed row.
+//! `create_only` and `clear` settings. `crate::sync::decide` applies it to every changed row.
 
 use std::collections::BTreeMap;
 

@@ -110,9 +110,11 @@ impl Default for DispatchSettings {
     }
 }
 
-/// One operation on one user, from one input row.
+/// One operation on one user, from one input row, carrying the caller's `meta` about the row
+/// (what the ledger needs once it is answered): the dispatcher never reads it, and hands it
+/// back with the job's result, so no side table has to follow the rows in flight.
 #[derive(Clone)]
-pub struct Job {
+pub struct Job<M = ()> {
     /// The input line the row came from (negative for leavers, who have none).
     pub line: i64,
     pub op: Operation,
@@ -122,9 +124,52 @@ pub struct Job {
     /// Send [`Operation::Reactivate`] first: the user was deactivated by an earlier run and is
     /// back, at a provider that gives access back by a request of its own (GNOSS).
     pub reactivate: bool,
+    pub meta: M,
 }
 
-impl fmt::Debug for Job {
+impl<M> Job<M> {
+    /// The requests it takes: two for a returning user sent a reactivation first.
+    pub fn requests(&self) -> u64 {
+        1 + u64::from(self.reactivate)
+    }
+
+    /// The job without its meta, and the meta.
+    pub fn split(self) -> (Job, M) {
+        let Job {
+            line,
+            op,
+            user,
+            payload,
+            reactivate,
+            meta,
+        } = self;
+        let job = Job {
+            line,
+            op,
+            user,
+            payload,
+            reactivate,
+            meta: (),
+        };
+        (job, meta)
+    }
+}
+
+impl Job {
+    /// This job carrying `meta`.
+    pub fn with_meta<M>(self, meta: M) -> Job<M> {
+        Job {
+            line: self.line,
+            op: self.op,
+            user: self.user,
+            payload: self.payload,
+            reactivate: self.reactivate,
+            meta,
+        }
+    }
+}
+
+impl<M> fmt::Debug for Job<M> {
     /// Field names only: payloads hold personal data and sometimes a user's password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Job")
@@ -172,8 +217,8 @@ impl FinalOutcome {
 
 /// The one result of one job.
 #[derive(Debug, Clone)]
-pub struct JobResult {
-    pub job: Job,
+pub struct JobResult<M = ()> {
+    pub job: Job<M>,
     /// The operation last sent: a create that met a conflict is sent again as an update. A
     /// reactivation counts as part of the update it precedes: never `Reactivate`.
     pub op_sent: Operation,
@@ -190,9 +235,24 @@ pub struct JobResult {
 }
 
 impl JobResult {
+    /// This result with its job carrying `meta` again (see [`Job::split`]).
+    pub fn with_meta<M>(self, meta: M) -> JobResult<M> {
+        JobResult {
+            job: self.job.with_meta(meta),
+            op_sent: self.op_sent,
+            outcome: self.outcome,
+            attempts: self.attempts,
+            latency: self.latency,
+            last_status: self.last_status,
+            notes: self.notes,
+        }
+    }
+}
+
+impl<M> JobResult<M> {
     /// The result of a job that was never sent: for the caller's rows left in the stream when a
     /// run stops.
-    pub fn not_attempted(job: Job, reason: impl Into<String>) -> JobResult {
+    pub fn not_attempted(job: Job<M>, reason: impl Into<String>) -> JobResult<M> {
         JobResult {
             op_sent: job.op,
             job,

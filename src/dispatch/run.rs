@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::FuturesUnordered;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use governor::{Quota, RateLimiter};
 use tokio::sync::mpsc;
 
@@ -96,14 +96,15 @@ impl Dispatcher {
     /// Sends every job of `jobs` and sends one [`JobResult`] per job pulled to `results`, until
     /// the stream ends or the run stops (refused credentials, circuit breaker, `stop`, deadline,
     /// request quota). Jobs left in the stream are not pulled: recording them is the caller's.
-    pub async fn run<S>(
+    pub async fn run<S, M>(
         &self,
         jobs: S,
-        results: mpsc::Sender<JobResult>,
+        results: mpsc::Sender<JobResult<M>>,
         mut stop: StopSignal,
     ) -> DispatchReport
     where
-        S: Stream<Item = Job>,
+        S: Stream<Item = Job<M>>,
+        M: Send + 'static,
     {
         let started = Instant::now();
         let settings = &self.target.settings;
@@ -154,7 +155,9 @@ impl Dispatcher {
                 next = jobs.next(), if can_pull => match next {
                     Some(job) => {
                         pulled += 1;
-                        working.push(job::process(ctl.clone(), job));
+                        // The meta waits beside the job's future: attempts never clone it.
+                        let (job, meta) = job.split();
+                        working.push(job::process(ctl.clone(), job).map(|r| r.with_meta(meta)));
                     }
                     None => exhausted = true,
                 },
@@ -175,11 +178,11 @@ impl Dispatcher {
 }
 
 /// Passes a finished job's result on, after the circuit breaker has seen it.
-async fn hand_over(
+async fn hand_over<M>(
     ctl: &Control,
     breaker: &mut Breaker,
-    results: &mpsc::Sender<JobResult>,
-    result: JobResult,
+    results: &mpsc::Sender<JobResult<M>>,
+    result: JobResult<M>,
 ) {
     if let Some((kind, count)) = breaker.observe(&result.outcome) {
         ctl.abort(AbortReason::CircuitBreaker { kind, count });

@@ -5,9 +5,8 @@
 
 use std::sync::Arc;
 
-use super::PreparedRow;
+use super::{PreparedRow, RowResult};
 use crate::ledger::SourceHash;
-use crate::payload::Payload;
 
 /// The users a sync synced before (the target's snapshot), by fingerprint and by key.
 pub trait KnownRows: Send + Sync {
@@ -47,20 +46,20 @@ impl Position {
 
 /// The known users, and where each was first seen in this file: their duplicate check, without
 /// a copy of their keys in `Rows::seen` (a nightly export is mostly known users).
-pub(super) struct Known {
+pub(super) struct KnownUsers {
     pub(super) users: Arc<dyn KnownRows>,
     /// By position: the line where the user was first seen, 0 before.
     pub(super) first_lines: Vec<u64>,
 }
 
-impl Known {
+impl KnownUsers {
     /// The line where the user at `position` was first seen, or `None`, recording `line`.
     pub(super) fn first_line_or_insert(&mut self, position: usize, line: u64) -> Option<u64> {
         first_line_or_insert(&mut self.first_lines, position, line)
     }
 }
 
-/// [`Known::first_line_or_insert`] on the lines alone (so the users can stay borrowed).
+/// [`KnownUsers::first_line_or_insert`] on the lines alone (so the users can stay borrowed).
 fn first_line_or_insert(first_lines: &mut [u64], position: usize, line: u64) -> Option<u64> {
     let first = first_lines.get_mut(position)?;
     if *first != 0 {
@@ -72,7 +71,11 @@ fn first_line_or_insert(first_lines: &mut [u64], position: usize, line: u64) -> 
 
 /// The row of `line` as a known row, if its fingerprint is known and its user was not seen
 /// earlier in this file (a duplicate takes the full path, to be rejected there).
-pub(super) fn known_row(known: &mut Known, line: u64, hash: SourceHash) -> Option<PreparedRow> {
+pub(super) fn known_row(
+    known: &mut KnownUsers,
+    line: u64,
+    hash: SourceHash,
+) -> Option<PreparedRow> {
     let (index, key) = known.users.find(&hash)?;
     // A user already seen in this file takes the full path, to be rejected as a duplicate there.
     if index >= known.first_lines.len()
@@ -81,9 +84,8 @@ pub(super) fn known_row(known: &mut Known, line: u64, hash: SourceHash) -> Optio
         return None;
     }
     Some(PreparedRow {
-        known: true,
         position: Position::At(index),
         source_hash: Some(hash),
-        ..PreparedRow::new(line, Some(key.to_owned()), Ok(Payload::new()))
+        ..PreparedRow::new(line, Some(key.to_owned()), RowResult::Known)
     })
 }

@@ -1,6 +1,6 @@
 //! Whatever breaks inside a run fails it closed.
 //!
-//! A run is several threads and tasks (the reader, the planner, the feeder, the result
+//! A run is several threads and tasks (the reader, the planner, the send stage, the result
 //! recorder, the dispatcher, the ledger writer). When one of them panics or fails, the rest must
 //! not carry on as if it had finished its part: a reader that dies is not the end of the export,
 //! a planner that dies did not plan everything. The first breakage is kept in the run's
@@ -85,11 +85,11 @@ pub async fn guarded<F: Future>(breakdown: Breakdown, what: &str, task: F) -> Op
 }
 
 /// The dispatcher's jobs, ending as soon as the run broke: the jobs still queued are then left
-/// for the caller to record (`feeder::record_unsent`).
-pub fn gate<'a>(
-    jobs: &'a mut ReceiverStream<Job>,
+/// for the caller to record (`send::record_unsent`).
+pub fn gate<'a, M: Send + 'a>(
+    jobs: &'a mut ReceiverStream<Job<M>>,
     breakdown: &'a Breakdown,
-) -> impl Stream<Item = Job> + 'a {
+) -> impl Stream<Item = Job<M>> + 'a {
     futures::stream::poll_fn(move |cx| {
         if breakdown.get().is_some() {
             return Poll::Ready(None);
@@ -218,6 +218,7 @@ mod tests {
             },
             payload: Payload::new(),
             reactivate: false,
+            meta: (),
         }
     }
 

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::config::{Concurrency, Target};
+use super::preview::PlanCounts;
+use crate::dispatch::DispatchSettings;
 use crate::ledger::{Ledger, LedgerError, RunStatus};
-use crate::plan::PlanCounts;
 
 /// A last run must have sent at least this many requests for its pace to predict anything.
 const MIN_REQUESTS_FOR_PACE: u64 = 20;
@@ -90,18 +90,16 @@ pub fn planned_requests(counts: &PlanCounts) -> u64 {
     counts.create + counts.update + counts.deactivate
 }
 
-/// The rate a sync of `target` is expected to go at; `rate_override` is `--rate`,
-/// `fixed_concurrency` whether `--concurrency` turned adaptive concurrency off.
+/// The rate a sync of target `target` sending with `settings` (the config's, with the command
+/// line's `--rate` and `--concurrency`) is expected to go at.
 pub fn expected_rate(
-    target: &Target,
-    rate_override: Option<f64>,
-    fixed_concurrency: bool,
+    target: &str,
+    settings: &DispatchSettings,
     ledger: &Ledger,
 ) -> Result<Option<(f64, RateBasis)>, LedgerError> {
-    let configured = rate_override.or(target.rate_limit.map(f64::from));
-    let auto = target.concurrency == Concurrency::Auto && !fixed_concurrency;
-    let learned = if auto {
-        ledger.learned_limit(&target.name)?.and_then(|l| l.rate)
+    let configured = settings.rate_limit;
+    let learned = if settings.adaptive.is_some() {
+        ledger.learned_limit(target)?.and_then(|l| l.rate)
     } else {
         None
     };
@@ -109,7 +107,7 @@ pub fn expected_rate(
         (Some(c), Some(l)) if l < c => Some((l, RateBasis::Learned)),
         (Some(c), _) => Some((c, RateBasis::Configured)),
         (None, Some(l)) => Some((l, RateBasis::Learned)),
-        (None, None) => last_pace(ledger, &target.name)?.map(|r| (r, RateBasis::LastRun)),
+        (None, None) => last_pace(ledger, target)?.map(|r| (r, RateBasis::LastRun)),
     };
     Ok(rate)
 }

@@ -4,18 +4,26 @@
 //! with every decision handed to the caller instead of the dispatcher. Only field names leave
 //! this module, never values, so a plan can be pasted into a ticket.
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::planner::{Guards, Planned, Planner, Source};
-use crate::config::Target;
-use crate::input::InputOptions;
+use super::diff::Differ;
+use super::hold::{Opened, Pass, PassInput, PassItem};
+use super::spec::{RowSource, RunSpec};
 use crate::ledger::{Ledger, OutcomeKind};
-use crate::plan::PlanCounts;
 use crate::provider::Operation;
+
+/// Counts of what a sync would do, for `plan`, `sync --dry-run` and the run summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PlanCounts {
+    pub create: u64,
+    pub update: u64,
+    pub unchanged: u64,
+    pub deactivate: u64,
+    pub rejected: u64,
+}
 
 /// One planned operation, as `plan --json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -36,37 +44,20 @@ pub struct PlanLine {
     pub notes: Vec<String>,
 }
 
-/// The inputs of a preview.
-pub struct PreviewRequest {
-    pub input: PathBuf,
-    pub input_options: InputOptions,
-    pub ledger_path: PathBuf,
-    pub full: bool,
-    pub deactivate_missing: bool,
-    pub force: bool,
-    /// Where the sync would send (`mock` or a base URL, [`crate::config::BaseUrl::endpoint`]),
-    /// and whether `--endpoint-moved` was given: a plan warns where that sync would be refused.
-    pub endpoint: String,
-    pub endpoint_moved: bool,
-}
-
-/// Plans a sync of `req.input` to `target`, calling `each` for every operation and rejection
+/// Plans the sync `spec` describes, calling `each` for every operation and rejection
 /// (rejections as the file is read, then deactivations, then creates and updates: the order a
 /// sync sends them). The guards apply as in a real sync: a refusal is an error.
-pub fn preview(
-    target: &Target,
-    req: &PreviewRequest,
-    mut each: impl FnMut(&PlanLine),
-) -> anyhow::Result<PlanCounts> {
-    drop(crate::prepare::Rows::open(
-        &req.input,
-        target,
-        &req.input_options,
-    )?);
-    let ledger = Ledger::open(&req.ledger_path)?;
+pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Result<PlanCounts> {
+    let RowSource::Export { input, options } = &spec.rows else {
+        anyhow::bail!("a plan reads an export");
+    };
+    let target = &spec.target;
+    let opened = Opened::open(input, target, options)?;
+    let ledger = Ledger::open(&spec.ledger)?;
     let snapshot = ledger.snapshot(&target.name)?;
-    let change = super::endpoint::change(&ledger, target, &snapshot, &req.endpoint)?;
-    if let Some(change) = change.filter(|_| !req.endpoint_moved) {
+    let endpoint = spec.send.base_url.endpoint();
+    let change = super::endpoint::change(&ledger, target, &snapshot, &endpoint)?;
+    if let Some(change) = change.filter(|_| !spec.send.endpoint_moved) {
         // A plan sends nothing: it is made against what the ledger knows, and says so.
         tracing::warn!(
             "a sync would be refused: {change}. This plan compares the export with what the \
@@ -74,27 +65,26 @@ pub fn preview(
             change.known
         );
     }
-    let hasher = ledger.hasher();
-    let planner = Planner {
+    let differ = Differ {
+        hasher: ledger.hasher(),
         ledger,
-        snapshot: std::sync::Arc::new(snapshot),
-        hasher,
+        snapshot: Arc::new(snapshot),
         target: target.clone(),
-        source: Source::File {
-            input: req.input.clone(),
-            options: req.input_options.clone(),
-        },
-        guards: Guards::for_target(target, req.deactivate_missing, req.force),
-        full: req.full,
-        stop_reading: Arc::new(AtomicBool::new(false)),
-        hold_limit: super::passes::HOLD_LIMIT,
-        count_first: true,
+        full: spec.full,
     };
+    let input = PassInput::Export {
+        input: input.clone(),
+        options: options.clone(),
+        opened: Some(Box::new(opened)),
+    };
+    let stop_reading = Arc::new(AtomicBool::new(false));
+    let mut pass = Pass::new(differ, input, spec.guards, stop_reading);
+    pass.count_first = true;
     let mut counts = PlanCounts::default();
     let mut end = None;
-    planner.run(|item| {
+    pass.run(|item| {
         match item {
-            Planned::Done(outcomes) => {
+            PassItem::Done(outcomes) => {
                 for outcome in outcomes {
                     match outcome.outcome {
                         OutcomeKind::Unchanged => counts.unchanged += 1,
@@ -114,8 +104,8 @@ pub fn preview(
                     }
                 }
             }
-            Planned::Send(p) => {
-                let op = match p.job.op {
+            PassItem::Send(p) => {
+                let op = match p.op {
                     Operation::Create => {
                         counts.create += 1;
                         "create"
@@ -135,17 +125,17 @@ pub fn preview(
                     }
                 };
                 each(&PlanLine {
-                    line: p.job.line,
-                    key: Some(p.job.user.key.clone()),
+                    line: p.line,
+                    key: Some(p.user.key.clone()),
                     op,
-                    fields: p.fields.clone(),
-                    not_cleared: p.uncleared.clone(),
-                    notes: p.notes.iter().map(|n| n.code.to_string()).collect(),
+                    fields: p.meta.fields.clone(),
+                    not_cleared: p.meta.uncleared.clone(),
+                    notes: p.meta.notes.iter().map(|n| n.code.to_string()).collect(),
                 });
             }
-            Planned::Refused(refusal) => end = Some(anyhow::Error::new(refusal)),
+            PassItem::Refused(refusal) => end = Some(anyhow::Error::new(refusal)),
             // A plan from part of the export is no plan: nothing is printed as if complete.
-            Planned::Fatal(message) | Planned::Broken(message) => {
+            PassItem::Fatal(message) | PassItem::Broken(message) => {
                 end = Some(anyhow::anyhow!(message))
             }
         }

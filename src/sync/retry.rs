@@ -11,14 +11,12 @@
 //! The retry is a new run with `parent_run_id` = the retried run, through the same pipeline
 //! (planner, dispatcher, ledger writer) as a sync, with the same outcomes and snapshot changes.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
-use indicatif::ProgressBar;
-
-use super::{execute, open_ledger, Guards, Launch, Source, SyncSummary};
-use crate::config::{BaseUrl, Target};
-use crate::dispatch::{StopHandle, StopSignal};
+use super::hold::PassInput;
+use super::pipeline::{execute, open_ledger, Controls, Launch};
+use super::spec::{RowSource, RunSpec};
+use super::SyncSummary;
 use crate::ledger::{Ledger, NewRun, RetryCounts, RunId, RunRecord};
 
 /// Which run to retry.
@@ -43,25 +41,6 @@ impl std::str::FromStr for RunChoice {
             .map(|id| RunChoice::Id(RunId(id)))
             .ok_or_else(|| format!("expected a run id (a positive number) or `last`, not {s:?}"))
     }
-}
-
-/// Everything one retry needs besides the target.
-pub struct RetryRequest {
-    pub run: RunChoice,
-    /// `--include-rejected`: also re-send the rows the provider rejected.
-    pub include_rejected: bool,
-    pub ledger_path: PathBuf,
-    pub base_url: BaseUrl,
-    /// `--rate` and `--concurrency` overrides.
-    pub rate_limit: Option<f64>,
-    pub concurrency: Option<usize>,
-    /// `--endpoint-moved` (see [`super::EndpointChanged`]).
-    pub endpoint_moved: bool,
-    /// The command line, secrets removed, for the ledger.
-    pub command_line: String,
-    pub progress: ProgressBar,
-    /// Ctrl-C handling: the caller raises this (graceful, then hard).
-    pub stop: Option<(StopHandle, StopSignal)>,
 }
 
 /// How a retry ended.
@@ -103,13 +82,24 @@ pub fn find_run(ledger: &Ledger, target: &str, choice: RunChoice) -> anyhow::Res
     Ok(found)
 }
 
-/// Runs one retry. Errors are fatal problems (ledger, unknown run, connection); row problems
-/// end up in the ledger and in the summary's counts, as in a sync.
-pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySummary> {
+/// Runs one retry (`spec.rows` is [`RowSource::Kept`]). Errors are fatal problems (ledger,
+/// unknown run, connection); row problems end up in the ledger and in the summary's counts, as
+/// in a sync.
+pub async fn run(spec: &RunSpec, controls: Controls) -> anyhow::Result<RetrySummary> {
     let started = Instant::now();
-    let (ledger, lock) = open_ledger(target, &req.ledger_path)?;
-    let parent = find_run(&ledger, &target.name, req.run)?;
-    let counts = ledger.retry_counts(parent.id, &target.name, req.include_rejected)?;
+    let RowSource::Kept {
+        run: choice,
+        include_rejected,
+    } = spec.rows
+    else {
+        anyhow::bail!(
+            "a retry re-sends the rows the ledger kept; an export goes through `sync::run`"
+        );
+    };
+    let target = &spec.target;
+    let (ledger, lock) = open_ledger(spec)?;
+    let parent = find_run(&ledger, &target.name, choice)?;
+    let counts = ledger.retry_counts(parent.id, &target.name, include_rejected)?;
     if counts.superseded > 0 {
         tracing::info!(
             run = parent.id.0,
@@ -124,7 +114,7 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
             sync: None,
         });
     }
-    crate::progress::set_total(&req.progress, counts.rows);
+    crate::progress::set_total(&controls.progress, counts.rows);
     let snapshot = ledger.snapshot(&target.name)?;
     let new_run = NewRun {
         target: target.name.clone(),
@@ -133,7 +123,7 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
         parent_run_id: Some(parent.id),
         input_path: None,
         input_sha256: None,
-        command_line: Some(req.command_line.clone()),
+        command_line: Some(spec.send.command_line.clone()),
         note: Some(format!(
             "re-sends {} rows of run {} from the payloads the ledger kept",
             counts.rows, parent.id
@@ -146,25 +136,13 @@ pub async fn run(target: &Target, req: RetryRequest) -> anyhow::Result<RetrySumm
         ledger,
         lock,
         snapshot,
-        source: Source::Kept {
+        input: PassInput::Kept {
             run: parent.id,
-            include_rejected: req.include_rejected,
+            include_rejected,
         },
-        // Kept rows are sent as they are: no leavers, no guard.
-        guards: Guards::for_target(target, false, true),
         new_run,
-        full: false,
-        ledger_path: req.ledger_path,
-        base_url: req.base_url,
-        rate_limit: req.rate_limit,
-        concurrency: req.concurrency,
-        endpoint_moved: req.endpoint_moved,
-        deadline: None,
-        progress: req.progress,
-        stop: req.stop,
-        log_estimate: false,
     };
-    let summary = execute(target, launch).await?;
+    let summary = execute(spec, launch, controls).await?;
     Ok(RetrySummary {
         parent: parent.id,
         counts,

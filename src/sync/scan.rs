@@ -46,8 +46,10 @@ impl Scan {
         let Some(key) = row.key.as_deref() else {
             return row.position;
         };
-        let duplicate =
-            matches!(&row.result, Err(errors) if errors.iter().any(|e| e.code == "duplicate_key"));
+        let duplicate = row
+            .result
+            .errors()
+            .is_some_and(|errors| errors.iter().any(|e| e.code == "duplicate_key"));
         if !duplicate {
             self.users += 1;
         }

@@ -42,6 +42,7 @@ pub fn job(line: i64, op: Operation, key: &str) -> Job {
         },
         payload,
         reactivate: false,
+        meta: (),
     }
 }
 

@@ -582,7 +582,7 @@ async fn a_slow_receiver_holds_back_the_stream() {
 async fn a_run_can_be_spawned_and_bad_settings_are_refused() {
     let server = Server::start(ServerConfig::default()).await;
     let d = Arc::new(dispatcher(&server, good_session(), fast()));
-    let (tx, mut rx) = mpsc::channel(1);
+    let (tx, mut rx) = mpsc::channel::<usersync::dispatch::JobResult>(1);
     let report = tokio::spawn(async move {
         d.run(futures::stream::empty(), tx, StopSignal::never())
             .await

@@ -1,23 +1,20 @@
-//! The diff of one input row against the ledger's snapshot: create, update (with exactly the
-//! changed fields), or unchanged; and which snapshot users left (deactivate).
+//! The rules of the diff: what one valid row becomes against what the snapshot knows of its
+//! user: a create, an update (with exactly the changed fields), or nothing.
 //!
 //! Pure functions: no I/O, no SQL. The snapshot's hashes come in as values and closures, so
 //! `sync`, `plan` and `sync --dry-run` decide the same way and the rules can be unit-tested.
 
 use serde_json::Value;
 
-pub use crate::config::UpdateRules;
-use crate::ledger::{FieldHashes, ShortHash};
+use crate::config::UpdateRules;
+use crate::ledger::{FieldHashes, Hash, ShortHash};
 use crate::payload::Payload;
 use crate::provider::Operation;
-
-/// A keyed hash (HMAC-SHA256) of a payload or of one field, as the ledger computes it.
-pub type Hash = [u8; 32];
 
 /// What the snapshot knows of a user: the hash of the payload last synced, and whether the
 /// user is still active there (false once a leaver was deactivated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Known<'a> {
+pub struct LastSynced<'a> {
     /// The first half of the hash last synced (see [`crate::ledger::ShortHash`]).
     pub hash: &'a crate::ledger::ShortHash,
     pub active: bool,
@@ -64,7 +61,7 @@ pub fn decide(
     rules: &UpdateRules,
     payload: &Payload,
     payload_hash: &Hash,
-    known: Option<Known<'_>>,
+    known: Option<LastSynced<'_>>,
     previous_fields: impl FnOnce() -> FieldHashes,
     hash_field: impl Fn(&str, &Value) -> ShortHash,
     full: bool,
@@ -146,63 +143,6 @@ pub fn decide(
     }
 }
 
-/// Counts of what a sync would do, for `plan`, `sync --dry-run` and the run summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct PlanCounts {
-    pub create: u64,
-    pub update: u64,
-    pub unchanged: u64,
-    pub deactivate: u64,
-    pub rejected: u64,
-}
-
-/// Why a run was refused before any request left: a guard against a broken export.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GuardRefusal {
-    #[error(
-        "the export holds {in_export} users but the last sync of this target knew {in_snapshot}: \
-         fewer than half, which looks like a truncated file (use --force if this is intended)"
-    )]
-    Truncated { in_export: u64, in_snapshot: u64 },
-    #[error(
-        "{leavers} of the {in_snapshot} users synced so far are missing from the export; \
-         deactivating them exceeds max_deactivate = {max_percent}% (use --force if this is intended)"
-    )]
-    TooManyDeactivations {
-        leavers: u64,
-        in_snapshot: u64,
-        max_percent: String,
-    },
-}
-
-/// The broken-export guards: refuse a truncated export, and refuse a mass deactivation.
-/// `leavers` counts only users that would actually be deactivated (0 without `--deactivate-missing`).
-pub fn check_guards(
-    in_export: u64,
-    in_snapshot: u64,
-    leavers: u64,
-    max_deactivate: f64,
-    force: bool,
-) -> Result<(), GuardRefusal> {
-    if force || in_snapshot == 0 {
-        return Ok(());
-    }
-    if in_export * 2 < in_snapshot {
-        return Err(GuardRefusal::Truncated {
-            in_export,
-            in_snapshot,
-        });
-    }
-    if leavers as f64 > max_deactivate * in_snapshot as f64 {
-        return Err(GuardRefusal::TooManyDeactivations {
-            leavers,
-            in_snapshot,
-            max_percent: format!("{}", (max_deactivate * 1000.0).round() / 10.0),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,7 +165,7 @@ mod tests {
     ) -> Decision {
         let hasher = PayloadHasher::new(&[7; 32]);
         let before_hash = before.map(|b| crate::ledger::short(&hasher.hash_payload(b)));
-        let known = before_hash.as_ref().map(|hash| Known {
+        let known = before_hash.as_ref().map(|hash| LastSynced {
             hash,
             active: !deactivated,
         });
@@ -277,7 +217,7 @@ mod tests {
             &UpdateRules::of(&MeetingLawyers),
             &user,
             &hash,
-            Some(Known {
+            Some(LastSynced {
                 hash: &crate::ledger::short(&hash),
                 active: true,
             }),
@@ -320,7 +260,7 @@ mod tests {
             &rules,
             &now,
             &hasher.hash_payload(&now),
-            Some(Known {
+            Some(LastSynced {
                 hash: &crate::ledger::short(&hasher.hash_payload(&before)),
                 active: true,
             }),
@@ -478,33 +418,5 @@ mod tests {
             "the whole payload, status included, gives access back"
         );
         assert_eq!(fields.len(), user.len());
-    }
-
-    #[test]
-    fn guards_name_the_numbers() {
-        assert_eq!(
-            check_guards(40, 100, 0, 0.1, false),
-            Err(GuardRefusal::Truncated {
-                in_export: 40,
-                in_snapshot: 100
-            })
-        );
-        assert!(check_guards(40, 100, 0, 0.1, true).is_ok());
-        assert!(
-            check_guards(50, 100, 0, 0.1, false).is_ok(),
-            "exactly half is not truncated"
-        );
-        let refusal = check_guards(95, 100, 11, 0.1, false).unwrap_err();
-        assert!(refusal.to_string().contains("11 of the 100"), "{refusal}");
-        assert!(refusal.to_string().contains("10%"), "{refusal}");
-        assert!(refusal.to_string().contains("--force"), "{refusal}");
-        assert!(check_guards(95, 100, 10, 0.1, false).is_ok());
-        assert!(check_guards(95, 100, 11, 0.1, true).is_ok());
-        let refusal = check_guards(990, 1000, 126, 0.125, false).unwrap_err();
-        assert!(refusal.to_string().contains("12.5%"), "{refusal}");
-        assert!(
-            check_guards(3, 0, 0, 0.1, false).is_ok(),
-            "first sync has no snapshot"
-        );
     }
 }

@@ -1,17 +1,17 @@
-//! How the planner walks its rows, and in what order their fates come out.
+//! The hold stage: how a run walks its rows, and when their requests may leave.
 //!
 //! An export is read once. Rows that need no request (unchanged, rejected) are handed on at
 //! once, in batches, so the ledger records them while the file is read. Rows that need a
 //! request are held back: leavers and the broken-export guards can only be decided once the
 //! whole file was seen, and both must be decided before the first request leaves, leavers
-//! first. At the end of the pass the guards are checked; then the leavers' deactivations come
-//! out, then the held requests. So the nightly case (almost everything unchanged) reads the
-//! file once.
+//! first. At the end of the pass the guards are checked (`guard.rs`); then the leavers'
+//! deactivations come out, then the held requests. So the nightly case (almost everything
+//! unchanged) reads the file once.
 //!
-//! At most [`HOLD_LIMIT`] requests are held (`Planner::hold_limit`). When more rows need one (a
+//! At most [`HOLD_LIMIT`] requests are held (`Pass::hold_limit`). When more rows need one (a
 //! big change), the rest are only noted, and a second pass reads the file again for the
 //! requests after the last one held. A run stopped, refused or cut short by an unreadable file
-//! before its requests left records them `not_attempted`; so does one whose reader or planner
+//! before its requests left records them `not_attempted`; so does one whose reader or pass
 //! broke (panicked), which then ends the run as broken (`breakdown.rs`): rows that stop without
 //! the reader's end marker are never taken for the end of the export, nor their users for
 //! leavers.
@@ -19,23 +19,25 @@
 //! A first sync (the ledger knows no user of the target) holds nothing: the guards compare the
 //! export with the users the ledger knows, so they cannot refuse it, and nobody can leave. Its
 //! requests leave as their rows are read, the way a second pass sends them, in one read of the
-//! file, unless the caller wants them counted first (`Planner::count_first`).
+//! file, unless the caller wants them counted first (`Pass::count_first`).
 //!
 //! The rows of a `retry` come from the ledger and need no guard: they come out as they are
 //! read (deactivations first, by their negative lines).
 
+use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::breakdown::{not_sent_because, panic_message};
-use super::planner::{deactivation, Pending, Planned, Planner, Source, Step};
-use super::reader::{read_ahead, ReadFault};
+use super::diff::{deactivation, whole_payload, Differ, Fate, Request};
+use super::guard::{GuardRefusal, Guards};
+use super::read::{read_ahead, ReadFault};
 use super::scan::Scan;
 use crate::input::InputOptions;
 use crate::ledger::{LedgerError, OutcomeKind, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
-use crate::plan::check_guards;
 use crate::prepare::{KnownRows, Rows};
 
 use super::scan::FileStamp;
@@ -61,15 +63,91 @@ const INTERRUPTED: &str = "the run was interrupted first";
 /// Outcomes handed on together.
 const DONE_BATCH: usize = 512;
 
+/// What the pass hands on: rows' fates, decided before any request.
+#[derive(Debug)]
+pub enum PassItem {
+    /// Outcomes that need no request (rejected by validation, unchanged), in a batch; or
+    /// rows recorded `not_attempted` because the run stopped before sending them.
+    Done(Vec<RowOutcome>),
+    /// A request to send, carrying what the ledger needs once it is answered.
+    Send(Box<Request>),
+    /// A guard refused the run: nothing was sent (the last item).
+    Refused(GuardRefusal),
+    /// The rows could not be read further (the last item).
+    Fatal(String),
+    /// A thread of the pass (the export's reader, the pass itself) broke: says what broke (the
+    /// last item). The run fails closed (see `breakdown.rs`).
+    Broken(String),
+}
+
+/// The rows a pass walks.
+pub enum PassInput {
+    /// An export file, and its first read when the caller already opened it (to check its
+    /// header before anything else): the pass reads on from there instead of opening it again.
+    Export {
+        input: PathBuf,
+        options: InputOptions,
+        opened: Option<Box<Opened>>,
+    },
+    /// The rows of `run` that a `retry` re-sends, with the payloads the ledger kept for them
+    /// (see [`crate::ledger::Ledger::each_retryable`]), streamed from the ledger.
+    Kept { run: RunId, include_rejected: bool },
+}
+
+/// An export opened (its header read and checked against the mapping), and its stamp from
+/// before it was opened (see [`FileStamp`]).
+pub struct Opened {
+    rows: Rows,
+    stamp: FileStamp,
+}
+
+impl Opened {
+    /// Opens the export for `target`: a mapping that does not fit its header is an error here,
+    /// before anything else is done.
+    pub fn open(
+        input: &Path,
+        target: &crate::config::Target,
+        options: &InputOptions,
+    ) -> anyhow::Result<Opened> {
+        // Stamped before it is opened, so that a file replaced in between is seen as changed;
+        // a file that cannot be opened says so in the reader's own words.
+        let stamp = FileStamp::of(input);
+        let rows = Rows::open(input, target, options)?;
+        let stamp =
+            stamp.map_err(|e| anyhow::anyhow!("could not read {}: {e}", input.display()))?;
+        Ok(Opened { rows, stamp })
+    }
+}
+
+/// One pass over a run's rows; moved onto its own thread.
+pub struct Pass {
+    /// Decides each row.
+    pub differ: Differ,
+    pub input: PassInput,
+    /// Leavers and guards (used for an export; a retry has neither).
+    pub guards: Guards,
+    /// Set on Ctrl-C: stop reading.
+    pub stop_reading: Arc<AtomicBool>,
+    /// How many requests the pass over an export holds back before it reads the file a second
+    /// time for the rest ([`HOLD_LIMIT`]).
+    pub hold_limit: usize,
+    /// The caller wants the number of requests before the first one is handed on (`sync -v`'s
+    /// estimate, `plan`): hold them during the pass even when the ledger knows no user of the
+    /// target, where nothing else needs them held (see the module).
+    pub count_first: bool,
+    /// The export as the caller opened it, for the first read.
+    opened: RefCell<Option<Box<Opened>>>,
+}
+
 /// Hands items to the listener, gathering outcomes into batches.
-struct Emitter<'f, F: FnMut(Planned) -> bool> {
+struct Emitter<'f, F: FnMut(PassItem) -> bool> {
     send: &'f mut F,
     done: Vec<RowOutcome>,
     /// False once the listener has gone.
     open: bool,
 }
 
-impl<'f, F: FnMut(Planned) -> bool> Emitter<'f, F> {
+impl<'f, F: FnMut(PassItem) -> bool> Emitter<'f, F> {
     fn new(send: &'f mut F) -> Self {
         Emitter {
             send,
@@ -90,12 +168,12 @@ impl<'f, F: FnMut(Planned) -> bool> Emitter<'f, F> {
     fn flush(&mut self) -> bool {
         if self.open && !self.done.is_empty() {
             let batch = std::mem::replace(&mut self.done, Vec::with_capacity(DONE_BATCH));
-            self.open = (self.send)(Planned::Done(batch));
+            self.open = (self.send)(PassItem::Done(batch));
         }
         self.open
     }
 
-    fn item(&mut self, item: Planned) -> bool {
+    fn item(&mut self, item: PassItem) -> bool {
         if self.flush() {
             self.open = (self.send)(item);
         }
@@ -103,15 +181,15 @@ impl<'f, F: FnMut(Planned) -> bool> Emitter<'f, F> {
     }
 
     /// Hands on one row's fate: its outcome (batched) or its request.
-    fn step(&mut self, step: Step) -> bool {
-        match step {
-            Step::Done(outcome) => self.done(outcome),
-            Step::Send(pending) => self.item(Planned::Send(pending)),
+    fn step(&mut self, fate: Fate) -> bool {
+        match fate {
+            Fate::Done(outcome) => self.done(outcome),
+            Fate::Send(request) => self.item(PassItem::Send(request)),
         }
     }
 
     /// Records held requests as never sent, with `code` and `why`.
-    fn not_sent(&mut self, held: Vec<Pending>, code: &str, why: &str) -> bool {
+    fn not_sent(&mut self, held: Vec<Request>, code: &str, why: &str) -> bool {
         for p in held {
             if !self.done(not_attempted(p, code, why)) {
                 return false;
@@ -123,13 +201,17 @@ impl<'f, F: FnMut(Planned) -> bool> Emitter<'f, F> {
 
 /// The outcome of a request that is never sent, with `code` and `why`; its whole payload is
 /// kept for `retry`.
-fn not_attempted(p: Pending, code: &str, why: &str) -> RowOutcome {
+fn not_attempted(request: Request, code: &str, why: &str) -> RowOutcome {
     RowOutcome {
-        operation: Some(p.job.op),
+        operation: Some(request.op),
         error_code: Some(code.to_owned()),
         error_detail: Some(why.to_owned()),
-        payload: Some(p.full.unwrap_or(p.job.payload)),
-        ..RowOutcome::new(p.job.line, Some(p.job.user.key), OutcomeKind::NotAttempted)
+        payload: Some(whole_payload(&request)),
+        ..RowOutcome::new(
+            request.line,
+            Some(request.user.key),
+            OutcomeKind::NotAttempted,
+        )
     }
 }
 
@@ -147,10 +229,10 @@ enum Cut {
 
 impl Cut {
     /// The last item for the listener, when the pass ended on a problem it must hear of.
-    fn into_item(self) -> Option<Planned> {
+    fn into_item(self) -> Option<PassItem> {
         match self {
-            Cut::Fatal(message) => Some(Planned::Fatal(message)),
-            Cut::Broken(what) => Some(Planned::Broken(what)),
+            Cut::Fatal(message) => Some(PassItem::Fatal(message)),
+            Cut::Broken(what) => Some(PassItem::Broken(what)),
             Cut::Gone | Cut::Stopped => None,
         }
     }
@@ -168,7 +250,7 @@ impl From<ReadFault> for Cut {
 /// The requests held back during the first pass.
 #[derive(Default)]
 struct Held {
-    jobs: Vec<Pending>,
+    requests: Vec<Request>,
     /// The line of the last row held: once full, later requests wait for the second pass.
     last_line: Option<i64>,
     full: bool,
@@ -176,40 +258,62 @@ struct Held {
     later: u64,
 }
 
-impl Planner {
+impl Pass {
+    /// A pass holding at most [`HOLD_LIMIT`] requests, not counting them first.
+    pub fn new(
+        differ: Differ,
+        mut input: PassInput,
+        guards: Guards,
+        stop_reading: Arc<AtomicBool>,
+    ) -> Pass {
+        let opened = match &mut input {
+            PassInput::Export { opened, .. } => opened.take(),
+            PassInput::Kept { .. } => None,
+        };
+        Pass {
+            differ,
+            input,
+            guards,
+            stop_reading,
+            hold_limit: HOLD_LIMIT,
+            count_first: false,
+            opened: RefCell::new(opened),
+        }
+    }
+
     /// Runs the pass, handing every item to `send`. Returns when the rows are done, the reader
     /// is told to stop, or `send` returns false (nobody listens any more).
-    pub fn run(self, send: impl FnMut(Planned) -> bool) {
+    pub fn run(self, send: impl FnMut(PassItem) -> bool) {
         self.run_counting(send, |_, _| {});
     }
 
-    /// [`Planner::run`], telling `requests` how many requests an export holds (leavers
+    /// [`Pass::run`], telling `requests` how many requests an export holds (leavers
     /// included) and how many of them are leavers, once its pass is done and the guards let
     /// the run go on, before the first request is handed on. Not called for a `retry`, for a
     /// first sync that sends as it reads (see the module), nor for a run cut short before that.
     pub fn run_counting(
         self,
-        mut send: impl FnMut(Planned) -> bool,
+        mut send: impl FnMut(PassItem) -> bool,
         requests: impl FnOnce(u64, u64),
     ) {
         let mut emit = Emitter::new(&mut send);
         let mut held = Held::default();
-        // A planner that breaks has not planned everything: the requests it held are recorded
+        // A pass that breaks has not decided everything: the requests it held are recorded
         // not sent, and the listener told, as for a reader that breaks.
-        let pass = std::panic::catch_unwind(AssertUnwindSafe(|| match &self.source {
-            Source::File { input, options } => {
+        let pass = std::panic::catch_unwind(AssertUnwindSafe(|| match &self.input {
+            PassInput::Export { input, options, .. } => {
                 self.run_file(input, options, &mut emit, &mut held, requests)
             }
-            Source::Kept {
+            PassInput::Kept {
                 run,
                 include_rejected,
             } => self.run_kept(*run, *include_rejected, &mut emit),
         }));
         if let Err(panic) = pass {
             let what = format!("the planner panicked: {}", panic_message(panic.as_ref()));
-            let held = std::mem::take(&mut held.jobs);
+            let held = std::mem::take(&mut held.requests);
             if emit.not_sent(held, "not_attempted", &not_sent_because(&what)) {
-                emit.item(Planned::Broken(what));
+                emit.item(PassItem::Broken(what));
             }
             return;
         }
@@ -220,7 +324,7 @@ impl Planner {
         self.stop_reading.load(Ordering::Relaxed)
     }
 
-    fn run_file<F: FnMut(Planned) -> bool>(
+    fn run_file<F: FnMut(PassItem) -> bool>(
         &self,
         input: &Path,
         options: &InputOptions,
@@ -228,18 +332,22 @@ impl Planner {
         held: &mut Held,
         requests: impl FnOnce(u64, u64),
     ) {
-        let mut scan = Scan::new(&self.snapshot);
-        let stamp = match FileStamp::of(input) {
+        let mut scan = Scan::new(&self.differ.snapshot);
+        let stamped = match self.opened.borrow().as_ref() {
+            Some(opened) => Ok(opened.stamp),
+            None => FileStamp::of(input),
+        };
+        let stamp = match stamped {
             Ok(stamp) => stamp,
             Err(e) => {
-                emit.item(Planned::Fatal(format!(
+                emit.item(PassItem::Fatal(format!(
                     "could not read {}: {e}",
                     input.display()
                 )));
                 return;
             }
         };
-        if self.snapshot.is_empty() && !self.count_first {
+        if self.differ.snapshot.is_empty() && !self.count_first {
             self.send_rest(input, options, &stamp, None, emit);
             return;
         }
@@ -254,27 +362,31 @@ impl Planner {
             Ok(()) => {}
             Err(Cut::Gone) => return,
             Err(Cut::Stopped) => {
-                emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", INTERRUPTED);
+                emit.not_sent(
+                    std::mem::take(&mut held.requests),
+                    "not_attempted",
+                    INTERRUPTED,
+                );
                 return;
             }
             Err(Cut::Fatal(message)) => {
                 let why = format!("not sent: the export could not be read to its end ({message})");
-                if emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", &why) {
-                    emit.item(Planned::Fatal(message));
+                if emit.not_sent(std::mem::take(&mut held.requests), "not_attempted", &why) {
+                    emit.item(PassItem::Fatal(message));
                 }
                 return;
             }
             Err(Cut::Broken(what)) => {
                 let why = not_sent_because(&what);
-                if emit.not_sent(std::mem::take(&mut held.jobs), "not_attempted", &why) {
-                    emit.item(Planned::Broken(what));
+                if emit.not_sent(std::mem::take(&mut held.requests), "not_attempted", &why) {
+                    emit.item(PassItem::Broken(what));
                 }
                 return;
             }
         }
 
-        let leavers: Vec<Pending> = if self.guards.deactivate_missing {
-            scan.leavers(&self.snapshot)
+        let leavers: Vec<Request> = if self.guards.deactivate_missing {
+            scan.leavers(&self.differ.snapshot)
                 .enumerate()
                 .map(|(n, u)| {
                     let remote_id = u.remote_id.map(str::to_owned);
@@ -284,17 +396,15 @@ impl Planner {
         } else {
             Vec::new()
         };
-        if !self.snapshot.is_empty() {
-            let guarded = check_guards(
+        if !self.differ.snapshot.is_empty() {
+            let guarded = self.guards.check(
                 scan.users,
-                self.snapshot.active_len() as u64,
+                self.differ.snapshot.active_len() as u64,
                 leavers.len() as u64,
-                self.guards.max_deactivate,
-                self.guards.force,
             );
             if let Err(refusal) = guarded {
                 let why = format!("not sent: {refusal}");
-                if !emit.not_sent(std::mem::take(&mut held.jobs), GUARD_REFUSED, &why) {
+                if !emit.not_sent(std::mem::take(&mut held.requests), GUARD_REFUSED, &why) {
                     return;
                 }
                 if held.full {
@@ -302,8 +412,8 @@ impl Planner {
                     let after = held.last_line;
                     let reread = self.send_pass(input, options, &stamp, after, |step| {
                         match step {
-                            Step::Done(outcome) => return emit.done(outcome),
-                            Step::Send(p) => rest.push(*p),
+                            Fate::Done(outcome) => return emit.done(outcome),
+                            Fate::Send(p) => rest.push(*p),
                         }
                         if rest.len() >= DONE_BATCH {
                             emit.not_sent(std::mem::take(&mut rest), GUARD_REFUSED, &why)
@@ -321,16 +431,19 @@ impl Planner {
                         return;
                     }
                 }
-                emit.item(Planned::Refused(refusal));
+                emit.item(PassItem::Refused(refusal));
                 return;
             }
         }
 
         let leaving = leavers.len() as u64;
-        let held_requests: u64 = held.jobs.iter().map(Pending::requests).sum();
+        let held_requests: u64 = held.requests.iter().map(Request::requests).sum();
         requests(leaving + held_requests + held.later, leaving);
-        for job in leavers.into_iter().chain(std::mem::take(&mut held.jobs)) {
-            if !emit.item(Planned::Send(Box::new(job))) {
+        for job in leavers
+            .into_iter()
+            .chain(std::mem::take(&mut held.requests))
+        {
+            if !emit.item(PassItem::Send(Box::new(job))) {
                 return;
             }
         }
@@ -339,9 +452,9 @@ impl Planner {
         }
     }
 
-    /// Sends the requests after line `after` as [`Planner::send_pass`] reads them, then says
+    /// Sends the requests after line `after` as [`Pass::send_pass`] reads them, then says
     /// why it stopped if the export could not be read to its end, or its reader broke.
-    fn send_rest<F: FnMut(Planned) -> bool>(
+    fn send_rest<F: FnMut(PassItem) -> bool>(
         &self,
         input: &Path,
         options: &InputOptions,
@@ -355,19 +468,26 @@ impl Planner {
         }
     }
 
-    /// Opens the export, its rows fingerprinted; without `--full`, the rows the snapshot knows
-    /// by their fingerprint skip mapping and validation.
+    /// Opens the export (the first time, takes it as the caller opened it), its rows
+    /// fingerprinted; without `--full`, the rows the snapshot knows by their fingerprint skip
+    /// mapping and validation.
     fn open_rows(&self, input: &Path, options: &InputOptions) -> Result<Rows, Cut> {
-        let mut rows =
-            Rows::open(input, &self.target, options).map_err(|e| Cut::Fatal(e.to_string()))?;
-        let known = (!self.full).then(|| Arc::clone(&self.snapshot) as Arc<dyn KnownRows>);
-        rows.fingerprint(&self.hasher, &self.target, known);
+        let differ = &self.differ;
+        let opened = self.opened.borrow_mut().take();
+        let mut rows = match opened {
+            Some(opened) => opened.rows,
+            None => {
+                Rows::open(input, &differ.target, options).map_err(|e| Cut::Fatal(e.to_string()))?
+            }
+        };
+        let known = (!differ.full).then(|| Arc::clone(&differ.snapshot) as Arc<dyn KnownRows>);
+        rows.fingerprint(&differ.hasher, &differ.target, known);
         Ok(rows)
     }
 
     /// Reads the export once: outcomes out at once, requests held, every row noted. The rows
     /// are read, mapped and validated on a thread of their own, so that this one only diffs.
-    fn first_pass<F: FnMut(Planned) -> bool>(
+    fn first_pass<F: FnMut(PassItem) -> bool>(
         &self,
         input: &Path,
         options: &InputOptions,
@@ -381,19 +501,19 @@ impl Planner {
                 return Err(Cut::Stopped);
             }
             let mut row = row?;
-            row.position = scan.note(&row, &self.snapshot);
+            row.position = scan.note(&row, &self.differ.snapshot);
             let line = row.line as i64;
-            match self.plan_row(row) {
-                Step::Done(outcome) => {
+            match self.differ.row(row) {
+                Fate::Done(outcome) => {
                     if !emit.done(outcome) {
                         return Err(Cut::Gone);
                     }
                 }
-                Step::Send(pending) if held.full => held.later += pending.requests(),
-                Step::Send(pending) => {
-                    held.jobs.push(*pending);
+                Fate::Send(request) if held.full => held.later += request.requests(),
+                Fate::Send(request) => {
+                    held.requests.push(*request);
                     held.last_line = Some(line);
-                    held.full = held.jobs.len() >= self.hold_limit;
+                    held.full = held.requests.len() >= self.hold_limit;
                 }
             }
         }
@@ -415,7 +535,7 @@ impl Planner {
         options: &InputOptions,
         stamp: &FileStamp,
         after: Option<i64>,
-        mut each: impl FnMut(Step) -> bool,
+        mut each: impl FnMut(Fate) -> bool,
     ) -> Result<(), Cut> {
         let outcomes = after.is_none();
         let after = after.unwrap_or(i64::MIN);
@@ -426,11 +546,11 @@ impl Planner {
                 .changed(input)
                 .map(|what| Cut::Fatal(changed_message(input, &what, sent_line)))
         };
-        let mut last: Option<Box<Pending>> = None;
+        let mut last: Option<Box<Request>> = None;
         for row in read_ahead(rows, input) {
             if self.stopped() {
                 if let Some(held) = last {
-                    each(Step::Done(not_attempted(
+                    each(Fate::Done(not_attempted(
                         *held,
                         "not_attempted",
                         INTERRUPTED,
@@ -452,7 +572,7 @@ impl Planner {
                     // before a file cut short may be cut short too, and is not a row.
                     if let (Cut::Broken(what), Some(held)) = (&cut, last.take()) {
                         let why = not_sent_because(what);
-                        each(Step::Done(not_attempted(*held, "not_attempted", &why)));
+                        each(Fate::Done(not_attempted(*held, "not_attempted", &why)));
                     }
                     return Err(cut);
                 }
@@ -460,28 +580,28 @@ impl Planner {
             if (row.line as i64) <= after {
                 continue;
             }
-            match self.plan_row(row) {
-                Step::Send(pending) => {
-                    if let Some(previous) = last.replace(pending) {
-                        sent_line = previous.job.line.max(0) as u64;
-                        if !each(Step::Send(previous)) {
+            match self.differ.row(row) {
+                Fate::Send(request) => {
+                    if let Some(previous) = last.replace(request) {
+                        sent_line = previous.line.max(0) as u64;
+                        if !each(Fate::Send(previous)) {
                             return Err(Cut::Gone);
                         }
                     }
                 }
-                Step::Done(outcome) if outcomes => {
-                    if !each(Step::Done(outcome)) {
+                Fate::Done(outcome) if outcomes => {
+                    if !each(Fate::Done(outcome)) {
                         return Err(Cut::Gone);
                     }
                 }
-                Step::Done(_) => {}
+                Fate::Done(_) => {}
             }
         }
         if let Some(cut) = changed(sent_line) {
             return Err(cut);
         }
         if let Some(previous) = last {
-            if !each(Step::Send(previous)) {
+            if !each(Fate::Send(previous)) {
                 return Err(Cut::Gone);
             }
         }
@@ -490,7 +610,7 @@ impl Planner {
 
     /// The rows of an earlier run, from the payloads the ledger kept: decided again against
     /// today's snapshot (a create whose user now exists becomes an update, and so on).
-    fn run_kept<F: FnMut(Planned) -> bool>(
+    fn run_kept<F: FnMut(PassItem) -> bool>(
         &self,
         run: RunId,
         include_rejected: bool,
@@ -506,17 +626,17 @@ impl Planner {
                 Stop::Ledger(e)
             }
         }
-        let streamed = self.ledger.each_retryable(
+        let streamed = self.differ.ledger.each_retryable(
             run,
-            &self.target.name,
+            &self.differ.target.name,
             include_rejected,
             |kept: StoredOutcome| {
                 if self.stopped() {
                     return Err(Stop::Listener);
                 }
-                let open = match self.plan_kept(kept) {
-                    Step::Done(outcome) => emit.done(outcome),
-                    Step::Send(pending) => emit.item(Planned::Send(pending)),
+                let open = match self.differ.kept(kept) {
+                    Fate::Done(outcome) => emit.done(outcome),
+                    Fate::Send(request) => emit.item(PassItem::Send(request)),
                 };
                 if open {
                     Ok(())
@@ -526,7 +646,7 @@ impl Planner {
             },
         );
         if let Err(Stop::Ledger(e)) = streamed {
-            emit.item(Planned::Fatal(e.to_string()));
+            emit.item(PassItem::Fatal(e.to_string()));
         }
     }
 }

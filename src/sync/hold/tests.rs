@@ -1,12 +1,10 @@
-//! The planner's passes over small exports: what comes out, in what order, and when.
+//! The passes over small exports: what comes out, in what order, and when.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::*;
 use crate::ledger::{Ledger, SnapshotBuilder};
-use crate::plan::GuardRefusal;
-use crate::sync::planner::Guards;
 
 const CONFIG: &str = r#"
     [targets.t]
@@ -75,7 +73,9 @@ fn plan_in(
             .unwrap()
             .unwrap()
             .result
-            .unwrap();
+            .payload()
+            .unwrap()
+            .clone();
         snapshot
             .push("u1", None, hasher.hash_payload(&u1), None, true)
             .unwrap();
@@ -83,53 +83,55 @@ fn plan_in(
         snapshot.push("u8", None, [0; 32], None, true).unwrap();
     }
     let stop_reading = Arc::new(AtomicBool::new(false));
-    let planner = Planner {
+    let differ = Differ {
         ledger,
         snapshot: Arc::new(snapshot.finish()),
         hasher,
         target,
-        source: Source::File {
-            input: input.clone(),
-            options,
-        },
-        guards: Guards {
-            deactivate_missing: true,
-            max_deactivate: 0.1,
-            force: setup.force,
-        },
         full: false,
-        stop_reading: stop_reading.clone(),
-        hold_limit: 2,
-        count_first: setup.count_first,
     };
+    let input = PassInput::Export {
+        input: input.clone(),
+        options,
+        opened: None,
+    };
+    let guards = Guards {
+        deactivate_missing: true,
+        max_deactivate: 0.1,
+        force: setup.force,
+    };
+    let mut pass = Pass::new(differ, input, guards, stop_reading.clone());
+    pass.hold_limit = 2;
+    pass.count_first = setup.count_first;
     let out = std::cell::RefCell::new(Vec::new());
     let send = |item| {
         let mut out = out.borrow_mut();
         match item {
-            Planned::Done(outcomes) => out.extend(
+            PassItem::Done(outcomes) => out.extend(
                 outcomes
                     .into_iter()
                     .map(|o| Out::Done(o.user_key.unwrap(), o.outcome, o.error_code)),
             ),
-            Planned::Send(p) => {
+            PassItem::Send(p) => {
                 if setup.stop_at_first_send {
                     stop_reading.store(true, Ordering::Relaxed);
                 }
-                let key = p.job.user.key;
-                out.push(Out::Send(key.clone(), p.job.op));
+                let key = p.user.key;
+                out.push(Out::Send(key.clone(), p.op));
                 out.extend(
-                    p.notes
+                    p.meta
+                        .notes
                         .into_iter()
                         .map(|n| Out::Note(key.clone(), n.code.to_string())),
                 );
             }
-            Planned::Refused(GuardRefusal::TooManyDeactivations { .. }) => out.push(Out::Refused),
-            Planned::Broken(what) => out.push(Out::Broken(what)),
+            PassItem::Refused(GuardRefusal::TooManyDeactivations { .. }) => out.push(Out::Refused),
+            PassItem::Broken(what) => out.push(Out::Broken(what)),
             other => panic!("unexpected {other:?}"),
         }
         true
     };
-    planner.run_counting(send, |n, leavers| {
+    pass.run_counting(send, |n, leavers| {
         if setup.panic_when_counted {
             panic!("counted {n}");
         }

@@ -1,5 +1,5 @@
-//! The export's reader thread: it reads, maps and validates the rows while the planner diffs
-//! them, and hands them over in batches.
+//! The read stage: the export's reader thread reads, maps and validates the rows (`prepare`)
+//! while the pass diffs them, and hands them over in batches.
 //!
 //! A thread that dies closes its channel just as one that finished does, so the end of the
 //! export is said explicitly, with an end marker: rows that stop without it are a breakage
