@@ -82,7 +82,8 @@ fn extended_keys_load() {
     assert!(t.deactivate_missing);
     assert_eq!(t.required, vec!["email".to_owned()]);
     assert_eq!(t.remote_id_column.as_deref(), Some("ml_id"));
-    assert!(t.options.contains_key("conflict_statuses"));
+    let options = t.options.get::<crate::provider::meetinglawyers::MeetingLawyersOptions>();
+    assert_eq!(options.conflict_statuses, [409]);
 }
 
 #[test]

@@ -16,7 +16,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::provider::bearer::{BearerSession, Token, TokenSource};
-use crate::provider::{response, target, AuthError, Credentials, ProviderConfigError};
+use super::AbitmediaOptions;
+use crate::provider::options::option_error;
+use crate::provider::{response, target, AuthError, Credentials, Options, ProviderConfigError};
 
 /// Abitmedia's identity service, where tokens come from unless the target's `auth_url` says
 /// otherwise.
@@ -36,12 +38,12 @@ pub struct AbitmediaLogin {
 /// URL, with a trailing slash.
 pub fn auth_url(
     base_url: &url::Url,
-    options: &toml::Table,
+    options: &Options,
 ) -> Result<url::Url, ProviderConfigError> {
-    let configured = target::string_option(options, "auth_url")?.unwrap_or(DEFAULT_AUTH_URL);
+    let configured = options.get::<AbitmediaOptions>().auth_url.as_deref();
     let mut url = base_url
-        .join(configured)
-        .map_err(|e| target::option_error("auth_url", &format!("not a URL: {e}")))?;
+        .join(configured.unwrap_or(DEFAULT_AUTH_URL))
+        .map_err(|e| option_error("auth_url", &format!("not a URL: {e}")))?;
     if !url.path().ends_with('/') {
         url.set_path(&format!("{}/", url.path()));
     }
