@@ -303,7 +303,10 @@ impl Target {
 
     /// The target's options parsed again after `fill` added to its table what the config
     /// leaves out (the built-in mock's own `auth_url`); a refusal names the key to fix.
-    pub fn options_with(&self, fill: impl FnOnce(&mut toml::Table)) -> Result<Options, ConfigError> {
+    pub fn options_with(
+        &self,
+        fill: impl FnOnce(&mut toml::Table),
+    ) -> Result<Options, ConfigError> {
         let mut table = self.options_table.clone();
         fill(&mut table);
         self.provider

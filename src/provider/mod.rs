@@ -1,9 +1,10 @@
 //! The `Provider` trait every target API implements, the types it speaks, and the registry.
 //!
 //! A provider is one folder under `src/provider/`:
-//! - `mod.rs`: the adapter (parses the target's options into its own struct, builds each
-//!   operation's request, classifies every response, and opens an authenticated [`Session`] from
-//!   the target's credentials);
+//! - `mod.rs`: the adapter (builds each operation's request, classifies every response, and opens
+//!   an authenticated [`Session`] from the target's credentials);
+//! - `options.rs`: its options struct, parsed once per target when the config is loaded
+//!   ([`Provider::parse_options`], [`options`]);
 //! - `schema.rs`: its user fields and their rules (used by `validate`; never by its mock);
 //! - `mock.rs`: its side of the built-in mock server (compiled as part of `crate::mock`, which
 //!   owns it, so that the adapter and its mock cannot call each other).

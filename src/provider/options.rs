@@ -201,8 +201,14 @@ mod tests {
         );
         assert_eq!(refusal("style = 1"), "options.style: expected a string");
         assert_eq!(refusal("name = 1"), "options.name: expected a string");
-        assert_eq!(refusal("count = \"3\""), "options.count: expected an integer");
-        assert_eq!(refusal("on = \"yes\""), "options.on: expected true or false");
+        assert_eq!(
+            refusal("count = \"3\""),
+            "options.count: expected an integer"
+        );
+        assert_eq!(
+            refusal("on = \"yes\""),
+            "options.on: expected true or false"
+        );
         let none = parse::<()>(&"x = 1".parse().unwrap(), &[]).unwrap_err();
         assert_eq!(
             none.to_string(),

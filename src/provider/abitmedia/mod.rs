@@ -38,9 +38,9 @@ use crate::provider::{
     response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
     ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
+use crate::validate::Schema;
 use options::IdIn;
 pub use options::{AbitmediaOptions, STATUS_ONLY};
-use crate::validate::Schema;
 
 /// The Abitmedia provider.
 pub struct Abitmedia;

@@ -81,7 +81,10 @@ mod tests {
             refusal("id_in = \"header\""),
             "options.id_in: expected one of \"query\", \"path\""
         );
-        assert_eq!(refusal("auth_url = 1"), "options.auth_url: expected a string");
+        assert_eq!(
+            refusal("auth_url = 1"),
+            "options.auth_url: expected a string"
+        );
         assert_eq!(
             refusal("status_only_deactivation = 1"),
             "options.status_only_deactivation: expected true or false"

@@ -15,8 +15,8 @@ use http::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::provider::bearer::{BearerSession, Token, TokenSource};
 use super::AbitmediaOptions;
+use crate::provider::bearer::{BearerSession, Token, TokenSource};
 use crate::provider::options::option_error;
 use crate::provider::{response, target, AuthError, Credentials, Options, ProviderConfigError};
 
@@ -36,10 +36,7 @@ pub struct AbitmediaLogin {
 
 /// The identity service's URL for a target: its `auth_url` option resolved against its base
 /// URL, with a trailing slash.
-pub fn auth_url(
-    base_url: &url::Url,
-    options: &Options,
-) -> Result<url::Url, ProviderConfigError> {
+pub fn auth_url(base_url: &url::Url, options: &Options) -> Result<url::Url, ProviderConfigError> {
     let configured = options.get::<AbitmediaOptions>().auth_url.as_deref();
     let mut url = base_url
         .join(configured.unwrap_or(DEFAULT_AUTH_URL))

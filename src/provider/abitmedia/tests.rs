@@ -456,6 +456,9 @@ async fn a_configured_token_is_sent_as_is() {
 
 #[test]
 fn unknown_options_are_refused() {
-    assert_eq!(refusal(&Abitmedia, "id_in = \"header\"").key, "options.id_in");
+    assert_eq!(
+        refusal(&Abitmedia, "id_in = \"header\"").key,
+        "options.id_in"
+    );
     assert_eq!(refusal(&Abitmedia, "idin = \"path\"").key, "options.idin");
 }

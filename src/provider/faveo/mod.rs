@@ -36,8 +36,8 @@ use crate::provider::{
     response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
     ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
-pub use options::{FaveoOptions, REMOVE_LINKS};
 use crate::validate::Schema;
+pub use options::{FaveoOptions, REMOVE_LINKS};
 
 /// The Faveo provider.
 pub struct Faveo;

@@ -39,7 +39,7 @@ pub struct FaveoOptions {
     /// The target accepts that every update removes the users' organisation links.
     #[serde(default, deserialize_with = "options::flag")]
     pub updates_remove_organisation_links: bool,
-    /// The body of every deactivation, from the four options above.
+    /// The body of every deactivation, built by [`parse`] from the four options above.
     #[serde(skip)]
     pub deactivate_body: Payload,
 }
@@ -138,7 +138,10 @@ mod tests {
     }
 
     fn body(text: &str) -> Value {
-        parse(&text.parse().unwrap()).unwrap().deactivate_body.into()
+        parse(&text.parse().unwrap())
+            .unwrap()
+            .deactivate_body
+            .into()
     }
 
     #[test]
@@ -152,7 +155,11 @@ mod tests {
             json!({"action_on_owned_tickets": "close",
                    "action_on_assigned_tickets": "change_assignee", "set_assignee_to": 9})
         );
-        assert!(!parse(&toml::Table::new()).unwrap().updates_remove_organisation_links);
+        assert!(
+            !parse(&toml::Table::new())
+                .unwrap()
+                .updates_remove_organisation_links
+        );
     }
 
     #[test]

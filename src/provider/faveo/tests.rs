@@ -340,7 +340,12 @@ async fn refused_credentials_stop_without_showing_the_password() {
 
 #[tokio::test]
 async fn a_configured_token_is_sent_as_is_and_never_renewed() {
-    let c = context(&Faveo, "http://127.0.0.1:9/", [("token", "static-marker")], "");
+    let c = context(
+        &Faveo,
+        "http://127.0.0.1:9/",
+        [("token", "static-marker")],
+        "",
+    );
     let session = Faveo.session(&c).unwrap();
     assert_configured_token_sent_as_is(session.as_ref(), "static-marker").await;
     assert_debug_hides(

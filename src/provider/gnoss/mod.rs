@@ -34,8 +34,8 @@ use crate::provider::{
     response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
     ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
-pub use options::GnossOptions;
 use crate::validate::{FieldError, Schema};
+pub use options::GnossOptions;
 
 /// The Gnoss provider.
 pub struct Gnoss;

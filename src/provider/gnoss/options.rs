@@ -60,7 +60,8 @@ mod tests {
     fn options_are_typed_with_their_defaults() {
         let o = parse(&toml::Table::new()).unwrap();
         assert_eq!((o.signing, o.community_id), (SigningStyle::Gnoss, None));
-        let text = "signing = \"rfc5849\"\ncommunity_id = \" 1EDE819E-9D0F-41E9-855B-BBEBC7F08DD1 \"";
+        let text =
+            "signing = \"rfc5849\"\ncommunity_id = \" 1EDE819E-9D0F-41E9-855B-BBEBC7F08DD1 \"";
         let o = parse(&text.parse().unwrap()).unwrap();
         assert_eq!(o.signing, SigningStyle::Rfc5849);
         assert_eq!(

@@ -32,8 +32,8 @@ use crate::provider::{
     response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
     ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
-pub use options::{MeetingLawyersOptions, DEFAULT_CONFLICT_STATUSES};
 use crate::validate::Schema;
+pub use options::{MeetingLawyersOptions, DEFAULT_CONFLICT_STATUSES};
 
 /// The MeetingLawyers provider.
 pub struct MeetingLawyers;

@@ -38,9 +38,8 @@ pub fn parse(table: &toml::Table) -> Result<MeetingLawyersOptions, ProviderConfi
 
 /// `conflict_statuses`: a list of 4xx HTTP statuses.
 fn statuses<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
-    let invalid = || {
-        serde::de::Error::custom("expected a list of 4xx HTTP statuses, e.g. [409, 422]")
-    };
+    let invalid =
+        || serde::de::Error::custom("expected a list of 4xx HTTP statuses, e.g. [409, 422]");
     let value = toml::Value::deserialize(d)?;
     let items = value.as_array().ok_or_else(invalid)?;
     items
@@ -79,7 +78,11 @@ mod tests {
         let expected =
             "options.conflict_statuses: expected a list of 4xx HTTP statuses, e.g. [409, 422]";
         for bad in ["409", "[\"409\"]", "[200]", "[409, 70000]"] {
-            assert_eq!(refusal(&format!("conflict_statuses = {bad}")), expected, "{bad}");
+            assert_eq!(
+                refusal(&format!("conflict_statuses = {bad}")),
+                expected,
+                "{bad}"
+            );
         }
     }
 }
