@@ -191,11 +191,11 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
         }
     }
     let mapped_names: Vec<&str> = fields.iter().map(|s| s.field.as_str()).collect();
-    provider
-        .check_options(&raw.options)
+    let options = provider
+        .parse_options(&raw.options)
         .map_err(|e| err(&e.key, e.message))?;
     let warning = provider
-        .check_target(&mapped_names, &raw.options)
+        .check_target(&mapped_names, &options)
         .map_err(|e| err(&e.key, e.message))?;
     let update_rules = UpdateRules::new(provider, &fields);
     if raw
@@ -228,7 +228,8 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
         max_deactivate,
         max_retries: raw.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
         timeout: Duration::from_secs(raw.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
-        options: raw.options,
+        options,
+        options_table: raw.options,
         update_rules,
         warning,
     })

@@ -29,7 +29,7 @@ pub use field::{check_date_format, Clear, FieldSpec, Source, Transform};
 pub use update_rules::UpdateRules;
 
 use crate::input::{Encoding, Format, InputOptions};
-use crate::provider::{Credentials, Provider};
+use crate::provider::{Credentials, Options, Provider};
 
 /// A validated config file.
 #[derive(Debug, Clone)]
@@ -174,8 +174,12 @@ pub struct Target {
     pub max_retries: u32,
     /// Per-request timeout (default 30 s).
     pub timeout: Duration,
-    /// The `[targets.NAME.options]` table, passed to the provider adapter as it is.
-    pub options: toml::Table,
+    /// The `[targets.NAME.options]`, parsed by the target's provider.
+    pub options: Options,
+    /// The same table as written: a run on the built-in mock adds what the mock needs to it
+    /// (Abitmedia's `auth_url`, see `crate::mock::MockProvider::target_options`) and parses it
+    /// again, since `--base-url mock` can choose the mock after the config is loaded.
+    pub options_table: toml::Table,
     /// What an update sends besides the changed fields (create-only fields, clears).
     pub update_rules: UpdateRules,
     /// What every sync of the target states once in its log: a consequence its options accept
@@ -295,6 +299,19 @@ impl Target {
     /// The full key path of `suffix` in this target, e.g. `targets.lawyers.fields.gender.map`.
     pub fn key_path(&self, suffix: &str) -> String {
         format!("targets.{}.{suffix}", self.name)
+    }
+
+    /// The target's options parsed again after `fill` added to its table what the config
+    /// leaves out (the built-in mock's own `auth_url`); a refusal names the key to fix.
+    pub fn options_with(
+        &self,
+        fill: impl FnOnce(&mut toml::Table),
+    ) -> Result<Options, ConfigError> {
+        let mut table = self.options_table.clone();
+        fill(&mut table);
+        self.provider
+            .parse_options(&table)
+            .map_err(|e| ConfigError::invalid(&self.config_path, self.key_path(&e.key), e.message))
     }
 
     /// The spec of provider field `field`, if mapped.

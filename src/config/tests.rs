@@ -82,7 +82,40 @@ fn extended_keys_load() {
     assert!(t.deactivate_missing);
     assert_eq!(t.required, vec!["email".to_owned()]);
     assert_eq!(t.remote_id_column.as_deref(), Some("ml_id"));
-    assert!(t.options.contains_key("conflict_statuses"));
+    let options = t
+        .options
+        .get::<crate::provider::meetinglawyers::MeetingLawyersOptions>();
+    assert_eq!(options.conflict_statuses, [409]);
+}
+
+#[test]
+fn options_refilled_for_the_mock_are_parsed_again_and_refusals_name_the_key() {
+    use crate::provider::meetinglawyers::MeetingLawyersOptions;
+    let config = load_str(EXAMPLE).unwrap();
+    let t = config.target(Some("lawyers")).unwrap();
+    let status = |n: i64| toml::Value::Array(vec![toml::Value::Integer(n)]);
+    let refilled = t
+        .options_with(|table| {
+            table.insert("conflict_statuses".into(), status(400));
+        })
+        .unwrap();
+    assert_eq!(
+        refilled.get::<MeetingLawyersOptions>().conflict_statuses,
+        [400]
+    );
+    assert_eq!(
+        t.options.get::<MeetingLawyersOptions>().conflict_statuses,
+        [409, 422]
+    );
+    let refused = t
+        .options_with(|table| {
+            table.insert("conflict_statuses".into(), status(200));
+        })
+        .unwrap_err();
+    assert_eq!(
+        refused.key(),
+        Some("targets.lawyers.options.conflict_statuses")
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ use super::adaptive::{Adaptive, AdaptiveReport, Observation};
 use super::attempt::{Answer, AnswerKind};
 use super::pacer::Pacer;
 use super::{AbortReason, DispatchSettings, FailureCode};
-use crate::provider::{Outcome, Provider, Session};
+use crate::provider::{Options, Outcome, Provider, Session};
 
 /// The target a dispatcher sends to, and how.
 pub(super) struct Target {
@@ -29,8 +29,8 @@ pub(super) struct Target {
     /// With a trailing slash, so joining a relative path keeps its path.
     pub base_url: url::Url,
     pub settings: DispatchSettings,
-    /// The target's `[options]` table, for the adapter's `build_request` and `classify`.
-    pub options: toml::Table,
+    /// The target's options, for the adapter's `build_request` and `classify`.
+    pub options: Options,
     /// Fields sent only when a user is created (see `Provider::create_only`).
     pub create_only: Vec<String>,
     pub limiter: Option<DefaultDirectRateLimiter>,

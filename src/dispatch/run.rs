@@ -22,7 +22,7 @@ use super::breaker::Breaker;
 use super::control::{Control, Phase, Target};
 use super::stop::{StopLevel, StopSignal};
 use super::{job, AbortReason, DispatchReport, DispatchSettings, Job, JobResult};
-use crate::provider::{Provider, Session};
+use crate::provider::{Options, Provider, Session};
 
 /// Sends jobs to one target. Build one per target and run; the rate limiter persists across runs.
 pub struct Dispatcher {
@@ -58,6 +58,13 @@ impl Dispatcher {
             None => None,
             Some(rate) => Some(RateLimiter::direct(quota(rate, settings.burst)?)),
         };
+        // Until `with_options`: the provider's defaults, which every provider accepts.
+        let options = provider
+            .parse_options(&toml::Table::new())
+            .map_err(|e| InvalidSettings {
+                key: "options",
+                message: e.to_string(),
+            })?;
         if !base_url.path().ends_with('/') {
             let path = format!("{}/", base_url.path());
             base_url.set_path(&path);
@@ -69,16 +76,16 @@ impl Dispatcher {
                 client,
                 base_url,
                 settings,
-                options: toml::Table::new(),
+                options,
                 create_only: Vec::new(),
                 limiter,
             }),
         })
     }
 
-    /// Gives the adapter the target's `[options]` table (GNOSS `community_id`, Faveo's
-    /// deactivate actions, MeetingLawyers' `conflict_statuses`, ...).
-    pub fn with_options(mut self, options: toml::Table) -> Dispatcher {
+    /// Gives the adapter the target's options, as its provider parsed them (GNOSS
+    /// `community_id`, Faveo's deactivate actions, MeetingLawyers' `conflict_statuses`, ...).
+    pub fn with_options(mut self, options: Options) -> Dispatcher {
         if let Some(target) = Arc::get_mut(&mut self.target) {
             target.options = options;
         }

@@ -3,6 +3,8 @@
 //! A provider is one folder under `src/provider/`:
 //! - `mod.rs`: the adapter (builds each operation's request, classifies every response, and opens
 //!   an authenticated [`Session`] from the target's credentials);
+//! - `options.rs`: its options struct, parsed once per target when the config is loaded
+//!   ([`Provider::parse_options`], [`options`]);
 //! - `schema.rs`: its user fields and their rules (used by `validate`; never by its mock);
 //! - `mock.rs`: its side of the built-in mock server (compiled as part of `crate::mock`, which
 //!   owns it, so that the adapter and its mock cannot call each other).
@@ -15,6 +17,7 @@ pub mod bearer;
 pub mod faveo;
 pub mod gnoss;
 pub mod meetinglawyers;
+pub mod options;
 pub mod response;
 pub mod target;
 #[cfg(test)]
@@ -27,6 +30,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+pub use self::options::Options;
 use crate::payload::Payload;
 use crate::validate::{FieldError, Schema};
 
@@ -171,9 +175,9 @@ pub struct TargetContext {
     /// Base URL, with a trailing slash (so `base.join(path)` keeps its path).
     pub base_url: url::Url,
     pub credentials: Credentials,
-    /// The target's `[targets.X.options]` table: provider-specific settings
-    /// (GNOSS `signing = "gnoss" | "rfc5849"`, Faveo deactivate actions, ...).
-    pub options: toml::Table,
+    /// The target's `[targets.X.options]`, as its provider parsed them: provider-specific
+    /// settings (GNOSS `signing = "gnoss" | "rfc5849"`, Faveo deactivate actions, ...).
+    pub options: Options,
 }
 
 /// Why a session could not authenticate.
@@ -253,7 +257,7 @@ pub trait Provider: Send + Sync + 'static {
     /// Whether a target with these `options` can deactivate leavers. A leaver has no row: what
     /// a deactivation needs besides the user's key and remote id must come from the target's
     /// options. `Err((option, why))` names the option to set (GNOSS `community_id`).
-    fn check_deactivation(&self, options: &toml::Table) -> Result<(), (&'static str, String)> {
+    fn check_deactivation(&self, options: &Options) -> Result<(), (&'static str, String)> {
         let _ = options;
         Ok(())
     }
@@ -309,7 +313,7 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Fields a row takes from the target's options when the export gives none, before it is
     /// validated (GNOSS `community_id`).
-    fn option_fields(&self, options: &toml::Table) -> Payload {
+    fn option_fields(&self, options: &Options) -> Payload {
         let _ = options;
         Payload::new()
     }
@@ -321,7 +325,7 @@ pub trait Provider: Send + Sync + 'static {
     fn check_target(
         &self,
         mapped: &[&str],
-        options: &toml::Table,
+        options: &Options,
     ) -> Result<Option<String>, ProviderConfigError> {
         let _ = (mapped, options);
         Ok(None)
@@ -337,19 +341,18 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Whether a deactivation first reads the user ([`Operation::Lookup`]) and is built from
     /// the record found (Abitmedia, whose update requires every field).
-    fn reads_before_deactivating(&self, options: &toml::Table) -> bool {
+    fn reads_before_deactivating(&self, options: &Options) -> bool {
         let _ = options;
         false
     }
 
     /// The request for `op` on `user` with `payload` (the validated, canonical fields; for
     /// `Patch`, only the changed ones; for a deactivation after a lookup, the record found;
-    /// for a lookup, the row's fields it may search by), for a target whose `options` (its `[targets.X.options]`
-    /// table) may change the request: GNOSS `community_id`, Faveo's deactivate actions,
-    /// Abitmedia's `id_in`.
+    /// for a lookup, the row's fields it may search by), for a target whose `options` may change
+    /// the request: GNOSS `community_id`, Faveo's deactivate actions, Abitmedia's `id_in`.
     fn build_request(
         &self,
-        options: &toml::Table,
+        options: &Options,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
@@ -357,12 +360,13 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Classifies a response to a request built for `op`, for a target whose `options` may
     /// change the classification (MeetingLawyers' `conflict_statuses`).
-    fn classify(&self, options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome;
+    fn classify(&self, options: &Options, op: Operation, response: &RawResponse) -> Outcome;
 
-    /// Checks the target's `options` table: no unknown key, every value of its type. Called
-    /// when the config is loaded, so every command reports a bad option the same way, and again
-    /// when a session opens.
-    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError>;
+    /// Parses the target's `[targets.X.options]` table into the provider's own options struct
+    /// (see [`options`]): no unknown key, every value of its type, defaults filled in, and what
+    /// requests derive from them computed once. Called when the config is loaded, so every
+    /// command reports a bad option the same way; every other method is given its result.
+    fn parse_options(&self, options: &toml::Table) -> Result<Options, ProviderConfigError>;
 
     /// Opens an authenticated session for one run.
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError>;

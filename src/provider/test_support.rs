@@ -9,11 +9,24 @@ use std::fmt::Debug;
 use serde_json::Value;
 
 use super::bearer::testing::authorization;
-use super::{AuthError, Credentials, Payload, Session, TargetContext, UserRef};
+use super::{
+    AuthError, Credentials, Options, Payload, Provider, ProviderConfigError, Session,
+    TargetContext, UserRef,
+};
 
-/// The options of a target that sets none.
-pub fn no_options() -> toml::Table {
-    toml::Table::new()
+/// `provider`'s options from `text` (a TOML table's body); panics when it refuses them.
+pub fn options(provider: &dyn Provider, text: &str) -> Options {
+    provider
+        .parse_options(&text.parse().unwrap())
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// Why `provider` refuses the options in `text`.
+pub fn refusal(provider: &dyn Provider, text: &str) -> ProviderConfigError {
+    match provider.parse_options(&text.parse().unwrap()) {
+        Ok(parsed) => panic!("{text}: accepted as {parsed:?}"),
+        Err(e) => e,
+    }
 }
 
 /// A payload from a JSON object; panics on any other value.
@@ -32,8 +45,10 @@ pub fn user(key: &str, remote_id: Option<&str>) -> UserRef {
     }
 }
 
-/// A target at `base_url` with `credentials` (name and value pairs) and `options` (TOML text).
+/// A target of `provider` at `base_url` with `credentials` (name and value pairs) and `options`
+/// (TOML text).
 pub fn context<V: Into<String>>(
+    provider: &dyn Provider,
     base_url: &str,
     credentials: impl IntoIterator<Item = (&'static str, V)>,
     options: &str,
@@ -45,7 +60,7 @@ pub fn context<V: Into<String>>(
     TargetContext {
         base_url: url::Url::parse(base_url).unwrap(),
         credentials: values,
-        options: options.parse().unwrap(),
+        options: self::options(provider, options),
     }
 }
 

@@ -59,7 +59,7 @@ impl Connection {
                 .await
                 .context("could not start the built-in mock provider")?;
                 if let Some(mock) = mock::for_provider(target.provider.name()) {
-                    mock.target_options(&mut options);
+                    options = target.options_with(|table| mock.target_options(table))?;
                 }
                 (handle.url.clone(), credentials, Some(handle))
             }

@@ -385,7 +385,10 @@ fn debug_output_never_shows_a_credential() {
     let context = TargetContext {
         base_url: url.clone(),
         credentials: all.clone(),
-        options: toml::Table::new(),
+        options: usersync::provider::by_name("meetinglawyers")
+            .unwrap()
+            .parse_options(&toml::Table::new())
+            .unwrap(),
     };
     let shown = [
         format!("{all:?} {all:#?}"),

@@ -23,6 +23,7 @@
 //! - No documented way to find a user without its id: a user that exists at Abitmedia but not
 //!   in the ledger needs `remote_id_column`.
 
+pub mod options;
 pub mod schema;
 pub mod session;
 #[cfg(test)]
@@ -34,25 +35,20 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, BuildError, Operation, Outcome, Provider, ProviderConfigError,
+    response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
     ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
+use options::IdIn;
+pub use options::{AbitmediaOptions, STATUS_ONLY};
 
 /// The Abitmedia provider.
 pub struct Abitmedia;
-
-/// The options an Abitmedia target takes.
-pub const OPTIONS: &[&str] = &["id_in", "auth_url", STATUS_ONLY];
-
-/// The option saying the server accepts a deactivation of `{"status": 0}` alone.
-pub const STATUS_ONLY: &str = "status_only_deactivation";
 
 /// Fields of a user's record that a `PUT` does not send back: its id (in the URL), its
 /// timestamps, and a password (never resent).
 const NOT_SENT_BACK: &[&str] = &["id", "password", "createdAt", "updateAt", "updatedAt"];
 
-const ID_IN: &[&str] = &["query", "path"];
 const USERS: &str = "administration/v1/users";
 
 /// Words of an Abitmedia (Spanish or English) message saying a value is already used.
@@ -97,18 +93,19 @@ impl Provider for Abitmedia {
         Payload::from_iter([("status", Value::from(1))])
     }
 
-    fn reads_before_deactivating(&self, options: &toml::Table) -> bool {
-        !status_only(options)
+    fn reads_before_deactivating(&self, options: &Options) -> bool {
+        !options.get::<AbitmediaOptions>().status_only_deactivation
     }
 
     /// A `Patch` is sent as the full update Abitmedia has: its payload must hold every field.
     fn build_request(
         &self,
-        options: &toml::Table,
+        options: &Options,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
     ) -> Result<ProviderRequest, BuildError> {
+        let options: &AbitmediaOptions = options.get();
         let (method, path, body) = match op {
             Operation::Create => (http::Method::POST, USERS.to_string(), payload.clone()),
             Operation::Update | Operation::Patch => (
@@ -137,7 +134,7 @@ impl Provider for Abitmedia {
         })
     }
 
-    fn classify(&self, _options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
+    fn classify(&self, _options: &Options, op: Operation, response: &RawResponse) -> Outcome {
         match response.status {
             408 | 429 | 401 | 403 | 500..=599 => return response::classify(response),
             _ => {}
@@ -169,16 +166,11 @@ impl Provider for Abitmedia {
         }
     }
 
-    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError> {
-        target::check_known_options(options, OPTIONS)?;
-        target::choice_option(options, "id_in", ID_IN)?;
-        target::bool_option(options, STATUS_ONLY)?;
-        target::string_option(options, "auth_url")?;
-        Ok(())
+    fn parse_options(&self, options: &toml::Table) -> Result<Options, ProviderConfigError> {
+        options::parse(options).map(Options::new)
     }
 
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        self.check_options(&ctx.options)?;
         let auth_url = session::auth_url(&ctx.base_url, &ctx.options)?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::AbitmediaSession::new(
@@ -189,7 +181,7 @@ impl Provider for Abitmedia {
 }
 
 /// The user's resource: `administration/v1/users?id=17` or `administration/v1/users/17`.
-fn user_path(options: &toml::Table, user: &UserRef) -> Result<String, BuildError> {
+fn user_path(options: &AbitmediaOptions, user: &UserRef) -> Result<String, BuildError> {
     let id = match user.remote_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => id,
         _ => {
@@ -207,28 +199,20 @@ fn user_path(options: &toml::Table, user: &UserRef) -> Result<String, BuildError
             user.key
         )));
     }
-    match target::choice_option(options, "id_in", ID_IN) {
-        Ok("path") => Ok(format!("{USERS}/{id}")),
-        _ => Ok(format!("{USERS}?id={id}")),
+    match options.id_in {
+        IdIn::Path => Ok(format!("{USERS}/{id}")),
+        IdIn::Query => Ok(format!("{USERS}?id={id}")),
     }
-}
-
-/// Whether the target says the server accepts a status-only deactivation.
-fn status_only(options: &toml::Table) -> bool {
-    target::bool_option(options, STATUS_ONLY)
-        .ok()
-        .flatten()
-        .unwrap_or(false)
 }
 
 /// The body that deactivates a user: the `record` a lookup found, sent back with `status: 0`
 /// and without what a `PUT` does not take; `{"status": 0}` alone where the target allows it.
 fn deactivation(
-    options: &toml::Table,
+    options: &AbitmediaOptions,
     user: &UserRef,
     record: &Payload,
 ) -> Result<Payload, BuildError> {
-    if status_only(options) {
+    if options.status_only_deactivation {
         return Ok(Payload::from_iter([("status", Value::from(0))]));
     }
     if record.is_empty() {

@@ -15,8 +15,10 @@ use http::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
+use super::AbitmediaOptions;
 use crate::provider::bearer::{BearerSession, Token, TokenSource};
-use crate::provider::{response, target, AuthError, Credentials, ProviderConfigError};
+use crate::provider::options::option_error;
+use crate::provider::{response, target, AuthError, Credentials, Options, ProviderConfigError};
 
 /// Abitmedia's identity service, where tokens come from unless the target's `auth_url` says
 /// otherwise.
@@ -34,14 +36,11 @@ pub struct AbitmediaLogin {
 
 /// The identity service's URL for a target: its `auth_url` option resolved against its base
 /// URL, with a trailing slash.
-pub fn auth_url(
-    base_url: &url::Url,
-    options: &toml::Table,
-) -> Result<url::Url, ProviderConfigError> {
-    let configured = target::string_option(options, "auth_url")?.unwrap_or(DEFAULT_AUTH_URL);
+pub fn auth_url(base_url: &url::Url, options: &Options) -> Result<url::Url, ProviderConfigError> {
+    let configured = options.get::<AbitmediaOptions>().auth_url.as_deref();
     let mut url = base_url
-        .join(configured)
-        .map_err(|e| target::option_error("auth_url", &format!("not a URL: {e}")))?;
+        .join(configured.unwrap_or(DEFAULT_AUTH_URL))
+        .map_err(|e| option_error("auth_url", &format!("not a URL: {e}")))?;
     if !url.path().ends_with('/') {
         url.set_path(&format!("{}/", url.path()));
     }

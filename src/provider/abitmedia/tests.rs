@@ -17,7 +17,7 @@ use crate::provider::bearer::testing::serve;
 use crate::provider::response::testing::{response, with_retry_after};
 use crate::provider::test_support::{
     assert_bearer, assert_concurrent_first_requests_get, assert_configured_token_sent_as_is,
-    assert_debug_hides, assert_login_refused, context, no_options, payload,
+    assert_debug_hides, assert_login_refused, context, payload, refusal,
 };
 
 /// Ana, with her Abitmedia id when known.
@@ -25,8 +25,14 @@ fn user(remote_id: Option<&str>) -> UserRef {
     crate::provider::test_support::user("ana@example.com", remote_id)
 }
 
-fn options(text: &str) -> toml::Table {
-    text.parse().unwrap()
+/// Abitmedia options from `text`.
+fn options(text: &str) -> Options {
+    crate::provider::test_support::options(&Abitmedia, text)
+}
+
+/// The options of a target that sets none.
+fn no_options() -> Options {
+    options("")
 }
 
 #[test]
@@ -109,7 +115,7 @@ fn deactivate_puts_the_record_back_inactive_without_a_password() {
 
 #[test]
 fn a_status_only_deactivation_only_when_the_target_says_the_server_takes_it() {
-    let options: toml::Table = "status_only_deactivation = true".parse().unwrap();
+    let options = options("status_only_deactivation = true");
     assert!(!Abitmedia.reads_before_deactivating(&options));
     let req = Abitmedia
         .build_request(
@@ -339,6 +345,7 @@ async fn server() -> (String, Arc<Identity>) {
 /// A target at `base` whose identity service is under `/id/`, logging in as the admin.
 fn ctx(base: &str, password: &str) -> TargetContext {
     context(
+        &Abitmedia,
         base,
         [("email", "admin@example.com"), ("password", password)],
         "auth_url = \"/id\"",
@@ -438,6 +445,7 @@ async fn refused_credentials_are_an_auth_error_without_secrets() {
 #[tokio::test]
 async fn a_configured_token_is_sent_as_is() {
     let c = context(
+        &Abitmedia,
         "http://127.0.0.1:9/",
         [("token", "static-marker")],
         "auth_url = \"/id\"",
@@ -448,9 +456,9 @@ async fn a_configured_token_is_sent_as_is() {
 
 #[test]
 fn unknown_options_are_refused() {
-    let mut c = ctx("http://127.0.0.1/", "x");
-    c.options = options("id_in = \"header\"");
-    assert_eq!(Abitmedia.session(&c).err().unwrap().key, "options.id_in");
-    c.options = options("idin = \"path\"");
-    assert_eq!(Abitmedia.session(&c).err().unwrap().key, "options.idin");
+    assert_eq!(
+        refusal(&Abitmedia, "id_in = \"header\"").key,
+        "options.id_in"
+    );
+    assert_eq!(refusal(&Abitmedia, "idin = \"path\"").key, "options.idin");
 }

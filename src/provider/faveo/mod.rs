@@ -21,6 +21,7 @@
 //! Response"); any other answer, 200 or not, is not synced, and a create's answer must hold the
 //! new user's id. Faveo has no documented way to look a user up.
 
+pub mod options;
 pub mod schema;
 pub mod session;
 #[cfg(test)]
@@ -32,32 +33,17 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, BuildError, Operation, Outcome, Provider, ProviderConfigError,
+    response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
     ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
+pub use options::{FaveoOptions, REMOVE_LINKS};
 
 /// The Faveo provider.
 pub struct Faveo;
 
-/// The options a Faveo target takes: what a deactivation does with the leaver's tickets.
-pub const OPTIONS: &[&str] = &[
-    "action_on_owned_tickets",
-    "set_owner_to",
-    "action_on_assigned_tickets",
-    "set_assignee_to",
-    REMOVE_LINKS,
-];
-
 /// The fields an update must carry, or Faveo removes the user's organisation links.
 pub const ORGANISATION_FIELDS: &[&str] = &["organization", "organisation_department", "related"];
-
-/// The option that accepts that updates remove organisation links (a mapping without the
-/// organisation fields).
-pub const REMOVE_LINKS: &str = "updates_remove_organisation_links";
-
-const OWNED_ACTIONS: &[&str] = &["close", "change_owner"];
-const ASSIGNED_ACTIONS: &[&str] = &["surrender", "change_assignee"];
 
 /// Fields whose "has already been taken" means the user (or a user) already exists.
 const UNIQUE_FIELDS: &[&str] = &["email", "user_name", "mobile", "mobile_phone"];
@@ -99,9 +85,11 @@ impl Provider for Faveo {
     fn check_target(
         &self,
         mapped: &[&str],
-        options: &toml::Table,
+        options: &Options,
     ) -> Result<Option<String>, ProviderConfigError> {
-        let accepted = target::bool_option(options, REMOVE_LINKS)?.unwrap_or(false);
+        let accepted = options
+            .get::<FaveoOptions>()
+            .updates_remove_organisation_links;
         let missing: Vec<&str> = ORGANISATION_FIELDS
             .iter()
             .copied()
@@ -132,7 +120,7 @@ impl Provider for Faveo {
     /// A `Patch` is sent as the full update Faveo has: its payload must hold every field.
     fn build_request(
         &self,
-        options: &toml::Table,
+        options: &Options,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
@@ -145,7 +133,7 @@ impl Provider for Faveo {
             ),
             Operation::Deactivate => (
                 format!("v3/api/account/deactivate/{}", remote_id(user)?),
-                deactivate_body(options)?,
+                options.get::<FaveoOptions>().deactivate_body.clone(),
             ),
             Operation::Reactivate | Operation::Lookup => {
                 return Err(super::no_request(self.name(), op))
@@ -158,7 +146,7 @@ impl Provider for Faveo {
         })
     }
 
-    fn classify(&self, _options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
+    fn classify(&self, _options: &Options, op: Operation, response: &RawResponse) -> Outcome {
         let json = response::json(&response.body).unwrap_or(Value::Null);
         if asks_to_login_again(&json) {
             return Outcome::AuthFailed {
@@ -199,15 +187,11 @@ impl Provider for Faveo {
         }
     }
 
-    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError> {
-        target::check_known_options(options, OPTIONS)?;
-        deactivate_body(options)?;
-        target::bool_option(options, REMOVE_LINKS)?;
-        Ok(())
+    fn parse_options(&self, options: &toml::Table) -> Result<Options, ProviderConfigError> {
+        options::parse(options).map(Options::new)
     }
 
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        self.check_options(&ctx.options)?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::FaveoSession::new(
             &ctx.base_url,
@@ -226,47 +210,6 @@ fn remote_id(user: &UserRef) -> Result<String, BuildError> {
             user.key
         ))),
     }
-}
-
-/// The deactivation body from the target's options (see the module docs).
-fn deactivate_body(options: &toml::Table) -> Result<Payload, ProviderConfigError> {
-    let mut body = serde_json::Map::new();
-    for (action, allowed, transfer, target_id) in [
-        (
-            "action_on_owned_tickets",
-            OWNED_ACTIONS,
-            "change_owner",
-            "set_owner_to",
-        ),
-        (
-            "action_on_assigned_tickets",
-            ASSIGNED_ACTIONS,
-            "change_assignee",
-            "set_assignee_to",
-        ),
-    ] {
-        let chosen = target::choice_option(options, action, allowed)?;
-        body.insert(action.into(), Value::String(chosen.into()));
-        match target::integer_option(options, target_id)? {
-            Some(id) if chosen == transfer => {
-                body.insert(target_id.into(), Value::from(id));
-            }
-            None if chosen == transfer => {
-                return Err(target::option_error(
-                    target_id,
-                    &format!("required when {action} = \"{transfer}\" (a Faveo user id)"),
-                ));
-            }
-            Some(_) => {
-                return Err(target::option_error(
-                    target_id,
-                    &format!("only used when {action} = \"{transfer}\""),
-                ));
-            }
-            None => {}
-        }
-    }
-    Ok(Payload::from(body))
 }
 
 /// Faveo's answer to a missing or expired token (`{"result":{"fails":"Unauthorized! Please

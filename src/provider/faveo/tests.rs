@@ -16,8 +16,18 @@ use crate::provider::bearer::testing::serve;
 use crate::provider::response::testing::{response, with_retry_after};
 use crate::provider::test_support::{
     assert_bearer, assert_concurrent_first_requests_get, assert_configured_token_sent_as_is,
-    assert_debug_hides, assert_login_refused, context, no_options, payload,
+    assert_debug_hides, assert_login_refused, context, payload, refusal,
 };
+
+/// Faveo options from `text`.
+fn options(text: &str) -> Options {
+    crate::provider::test_support::options(&Faveo, text)
+}
+
+/// The options of a target that sets none.
+fn no_options() -> Options {
+    options("")
+}
 
 /// The user `e1`, with its Faveo id when known.
 fn user(remote_id: Option<&str>) -> UserRef {
@@ -84,9 +94,7 @@ fn deactivate_sends_the_ticket_actions() {
         Value::from(req.body.unwrap()),
         json!({"action_on_owned_tickets": "close", "action_on_assigned_tickets": "surrender"})
     );
-    let options: toml::Table = "action_on_owned_tickets = \"change_owner\"\nset_owner_to = 5"
-        .parse()
-        .unwrap();
+    let options = options("action_on_owned_tickets = \"change_owner\"\nset_owner_to = 5");
     let req = Faveo
         .build_request(
             &options,
@@ -103,7 +111,7 @@ fn deactivate_sends_the_ticket_actions() {
 }
 
 #[test]
-fn bad_deactivate_options_are_refused_when_the_session_opens() {
+fn bad_deactivate_options_are_refused_when_the_options_are_parsed() {
     for (options, key) in [
         (
             "action_on_owned_tickets = \"change_owner\"",
@@ -115,10 +123,7 @@ fn bad_deactivate_options_are_refused_when_the_session_opens() {
         ),
         ("set_assignee_to = 3", "options.set_assignee_to"),
     ] {
-        let err = Faveo
-            .session(&ctx(options, "http://127.0.0.1/"))
-            .err()
-            .unwrap();
+        let err = refusal(&Faveo, options);
         assert_eq!(err.key, key, "{options}");
     }
 }
@@ -280,6 +285,7 @@ async fn server() -> (String, Arc<Login>) {
 /// A target at `base` with `options`, logging in as the admin with the right password.
 fn ctx(options: &str, base: &str) -> TargetContext {
     context(
+        &Faveo,
         base,
         [("email", "admin@example.com"), ("password", "pw-marker")],
         options,
@@ -317,6 +323,7 @@ async fn a_refused_token_leads_to_a_new_login() {
 async fn refused_credentials_stop_without_showing_the_password() {
     let (base, state) = server().await;
     let c = context(
+        &Faveo,
         &base,
         [("user_name", "admin"), ("password", "wrong-marker")],
         "",
@@ -333,7 +340,12 @@ async fn refused_credentials_stop_without_showing_the_password() {
 
 #[tokio::test]
 async fn a_configured_token_is_sent_as_is_and_never_renewed() {
-    let c = context("http://127.0.0.1:9/", [("token", "static-marker")], "");
+    let c = context(
+        &Faveo,
+        "http://127.0.0.1:9/",
+        [("token", "static-marker")],
+        "",
+    );
     let session = Faveo.session(&c).unwrap();
     assert_configured_token_sent_as_is(session.as_ref(), "static-marker").await;
     assert_debug_hides(

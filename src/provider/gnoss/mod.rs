@@ -19,6 +19,7 @@
 //! `community_id` takes the target's `options.community_id` before it is validated.
 
 pub mod oauth;
+pub mod options;
 pub mod schema;
 pub mod session;
 #[cfg(test)]
@@ -30,19 +31,14 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, BuildError, Operation, Outcome, Provider, ProviderConfigError,
+    response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
     ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::{FieldError, Schema};
+pub use options::GnossOptions;
 
 /// The Gnoss provider.
 pub struct Gnoss;
-
-/// The options a GNOSS target takes: `signing` and a default `community_id` (used when the
-/// payload has none, e.g. to block a leaver who is no longer in the export).
-pub const OPTIONS: &[&str] = &["signing", "community_id"];
-
-const SIGNING_STYLES: &[&str] = &["gnoss", "rfc5849"];
 
 impl Provider for Gnoss {
     fn name(&self) -> &'static str {
@@ -67,10 +63,10 @@ impl Provider for Gnoss {
     }
 
     /// `user/block` names the community, and a leaver has no row to give it.
-    fn check_deactivation(&self, options: &toml::Table) -> Result<(), (&'static str, String)> {
-        match options.get("community_id").and_then(toml::Value::as_str) {
-            Some(id) if !id.trim().is_empty() => Ok(()),
-            _ => Err(("community_id", LEAVER_WITHOUT_COMMUNITY.to_string())),
+    fn check_deactivation(&self, options: &Options) -> Result<(), (&'static str, String)> {
+        match options.get::<GnossOptions>().community_id {
+            Some(_) => Ok(()),
+            None => Err(("community_id", LEAVER_WITHOUT_COMMUNITY.to_string())),
         }
     }
 
@@ -85,12 +81,10 @@ impl Provider for Gnoss {
 
     /// The page: "community_id ... Optional"; every call is about one community, so a row
     /// without one takes the target's.
-    fn option_fields(&self, options: &toml::Table) -> Payload {
-        match options.get("community_id").and_then(toml::Value::as_str) {
-            Some(id) if !id.trim().is_empty() => {
-                Payload::from_iter([("community_id", Value::String(id.trim().to_string()))])
-            }
-            _ => Payload::new(),
+    fn option_fields(&self, options: &Options) -> Payload {
+        match &options.get::<GnossOptions>().community_id {
+            Some(id) => Payload::from_iter([("community_id", Value::String(id.clone()))]),
+            None => Payload::new(),
         }
     }
 
@@ -101,11 +95,12 @@ impl Provider for Gnoss {
 
     fn build_request(
         &self,
-        options: &toml::Table,
+        options: &Options,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
     ) -> Result<ProviderRequest, BuildError> {
+        let options: &GnossOptions = options.get();
         let (path, body) = match op {
             Operation::Create => ("user/create-user", payload.clone()),
             Operation::Lookup => {
@@ -161,7 +156,7 @@ impl Provider for Gnoss {
         })
     }
 
-    fn classify(&self, _options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
+    fn classify(&self, _options: &Options, op: Operation, response: &RawResponse) -> Outcome {
         match (op, response.status) {
             (Operation::Lookup, 200..=299) => {
                 let found = response::json_object(&response.body)
@@ -199,24 +194,12 @@ impl Provider for Gnoss {
         }
     }
 
-    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError> {
-        target::check_known_options(options, OPTIONS)?;
-        target::choice_option(options, "signing", SIGNING_STYLES)?;
-        match target::string_option(options, "community_id")? {
-            Some(id) if uuid::Uuid::try_parse(id.trim()).is_err() => Err(target::option_error(
-                "community_id",
-                &format!("{id:?} is not a GUID (GNOSS identifies a community by one)"),
-            )),
-            _ => Ok(()),
-        }
+    fn parse_options(&self, options: &toml::Table) -> Result<Options, ProviderConfigError> {
+        options::parse(options).map(Options::new)
     }
 
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        self.check_options(&ctx.options)?;
-        let style = match target::choice_option(&ctx.options, "signing", SIGNING_STYLES)? {
-            "rfc5849" => oauth::SigningStyle::Rfc5849,
-            _ => oauth::SigningStyle::Gnoss,
-        };
+        let style = ctx.options.get::<GnossOptions>().signing;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::OAuthSession::new(
             &ctx.credentials,
@@ -265,7 +248,7 @@ const LEAVER_WITHOUT_COMMUNITY: &str =
 /// The payload's `community_id`, else the target's `community_id` option. A leaver's block
 /// has no payload: only the option can give it one, and the error says so.
 fn community_id(
-    options: &toml::Table,
+    options: &GnossOptions,
     payload: &Payload,
     op: Operation,
 ) -> Result<String, BuildError> {
@@ -273,7 +256,7 @@ fn community_id(
         .get("community_id")
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty())
-        .or_else(|| options.get("community_id").and_then(toml::Value::as_str))
+        .or(options.community_id.as_deref())
         .map(str::to_string)
         .ok_or_else(|| {
             BuildError::Incomplete(match op {

@@ -10,7 +10,17 @@ use serde_json::json;
 use super::oauth::{OAuthKeys, SigningStyle};
 use super::*;
 use crate::provider::response::testing::{response, with_retry_after};
-use crate::provider::test_support::{assert_debug_hides, context, no_options, payload, user};
+use crate::provider::test_support::{assert_debug_hides, context, payload, refusal, user};
+
+/// GNOSS options from `text`.
+fn options(text: &str) -> Options {
+    crate::provider::test_support::options(&Gnoss, text)
+}
+
+/// The options of a target that sets none.
+fn no_options() -> Options {
+    options("")
+}
 
 const COMMUNITY: &str = "1ede819e-9d0f-41e9-855b-bbebc7f08dd1";
 const USER: &str = "50b7615f-e32d-469d-ad93-d5829ab983ef";
@@ -19,6 +29,7 @@ const USER: &str = "50b7615f-e32d-469d-ad93-d5829ab983ef";
 fn ctx(options: &str) -> TargetContext {
     let keys = ["consumer_key", "consumer_secret", "token", "token_secret"];
     context(
+        &Gnoss,
         "http://127.0.0.1/api/",
         keys.map(|name| (name, format!("{name}-marker"))),
         options,
@@ -137,7 +148,7 @@ fn a_create_answer_without_a_guid_is_not_synced() {
 
 #[test]
 fn a_row_without_community_takes_the_options() {
-    let options: toml::Table = format!("community_id = \"{COMMUNITY}\"").parse().unwrap();
+    let options = options(&format!("community_id = \"{COMMUNITY}\""));
     assert_eq!(
         Value::from(Gnoss.option_fields(&options)),
         json!({"community_id": COMMUNITY})
@@ -146,7 +157,7 @@ fn a_row_without_community_takes_the_options() {
 
 #[test]
 fn deactivate_blocks_with_the_community_from_the_options() {
-    let options: toml::Table = format!("community_id = \"{COMMUNITY}\"").parse().unwrap();
+    let options = options(&format!("community_id = \"{COMMUNITY}\""));
     let req = Gnoss
         .build_request(
             &options,
@@ -328,12 +339,12 @@ async fn every_attempt_is_signed_with_a_fresh_nonce_and_the_current_time() {
 fn signing_option_and_debug() {
     assert!(Gnoss.session(&ctx("signing = \"rfc5849\"")).is_ok());
     assert!(Gnoss.session(&ctx("")).is_ok());
-    let err = Gnoss.session(&ctx("signing = \"hmac\"")).err().unwrap();
+    let err = refusal(&Gnoss, "signing = \"hmac\"");
     assert_eq!(err.key, "options.signing");
     let direct = session::OAuthSession::new(&ctx("").credentials, SigningStyle::Gnoss).unwrap();
     assert_eq!(direct.style(), SigningStyle::Gnoss);
     assert_debug_hides(&direct, &["marker"]);
-    let incomplete = context("http://127.0.0.1/api/", [("consumer_key", "k")], "");
+    let incomplete = context(&Gnoss, "http://127.0.0.1/api/", [("consumer_key", "k")], "");
     let err = Gnoss.session(&incomplete).err().unwrap();
     assert!(err
         .message

@@ -17,6 +17,7 @@
 //! - success is a 2xx whose body is a JSON object (a 204 to a change): the pages document no
 //!   answer body, and an HTML page or an empty 200 from a proxy must not count as synced.
 
+pub mod options;
 pub mod schema;
 pub mod session;
 #[cfg(test)]
@@ -28,20 +29,14 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, BuildError, Operation, Outcome, Provider, ProviderConfigError,
+    response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
     ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use crate::validate::Schema;
+pub use options::{MeetingLawyersOptions, DEFAULT_CONFLICT_STATUSES};
 
 /// The MeetingLawyers provider.
 pub struct MeetingLawyers;
-
-/// Statuses that mean "this user exists" on create, unless the target's `conflict_statuses`
-/// option says otherwise.
-pub const DEFAULT_CONFLICT_STATUSES: &[u16] = &[409, 422];
-
-/// The options a MeetingLawyers target takes.
-pub const OPTIONS: &[&str] = &["conflict_statuses"];
 
 const USERS: &str = "s2s/v1/users";
 
@@ -79,7 +74,7 @@ impl Provider for MeetingLawyers {
 
     fn build_request(
         &self,
-        _options: &toml::Table,
+        _options: &Options,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
@@ -124,21 +119,16 @@ impl Provider for MeetingLawyers {
         })
     }
 
-    fn classify(&self, options: &toml::Table, op: Operation, response: &RawResponse) -> Outcome {
-        // Checked when the session opened; a bad value cannot get here.
-        let statuses = conflict_statuses(options).ok().flatten();
-        let statuses = statuses.as_deref().unwrap_or(DEFAULT_CONFLICT_STATUSES);
+    fn classify(&self, options: &Options, op: Operation, response: &RawResponse) -> Outcome {
+        let statuses = &options.get::<MeetingLawyersOptions>().conflict_statuses;
         classify_with_conflicts(op, response, statuses)
     }
 
-    fn check_options(&self, options: &toml::Table) -> Result<(), ProviderConfigError> {
-        target::check_known_options(options, OPTIONS)?;
-        conflict_statuses(options)?;
-        Ok(())
+    fn parse_options(&self, options: &toml::Table) -> Result<Options, ProviderConfigError> {
+        options::parse(options).map(Options::new)
     }
 
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
-        self.check_options(&ctx.options)?;
         target::credential_set(&ctx.credentials, self.credential_sets())?;
         Ok(Arc::new(session::HeaderSession::new(&ctx.credentials)?))
     }
@@ -187,28 +177,4 @@ fn classify_with_conflicts(
         }
         _ => response::classify(response),
     }
-}
-
-/// The `conflict_statuses` option: a list of HTTP statuses (4xx), if set.
-fn conflict_statuses(options: &toml::Table) -> Result<Option<Vec<u16>>, ProviderConfigError> {
-    let Some(value) = options.get("conflict_statuses") else {
-        return Ok(None);
-    };
-    let invalid = || {
-        target::option_error(
-            "conflict_statuses",
-            "expected a list of 4xx HTTP statuses, e.g. [409, 422]",
-        )
-    };
-    let items = value.as_array().ok_or_else(invalid)?;
-    items
-        .iter()
-        .map(|item| {
-            item.as_integer()
-                .and_then(|n| u16::try_from(n).ok())
-                .filter(|n| (400..500).contains(n))
-                .ok_or_else(invalid)
-        })
-        .collect::<Result<Vec<u16>, _>>()
-        .map(Some)
 }

@@ -7,8 +7,18 @@ use serde_json::json;
 
 use super::*;
 use crate::provider::response::testing::{response, with_retry_after};
-use crate::provider::test_support::{assert_debug_hides, context, no_options, payload};
+use crate::provider::test_support::{assert_debug_hides, context, payload, refusal};
 use crate::provider::Credentials;
+
+/// MeetingLawyers options from `text`.
+fn options(text: &str) -> Options {
+    crate::provider::test_support::options(&MeetingLawyers, text)
+}
+
+/// The options of a target that sets none.
+fn no_options() -> Options {
+    options("")
+}
 
 /// The user `key` (MeetingLawyers keeps no id of its own).
 fn user(key: &str) -> UserRef {
@@ -18,6 +28,7 @@ fn user(key: &str) -> UserRef {
 /// A target with `options` and both keys, `ak-marker` and `sk-marker`.
 fn ctx(options: &str) -> TargetContext {
     context(
+        &MeetingLawyers,
         "http://127.0.0.1/",
         [("api_key", "ak-marker"), ("secret_key", "sk-marker")],
         options,
@@ -110,7 +121,7 @@ fn create_answered_409_or_422_means_the_user_exists() {
 
 #[test]
 fn conflict_statuses_come_from_the_target_options() {
-    let options: toml::Table = "conflict_statuses = [409, 400]".parse().unwrap();
+    let options = options("conflict_statuses = [409, 400]");
     let bad_request = response(400, "user_id already registered");
     assert!(matches!(
         MeetingLawyers.classify(&options, Operation::Create, &bad_request),
@@ -127,13 +138,10 @@ fn conflict_statuses_come_from_the_target_options() {
 }
 
 #[test]
-fn bad_conflict_statuses_are_refused_when_the_session_opens() {
-    let err = MeetingLawyers
-        .session(&ctx("conflict_statuses = [200]"))
-        .err()
-        .unwrap();
+fn bad_conflict_statuses_are_refused_when_the_options_are_parsed() {
+    let err = refusal(&MeetingLawyers, "conflict_statuses = [200]");
     assert_eq!(err.key, "options.conflict_statuses");
-    let err = MeetingLawyers.session(&ctx("retries = 3")).err().unwrap();
+    let err = refusal(&MeetingLawyers, "retries = 3");
     assert_eq!(err.key, "options.retries");
 }
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use usersync::payload::Payload;
 use usersync::provider::{
-    AuthError, Operation, Outcome, Provider, ProviderConfigError, ProviderRequest, RawResponse,
-    Reactivation, Session, TargetContext, UserRef,
+    AuthError, Operation, Options, Outcome, Provider, ProviderConfigError, ProviderRequest,
+    RawResponse, Reactivation, Session, TargetContext, UserRef,
 };
 use usersync::validate::{FieldError, Schema};
 
@@ -23,6 +23,11 @@ static SCHEMA: Schema = Schema {
 };
 
 pub struct FakeProvider;
+
+/// The fake takes no options.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FakeOptions {}
 
 impl Provider for FakeProvider {
     fn name(&self) -> &'static str {
@@ -45,7 +50,7 @@ impl Provider for FakeProvider {
     }
     fn build_request(
         &self,
-        _options: &toml::Table,
+        _options: &Options,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
@@ -76,7 +81,7 @@ impl Provider for FakeProvider {
             body: Some(body),
         })
     }
-    fn classify(&self, _options: &toml::Table, _op: Operation, response: &RawResponse) -> Outcome {
+    fn classify(&self, _options: &Options, _op: Operation, response: &RawResponse) -> Outcome {
         let text = String::from_utf8_lossy(&response.body).to_string();
         match response.status {
             200..=201 => Outcome::Synced {
@@ -105,8 +110,8 @@ impl Provider for FakeProvider {
             },
         }
     }
-    fn check_options(&self, _options: &toml::Table) -> Result<(), ProviderConfigError> {
-        Ok(())
+    fn parse_options(&self, options: &toml::Table) -> Result<Options, ProviderConfigError> {
+        usersync::provider::options::parse::<FakeOptions>(options, &[]).map(Options::new)
     }
     fn session(&self, _ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError> {
         Ok(Arc::new(TestSession::with_token("good")))

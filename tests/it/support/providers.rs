@@ -11,8 +11,8 @@ use usersync::mock::{
 };
 use usersync::payload::Payload;
 use usersync::provider::{
-    AuthError, Credentials, Operation, Outcome, Provider, RawResponse, Session, TargetContext,
-    UserRef,
+    AuthError, Credentials, Operation, Options, Outcome, Provider, RawResponse, Session,
+    TargetContext, UserRef,
 };
 
 /// What one attempt came to.
@@ -46,7 +46,7 @@ pub struct Target {
 }
 
 /// The target context of a target at `mock` with `credentials` and `options`.
-pub fn context(mock: &MockHandle, credentials: Credentials, options: toml::Table) -> TargetContext {
+pub fn context(mock: &MockHandle, credentials: Credentials, options: Options) -> TargetContext {
     TargetContext {
         base_url: mock.url.clone(),
         credentials,
@@ -64,6 +64,7 @@ impl Target {
     ) -> Target {
         let provider = usersync::provider::by_name(name).unwrap();
         let mock = mock::start(provider, opts).await.unwrap();
+        let options = provider.parse_options(&options).unwrap();
         let ctx = context(&mock, credentials, options);
         let session = provider.session(&ctx).unwrap();
         Target {
