@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
-use super::control::Target;
+use super::control::Destination;
 use super::ratelimit_headers::{parse_rate_limit, RateLimitInfo};
 use super::FailureCode;
 use crate::payload::Payload;
@@ -28,7 +28,7 @@ impl Prepared {
     /// sends only on create never leaves in any other request. The error says why the provider
     /// cannot do it (unsupported operation, missing remote id, bad path).
     pub(super) fn build(
-        target: &Target,
+        target: &Destination,
         op: Operation,
         user: &UserRef,
         payload: &Payload,
@@ -108,7 +108,7 @@ impl Answer {
 }
 
 /// Sends `prepared` once (for operation `op`) and classifies the answer.
-pub(super) async fn send(target: &Target, op: Operation, prepared: &Prepared) -> Answer {
+pub(super) async fn send(target: &Destination, op: Operation, prepared: &Prepared) -> Answer {
     let mut request = reqwest::Request::new(prepared.method.clone(), prepared.url.clone());
     let headers = request.headers_mut();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));

@@ -22,7 +22,7 @@ use super::{AbortReason, DispatchSettings, FailureCode};
 use crate::provider::{Options, Outcome, Provider, Session};
 
 /// The target a dispatcher sends to, and how.
-pub(super) struct Target {
+pub(super) struct Destination {
     pub provider: &'static dyn Provider,
     pub session: Arc<dyn Session>,
     pub client: reqwest::Client,
@@ -48,7 +48,7 @@ pub(super) enum Phase {
 
 /// The shared state of one run.
 pub(super) struct Control {
-    pub target: Arc<Target>,
+    pub target: Arc<Destination>,
     phase: watch::Sender<Phase>,
     reason: Mutex<Option<AbortReason>>,
     started: Instant,
@@ -81,7 +81,7 @@ pub(super) struct Counters {
 }
 
 impl Control {
-    pub(super) fn new(target: Arc<Target>) -> Control {
+    pub(super) fn new(target: Arc<Destination>) -> Control {
         let adaptive =
             target.settings.adaptive.as_ref().map(|start| {
                 Adaptive::new(start, target.settings.concurrency, target.provider.name())

@@ -34,7 +34,7 @@ use tokio::sync::watch;
 
 use super::attempt::{self, Answer, AnswerKind, Prepared};
 use super::backoff::retry_delay;
-use super::control::{reached, Control, Phase, Target};
+use super::control::{reached, Control, Destination, Phase};
 use super::{AbortReason, FailureCode, FinalOutcome, Job, JobResult};
 use crate::ledger::RowNote;
 use crate::notes;
@@ -176,7 +176,7 @@ impl Progress {
     /// The request of `op` for this job's user and `payload`.
     fn build(
         &self,
-        target: &Target,
+        target: &Destination,
         op: Operation,
         job: &Job,
         payload: &Payload,
@@ -428,7 +428,7 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
 /// After a conflict: a create is sent again as an update of the existing user; anything else,
 /// or a provider that cannot build that update, fails `conflict`.
 fn switch_to_update(
-    target: &Target,
+    target: &Destination,
     job: &Job,
     progress: &mut Progress,
     conflict: Failure,
@@ -471,7 +471,12 @@ fn switch_to_update(
 /// answer said (see the rules at the top of this file). A refusal becomes the row's note, which
 /// the log gives as a warning with the row's outcome; the provider's own answer, which may
 /// repeat personal data, is logged here at `-v` only.
-fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: AnswerKind) -> Next {
+fn then_update(
+    target: &Destination,
+    job: &Job,
+    progress: &mut Progress,
+    answer: AnswerKind,
+) -> Next {
     let status = progress.last_status;
     if let AnswerKind::Classified(
         Outcome::Rejected { detail, .. } | Outcome::Conflict { detail, .. },
@@ -505,7 +510,7 @@ fn then_update(target: &Target, job: &Job, progress: &mut Progress, answer: Answ
 
 /// After a lookup's answer: goes on with what the provider holds (see the rules at the top of
 /// this file).
-fn after_lookup(target: &Target, job: &Job, progress: &mut Progress, answer: Outcome) -> Next {
+fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer: Outcome) -> Next {
     let purpose = progress.lookup.take();
     let found = match answer {
         Outcome::Found { remote_id, record } => Some((remote_id, record)),

@@ -19,14 +19,14 @@ use governor::{Quota, RateLimiter};
 use tokio::sync::mpsc;
 
 use super::breaker::Breaker;
-use super::control::{Control, Phase, Target};
+use super::control::{Control, Destination, Phase};
 use super::stop::{StopLevel, StopSignal};
 use super::{job, AbortReason, DispatchReport, DispatchSettings, Job, JobResult};
 use crate::provider::{Options, Provider, Session};
 
 /// Sends jobs to one target. Build one per target and run; the rate limiter persists across runs.
 pub struct Dispatcher {
-    target: Arc<Target>,
+    target: Arc<Destination>,
 }
 
 /// A setting the dispatcher cannot work with.
@@ -70,7 +70,7 @@ impl Dispatcher {
             base_url.set_path(&path);
         }
         Ok(Dispatcher {
-            target: Arc::new(Target {
+            target: Arc::new(Destination {
                 provider,
                 session,
                 client,

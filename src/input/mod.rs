@@ -275,7 +275,8 @@ impl Record {
     }
 }
 
-enum Source {
+/// The reader of the file's format.
+enum FormatReader {
     Csv(csv_source::CsvSource),
     Jsonl(jsonl_source::JsonlSource),
 }
@@ -285,7 +286,7 @@ pub struct InputReader {
     path: PathBuf,
     format: Format,
     header: Header,
-    source: Source,
+    source: FormatReader,
     record: Record,
 }
 
@@ -302,13 +303,13 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<InputReader, InputErr
         Format::Csv => {
             let (src, names) = csv_source::CsvSource::open(path, options)?;
             (
-                Source::Csv(src),
+                FormatReader::Csv(src),
                 Header::Csv(names),
                 Values::Csv(csv::StringRecord::new()),
             )
         }
         Format::Jsonl => (
-            Source::Jsonl(jsonl_source::JsonlSource::open(path, options.encoding)?),
+            FormatReader::Jsonl(jsonl_source::JsonlSource::open(path, options.encoding)?),
             Header::Jsonl,
             Values::Json(serde_json::Map::new()),
         ),
@@ -358,8 +359,8 @@ impl InputReader {
     /// Reads the next row into the reader's buffer and lends it; `None` at the end of the file.
     pub fn read(&mut self) -> Result<Option<&Record>, InputError> {
         let more = match &mut self.source {
-            Source::Csv(src) => src.read_into(&mut self.record)?,
-            Source::Jsonl(src) => src.read_into(&mut self.record)?,
+            FormatReader::Csv(src) => src.read_into(&mut self.record)?,
+            FormatReader::Jsonl(src) => src.read_into(&mut self.record)?,
         };
         Ok(more.then_some(&self.record))
     }
@@ -367,8 +368,8 @@ impl InputReader {
     /// About how many bytes of the file have been read so far (for estimates).
     pub fn bytes_read(&self) -> u64 {
         match &self.source {
-            Source::Csv(src) => src.bytes_read(),
-            Source::Jsonl(src) => src.bytes_read(),
+            FormatReader::Csv(src) => src.bytes_read(),
+            FormatReader::Jsonl(src) => src.bytes_read(),
         }
     }
 

@@ -19,7 +19,7 @@ use super::{timestamp, Ledger};
 
 /// One message's worth of rows for the writer.
 #[derive(Debug)]
-pub(crate) enum Record {
+pub(crate) enum WriteBatch {
     Intents {
         run: RunId,
         intents: Vec<Intent>,
@@ -30,12 +30,12 @@ pub(crate) enum Record {
     },
 }
 
-impl Record {
+impl WriteBatch {
     /// The number of rows it writes (what batch sizes count).
     pub(crate) fn rows(&self) -> usize {
         match self {
-            Record::Intents { intents, .. } => intents.len(),
-            Record::Outcomes { outcomes, .. } => outcomes.len(),
+            WriteBatch::Intents { intents, .. } => intents.len(),
+            WriteBatch::Outcomes { outcomes, .. } => outcomes.len(),
         }
     }
 }
@@ -125,7 +125,7 @@ impl Ledger {
     pub(crate) fn write_batch<'a>(
         &mut self,
         state: &mut WriteState,
-        records: impl Iterator<Item = &'a Record>,
+        records: impl Iterator<Item = &'a WriteBatch>,
     ) -> Result<(), LedgerError> {
         let path = self.path.clone();
         let now = timestamp(Utc::now());
@@ -134,10 +134,10 @@ impl Ledger {
             let mut stmts = Statements::prepare(&tx).ctx(&path, "prepare the ledger's writes")?;
             for record in records {
                 match record {
-                    Record::Intents { run, intents } => stmts
+                    WriteBatch::Intents { run, intents } => stmts
                         .intents(*run, intents, &now)
                         .ctx(&path, "record request intents")?,
-                    Record::Outcomes { run, outcomes } => {
+                    WriteBatch::Outcomes { run, outcomes } => {
                         let target = run_target(&tx, state, *run, &path)?;
                         stmts
                             .outcomes(*run, target, outcomes, &now)

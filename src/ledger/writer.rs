@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::error::LedgerError;
 use super::outcomes::{Intent, RowOutcome};
-use super::record::{Record, WriteState};
+use super::record::{WriteBatch, WriteState};
 use super::runs::RunId;
 use super::Ledger;
 
@@ -55,7 +55,10 @@ type Ack = oneshot::Sender<Result<(), LedgerError>>;
 
 #[derive(Debug)]
 enum Message {
-    Write { record: Record, ack: Option<Ack> },
+    Write {
+        record: WriteBatch,
+        ack: Option<Ack>,
+    },
     Flush(Ack),
 }
 
@@ -103,7 +106,7 @@ impl LedgerHandle {
             return Ok(());
         }
         let (ack, done) = oneshot::channel();
-        let record = Record::Intents { run, intents };
+        let record = WriteBatch::Intents { run, intents };
         self.send(Message::Write {
             record,
             ack: Some(ack),
@@ -128,7 +131,7 @@ impl LedgerHandle {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let record = Record::Outcomes { run, outcomes };
+        let record = WriteBatch::Outcomes { run, outcomes };
         self.send(Message::Write { record, ack: None }).await
     }
 
@@ -167,7 +170,7 @@ impl LedgerHandle {
 /// A batch being gathered.
 #[derive(Default)]
 struct Batch {
-    records: Vec<Record>,
+    records: Vec<WriteBatch>,
     acks: Vec<Ack>,
     rows: usize,
 }
@@ -224,8 +227,8 @@ async fn run(
 
         for record in &batch.records {
             match record {
-                Record::Intents { intents, .. } => stats.intents += intents.len() as u64,
-                Record::Outcomes { outcomes, .. } => stats.outcomes += outcomes.len() as u64,
+                WriteBatch::Intents { intents, .. } => stats.intents += intents.len() as u64,
+                WriteBatch::Outcomes { outcomes, .. } => stats.outcomes += outcomes.len() as u64,
             }
         }
         let (Some(mut writing), Some(mut st)) = (ledger.take(), state.take()) else {

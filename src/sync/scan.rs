@@ -4,7 +4,7 @@
 //!
 //! Leavers and the guards must be decided before the first request leaves, and leavers are
 //! sent first: the planner notes every row here while it plans, holds the requests until the
-//! end of its pass, then decides (see `passes.rs`). This keeps one bit per snapshot user, never
+//! end of its pass, then decides (see `hold.rs`). This keeps one bit per snapshot user, never
 //! the rows.
 
 use std::fs::File;

@@ -246,7 +246,7 @@ fn a_row_read_by_both_passes_is_handed_on_once_with_its_note() {
             .unwrap();
     });
     // Counted by the first pass, sent by the second, its note with it: the sync says the
-    // note in its log once, with the row's outcome (`feeder::count`).
+    // note in its log once, with the row's outcome (`record::Recorder`).
     assert_eq!(
         out,
         [
