@@ -14,14 +14,27 @@ use crate::private_file::owner_only;
 
 /// Creates the ledger file (mode 0600) if it does not exist, checks that its directory can
 /// hold SQLite's side files, and tightens the mode of existing files.
+///
+/// An existing ledger is never opened here: closing any descriptor of a file drops every POSIX
+/// lock the process holds on it, so a process with the ledger already open (a sync's reader and
+/// writer connections) would lose the lock that tells other processes it is using the file; the
+/// next of those to close would take itself for the last and remove the write-ahead log under
+/// it ("Posix advisory locks canceled by a separate thread doing close()",
+/// <https://www.sqlite.org/howtocorrupt.html>).
 pub(crate) fn prepare(path: &Path) -> Result<(), LedgerError> {
     let dir = directory_of(path);
     let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
+    options.write(true).create_new(true);
     owner_only(&mut options);
-    options
-        .open(path)
-        .map_err(|source| create_error(path, &dir, source))?;
+    match options.open(path) {
+        Ok(_) => {}
+        Err(_) if path.is_dir() => {
+            let source = io::Error::from(io::ErrorKind::IsADirectory);
+            return Err(create_error(path, &dir, source));
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(source) => return Err(create_error(path, &dir, source)),
+    }
     probe_directory(path, &dir)?;
     for file in [
         path.to_path_buf(),

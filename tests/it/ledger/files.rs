@@ -217,3 +217,45 @@ fn a_lock_left_by_a_killed_process_does_not_block_the_next_run() {
     child.wait().unwrap();
     ledger.lock_target("ml").unwrap();
 }
+
+/// The child half of the test below: opens the ledger, reads it, and closes it, as
+/// `usersync report` does while a sync runs.
+#[test]
+fn ledger_visitor_child() {
+    let Ok(path) = std::env::var("USERSYNC_TEST_LEDGER_VISITOR") else {
+        return;
+    };
+    let ledger = Ledger::open(&path).unwrap();
+    assert!(ledger.last_run("ml").unwrap().is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_ledger_open_twice_in_a_process_is_still_seen_in_use_by_another() {
+    let dir = TempDir::new().unwrap();
+    let (path, first, run) = ledger_with_run(&dir);
+    // A sync has the ledger open more than once (the pass's connection and the writer's).
+    let second = Ledger::open(&path).unwrap();
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    assert!(wal.exists(), "the run's begin is in the write-ahead log");
+    // Another process opens the ledger and closes it. Had this process lost its lock on the
+    // file, that one would take itself for the last user and remove the log under this one.
+    let (_, module) = module_path!().split_once("::").unwrap();
+    let visit = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--exact")
+        .arg(format!("{module}::ledger_visitor_child"))
+        .args(["--test-threads=1"])
+        .env("USERSYNC_TEST_LEDGER_VISITOR", &path)
+        .output()
+        .unwrap();
+    assert!(visit.status.success(), "{visit:?}");
+    assert!(
+        wal.exists(),
+        "another process removed the write-ahead log of a ledger this one has open"
+    );
+    first
+        .finish_run(run, RunStatus::Completed, Some(0), &RunCounts::default())
+        .unwrap();
+    let last = second.last_run("ml").unwrap().unwrap();
+    assert_eq!(last.status, RunStatus::Completed);
+}
