@@ -14,6 +14,8 @@ mod architecture;
 mod cli_validate;
 // Config and mapping mistakes: one clear message naming the key to fix.
 mod config_errors;
+// Every provider of the registry, through its sample target, lives the same nights.
+mod conformance;
 // Syncs killed with SIGKILL at seeded moments and run again: nothing lost or sent twice.
 mod crash;
 // Disk trouble: unusable ledger paths, a concurrent sync, a newer ledger, file modes.
