@@ -10,6 +10,9 @@
 //! - a create whose answer was lost (timeout, dropped connection) is not sent blindly again where
 //!   the provider can be asked: the user is looked up; found, the create is followed by an update
 //!   instead; not found, the create is sent again;
+//! - a create of a user the ledger does not know, at a provider that may hold them already
+//!   (SCIM), looks the user up first: found, the user is adopted (their id recorded) and
+//!   updated; found more than once, the lookup's rejection is the row's; not found, created;
 //! - a deactivation that must send the whole record back (Abitmedia) looks the user up first and
 //!   is built from the record found;
 //! - any answer but a passing problem or refused credentials to a reactivation (a returning
@@ -44,8 +47,13 @@ use crate::provider::{AuthError, BuildError, Operation, Outcome, Provider, UserR
 /// Runs `job` to its final result.
 pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
     let target = &ctl.target;
+    let correlate = job.op == Operation::Create
+        && target.provider.correlates_before_create(&target.options)
+        && Prepared::build(target, Operation::Lookup, &job.user, &job.payload).is_ok();
     let (first, lookup) = if job.reactivate {
         (Operation::Reactivate, None)
+    } else if correlate {
+        (Operation::Lookup, Some(LookupFor::Correlate))
     } else if job.op == Operation::Deactivate
         && target.provider.reads_before_deactivating(&target.options)
     {
@@ -118,6 +126,9 @@ struct Progress {
 
 /// Why a job looks its user up.
 enum LookupFor {
+    /// A user the ledger does not know may be at the provider already: found, they are adopted
+    /// (updated); not found, created.
+    Correlate,
     /// A create met a conflict: the user exists; find which one to update.
     Adopt(Failure),
     /// A create's answer was lost: find out whether it reached the provider.
@@ -523,7 +534,10 @@ fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer
                 "the provider says the user exists, but looking them up found no one",
             ))
         }
-        (Some(LookupFor::Adopt(_)) | Some(LookupFor::Recover), Some((remote_id, _))) => {
+        (
+            Some(LookupFor::Adopt(_)) | Some(LookupFor::Recover) | Some(LookupFor::Correlate),
+            Some((remote_id, _)),
+        ) => {
             if remote_id.is_some() {
                 progress.found_remote_id = remote_id;
             }
@@ -538,6 +552,11 @@ fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer
             Operation::Create,
             &job.payload,
             "the lost create was not sent again",
+        ),
+        (Some(LookupFor::Correlate), None) => (
+            Operation::Create,
+            &job.payload,
+            "the user was looked for and not found, but not created",
         ),
         (Some(LookupFor::Deactivate), Some((remote_id, record))) => {
             if remote_id.is_some() {

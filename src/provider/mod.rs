@@ -19,6 +19,7 @@ pub mod gnoss;
 pub mod meetinglawyers;
 pub mod options;
 pub mod response;
+pub mod scim;
 pub mod target;
 #[cfg(test)]
 mod test_support;
@@ -339,6 +340,14 @@ pub trait Provider: Send + Sync + 'static {
         false
     }
 
+    /// Whether a create of a user the ledger does not know first looks the user up
+    /// ([`Operation::Lookup`]) and, found, adopts them (records their id, updates them) instead
+    /// of creating a second one (SCIM, whose targets often hold users before usersync comes).
+    fn correlates_before_create(&self, options: &Options) -> bool {
+        let _ = options;
+        false
+    }
+
     /// Whether a deactivation first reads the user ([`Operation::Lookup`]) and is built from
     /// the record found (Abitmedia, whose update requires every field).
     fn reads_before_deactivating(&self, options: &Options) -> bool {
@@ -408,6 +417,7 @@ pub fn registry() -> &'static [&'static dyn Provider] {
         &gnoss::Gnoss,
         &faveo::Faveo,
         &abitmedia::Abitmedia,
+        &scim::Scim,
     ]
 }
 

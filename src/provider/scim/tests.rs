@@ -1,0 +1,228 @@
+//! The SCIM adapter's requests and its reading of answers, against RFC 7644's own examples.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::provider::response::testing::response;
+
+fn options(text: &str) -> Options {
+    Scim.parse_options(&text.parse().unwrap()).unwrap()
+}
+
+fn payload(v: Value) -> Payload {
+    v.as_object().unwrap().clone().into()
+}
+
+fn user(remote_id: Option<&str>) -> UserRef {
+    UserRef {
+        key: "701984".into(),
+        remote_id: remote_id.map(str::to_owned),
+    }
+}
+
+fn body(request: &ProviderRequest) -> Value {
+    Value::from(request.body.clone().expect("a body"))
+}
+
+#[test]
+fn a_create_posts_the_nested_user() {
+    let request = Scim
+        .build_request(
+            &options(""),
+            Operation::Create,
+            &user(None),
+            &payload(
+                json!({"userName": "bjensen", "externalId": "701984", "name.givenName": "Barbara"}),
+            ),
+        )
+        .unwrap();
+    assert_eq!(
+        (&request.method, request.path.as_str()),
+        (&http::Method::POST, "Users")
+    );
+    assert_eq!(
+        body(&request),
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "bjensen",
+            "externalId": "701984",
+            "name": {"givenName": "Barbara"}
+        })
+    );
+}
+
+#[test]
+fn updates_patch_only_what_changed_and_leavers_are_made_inactive() {
+    let o = options("");
+    let id = Some("2819c223-7f76-453a-919d-413861904646");
+    let request = Scim
+        .build_request(
+            &o,
+            Operation::Patch,
+            &user(id),
+            &payload(json!({"name.familyName": "Jensen-Smith"})),
+        )
+        .unwrap();
+    assert_eq!(request.method, http::Method::PATCH);
+    assert_eq!(request.path, "Users/2819c223-7f76-453a-919d-413861904646");
+    assert_eq!(
+        body(&request)["Operations"],
+        json!([{"op": "replace", "path": "name.familyName", "value": "Jensen-Smith"}])
+    );
+    let leaver = Scim
+        .build_request(&o, Operation::Deactivate, &user(id), &Payload::new())
+        .unwrap();
+    assert_eq!(
+        body(&leaver)["Operations"],
+        json!([{"op": "replace", "path": "active", "value": false}])
+    );
+    let deleted = Scim
+        .build_request(
+            &options("deactivate = \"delete\""),
+            Operation::Deactivate,
+            &user(id),
+            &Payload::new(),
+        )
+        .unwrap();
+    assert_eq!((deleted.method, deleted.body), (http::Method::DELETE, None));
+    let unknown = Scim.build_request(&o, Operation::Patch, &user(None), &Payload::new());
+    assert!(matches!(unknown, Err(BuildError::NoRemoteId(_))));
+}
+
+#[test]
+fn a_lookup_filters_by_any_match_attribute() {
+    let p = payload(json!({
+        "externalId": "701984",
+        "userName": "bjensen@example.com",
+        "emails[type eq \"work\"].value": "b\"j@example.com",
+    }));
+    assert_eq!(
+        lookup_filter(options("").get(), &p).unwrap(),
+        "externalId eq \"701984\" or userName eq \"bjensen@example.com\""
+    );
+    let by_email = options("match_attributes = ['emails[type eq \"work\"].value']");
+    assert_eq!(
+        lookup_filter(by_email.get(), &p).unwrap(),
+        "emails[type eq \"work\" and value eq \"b\\\"j@example.com\"]"
+    );
+    let request = Scim
+        .build_request(&options(""), Operation::Lookup, &user(None), &p)
+        .unwrap();
+    assert_eq!(
+        request.path,
+        "Users?filter=externalId+eq+%22701984%22+or+userName+eq+%22bjensen%40example.com%22"
+    );
+    assert!(lookup_filter(options("").get(), &Payload::new()).is_none());
+}
+
+#[test]
+fn a_lookup_finds_no_one_one_user_or_too_many() {
+    let o = options("");
+    let list = |resources: Value| {
+        response(
+            200,
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "totalResults": resources.as_array().unwrap().len(),
+                "Resources": resources
+            })
+            .to_string(),
+        )
+    };
+    assert_eq!(
+        Scim.classify(&o, Operation::Lookup, &list(json!([]))),
+        Outcome::Missing
+    );
+    match Scim.classify(
+        &o,
+        Operation::Lookup,
+        &list(json!([{"id": "a1", "userName": "b"}])),
+    ) {
+        Outcome::Found { remote_id, .. } => assert_eq!(remote_id.as_deref(), Some("a1")),
+        other => panic!("{other:?}"),
+    }
+    match Scim.classify(
+        &o,
+        Operation::Lookup,
+        &list(json!([{"id": "a1"}, {"id": "a2"}])),
+    ) {
+        Outcome::Rejected { errors, .. } => {
+            assert_eq!(errors[0].code, "ambiguous_match");
+            assert!(
+                errors[0].message.contains("a1, a2"),
+                "{}",
+                errors[0].message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// RFC 7644 section 3.12's error shape: `uniqueness` is a conflict, `invalidValue` a rejection
+/// on the attribute its detail names.
+#[test]
+fn scim_errors_are_read_by_their_type() {
+    let o = options("");
+    let error = |status: u16, kind: &str, detail: &str| {
+        response(
+            status,
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": status.to_string(),
+                "scimType": kind,
+                "detail": detail
+            })
+            .to_string(),
+        )
+    };
+    assert!(matches!(
+        Scim.classify(
+            &o,
+            Operation::Create,
+            &error(409, "uniqueness", "userName is taken")
+        ),
+        Outcome::Conflict { status: 409, .. }
+    ));
+    match Scim.classify(
+        &o,
+        Operation::Patch,
+        &error(400, "invalidValue", "emails: not an email address"),
+    ) {
+        Outcome::Rejected { errors, .. } => {
+            assert_eq!(
+                (errors[0].field.as_str(), errors[0].code.as_str()),
+                ("emails", "invalidValue")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Scim.classify(
+            &o,
+            Operation::Create,
+            &response(201, "{\"userName\": \"b\"}")
+        ),
+        Outcome::Retry { .. }
+    ));
+    assert_eq!(
+        Scim.classify(&o, Operation::Create, &response(201, "{\"id\": \"a1\"}")),
+        Outcome::Synced {
+            remote_id: Some("a1".into())
+        }
+    );
+    assert_eq!(
+        Scim.classify(&o, Operation::Deactivate, &response(204, "")),
+        Outcome::Synced { remote_id: None }
+    );
+}
+
+#[test]
+fn a_target_that_cannot_look_users_up_is_refused_unless_it_says_so() {
+    let o = options("");
+    let refusal = Scim.check_target(&["name.givenName"], &o).unwrap_err();
+    assert_eq!(refusal.key, "options.match_attributes");
+    assert!(Scim.check_target(&["userName"], &o).is_ok());
+    assert!(Scim
+        .check_target(&["name.givenName"], &options("correlate = false"))
+        .is_ok());
+}
