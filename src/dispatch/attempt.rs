@@ -33,20 +33,33 @@ impl Prepared {
         user: &UserRef,
         payload: &Payload,
     ) -> Result<Prepared, BuildError> {
-        let stripped;
-        let payload = if op != Operation::Create
-            && target.create_only.iter().any(|f| payload.contains_key(f))
-        {
-            let mut without = payload.clone();
-            without.retain(|name, _| !target.create_only.iter().any(|f| f == name));
-            stripped = without;
-            &stripped
-        } else {
-            payload
+        Prepared::build_with(target, op, user, payload, None)
+    }
+
+    /// [`Prepared::build`] once the user's `record` was read ([`Provider::reads_first`]): the
+    /// adapter builds it from both (`Provider::build_from_record`).
+    ///
+    /// [`Provider::reads_first`]: crate::provider::Provider::reads_first
+    pub(super) fn build_with(
+        target: &Destination,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
+        record: Option<&Payload>,
+    ) -> Result<Prepared, BuildError> {
+        let payload = without_create_only(target, op, payload);
+        let record = record.map(|r| without_create_only(target, op, r));
+        let (payload, record) = (payload.as_ref(), record.as_ref().map(AsRef::as_ref));
+        let request = match record {
+            None => target
+                .provider
+                .build_request(&target.options, op, user, payload)?,
+            Some(record) => {
+                target
+                    .provider
+                    .build_from_record(&target.options, op, user, payload, record)?
+            }
         };
-        let request = target
-            .provider
-            .build_request(&target.options, op, user, payload)?;
         let url = target
             .base_url
             .join(request.path.trim_start_matches('/'))
@@ -64,6 +77,21 @@ impl Prepared {
             url,
             body,
         })
+    }
+}
+
+/// `payload` without the fields the target sends only on create, unless `op` is a create.
+fn without_create_only<'p>(
+    target: &Destination,
+    op: Operation,
+    payload: &'p Payload,
+) -> std::borrow::Cow<'p, Payload> {
+    if op != Operation::Create && target.create_only.iter().any(|f| payload.contains_key(f)) {
+        let mut without = payload.clone();
+        without.retain(|name, _| !target.create_only.iter().any(|f| f == name));
+        std::borrow::Cow::Owned(without)
+    } else {
+        std::borrow::Cow::Borrowed(payload)
     }
 }
 

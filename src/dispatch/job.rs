@@ -13,8 +13,9 @@
 //! - a create of a user the ledger does not know, at a provider that may hold them already
 //!   (SCIM), looks the user up first: found, the user is adopted (their id recorded) and
 //!   updated; found more than once, the lookup's rejection is the row's; not found, created;
-//! - a deactivation that must send the whole record back (Abitmedia) looks the user up first and
-//!   is built from the record found;
+//! - a request built from what the provider holds (Abitmedia's deactivation, which sends the
+//!   whole record back; SCIM's changes to typed entries, which depend on whether the entry
+//!   exists) looks the user up first and is built from the record found;
 //! - any answer but a passing problem or refused credentials to a reactivation (a returning
 //!   leaver's first request, `job.reactivate`): the update is sent next. A refused reactivation
 //!   becomes the row's note and does not stop the update: an unblock of a user who is not
@@ -54,10 +55,11 @@ pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
         (Operation::Reactivate, None)
     } else if correlate {
         (Operation::Lookup, Some(LookupFor::Correlate))
-    } else if job.op == Operation::Deactivate
-        && target.provider.reads_before_deactivating(&target.options)
+    } else if target
+        .provider
+        .reads_first(&target.options, job.op, &job.payload)
     {
-        (Operation::Lookup, Some(LookupFor::Deactivate))
+        (Operation::Lookup, Some(LookupFor::Read))
     } else {
         (job.op, None)
     };
@@ -133,8 +135,9 @@ enum LookupFor {
     Adopt(Failure),
     /// A create's answer was lost: find out whether it reached the provider.
     Recover,
-    /// The deactivation is built from the record the provider holds.
-    Deactivate,
+    /// The request is built from the record the provider holds (a deactivation that sends the
+    /// record back; a change whose request depends on what the user has).
+    Read,
 }
 
 /// Why an attempt did not succeed.
@@ -558,22 +561,24 @@ fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer
             &job.payload,
             "the user was looked for and not found, but not created",
         ),
-        (Some(LookupFor::Deactivate), Some((remote_id, record))) => {
+        (Some(LookupFor::Read), Some((remote_id, record))) => {
             if remote_id.is_some() {
                 progress.found_remote_id = remote_id;
             }
-            let request = match progress.build(target, job.op, job, &record) {
+            let user = progress.user(job);
+            let built = Prepared::build_with(target, job.op, &user, &job.payload, Some(&record));
+            let request = match built {
                 Ok(request) => request,
                 Err(error) => return Next::Done(not_built(None, error)),
             };
             let pending = Failure {
                 status: progress.last_status,
                 code: FailureCode::Interrupted,
-                detail: "the user was read but not deactivated".into(),
+                detail: format!("the user was read but the {} was not sent", job.op),
             };
             return progress.resend_as(job.op, request, pending);
         }
-        (Some(LookupFor::Deactivate), None) => {
+        (Some(LookupFor::Read), None) => {
             return Next::Done(FinalOutcome::Failed {
                 status: progress.last_status,
                 code: FailureCode::NotFound,

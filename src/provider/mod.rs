@@ -355,6 +355,28 @@ pub trait Provider: Send + Sync + 'static {
         false
     }
 
+    /// Whether `op` with `payload` first reads the user ([`Operation::Lookup`]) and is then
+    /// built from the record found with [`Provider::build_from_record`]. By default, a
+    /// deactivation where [`Provider::reads_before_deactivating`] says so.
+    fn reads_first(&self, options: &Options, op: Operation, payload: &Payload) -> bool {
+        let _ = payload;
+        op == Operation::Deactivate && self.reads_before_deactivating(options)
+    }
+
+    /// The request for `op` once the user's `record` was read (see [`Provider::reads_first`]):
+    /// by default the request built from the record (a deactivation sending it back).
+    fn build_from_record(
+        &self,
+        options: &Options,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
+        record: &Payload,
+    ) -> Result<ProviderRequest, BuildError> {
+        let _ = payload;
+        self.build_request(options, op, user, record)
+    }
+
     /// The request for `op` on `user` with `payload` (the validated, canonical fields; for
     /// `Patch`, only the changed ones; for a deactivation after a lookup, the record found;
     /// for a lookup, the row's fields it may search by), for a target whose `options` may change

@@ -7,7 +7,9 @@
 //! - create: `POST /Users` (RFC 7644 section 3.3); the answer's `id` is the remote id;
 //! - update: `PATCH /Users/{id}` with a `replace` of each changed attribute and a `remove` of
 //!   each one the config clears (section 3.5.2): nothing the export does not map is touched,
-//!   which a `PUT` (section 3.5.1, "replaces all") could not promise;
+//!   which a `PUT` (section 3.5.1, "replaces all") could not promise. A change to a typed entry
+//!   (`emails[type eq "work"].value`) reads the user first: an entry it has is replaced through
+//!   its filter, one it lacks is added (a filter matching nothing is `noTarget`, 3.5.2.3);
 //! - deactivate: `PATCH` `active` to false (RFC 7643 section 4.1.1); `DELETE /Users/{id}`
 //!   (section 3.6) only with `options.deactivate = "delete"`. A returning leaver's update
 //!   carries `active: true` when the mapping gives none;
@@ -89,6 +91,32 @@ impl Provider for Scim {
         options.get::<ScimOptions>().correlate
     }
 
+    /// A change to a typed entry (`emails[type eq "work"].value`) depends on whether the user
+    /// has that entry (see `path::patch_against`): the user is read first.
+    fn reads_first(&self, _options: &Options, op: Operation, payload: &Payload) -> bool {
+        matches!(op, Operation::Update | Operation::Patch) && path::touches_typed_entries(payload)
+    }
+
+    fn build_from_record(
+        &self,
+        options: &Options,
+        op: Operation,
+        user: &UserRef,
+        payload: &Payload,
+        record: &Payload,
+    ) -> Result<ProviderRequest, BuildError> {
+        if !matches!(op, Operation::Update | Operation::Patch) {
+            return self.build_request(options, op, user, payload);
+        }
+        let body = path::patch_against(payload, &Value::from(record.clone()))
+            .map_err(|e| BuildError::Incomplete(e.to_string()))?;
+        Ok(ProviderRequest {
+            method: http::Method::PATCH,
+            path: user_path(user)?,
+            body: body.as_object().cloned().map(Payload::from),
+        })
+    }
+
     /// With `correlate` on (the default), users are looked up by the match attributes: at least
     /// one of them must be mapped, or every lookup would find no one and every user the target
     /// already has would be created twice.
@@ -148,11 +176,15 @@ impl Provider for Scim {
                 ),
                 Deactivate::Delete => (http::Method::DELETE, user_path(user)?, None),
             },
-            Operation::Lookup => (
-                http::Method::GET,
-                lookup_path(options, user, payload)?,
-                None,
-            ),
+            // A user whose id is known is read by it; any other is searched for.
+            Operation::Lookup => match user_path(user) {
+                Ok(path) => (http::Method::GET, path, None),
+                Err(_) => (
+                    http::Method::GET,
+                    lookup_path(options, user, payload)?,
+                    None,
+                ),
+            },
             Operation::Reactivate => return Err(super::no_request(self.name(), op)),
         };
         let body = match body {
@@ -177,6 +209,7 @@ impl Provider for Scim {
                 _ => response::unexpected(response, "the new user with its id"),
             },
             // The user is gone at the target (or was never there): not the row's data.
+            (Operation::Lookup, 404) => Outcome::Missing,
             (_, 404) => response::classify(response),
             (_, 204) if op != Operation::Create && op != Operation::Lookup => {
                 Outcome::Synced { remote_id: None }
@@ -273,6 +306,16 @@ pub fn lookup_filter(options: &ScimOptions, payload: &Payload) -> Option<String>
 
 /// A lookup's list answer: no one, one user (adopted), or several (the row is rejected).
 fn found(options: &ScimOptions, response: &RawResponse, json: &Value) -> Outcome {
+    // A user read by its id (`GET /Users/{id}`) is the resource itself.
+    if let Some(id) = json.get("id").and_then(Value::as_str) {
+        return Outcome::Found {
+            remote_id: Some(id.to_owned()),
+            record: json
+                .as_object()
+                .map(|o| Payload::from(o.clone()))
+                .unwrap_or_default(),
+        };
+    }
     let is_list = json
         .get("schemas")
         .and_then(Value::as_array)

@@ -192,6 +192,89 @@ pub fn patch(changes: &Payload) -> Result<Value, PathError> {
     Ok(serde_json::json!({ "schemas": [PATCH_OP], "Operations": operations }))
 }
 
+/// The PATCH request that sets every field of `changes` on `user`, the resource as the target
+/// holds it now. A typed entry of a multi-valued attribute (`emails[type eq "work"].value`) can
+/// only be replaced through its filter when the entry exists: RFC 7644 section 3.5.2.3 answers
+/// `noTarget` otherwise. So an entry the user has is changed in place, keeping what usersync
+/// does not map (`primary`, `display`); an entry the user lacks is added whole with the values
+/// the row gives it; an emptied `value` removes its entry.
+pub fn patch_against(changes: &Payload, user: &Value) -> Result<Value, PathError> {
+    let mut operations = Vec::new();
+    // Entries to add, by attribute and type, with their sub-attributes, in the order met.
+    let mut added: Vec<(String, String, Map<String, Value>)> = Vec::new();
+    for (name, value) in changes.iter() {
+        let path = AttrPath::parse(name)?;
+        let Some(kind) = &path.type_filter else {
+            operations.push(if value.is_null() {
+                serde_json::json!({ "op": "remove", "path": name })
+            } else {
+                serde_json::json!({ "op": "replace", "path": name, "value": value })
+            });
+            continue;
+        };
+        let sub = path.sub.clone().unwrap_or_else(|| "value".into());
+        let entry = AttrPath {
+            sub: None,
+            ..path.clone()
+        };
+        let exists = entry_of(user, &entry).is_some();
+        let attr = match &path.schema {
+            Some(urn) => format!("{urn}:{}", path.attr),
+            None => path.attr.clone(),
+        };
+        let filtered = format!("{attr}[type eq \"{kind}\"]");
+        match (value.is_null(), exists) {
+            (true, false) => {}
+            (true, true) if sub == "value" => {
+                operations.push(serde_json::json!({ "op": "remove", "path": filtered }));
+            }
+            (true, true) => operations.push(serde_json::json!({ "op": "remove", "path": name })),
+            (false, true) => operations
+                .push(serde_json::json!({ "op": "replace", "path": name, "value": value })),
+            (false, false) => {
+                let at = added.iter().position(|(a, k, _)| *a == attr && k == kind);
+                let fields = match at {
+                    Some(at) => &mut added[at].2,
+                    None => {
+                        let mut fields = Map::new();
+                        fields.insert("type".into(), Value::from(kind.as_str()));
+                        added.push((attr.clone(), kind.clone(), fields));
+                        &mut added.last_mut().expect("just pushed").2
+                    }
+                };
+                fields.insert(sub, value.clone());
+            }
+        }
+    }
+    for (attr, _, fields) in added {
+        operations.push(serde_json::json!({
+            "op": "add", "path": attr, "value": [Value::Object(fields)]
+        }));
+    }
+    Ok(serde_json::json!({ "schemas": [PATCH_OP], "Operations": operations }))
+}
+
+/// The entry of a multi-valued attribute that `path` (without a sub-attribute) selects.
+fn entry_of<'a>(resource: &'a Value, path: &AttrPath) -> Option<&'a Value> {
+    let object = match &path.schema {
+        None => resource,
+        Some(urn) => resource.get(urn)?,
+    };
+    let kind = path.type_filter.as_deref()?;
+    object
+        .get(&path.attr)?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("type").and_then(Value::as_str) == Some(kind))
+}
+
+/// Whether `changes` touch a typed entry of a multi-valued attribute (see [`patch_against`]).
+pub fn touches_typed_entries(changes: &Payload) -> bool {
+    changes
+        .keys()
+        .any(|name| AttrPath::parse(name).is_ok_and(|p| p.type_filter.is_some()))
+}
+
 /// The value of `path` in `resource` (a User as the target returns it), if it has one.
 pub fn value_at<'a>(resource: &'a Value, path: &AttrPath) -> Option<&'a Value> {
     let object = match &path.schema {
@@ -309,6 +392,39 @@ mod tests {
                 ]
             })
         );
+    }
+
+    /// A typed entry the user has is replaced through its filter; one the user lacks is added
+    /// whole (a filter matching nothing is `noTarget`, RFC 7644 section 3.5.2.3); an emptied
+    /// value removes its entry.
+    #[test]
+    fn typed_entries_are_replaced_where_they_exist_and_added_where_not() {
+        let user = json!({
+            "emails": [{"type": "work", "value": "b@work", "primary": true}],
+            "phoneNumbers": [{"type": "home", "value": "555"}]
+        });
+        let changes = payload(json!({
+            "emails[type eq \"work\"].value": "bj@work",
+            "phoneNumbers[type eq \"mobile\"].value": "+34 600",
+            "phoneNumbers[type eq \"home\"].value": null,
+            "addresses[type eq \"work\"].locality": "Hollywood",
+            "addresses[type eq \"work\"].postalCode": "91608",
+            "title": "Tour Guide",
+        }));
+        assert_eq!(
+            patch_against(&changes, &user).unwrap()["Operations"],
+            json!([
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "bj@work"},
+                {"op": "remove", "path": "phoneNumbers[type eq \"home\"]"},
+                {"op": "replace", "path": "title", "value": "Tour Guide"},
+                {"op": "add", "path": "addresses", "value": [
+                    {"type": "work", "locality": "Hollywood", "postalCode": "91608"}
+                ]},
+                {"op": "add", "path": "phoneNumbers", "value": [{"type": "mobile", "value": "+34 600"}]}
+            ])
+        );
+        assert!(touches_typed_entries(&changes));
+        assert!(!touches_typed_entries(&payload(json!({"title": "x"}))));
     }
 
     #[test]

@@ -226,3 +226,32 @@ fn a_target_that_cannot_look_users_up_is_refused_unless_it_says_so() {
         .check_target(&["name.givenName"], &options("correlate = false"))
         .is_ok());
 }
+
+#[test]
+fn a_change_to_a_typed_entry_reads_the_user_first_and_adds_what_it_lacks() {
+    let o = options("");
+    let mobile = payload(json!({"phoneNumbers[type eq \"mobile\"].value": "+34 600"}));
+    assert!(Scim.reads_first(&o, Operation::Patch, &mobile));
+    assert!(!Scim.reads_first(&o, Operation::Patch, &payload(json!({"title": "x"}))));
+    assert!(!Scim.reads_first(&o, Operation::Create, &mobile));
+    let id = Some("a1");
+    let read = Scim
+        .build_request(&o, Operation::Lookup, &user(id), &mobile)
+        .unwrap();
+    assert_eq!(
+        (read.method, read.path.as_str()),
+        (http::Method::GET, "Users/a1")
+    );
+    let record = payload(json!({"id": "a1", "userName": "b", "phoneNumbers": []}));
+    let request = Scim
+        .build_from_record(&o, Operation::Patch, &user(id), &mobile, &record)
+        .unwrap();
+    assert_eq!(
+        body(&request)["Operations"],
+        json!([{"op": "add", "path": "phoneNumbers", "value": [{"type": "mobile", "value": "+34 600"}]}])
+    );
+    assert_eq!(
+        Scim.classify(&o, Operation::Lookup, &response(404, "")),
+        Outcome::Missing
+    );
+}
