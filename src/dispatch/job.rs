@@ -526,6 +526,7 @@ fn then_update(
 /// this file).
 fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer: Outcome) -> Next {
     let purpose = progress.lookup.take();
+    let mut record = Payload::new();
     let found = match answer {
         Outcome::Found { remote_id, record } => Some((remote_id, record)),
         _ => None,
@@ -539,12 +540,13 @@ fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer
         }
         (
             Some(LookupFor::Adopt(_)) | Some(LookupFor::Recover) | Some(LookupFor::Correlate),
-            Some((remote_id, _)),
+            Some((remote_id, found)),
         ) => {
             if remote_id.is_some() {
                 progress.found_remote_id = remote_id;
             }
             tracing::debug!(line = job.line, op = %update, "the user is at the provider: sending an update");
+            record = found;
             (
                 update,
                 &job.payload,
@@ -593,7 +595,15 @@ fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer
             })
         }
     };
-    match progress.build(target, op, job, payload) {
+    // An update built from what the provider holds (see `Provider::reads_first`) is built from
+    // the record the lookup just read.
+    let provider = target.provider;
+    let built = if op != Operation::Create && provider.reads_first(&target.options, op, payload) {
+        Prepared::build_with(target, op, &progress.user(job), payload, Some(&record))
+    } else {
+        progress.build(target, op, job, payload)
+    };
+    match built {
         Ok(request) => {
             let pending = Failure {
                 status: progress.last_status,

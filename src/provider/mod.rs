@@ -6,11 +6,14 @@
 //! - `options.rs`: its options struct, parsed once per target when the config is loaded
 //!   ([`Provider::parse_options`], [`options`]);
 //! - `schema.rs`: its user fields and their rules (used by `validate`; never by its mock);
+//! - `session.rs`: authentication from the target's credentials;
 //! - `mock.rs`: its side of the built-in mock server (compiled as part of `crate::mock`, which
-//!   owns it, so that the adapter and its mock cannot call each other).
+//!   owns it, so that the adapter and its mock cannot call each other);
+//! - `tests.rs`: the adapter's unit tests;
 //!
-//! and one line in [`registry`] (its mock: one line in `crate::mock::registry`). Dispatch, retry, backoff and rate limiting are shared
-//! (`crate::dispatch`); an adapter only knows its own API.
+//! and one line in [`registry`] (its mock: one line in `crate::mock::registry`; the whole list is
+//! in ARCHITECTURE.md). Dispatch, retry, backoff and rate limiting are shared (`crate::dispatch`);
+//! an adapter only knows its own API.
 
 pub mod abitmedia;
 pub mod bearer;

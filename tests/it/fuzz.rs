@@ -77,8 +77,7 @@ fn read_all(path: &Path, options: &InputOptions) -> Option<Vec<u64>> {
 /// either a payload or at least one error.
 fn prepare_all(path: &Path, options: &InputOptions) {
     let config = sample_config();
-    for name in ["lawyers", "community", "helpdesk", "portal"] {
-        let target = config.target(Some(name)).unwrap();
+    for target in config.targets.values() {
         let Ok(rows) = Rows::open(path, target, options) else {
             continue;
         };

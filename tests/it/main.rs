@@ -66,6 +66,8 @@ mod report_browser;
 mod retention;
 // `usersync retry` and `usersync runs`: exactly the failed rows, from the kept payloads.
 mod retry;
+// The SCIM provider against scim2-server from PyPI: lifecycle, adoption, ownership.
+mod scim_server;
 // Credentials never appear in logs, the ledger, reports, errors or `Debug` output.
 mod secrets;
 // A 20,000-row soak through injected faults, and a provider that never answers.

@@ -358,7 +358,7 @@ fn credentials_in_a_base_url_stay_out_of_logs_and_the_ledger() {
 
 #[test]
 fn debug_output_never_shows_a_credential() {
-    use usersync::provider::{abitmedia, faveo, gnoss, meetinglawyers, TargetContext};
+    use usersync::provider::{abitmedia, faveo, gnoss, meetinglawyers, scim, TargetContext};
     let all = markers(
         &[
             "api_key",
@@ -369,6 +369,8 @@ fn debug_output_never_shows_a_credential() {
             "token_secret",
             "email",
             "password",
+            "client_id",
+            "client_secret",
         ],
         "debug",
     );
@@ -417,6 +419,16 @@ fn debug_output_never_shows_a_credential() {
             "{:#?}",
             abitmedia::session::AbitmediaSession::new(url.clone(), &logins).unwrap()
         ),
+        format!("{:?}", scim::session::ScimSession::new(&url, &all, &scim_options("")).unwrap()),
+        format!(
+            "{:#?}",
+            scim::session::ScimSession::new(
+                &url,
+                &logins,
+                &scim_options("token_url = \"oauth/token\"")
+            )
+            .unwrap()
+        ),
     ];
     for text in &shown {
         assert!(!text.contains(MARKER), "{text}");
@@ -426,6 +438,14 @@ fn debug_output_never_shows_a_credential() {
         "names are shown: {}",
         shown[0]
     );
+}
+
+/// A SCIM target's parsed options.
+fn scim_options(text: &str) -> usersync::provider::Options {
+    usersync::provider::by_name("scim")
+        .unwrap()
+        .parse_options(&text.parse().unwrap())
+        .unwrap()
 }
 
 #[test]
