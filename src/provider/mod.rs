@@ -351,6 +351,25 @@ pub trait Provider: Send + Sync + 'static {
         false
     }
 
+    /// The request that asks the target what it supports, sent once before a run's first row
+    /// (SCIM's `/ServiceProviderConfig`); `None` where the API has none.
+    fn discovery(&self, options: &Options) -> Option<ProviderRequest> {
+        let _ = options;
+        None
+    }
+
+    /// What the answer to [`Provider::discovery`] means for the run: `Err(why)` when the target
+    /// cannot take what usersync would send (the run stops before any row), `Ok(Some(warning))`
+    /// to go on and say so once.
+    fn discovered(
+        &self,
+        options: &Options,
+        answer: &RawResponse,
+    ) -> Result<Option<String>, String> {
+        let _ = (options, answer);
+        Ok(None)
+    }
+
     /// Whether a deactivation first reads the user ([`Operation::Lookup`]) and is built from
     /// the record found (Abitmedia, whose update requires every field).
     fn reads_before_deactivating(&self, options: &Options) -> bool {

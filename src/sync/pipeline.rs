@@ -106,6 +106,23 @@ pub async fn execute(
     let mut settings = send_spec.dispatch.clone();
     learned::start_from_learned(&ledger, &target.name, &mut settings)?;
     let client = dispatch::http_client(&settings).context("could not build the HTTP client")?;
+    let discovered = dispatch::discover(
+        target.provider,
+        &connection.session,
+        &client,
+        &connection.context.base_url,
+        &connection.context.options,
+    )
+    .await;
+    match discovered {
+        Ok(None) => {}
+        Ok(Some(warning)) => tracing::warn!(target = %target.name, "{warning}"),
+        Err(why) => anyhow::bail!(
+            "target {} ({}) cannot be synced as configured: {why}",
+            target.name,
+            target.provider.name()
+        ),
+    }
     let dispatcher = Dispatcher::new(
         target.provider,
         connection.session.clone(),

@@ -232,7 +232,10 @@ fn a_user_lives_created_changed_deactivated_and_back_at_a_real_scim_server() {
     assert_exit(&work.sync(&[ANA, LUIS, EVA], &[]), 0);
     let ana = server.user(&rt, "E1");
     assert_eq!(ana["userName"], "ana.garcia@example.com");
-    assert_eq!(ana["name"], json!({"givenName": "Ana", "familyName": "García"}));
+    assert_eq!(
+        ana["name"],
+        json!({"givenName": "Ana", "familyName": "García"})
+    );
     assert_eq!(ana["emails"][0]["value"], "ana.garcia@example.com");
     assert_eq!(
         ana["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
@@ -256,14 +259,20 @@ fn a_user_lives_created_changed_deactivated_and_back_at_a_real_scim_server() {
     let ana = server.user(&rt, "E1");
     assert_eq!(ana["name"]["familyName"], "García-Soto");
     assert_eq!(ana["name"]["givenName"], "Ana", "untouched");
-    assert_eq!(ana["phoneNumbers"][0]["value"], "+34 600 000 001", "untouched");
+    assert_eq!(
+        ana["phoneNumbers"][0]["value"], "+34 600 000 001",
+        "untouched"
+    );
     assert_eq!(
         server.user(&rt, "E2")["phoneNumbers"],
         json!([{"type": "mobile", "value": "+34 600 000 002"}])
     );
 
     // Eva leaves, then comes back.
-    let out = work.sync(&[ana_married, luis_mobile], &["--deactivate-missing", "--force"]);
+    let out = work.sync(
+        &[ana_married, luis_mobile],
+        &["--deactivate-missing", "--force"],
+    );
     assert_exit(&out, 0);
     assert_eq!(server.user(&rt, "E3")["active"], false);
     assert_eq!(server.users(&rt).len(), 3, "deactivated, not deleted");
@@ -309,10 +318,19 @@ fn users_the_server_had_are_adopted_and_an_ambiguous_match_is_rejected() {
     let users = server.users(&rt);
     assert_eq!(users.len(), 3, "no user was created: {users:?}");
     let ana = server.user(&rt, "E1");
-    assert_eq!(ana["id"], ana_id.as_str(), "the user the server had was updated");
+    assert_eq!(
+        ana["id"],
+        ana_id.as_str(),
+        "the user the server had was updated"
+    );
     assert_eq!(ana["name"]["familyName"], "García");
     assert_eq!(
-        work.ledger().snapshot("apps").unwrap().get("E1").unwrap().remote_id,
+        work.ledger()
+            .snapshot("apps")
+            .unwrap()
+            .get("E1")
+            .unwrap()
+            .remote_id,
         Some(ana_id.as_str())
     );
 
@@ -327,7 +345,11 @@ fn users_the_server_had_are_adopted_and_an_ambiguous_match_is_rejected() {
     assert_eq!(luis.outcome, OutcomeKind::Rejected);
     assert_eq!(luis.errors[0].code, "ambiguous_match");
     for id in [&luis_by_key, &luis_by_name] {
-        assert!(luis.errors[0].message.contains(id.as_str()), "{:?}", luis.errors);
+        assert!(
+            luis.errors[0].message.contains(id.as_str()),
+            "{:?}",
+            luis.errors
+        );
     }
 }
 

@@ -419,7 +419,10 @@ fn debug_output_never_shows_a_credential() {
             "{:#?}",
             abitmedia::session::AbitmediaSession::new(url.clone(), &logins).unwrap()
         ),
-        format!("{:?}", scim::session::ScimSession::new(&url, &all, &scim_options("")).unwrap()),
+        format!(
+            "{:?}",
+            scim::session::ScimSession::new(&url, &all, &scim_options("")).unwrap()
+        ),
         format!(
             "{:#?}",
             scim::session::ScimSession::new(

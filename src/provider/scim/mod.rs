@@ -145,6 +145,54 @@ impl Provider for Scim {
         Ok(None)
     }
 
+    /// RFC 7644 section 4: what the service provider supports.
+    fn discovery(&self, _options: &Options) -> Option<ProviderRequest> {
+        Some(ProviderRequest {
+            method: http::Method::GET,
+            path: "ServiceProviderConfig".into(),
+            body: None,
+        })
+    }
+
+    /// Updates are PATCHes and unknown users are found with a filter: a target that says it
+    /// supports neither (RFC 7643 section 5, `patch.supported`, `filter.supported`) cannot be
+    /// synced as configured. A target without the endpoint is taken at the standard's word.
+    fn discovered(
+        &self,
+        options: &Options,
+        answer: &RawResponse,
+    ) -> Result<Option<String>, String> {
+        if matches!(answer.status, 401 | 403) {
+            // The run's first request meets the same refusal, and stops the run as usual.
+            return Ok(None);
+        }
+        let Some(config) = response::json(&answer.body).filter(|_| answer.status == 200) else {
+            return Ok(Some(format!(
+                "the target has no /ServiceProviderConfig (HTTP {}): assuming it supports                  PATCH and filters, as RFC 7644 servers do",
+                answer.status
+            )));
+        };
+        let supported = |feature: &str| {
+            config
+                .get(feature)
+                .and_then(|f| f.get("supported"))
+                .and_then(Value::as_bool)
+        };
+        if supported("patch") == Some(false) {
+            return Err(
+                "the target says it does not support PATCH (its /ServiceProviderConfig), which                  usersync's SCIM updates and deactivations use"
+                    .into(),
+            );
+        }
+        if supported("filter") == Some(false) && options.get::<ScimOptions>().correlate {
+            return Err(
+                "the target says it does not support filters (its /ServiceProviderConfig), so                  users it already has cannot be found before they are created: set                  options.correlate = false to create them without looking (a user it already                  has is then looked up only after a 409)"
+                    .into(),
+            );
+        }
+        Ok(None)
+    }
+
     fn build_request(
         &self,
         options: &Options,

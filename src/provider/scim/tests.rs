@@ -255,3 +255,37 @@ fn a_change_to_a_typed_entry_reads_the_user_first_and_adds_what_it_lacks() {
         Outcome::Missing
     );
 }
+
+/// RFC 7643 section 5: a target that says it lacks PATCH, or filters while users are looked up
+/// before they are created, stops the run before any row; one without the endpoint is taken at
+/// the standard's word.
+#[test]
+fn what_the_target_says_it_supports_is_heeded() {
+    let o = options("");
+    let config = |patch: bool, filter: bool| {
+        response(
+            200,
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                "patch": {"supported": patch},
+                "filter": {"supported": filter, "maxResults": 200},
+                "bulk": {"supported": false}
+            })
+            .to_string(),
+        )
+    };
+    assert_eq!(Scim.discovery(&o).unwrap().path, "ServiceProviderConfig");
+    assert_eq!(Scim.discovered(&o, &config(true, true)), Ok(None));
+    assert!(Scim
+        .discovered(&o, &config(false, true))
+        .unwrap_err()
+        .contains("PATCH"));
+    let refusal = Scim.discovered(&o, &config(true, false)).unwrap_err();
+    assert!(refusal.contains("options.correlate = false"), "{refusal}");
+    assert_eq!(
+        Scim.discovered(&options("correlate = false"), &config(true, false)),
+        Ok(None)
+    );
+    let warning = Scim.discovered(&o, &response(404, "")).unwrap().unwrap();
+    assert!(warning.contains("assuming"), "{warning}");
+}
