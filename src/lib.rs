@@ -22,6 +22,7 @@ pub mod prepare;
 pub mod private_file;
 pub mod progress;
 pub mod provider;
+pub mod reconcile;
 pub mod report;
 pub mod sync;
 pub mod validate;

@@ -105,6 +105,13 @@ pub enum Command {
     /// prune at once, another age (--older-than-days), or to shrink the file (--vacuum).
     Prune(PruneArgs),
 
+    /// Read the target's users back and compare them with the ledger, changing nothing at the
+    /// target: users whose values drifted from what was last sent (re-sent by the next sync),
+    /// users it no longer has (created again by the next sync), users it has that match an
+    /// export row but were never linked (--adopt links them), and users nothing links (left
+    /// alone). Exit 0 when nothing is found, 3 when something is. SCIM targets.
+    Reconcile(ReconcileArgs),
+
     /// Serve the built-in mock of a provider's API, to rehearse a config.
     MockServer(MockServerArgs),
 
@@ -339,6 +346,25 @@ pub struct RunsArgs {
     /// At most N runs, the newest; 0 lists them all.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
+}
+
+/// `usersync reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The HR export, to tell the target's unlinked users (matching a row) from the unowned.
+    #[arg(value_name = "INPUT")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// Link the unlinked users to their rows in the ledger (nothing changes at the target):
+    /// the next sync updates them instead of creating them again.
+    #[arg(long)]
+    pub adopt: bool,
+    /// One JSON object per finding, then a summary object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `usersync prune`.

@@ -7,6 +7,7 @@
 pub mod mock_server;
 pub mod plan;
 pub mod prune;
+pub mod reconcile;
 pub mod report;
 pub mod retry;
 pub mod runs;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Retry(args) => retry::run(&cli.global, args),
         Command::Runs(args) => runs::run(&cli.global, args),
         Command::Prune(args) => prune::run(&cli.global, args),
+        Command::Reconcile(args) => reconcile::run(&cli.global, args),
         Command::MockServer(args) => runtime()?
             .block_on(mock_server::run(args.clone()))
             .map(|()| Exit::Ok),

@@ -28,6 +28,7 @@ mod hash;
 mod lock;
 mod outcomes;
 mod prune;
+mod reconcile;
 mod record;
 mod report;
 mod runs;

@@ -370,6 +370,32 @@ pub trait Provider: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// The request for one page of the target's users, `count` of them from the `start`-th (1
+    /// for the first), for `usersync reconcile`; `None` where the API cannot list its users.
+    fn list_users(&self, options: &Options, start: u64, count: u64) -> Option<ProviderRequest> {
+        let _ = (options, start, count);
+        None
+    }
+
+    /// Reads a page of users answering [`Provider::list_users`].
+    fn read_users(&self, answer: &RawResponse) -> Result<UserPage, String> {
+        let _ = answer;
+        Err(format!("{} cannot list its users", self.name()))
+    }
+
+    /// The fields a user the target has is matched to an export row by, besides the target's
+    /// key (SCIM's `match_attributes`).
+    fn match_fields(&self, options: &Options) -> Vec<String> {
+        let _ = options;
+        Vec::new()
+    }
+
+    /// The value the provider field `field` has in a `record` the target answered (a lookup's,
+    /// a listed user's): what `usersync reconcile` compares with what was last sent.
+    fn field_value(&self, record: &Payload, field: &str) -> Option<serde_json::Value> {
+        record.get(field).cloned()
+    }
+
     /// Whether a deactivation first reads the user ([`Operation::Lookup`]) and is built from
     /// the record found (Abitmedia, whose update requires every field).
     fn reads_before_deactivating(&self, options: &Options) -> bool {
@@ -423,6 +449,15 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Opens an authenticated session for one run.
     fn session(&self, ctx: &TargetContext) -> Result<Arc<dyn Session>, ProviderConfigError>;
+}
+
+/// One page of a target's users, as [`Provider::read_users`] reads it.
+#[derive(Debug, Clone, Default)]
+pub struct UserPage {
+    /// Each user's id at the provider and record.
+    pub users: Vec<(String, Payload)>,
+    /// How many users the target holds in all.
+    pub total: u64,
 }
 
 /// Why an adapter cannot build a request. Nothing is sent; the row fails with the error's

@@ -376,3 +376,133 @@ fn a_user_someone_else_created_survives_a_deactivate_missing_night() {
     assert_eq!(contractor["id"], stranger.as_str());
     assert_eq!(contractor["active"], true, "never touched");
 }
+
+impl Server {
+    /// Sends `method` `path` with `body` straight to the server; the status.
+    fn send(&self, rt: &tokio::runtime::Runtime, method: &str, path: &str, body: Value) -> u16 {
+        rt.block_on(async {
+            let method = ::reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            self.http
+                .request(method, self.url(path))
+                .bearer_auth(TOKEN)
+                .header("Content-Type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    }
+}
+
+impl Workspace {
+    /// `usersync reconcile` of the export last synced, with `flags`.
+    fn reconcile(&self, flags: &[&str]) -> Output {
+        usersync(self.dir.path())
+            .args(["reconcile", "export.csv", "-t", "apps", "--json"])
+            .args(flags)
+            .env("APPS_SCIM_TOKEN", TOKEN)
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn reconcile_finds_what_changed_at_the_server_and_the_next_sync_mends_it() {
+    let rt = runtime();
+    let Some(server) = Server::start(&rt) else {
+        return;
+    };
+    let work = Workspace::new(&server);
+    assert_exit(&work.sync(&[ANA, LUIS, EVA], &[]), 0);
+    let ana = server.user(&rt, "E1");
+    let eva = server.user(&rt, "E3");
+    // At the server, behind usersync's back: Ana's family name edited, Eva deleted, Marta (in
+    // the export, never synced) and a contractor created.
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "name.familyName", "value": "Edited"}]
+    });
+    let ana_id = ana["id"].as_str().unwrap();
+    assert_eq!(
+        server.send(&rt, "PATCH", &format!("Users/{ana_id}"), patch),
+        204
+    );
+    let eva_id = eva["id"].as_str().unwrap();
+    assert_eq!(
+        server.send(&rt, "DELETE", &format!("Users/{eva_id}"), json!({})),
+        204
+    );
+    let marta_id = server.create(
+        &rt,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "marta.gil@example.com"
+        }),
+    );
+    let contractor_id = server.create(
+        &rt,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "contractor@example.com"
+        }),
+    );
+    const MARTA: &str = "E4,Marta,Gil,marta.gil@example.com,,Legal";
+    std::fs::write(
+        work.dir.path().join("export.csv"),
+        format!("{HEADER}\n{ANA}\n{LUIS}\n{EVA}\n{MARTA}\n"),
+    )
+    .unwrap();
+
+    let out = work.reconcile(&[]);
+    assert_exit(&out, 3);
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let findings = &lines[..lines.len() - 1];
+    assert!(
+        findings.contains(&json!({
+            "kind": "drift", "key": "E1", "remote_id": ana_id, "fields": ["name.familyName"]
+        })),
+        "{findings:?}"
+    );
+    assert!(findings.contains(&json!({"kind": "missing", "key": "E3", "remote_id": eva_id})));
+    assert!(findings.contains(&json!({
+        "kind": "unlinked", "key": "E4", "remote_id": marta_id, "adopted": false
+    })));
+    assert!(findings.contains(&json!({"kind": "unowned", "remote_id": contractor_id})));
+    assert_eq!(findings.len(), 4, "{findings:?}");
+    assert_eq!(lines.last().unwrap()["summary"]["at_target"], 4);
+    // Nothing changed at the server.
+    assert_eq!(server.user(&rt, "E1")["name"]["familyName"], "Edited");
+    assert_eq!(server.users(&rt).len(), 4);
+
+    assert_exit(&work.reconcile(&["--adopt"]), 3);
+    let out = work.sync(&[ANA, LUIS, EVA, MARTA], &[]);
+    assert_exit(&out, 0);
+    // Ana's edit undone, Eva created again, Marta updated rather than created twice, the
+    // contractor left alone.
+    assert_eq!(server.user(&rt, "E1")["name"]["familyName"], "García");
+    assert_eq!(server.user(&rt, "E3")["userName"], "eva.ruiz@example.com");
+    let marta = server.user(&rt, "E4");
+    assert_eq!(marta["id"], marta_id.as_str());
+    assert_eq!(marta["name"]["familyName"], "Gil");
+    assert_eq!(server.users(&rt).len(), 5);
+    // And a reconcile now finds only the contractor.
+    let out = work.reconcile(&[]);
+    let last = stdout(&out).lines().last().unwrap().to_owned();
+    let summary: Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(
+        (
+            &summary["summary"]["drift"],
+            &summary["summary"]["missing"],
+            &summary["summary"]["unlinked"],
+            &summary["summary"]["unowned"]
+        ),
+        (&json!(0), &json!(0), &json!(0), &json!(1)),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -39,7 +39,7 @@ use serde_json::Value;
 use crate::payload::Payload;
 use crate::provider::{
     response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
-    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserRef,
+    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserPage, UserRef,
 };
 use crate::validate::{FieldError, Schema};
 use options::{Deactivate, ScimOptions};
@@ -191,6 +191,50 @@ impl Provider for Scim {
             );
         }
         Ok(None)
+    }
+
+    /// RFC 7644 section 3.4.2.4: `startIndex` and `count`.
+    fn list_users(&self, _options: &Options, start: u64, count: u64) -> Option<ProviderRequest> {
+        Some(ProviderRequest {
+            method: http::Method::GET,
+            path: format!("{USERS}?startIndex={start}&count={count}"),
+            body: None,
+        })
+    }
+
+    fn read_users(&self, answer: &RawResponse) -> Result<UserPage, String> {
+        if answer.status != 200 {
+            return Err(format!(
+                "listing the users answered {}",
+                response::describe(answer)
+            ));
+        }
+        let json = response::json(&answer.body).unwrap_or(Value::Null);
+        let total = json
+            .get("totalResults")
+            .and_then(Value::as_u64)
+            .ok_or("listing the users answered no totalResults (RFC 7644 section 3.4.2)")?;
+        let users = json
+            .get("Resources")
+            .and_then(Value::as_array)
+            .map(|r| r.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|user| {
+                let id = user.get("id")?.as_str()?.to_owned();
+                Some((id, Payload::from(user.as_object()?.clone())))
+            })
+            .collect();
+        Ok(UserPage { users, total })
+    }
+
+    fn match_fields(&self, options: &Options) -> Vec<String> {
+        options.get::<ScimOptions>().match_attributes.clone()
+    }
+
+    fn field_value(&self, record: &Payload, field: &str) -> Option<Value> {
+        let path = AttrPath::parse(field).ok()?;
+        path::value_at(&Value::from(record.clone()), &path).cloned()
     }
 
     fn build_request(
