@@ -22,6 +22,9 @@ pub fn strip_read_only(resource: &mut Map<String, Value>) {
     resource.retain(|key, _| !READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(key)));
 }
 
+/// An attribute, whether a value fits its type, and the type's name for the error.
+type TypeRule = (&'static str, fn(&Value) -> bool, &'static str);
+
 fn is_schema(text: &str) -> bool {
     text.eq_ignore_ascii_case(CORE_USER) || text.eq_ignore_ascii_case(ENTERPRISE_USER)
 }
@@ -62,7 +65,7 @@ pub fn check(resource: &Map<String, Value>) -> Result<(), Invalid> {
         }
         Some(_) => return Err(("invalidValue", "userName must be a string".into())),
     }
-    let kinds: &[(&str, fn(&Value) -> bool, &str)] = &[
+    let kinds: &[TypeRule] = &[
         ("active", Value::is_boolean, "a boolean"),
         ("externalId", Value::is_string, "a string"),
         ("displayName", Value::is_string, "a string"),
