@@ -139,4 +139,9 @@ pub struct MockServerArgs {
     /// required field but the password).
     #[arg(long)]
     pub abitmedia_status_only_update: bool,
+
+    /// SCIM: a PATCH replace whose valuePath filter matches no value adds the value (by
+    /// default refused with 400 noTarget, as RFC 7644 section 3.5.2.3 says).
+    #[arg(long)]
+    pub scim_replace_adds: bool,
 }

@@ -49,6 +49,7 @@ impl MockServerArgs {
                 .filter(|name| !name.is_empty())
                 .collect(),
             abitmedia_status_only_update: self.abitmedia_status_only_update,
+            scim_replace_adds: self.scim_replace_adds,
         };
         opts.check()
             .map_err(|message| anyhow::anyhow!("{message}"))?;
@@ -144,6 +145,7 @@ mod tests {
         );
         assert!(!format!("{:?}", cli.args).contains("s3cr3t"));
         assert!(!opts.null_clears && !opts.abitmedia_status_only_update);
+        assert!(!opts.scim_replace_adds);
         assert_eq!(opts.faveo_required, ["email", "user_name"]);
     }
 
@@ -158,6 +160,7 @@ mod tests {
             "--null-clears",
             "--meetinglawyers-patch-without-status",
             "--abitmedia-status-only-update",
+            "--scim-replace-adds",
             "--faveo-required",
             "email,mobile",
         ])
@@ -165,6 +168,7 @@ mod tests {
         assert!(opts.null_clears);
         assert!(opts.meetinglawyers_patch_without_status);
         assert!(opts.abitmedia_status_only_update);
+        assert!(opts.scim_replace_adds);
         assert_eq!(opts.faveo_required, ["email", "mobile"]);
         let none = parse(&["--faveo-required", ""]).unwrap();
         assert!(none.faveo_required.is_empty());

@@ -30,6 +30,8 @@ pub mod inject;
 #[path = "../provider/meetinglawyers/mock.rs"]
 pub mod meetinglawyers;
 pub mod request;
+#[path = "../provider/scim/mock.rs"]
+pub mod scim;
 pub mod server;
 pub mod stats;
 pub mod store;
@@ -84,6 +86,9 @@ pub struct MockOptions {
     /// Abitmedia: accept an update whose body is `status` alone (the page requires every field
     /// but the password on an update).
     pub abitmedia_status_only_update: bool,
+    /// SCIM: a PATCH `replace` whose valuePath filter matches no value adds one (made of the
+    /// filter's `eq` terms) instead of answering 400 `noTarget` (RFC 7644 section 3.5.2.3).
+    pub scim_replace_adds: bool,
 }
 
 /// The fields Faveo's page calls "configurable from backend form settings".
@@ -119,6 +124,7 @@ impl Default for MockOptions {
             meetinglawyers_patch_without_status: false,
             faveo_required: vec!["email".into(), "user_name".into()],
             abitmedia_status_only_update: false,
+            scim_replace_adds: false,
         }
     }
 }
@@ -150,6 +156,7 @@ pub fn registry() -> &'static [&'static dyn MockProvider] {
         &gnoss::Mock,
         &faveo::Mock,
         &abitmedia::Mock,
+        &scim::Mock,
     ]
 }
 

@@ -209,6 +209,11 @@ impl Store {
             .collect()
     }
 
+    /// Every user, in creation order, read in place (for a search over all of them).
+    pub fn iter(&self) -> impl Iterator<Item = &StoredUser> {
+        self.order.iter().filter_map(|id| self.users.get(id))
+    }
+
     /// How many users are stored.
     pub fn len(&self) -> usize {
         self.order.len()

@@ -12,6 +12,7 @@ mod faveo;
 mod gnoss;
 mod meetinglawyers;
 mod page_examples;
+mod scim;
 
 use usersync::mock::{self, MockHandle, MockOptions};
 
