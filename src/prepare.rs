@@ -188,7 +188,13 @@ impl Rows {
             reader,
             mapper,
             schema: target.provider.schema(),
-            extra_required: target.required.clone(),
+            // A row without the key cannot be synced: `validate` says so as the sync would.
+            extra_required: target
+                .required
+                .iter()
+                .chain((!target.required.contains(&target.key)).then_some(&target.key))
+                .cloned()
+                .collect(),
             option_fields: target.provider.option_fields(&target.options),
             key_field: target.key.clone(),
             remote_id,
@@ -563,6 +569,27 @@ mod tests {
                 )
             );
         }
+    }
+
+    /// A provider whose schema makes the key optional (SCIM's `externalId`) still needs it in
+    /// every row: `validate` rejects the row as a sync would.
+    #[test]
+    fn the_key_is_required_whatever_the_schema_says() {
+        const SCIM: &str = r#"
+            [targets.t]
+            provider = "scim"
+            base_url = "mock"
+            key = "externalId"
+            fields = { externalId = "id", userName = "mail" }
+        "#;
+        let (_d, rows) = rows(SCIM, "id,mail\n,a@b.es\nE2,c@d.es\n");
+        let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
+        let errors = rows[0].result.errors().expect("rejected");
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].code.as_str()),
+            ("externalId", "required")
+        );
+        assert!(rows[1].result.is_valid());
     }
 
     #[test]

@@ -105,11 +105,12 @@ pub enum Command {
     /// prune at once, another age (--older-than-days), or to shrink the file (--vacuum).
     Prune(PruneArgs),
 
-    /// Read the target's users back and compare them with the ledger, changing nothing at the
-    /// target: users whose values drifted from what was last sent (re-sent by the next sync),
-    /// users it no longer has (created again by the next sync), users it has that match an
-    /// export row but were never linked (--adopt links them), and users nothing links (left
-    /// alone). Exit 0 when nothing is found, 3 when something is. SCIM targets.
+    /// Read a SCIM target's users back and compare them with the ledger, changing nothing there.
+    ///
+    /// Finds users whose values drifted from what was last sent (re-sent by the next sync),
+    /// users the target no longer has (created again by the next sync), users it has that match
+    /// an export row but were never linked (--adopt links them), and users nothing links (left
+    /// alone). Exit 0 when nothing is found, 3 when something is.
     Reconcile(ReconcileArgs),
 
     /// Serve the built-in mock of a provider's API, to rehearse a config.

@@ -1,0 +1,120 @@
+//! A SCIM application's first night and an unchanged night: 10,000 generated users synced by
+//! the release binary to the built-in SCIM mock (`base_url = "mock"`, in the usersync process),
+//! then the same export again, which must send nothing.
+//!
+//! Each user of a first sync costs two requests: the lookup that makes sure the application
+//! does not already have them (`GET Users?filter=...`), then the create. The figures are the
+//! whole command, spawn to exit, under `/usr/bin/time -v` for the peak memory, with no rate
+//! limit and `--concurrency` 16; the best of `REPEAT` rounds (default 3), each in a fresh
+//! directory.
+//!
+//! Not part of `cargo test`. Run: `cargo bench --bench scim_sync` (`ROWS=2000` for a quicker
+//! look). Figures go in BENCHMARKS.md.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+#[path = "common/mod.rs"]
+mod common;
+
+type Failure = Box<dyn std::error::Error>;
+
+/// The benches' export mapped onto a SCIM User.
+const CONFIG: &str = r#"
+ledger = "usersync.db"
+
+[targets.apps]
+provider = "scim"
+base_url = "mock"
+key = "externalId"
+concurrency = 16
+
+[targets.apps.fields]
+externalId = "employee_id"
+userName = { column = "work_email", transform = "lowercase" }
+"name.givenName" = "first_name"
+"name.familyName" = "last_name"
+'emails[type eq "work"].value' = { column = "work_email", transform = "lowercase" }
+'phoneNumbers[type eq "mobile"].value' = "mobile"
+preferredLanguage = "language"
+"#;
+
+fn main() -> Result<(), Failure> {
+    if std::env::args().any(|a| a == "--list") {
+        println!("scim_sync: bench");
+        return Ok(());
+    }
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --benches` runs benches without `--bench`: nothing to measure then.
+        return Ok(());
+    }
+    let rows: u64 = std::env::var("ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10_000);
+    let repeat: u32 = std::env::var("REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let mut first = Vec::new();
+    let mut again = Vec::new();
+    for _ in 0..repeat {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("usersync.toml"), CONFIG)?;
+        common::generate(&dir.path().join("export.csv"), rows)?;
+        first.push(timed_sync(dir.path())?);
+        again.push(timed_sync(dir.path())?);
+    }
+    let best = |runs: &[(f64, f64)]| {
+        runs.iter()
+            .copied()
+            .fold((f64::MAX, 0.0), |(s, m), (secs, mb)| {
+                (s.min(secs), m.max(mb))
+            })
+    };
+    let (first_secs, first_mb) = best(&first);
+    let (again_secs, again_mb) = best(&again);
+    println!("| night | users | best of {repeat} | users/s | peak memory |");
+    println!("|---|--:|--:|--:|--:|");
+    for (night, secs, mb) in [
+        ("first (lookup + create each)", first_secs, first_mb),
+        ("unchanged (nothing sent)", again_secs, again_mb),
+    ] {
+        println!(
+            "| {night} | {rows} | {secs:.2} s | {:.0} | {mb:.0} MB |",
+            rows as f64 / secs
+        );
+    }
+    Ok(())
+}
+
+/// `usersync sync export.csv -t apps -q` in `dir`: wall seconds and peak RSS in MB.
+fn timed_sync(dir: &Path) -> Result<(f64, f64), Failure> {
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_usersync"))
+        .args(["sync", "export.csv", "-t", "apps", "-q"])
+        .current_dir(dir)
+        .output()?;
+    let secs = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!(
+            "the sync failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    Ok((secs, kb / 1024.0))
+}
