@@ -69,7 +69,7 @@ fn main() -> Result<(), Failure> {
     let best = |runs: &[(f64, f64)]| {
         runs.iter()
             .copied()
-            .fold((f64::MAX, 0.0), |(s, m), (secs, mb)| {
+            .fold((f64::MAX, 0.0_f64), |(s, m), (secs, mb)| {
                 (s.min(secs), m.max(mb))
             })
     };
