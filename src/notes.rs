@@ -50,6 +50,27 @@ pub fn not_cleared(fields: &[String], provider: &str) -> RowNote {
     }
 }
 
+/// The user is protected by the target's `protect`: `op` was not sent.
+pub fn protected(op: crate::provider::Operation) -> RowNote {
+    RowNote {
+        code: NoteCode::Protected,
+        message: format!(
+            "protected by the target's `protect`: the {op} the export called for was not sent"
+        ),
+    }
+}
+
+/// The target's `mode` does not allow `op`: it was not sent.
+pub fn not_in_mode(op: crate::provider::Operation, mode: crate::config::Mode) -> RowNote {
+    RowNote {
+        code: NoteCode::NotInMode,
+        message: format!(
+            "the target's mode is \"{}\": the {op} the export called for was not sent",
+            mode.as_str()
+        ),
+    }
+}
+
 /// Says `notes`, those of the row on `line` (user `key`), in the log.
 pub fn log(line: i64, key: Option<&str>, notes: &[RowNote]) {
     for note in notes {
@@ -79,6 +100,12 @@ pub fn summary(code: NoteCode, provider: &str, count: u64) -> String {
             "not cleared at {provider}: {count} user(s) keep old values of fields emptied in the \
              export"
         ),
+        NoteCode::Protected => {
+            format!("protected, left alone: {count} user(s) the export would have changed")
+        }
+        NoteCode::NotInMode => {
+            format!("not in the target's mode, not sent: {count} operation(s)")
+        }
     }
 }
 

@@ -85,6 +85,13 @@ pub fn print_plan(
         writeln!(out, "  unchanged {}", counts.unchanged)?;
         writeln!(out, "  deactivate {}", counts.deactivate)?;
         writeln!(out, "  rejected {}", counts.rejected)?;
+        if counts.left_alone > 0 {
+            writeln!(
+                out,
+                "  left alone {} (protected users, or operations the target's mode does not allow)",
+                counts.left_alone
+            )?;
+        }
         match estimate {
             Some(estimate) => writeln!(out, "  estimated duration: {estimate}")?,
             None if requests > 0 => writeln!(

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::cli::{DiffArgs, GlobalArgs, InputArgs, LedgerArgs, SendArgs};
-use crate::commands::{check_send_args, ledger_path};
+use crate::commands::{check_send_args, ledger_path, UsageError};
 use crate::config::{Config, Target};
 use crate::sync::spec::dispatch_settings;
 use crate::sync::{Guards, RowSource, RunChoice, RunSpec, SendSpec};
@@ -41,6 +41,17 @@ pub fn build(
         None => target.base_url.clone(),
     };
     let (rate, concurrency) = send.map_or((None, None), |s| (s.rate, s.concurrency));
+    if let Rows::Export { diff, .. } = &rows {
+        let mode = target.policy.mode;
+        if diff.deactivate_missing && !mode.allows_deactivation() {
+            return Err(UsageError(format!(
+                "--deactivate-missing: target {} has mode = \"{}\", which never deactivates",
+                target.name,
+                mode.as_str()
+            ))
+            .into());
+        }
+    }
     let (rows, full, guards) = match rows {
         Rows::Export { input, diff } => (
             RowSource::Export {

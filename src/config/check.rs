@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::field::check_field;
 use super::raw::{RawConfig, RawTarget};
-use super::UpdateRules;
 use super::{BaseUrl, Concurrency, Config, ConfigError, InputSettings, Retention, Target};
+use super::{Mode, Policy, UpdateRules};
 use crate::provider::{self, Provider};
 
 /// Concurrency used when a target sets a `rate_limit` but no `concurrency`.
@@ -106,6 +106,35 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
     if raw.timeout_secs == Some(0) {
         return Err(err("timeout_secs", "must be at least 1".into()));
     }
+    let mode = match raw.mode.as_deref() {
+        None if raw.deactivate_missing => Mode::Mirror,
+        None => Mode::default(),
+        Some(name) => {
+            let names = || {
+                Mode::NAMES
+                    .iter()
+                    .map(|(n, _)| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mode = Mode::NAMES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, m)| *m)
+                .ok_or_else(|| err("mode", format!("expected one of {}", names())))?;
+            if raw.deactivate_missing && mode != Mode::Mirror {
+                return Err(err(
+                    "deactivate_missing",
+                    format!(
+                        "deactivate_missing = true is mode = \"mirror\", and the target says                          mode = \"{name}\": keep one of them"
+                    ),
+                ));
+            }
+            mode
+        }
+    };
+    let policy = Policy::new(mode, raw.protect)
+        .map_err(|(i, why)| err(&format!("protect[{i}]"), format!("not a glob: {why}")))?;
     let max_deactivate = raw.max_deactivate.unwrap_or(DEFAULT_MAX_DEACTIVATE);
     if !(0.0..=1.0).contains(&max_deactivate) {
         return Err(err(
@@ -224,7 +253,8 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
         fields,
         required: raw.required,
         remote_id_column: raw.remote_id_column,
-        deactivate_missing: raw.deactivate_missing,
+        deactivate_missing: policy.mode == Mode::Mirror,
+        policy,
         max_deactivate,
         max_retries: raw.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
         timeout: Duration::from_secs(raw.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),

@@ -12,6 +12,7 @@
 mod check;
 mod error;
 mod field;
+mod policy;
 mod raw;
 mod update_rules;
 
@@ -26,6 +27,7 @@ pub use check::{
 };
 pub use error::ConfigError;
 pub use field::{check_date_format, Clear, FieldSpec, Source, Transform};
+pub use policy::{Mode, Policy};
 pub use update_rules::UpdateRules;
 
 use crate::input::{Encoding, Format, InputOptions};
@@ -168,6 +170,8 @@ pub struct Target {
     pub remote_id_column: Option<String>,
     /// Deactivate users missing from the export (default false).
     pub deactivate_missing: bool,
+    /// What a run may do, and the users it never touches (`mode`, `protect`).
+    pub policy: Policy,
     /// The largest share of the snapshot one run may deactivate (default 0.10).
     pub max_deactivate: f64,
     /// Attempts after the first for a row that hits a passing problem (default 5).

@@ -54,6 +54,9 @@ pub(super) struct RawTarget {
     pub remote_id_column: Option<String>,
     #[serde(default)]
     pub deactivate_missing: bool,
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub protect: Vec<String>,
     pub max_deactivate: Option<f64>,
     pub max_retries: Option<u32>,
     pub timeout_secs: Option<u64>,

@@ -127,6 +127,10 @@ pub enum NoteCode {
     ReactivationRefused,
     /// Fields emptied in the export that usersync left as they are at the provider.
     NotCleared,
+    /// A protected user (the target's `protect`) whom the row would have changed: left alone.
+    Protected,
+    /// An operation the target's `mode` does not allow: not sent.
+    NotInMode,
 }
 
 impl NoteCode {
@@ -135,7 +139,17 @@ impl NoteCode {
             NoteCode::ReactivateByHand => "reactivate_by_hand",
             NoteCode::ReactivationRefused => "reactivation_refused",
             NoteCode::NotCleared => "not_cleared",
+            NoteCode::Protected => "protected",
+            NoteCode::NotInMode => "not_in_mode",
         }
+    }
+}
+
+impl NoteCode {
+    /// Whether a row noted so needs a person: not for what the target's own config asked for
+    /// (a protected user left alone, an operation its mode does not allow).
+    pub fn needs_a_person(self) -> bool {
+        !matches!(self, NoteCode::Protected | NoteCode::NotInMode)
     }
 }
 

@@ -91,6 +91,9 @@ impl Differ {
             });
         };
         if op == Operation::Deactivate {
+            if let Some(note) = self.forbidden(&key, op) {
+                return Fate::Done(left_alone(line, key, note));
+            }
             let remote_id = self
                 .snapshot
                 .get(&key)
@@ -215,6 +218,9 @@ impl Differ {
                 returning,
             } => (op, fields, uncleared, body, Some(payload), returning),
         };
+        if let Some(note) = self.forbidden(&key, op) {
+            return Fate::Done(left_alone(line, key, note));
+        }
         // Said in the log, and recorded, with the row's outcome once it goes through.
         let mut row_notes = Vec::new();
         if !uncleared.is_empty() {
@@ -239,6 +245,30 @@ impl Differ {
                 notes: row_notes,
             },
         }))
+    }
+}
+
+impl Differ {
+    /// Why `op` on the user `key` must not be sent (the target's `protect` or `mode`), if it
+    /// must not.
+    pub fn forbidden(&self, key: &str, op: Operation) -> Option<RowNote> {
+        let policy = &self.target.policy;
+        if policy.is_protected(key) {
+            Some(notes::protected(op))
+        } else if !policy.mode.allows(op) {
+            Some(notes::not_in_mode(op, policy.mode))
+        } else {
+            None
+        }
+    }
+}
+
+/// The outcome of a row whose operation was not sent, with the note saying why: `unchanged`,
+/// and the snapshot left as it is, so that the next run decides the row again.
+pub fn left_alone(line: i64, key: String, note: RowNote) -> RowOutcome {
+    RowOutcome {
+        notes: vec![note],
+        ..RowOutcome::new(line, Some(key), OutcomeKind::Unchanged)
     }
 }
 

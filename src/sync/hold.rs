@@ -32,13 +32,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::breakdown::{not_sent_because, panic_message};
-use super::diff::{deactivation, whole_payload, Differ, Fate, Request};
+use super::diff::{self, deactivation, whole_payload, Differ, Fate, Request};
 use super::guard::{GuardRefusal, Guards};
 use super::read::{read_ahead, ReadFault};
 use super::scan::Scan;
 use crate::input::InputOptions;
 use crate::ledger::{LedgerError, OutcomeKind, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
 use crate::prepare::{KnownRows, Rows};
+use crate::provider::Operation;
 
 use super::scan::FileStamp;
 
@@ -385,17 +386,26 @@ impl Pass {
             }
         }
 
-        let leavers: Vec<Request> = if self.guards.deactivate_missing {
-            scan.leavers(&self.differ.snapshot)
-                .enumerate()
-                .map(|(n, u)| {
-                    let remote_id = u.remote_id.map(str::to_owned);
-                    deactivation(-(n as i64) - 1, u.key, &remote_id)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let mut leavers: Vec<Request> = Vec::new();
+        // Leavers the target protects are not deactivated: their outcomes say so.
+        let mut left_alone = Vec::new();
+        if self.guards.deactivate_missing {
+            for (n, u) in scan.leavers(&self.differ.snapshot).enumerate() {
+                let line = -(n as i64) - 1;
+                match self.differ.forbidden(u.key, Operation::Deactivate) {
+                    Some(note) => left_alone.push(diff::left_alone(line, u.key.to_owned(), note)),
+                    None => {
+                        let remote_id = u.remote_id.map(str::to_owned);
+                        leavers.push(deactivation(line, u.key, &remote_id));
+                    }
+                }
+            }
+        }
+        for outcome in left_alone {
+            if !emit.done(outcome) {
+                return;
+            }
+        }
         if !self.differ.snapshot.is_empty() {
             let guarded = self.guards.check(
                 scan.users,

@@ -87,10 +87,11 @@ impl Noted {
 
 impl SyncSummary {
     /// Whether a person should read this run's summary: it did not end cleanly, or rows that
-    /// went through need a person (a user to reactivate by hand, a field not cleared). `-q`
-    /// prints the summary only then.
+    /// went through need a person (a user to reactivate by hand, a field not cleared; not a
+    /// protected user left alone, which the config asked for). `-q` prints the summary only
+    /// then.
     pub fn needs_a_person(&self) -> bool {
-        self.exit != Exit::Ok || !self.noted.is_empty()
+        self.exit != Exit::Ok || self.noted.keys().any(|code| code.needs_a_person())
     }
 }
 

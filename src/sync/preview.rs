@@ -23,6 +23,22 @@ pub struct PlanCounts {
     pub unchanged: u64,
     pub deactivate: u64,
     pub rejected: u64,
+    /// Operations the export called for that the target's `protect` or `mode` leave undone.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub left_alone: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Whether `outcome` is an operation the target's `protect` or `mode` left undone.
+fn left_alone(outcome: &crate::ledger::RowOutcome) -> bool {
+    use crate::ledger::NoteCode;
+    outcome
+        .notes
+        .iter()
+        .any(|n| matches!(n.code, NoteCode::Protected | NoteCode::NotInMode))
 }
 
 /// One planned operation, as `plan --json` prints it.
@@ -31,7 +47,8 @@ pub struct PlanLine {
     /// The input line (negative for leavers, who have none).
     pub line: i64,
     pub key: Option<String>,
-    /// `create`, `update`, `deactivate` or `rejected`.
+    /// `create`, `update`, `deactivate`, `rejected`, or `left_alone` (the target's `protect` or
+    /// `mode`: its notes say which).
     pub op: &'static str,
     /// The changed (or, for rejected rows, the faulty) field names.
     pub fields: Vec<String>,
@@ -87,6 +104,17 @@ pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Resul
             PassItem::Done(outcomes) => {
                 for outcome in outcomes {
                     match outcome.outcome {
+                        OutcomeKind::Unchanged if left_alone(&outcome) => {
+                            counts.left_alone += 1;
+                            each(&PlanLine {
+                                line: outcome.line,
+                                key: outcome.user_key.clone(),
+                                op: "left_alone",
+                                fields: Vec::new(),
+                                not_cleared: Vec::new(),
+                                notes: outcome.notes.iter().map(|n| n.code.to_string()).collect(),
+                            });
+                        }
                         OutcomeKind::Unchanged => counts.unchanged += 1,
                         OutcomeKind::Rejected => {
                             counts.rejected += 1;

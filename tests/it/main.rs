@@ -48,6 +48,8 @@ mod nightly;
 mod nightly_fingerprints;
 // The providers' own request examples as tests of what usersync sends.
 mod page_examples;
+// Protected users and a target's mode: what a run may do, and what it says it left undone.
+mod policy;
 // The Abitmedia adapter against its mock: every operation, every class of answer.
 mod provider_abitmedia;
 // The Faveo adapter against its mock: login tokens, operations, answers.
