@@ -113,6 +113,13 @@ pub enum Command {
     /// alone). Exit 0 when nothing is found, 3 when something is.
     Reconcile(ReconcileArgs),
 
+    /// Send exactly a plan saved by `plan --out`.
+    ///
+    /// Refuses (exit 2), naming what changed, when the export, the target's config or the
+    /// ledger's users of the target are not what the plan was made from; otherwise runs the
+    /// sync, which then decides exactly the plan's operations.
+    Apply(ApplyArgs),
+
     /// Serve the built-in mock of a provider's API, to rehearse a config.
     MockServer(MockServerArgs),
 
@@ -292,6 +299,22 @@ pub struct PlanArgs {
     /// One JSON object per operation: {"line","key","op","fields"}, then a summary object.
     #[arg(long)]
     pub json: bool,
+    /// Also write the plan to FILE (JSON, no personal data): `usersync apply FILE` then sends
+    /// exactly it, or refuses if the export, the config or the ledger changed since.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `usersync apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan written by `usersync plan --out`.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub send: SendArgs,
 }
 
 /// `usersync retry`.

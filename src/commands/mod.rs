@@ -4,6 +4,7 @@
 //! Fatal problems are returned as errors; [`exit_for`] decides their exit code (2 for usage and
 //! config problems, 1 for everything else), so every command classifies errors the same way.
 
+pub mod apply;
 pub mod mock_server;
 pub mod plan;
 pub mod prune;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Runs(args) => runs::run(&cli.global, args),
         Command::Prune(args) => prune::run(&cli.global, args),
         Command::Reconcile(args) => reconcile::run(&cli.global, args),
+        Command::Apply(args) => apply::run(&cli.global, args),
         Command::MockServer(args) => runtime()?
             .block_on(mock_server::run(args.clone()))
             .map(|()| Exit::Ok),
@@ -129,6 +131,7 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
             || cause.is::<MappingError>()
             || cause.is::<UsageError>()
             || cause.is::<crate::sync::EndpointChanged>()
+            || cause.is::<crate::sync::PlanStale>()
             || matches!(
                 cause.downcast_ref::<PrepareError>(),
                 Some(PrepareError::Mapping(_))

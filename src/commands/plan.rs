@@ -4,6 +4,7 @@
 //! (never values), then `{"summary": {...}}`, so a plan can be pasted into a ticket.
 
 use std::io::{BufWriter, Write};
+use std::path::Path;
 
 use crate::cli::{DiffArgs, GlobalArgs, InputArgs, LedgerArgs, PlanArgs, SendArgs, TargetArgs};
 use crate::commands::{check_deactivation, spec};
@@ -12,6 +13,8 @@ use crate::exit::Exit;
 use crate::ledger::Ledger;
 use crate::sync::estimate::{self, Estimate};
 use crate::sync::preview::preview;
+use crate::sync::saved_plan::{self, Fingerprints, PlanFlags, SavedOperation, SavedPlan};
+use crate::sync::RowSource;
 
 /// Runs `plan`.
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
@@ -23,6 +26,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
         &args.diff,
         None,
         args.json,
+        args.out.as_deref(),
     )
 }
 
@@ -36,6 +40,7 @@ pub fn print_plan(
     diff: &DiffArgs,
     send: Option<&SendArgs>,
     json: bool,
+    out_file: Option<&Path>,
 ) -> anyhow::Result<Exit> {
     let config = config::load(&global.config)?;
     let target = config.target(target.target.as_deref())?;
@@ -47,7 +52,11 @@ pub fn print_plan(
     }
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut write_error = None;
-    let counts = preview(&spec, |line| {
+    let mut operations = Vec::new();
+    let found = preview(&spec, |line| {
+        if out_file.is_some() {
+            operations.push(SavedOperation::from(line));
+        }
         if json && write_error.is_none() {
             if let Err(e) = serde_json::to_writer(&mut out, line)
                 .map_err(std::io::Error::from)
@@ -59,6 +68,38 @@ pub fn print_plan(
     })?;
     if let Some(e) = write_error {
         return Err(e.into());
+    }
+    let counts = found.counts;
+    if let (Some(file), RowSource::Export { input, options }) = (out_file, &spec.rows) {
+        let plan = SavedPlan {
+            usersync_plan: saved_plan::FORMAT,
+            target: target.name.clone(),
+            provider: target.provider.name().to_owned(),
+            created_at: chrono::Utc::now(),
+            export: input.clone(),
+            fingerprints: Fingerprints {
+                export_sha256: crate::sync::scan::sha256_file(input)?,
+                config_sha256: saved_plan::config_sha256(target, options),
+                snapshot_sha256: found.snapshot_sha256,
+            },
+            flags: PlanFlags {
+                full: spec.full,
+                deactivate_missing: spec.guards.deactivate_missing,
+                force: spec.guards.force,
+            },
+            summary: counts,
+            operations,
+        };
+        crate::private_file::write_atomically(file, "the plan", |w| {
+            serde_json::to_writer_pretty(&mut *w, &plan)?;
+            writeln!(w)?;
+            Ok(())
+        })?;
+        eprintln!(
+            "plan written to {}: `usersync apply {}` sends exactly it",
+            file.display(),
+            file.display()
+        );
     }
     let rate = estimate::expected_rate(
         &target.name,

@@ -93,5 +93,6 @@ pub fn build(
             command_line: super::sync::command_line(),
             log_estimate,
         },
+        expected: None,
     })
 }

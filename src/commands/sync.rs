@@ -12,11 +12,11 @@ use std::path::Path;
 
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::commands::{check_deactivation, spec, sync_runtime};
-use crate::config::{self, Target};
+use crate::config::{self, Config, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
 use crate::notes;
-use crate::sync::{self, window, Controls, Noted, RowSource, SyncSummary};
+use crate::sync::{self, window, Controls, Noted, RowSource, RunSpec, SyncSummary};
 
 /// Runs `sync`.
 pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
@@ -29,6 +29,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
             &args.diff,
             Some(&args.send),
             false,
+            None,
         );
     }
     // The window starts when the command does.
@@ -48,6 +49,30 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         Some(&args.send),
         deadline,
     )?;
+    execute(
+        global,
+        &config,
+        target,
+        spec,
+        args.report.as_deref(),
+        args.mask_pii,
+        args.ledger.ledger.as_deref(),
+    )
+}
+
+/// Runs the sync `spec` describes for `target` of `config`, prints its summary, writes its
+/// report to `report` when asked, and picks the exit code: `sync`'s work, and `apply`'s once
+/// it has checked its plan. `ledger_flag` is `--ledger`, for the command that shows the run's
+/// problems.
+pub(super) fn execute(
+    global: &GlobalArgs,
+    config: &Config,
+    target: &Target,
+    spec: RunSpec,
+    report: Option<&Path>,
+    mask_pii: bool,
+    ledger_flag: Option<&Path>,
+) -> anyhow::Result<Exit> {
     check_deactivation(target, spec.guards.deactivate_missing)?;
     let ledger_file = spec.ledger.clone();
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
@@ -70,11 +95,11 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         result
     })?;
     progress.finish_and_clear();
-    super::prune::after_run(&config, &ledger_file, &target.name);
+    super::prune::after_run(config, &ledger_file, &target.name);
     if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
         eprintln!("error: {}", credentials_refused(target, &global.config));
     }
-    let details = report_command(&target.name, &global.config, args.ledger.ledger.as_deref());
+    let details = report_command(&target.name, &global.config, ledger_flag);
     print_summary(
         &summary,
         &target.name,
@@ -82,12 +107,12 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         &details,
         global.quiet,
     )?;
-    let Some(file) = &args.report else {
+    let Some(file) = report else {
         return Ok(summary.exit);
     };
     // The run is over and recorded whatever happens here: a report that cannot be written is
     // said on stderr, and turns a clean exit into a failure (a script expects the file).
-    match super::report::write_run_report(&ledger_file, summary.run, file, args.mask_pii) {
+    match super::report::write_run_report(&ledger_file, summary.run, file, mask_pii) {
         Ok(()) => {
             if !global.quiet {
                 println!("  report: {}", file.display());

@@ -29,6 +29,7 @@ pub mod preview;
 mod read;
 pub mod record;
 pub mod retry;
+pub mod saved_plan;
 pub mod scan;
 pub mod send;
 pub mod spec;
@@ -54,7 +55,7 @@ pub use record::OUTCOME_BATCH;
 pub use retry::{RetrySummary, RunChoice};
 pub use scan::Scan;
 pub use send::INTENT_BATCH;
-pub use spec::{RowSource, RunSpec, SendSpec};
+pub use spec::{PlanExpected, PlanStale, RowSource, RunSpec, SendSpec};
 pub use tally::Tally;
 
 /// How a sync ended.
@@ -118,6 +119,22 @@ pub async fn run(spec: &RunSpec, controls: Controls) -> anyhow::Result<SyncSumma
         .join()
         .map_err(|_| anyhow::anyhow!("the thread hashing the export failed"))?
         .with_context(|| format!("could not read {}", input.display()))?;
+    if let Some(expected) = &spec.expected {
+        let what = if expected.export_sha256 != input_sha256 {
+            Some("the export changed since the plan was made")
+        } else if expected.snapshot_sha256 != saved_plan::snapshot_sha256(&snapshot) {
+            Some("the ledger's users of the target changed since the plan was made")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Err(PlanStale {
+                plan: expected.plan.clone(),
+                what,
+            }
+            .into());
+        }
+    }
     let new_run = NewRun {
         target: target.name.clone(),
         provider: target.provider.name().to_owned(),

@@ -16,7 +16,7 @@ use crate::ledger::{Ledger, OutcomeKind};
 use crate::provider::Operation;
 
 /// Counts of what a sync would do, for `plan`, `sync --dry-run` and the run summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlanCounts {
     pub create: u64,
     pub update: u64,
@@ -24,7 +24,7 @@ pub struct PlanCounts {
     pub deactivate: u64,
     pub rejected: u64,
     /// Operations the export called for that the target's `protect` or `mode` leave undone.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub left_alone: u64,
 }
 
@@ -61,10 +61,17 @@ pub struct PlanLine {
     pub notes: Vec<String>,
 }
 
+/// What a preview found: its counts, and the hash of the snapshot it compared the export with
+/// (for a saved plan, `saved_plan.rs`).
+pub struct Preview {
+    pub counts: PlanCounts,
+    pub snapshot_sha256: String,
+}
+
 /// Plans the sync `spec` describes, calling `each` for every operation and rejection
 /// (rejections as the file is read, then deactivations, then creates and updates: the order a
 /// sync sends them). The guards apply as in a real sync: a refusal is an error.
-pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Result<PlanCounts> {
+pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Result<Preview> {
     let RowSource::Export { input, options } = &spec.rows else {
         anyhow::bail!("a plan reads an export");
     };
@@ -72,6 +79,7 @@ pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Resul
     let opened = Opened::open(input, target, options)?;
     let ledger = Ledger::open(&spec.ledger)?;
     let snapshot = ledger.snapshot(&target.name)?;
+    let snapshot_sha256 = super::saved_plan::snapshot_sha256(&snapshot);
     let endpoint = spec.send.base_url.endpoint();
     let change = super::endpoint::change(&ledger, target, &snapshot, &endpoint)?;
     if let Some(change) = change.filter(|_| !spec.send.endpoint_moved) {
@@ -171,6 +179,9 @@ pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Resul
     });
     match end {
         Some(e) => Err(e),
-        None => Ok(counts),
+        None => Ok(Preview {
+            counts,
+            snapshot_sha256,
+        }),
     }
 }

@@ -25,6 +25,26 @@ pub struct RunSpec {
     /// Leavers and the broken-export guards (an export only; a retry has neither).
     pub guards: Guards,
     pub send: SendSpec,
+    /// A saved plan's fingerprints the run must find (`usersync apply`), checked once the run
+    /// holds the target's lock.
+    pub expected: Option<PlanExpected>,
+}
+
+/// What the export and the ledger must be for a saved plan to be applied.
+#[derive(Debug, Clone)]
+pub struct PlanExpected {
+    /// The plan file, for the refusal's message.
+    pub plan: PathBuf,
+    pub export_sha256: String,
+    pub snapshot_sha256: String,
+}
+
+/// Why a saved plan was not applied: what it was made from changed (a usage error, exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("the plan {} cannot be applied: {what}; make a new plan", plan.display())]
+pub struct PlanStale {
+    pub plan: PathBuf,
+    pub what: &'static str,
 }
 
 /// Where the rows of a run come from.

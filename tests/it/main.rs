@@ -68,6 +68,8 @@ mod report_browser;
 mod retention;
 // `usersync retry` and `usersync runs`: exactly the failed rows, from the kept payloads.
 mod retry;
+// `plan --out` and `apply`: a saved plan sent exactly, or refused once stale.
+mod saved_plan;
 // The SCIM provider against scim2-server from PyPI: lifecycle, adoption, ownership.
 mod scim_server;
 // Credentials never appear in logs, the ledger, reports, errors or `Debug` output.
