@@ -25,9 +25,18 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Exit> {
         &args.ledger,
         &args.diff,
         None,
-        args.json,
-        args.out.as_deref(),
+        Output {
+            json: args.json,
+            file: args.out.as_deref(),
+        },
     )
+}
+
+/// How a plan is given: printed as counts or (`json`) as JSON lines, and saved to `file`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output<'a> {
+    pub json: bool,
+    pub file: Option<&'a Path>,
 }
 
 /// Plans and prints; shared with `sync --dry-run`, which gives its `send` flags (the endpoint
@@ -39,9 +48,12 @@ pub fn print_plan(
     ledger: &LedgerArgs,
     diff: &DiffArgs,
     send: Option<&SendArgs>,
-    json: bool,
-    out_file: Option<&Path>,
+    output: Output<'_>,
 ) -> anyhow::Result<Exit> {
+    let Output {
+        json,
+        file: out_file,
+    } = output;
     let config = config::load(&global.config)?;
     let target = config.target(target.target.as_deref())?;
     let rows = spec::Rows::Export { input, diff };

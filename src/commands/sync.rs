@@ -28,8 +28,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
             &args.ledger,
             &args.diff,
             Some(&args.send),
-            false,
-            None,
+            super::plan::Output::default(),
         );
     }
     // The window starts when the command does.
