@@ -52,6 +52,22 @@ pub fn whole_payload(request: &Request) -> Payload {
         .unwrap_or_else(|| request.payload.clone())
 }
 
+/// The outcome of a request that is never sent, with `code` and `why`; its whole payload is
+/// kept for `retry`.
+pub fn not_attempted(request: Request, code: &str, why: &str) -> RowOutcome {
+    RowOutcome {
+        operation: Some(request.op),
+        error_code: Some(code.to_owned()),
+        error_detail: Some(why.to_owned()),
+        payload: Some(whole_payload(&request)),
+        ..RowOutcome::new(
+            request.line,
+            Some(request.user.key),
+            OutcomeKind::NotAttempted,
+        )
+    }
+}
+
 /// One row's fate. Returned by value, row after row: the outcome is not boxed (most rows of
 /// a nightly run are outcomes).
 #[derive(Debug)]

@@ -32,12 +32,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::breakdown::{not_sent_because, panic_message};
-use super::diff::{self, deactivation, whole_payload, Differ, Fate, Request};
+use super::diff::{self, deactivation, not_attempted, Differ, Fate, Request};
 use super::guard::{GuardRefusal, Guards};
 use super::read::{read_ahead, ReadFault};
 use super::scan::Scan;
 use crate::input::InputOptions;
-use crate::ledger::{LedgerError, OutcomeKind, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
+use crate::ledger::{LedgerError, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
 use crate::prepare::{KnownRows, Rows};
 use crate::provider::Operation;
 
@@ -197,22 +197,6 @@ impl<'f, F: FnMut(PassItem) -> bool> Emitter<'f, F> {
             }
         }
         self.flush()
-    }
-}
-
-/// The outcome of a request that is never sent, with `code` and `why`; its whole payload is
-/// kept for `retry`.
-fn not_attempted(request: Request, code: &str, why: &str) -> RowOutcome {
-    RowOutcome {
-        operation: Some(request.op),
-        error_code: Some(code.to_owned()),
-        error_detail: Some(why.to_owned()),
-        payload: Some(whole_payload(&request)),
-        ..RowOutcome::new(
-            request.line,
-            Some(request.user.key),
-            OutcomeKind::NotAttempted,
-        )
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use indicatif::ProgressBar;
 use tokio::sync::mpsc;
 
-use super::diff::{whole_payload, Request, RowContext};
+use super::diff::{not_attempted, Request, RowContext};
 use super::Tally;
 use crate::dispatch::{FinalOutcome, JobResult};
 use crate::ledger::{
@@ -46,17 +46,7 @@ impl Recorder {
     pub async fn not_sent(&self, requests: Vec<Request>, why: &str) -> Result<(), LedgerError> {
         let outcomes = requests
             .into_iter()
-            .map(|request| RowOutcome {
-                operation: Some(request.op),
-                error_code: Some("not_attempted".into()),
-                error_detail: Some(why.to_owned()),
-                payload: Some(whole_payload(&request)),
-                ..RowOutcome::new(
-                    request.line,
-                    Some(request.user.key),
-                    OutcomeKind::NotAttempted,
-                )
-            })
+            .map(|request| not_attempted(request, "not_attempted", why))
             .collect();
         self.outcomes(outcomes).await
     }

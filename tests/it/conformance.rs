@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{demo_env, samples, stderr, tempdir, usersync};
+use crate::support::{demo_env, sample_target, samples, stderr, tempdir, usersync};
 use usersync::ledger::{Ledger, OutcomeKind, RunCounts};
 
 /// Rows of the sample export each night starts from: enough for the guards to let one leaver go
@@ -21,18 +21,9 @@ const ROWS: usize = 30;
 
 /// The sample config's target of each provider of the registry.
 fn sample_targets() -> Vec<(&'static str, String)> {
-    let config =
-        usersync::config::load(&samples().join("usersync.toml")).expect("the sample config loads");
     usersync::provider::registry()
         .iter()
-        .map(|provider| {
-            let target = config
-                .targets
-                .values()
-                .find(|t| t.provider.name() == provider.name())
-                .unwrap_or_else(|| panic!("the sample config has no {} target", provider.name()));
-            (provider.name(), target.name.clone())
-        })
+        .map(|provider| (provider.name(), sample_target(provider.name()).name))
         .collect()
 }
 

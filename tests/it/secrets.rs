@@ -25,26 +25,16 @@ const MARKER: &str = "SECRET-MARKER-7f3a";
 /// variable the sample names for each of its credentials: a new provider is covered once the
 /// sample config has a target for it (the test fails until it has).
 fn sample_targets() -> Vec<(String, &'static str, BTreeMap<String, String>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/usersync.toml");
-    let config = usersync::config::load(&path).expect("the sample config loads");
     usersync::provider::registry()
         .iter()
         .map(|provider| {
-            let target = config
-                .targets
-                .values()
-                .find(|t| t.provider.name() == provider.name())
-                .unwrap_or_else(|| panic!("the sample config has no {} target", provider.name()));
+            let target = crate::support::sample_target(provider.name());
             assert!(
                 !target.credentials.is_empty(),
                 "{}: credentials",
                 target.name
             );
-            (
-                target.name.clone(),
-                provider.name(),
-                target.credentials.clone(),
-            )
+            (target.name, provider.name(), target.credentials)
         })
         .collect()
 }

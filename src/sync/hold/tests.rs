@@ -4,7 +4,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::*;
-use crate::ledger::{Ledger, SnapshotBuilder};
+use crate::ledger::{Ledger, OutcomeKind, SnapshotBuilder};
 
 const CONFIG: &str = r#"
     [targets.t]

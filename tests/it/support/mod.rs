@@ -41,13 +41,7 @@ pub fn usersync(dir: &Path) -> Command {
 /// the sample does not name takes the same prefix (`FAVEO_USER_NAME`).
 pub fn demo_env(provider: &str) -> Vec<(String, String)> {
     use secrecy::ExposeSecret;
-    let config =
-        usersync::config::load(&samples().join("usersync.toml")).expect("the sample config loads");
-    let target = config
-        .targets
-        .values()
-        .find(|t| t.provider.name() == provider)
-        .unwrap_or_else(|| panic!("the sample config has no {provider} target"));
+    let target = sample_target(provider);
     let prefix = target
         .credentials
         .iter()
@@ -66,6 +60,18 @@ pub fn demo_env(provider: &str) -> Vec<(String, String)> {
             (var, value)
         })
         .collect()
+}
+
+/// The sample config's target of `provider`: a new provider is covered by the tests that walk
+/// the registry once the sample config has a target for it (they fail until it has).
+pub fn sample_target(provider: &str) -> usersync::config::Target {
+    let config =
+        usersync::config::load(&samples().join("usersync.toml")).expect("the sample config loads");
+    config
+        .targets
+        .into_values()
+        .find(|t| t.provider.name() == provider)
+        .unwrap_or_else(|| panic!("the sample config has no {provider} target"))
 }
 
 /// A fresh directory for one test, removed when dropped.
