@@ -9,7 +9,7 @@ use std::process::ExitCode;
 pub enum Exit {
     /// Every row valid / synced / unchanged.
     Ok = 0,
-    /// A fatal error other than usage: aborted run (auth failure, circuit breaker), I/O, guard refusal.
+    /// A fatal error other than usage: aborted run (auth failure, circuit breaker), I/O.
     Fatal = 1,
     /// Bad command line or bad config file.
     Usage = 2,
@@ -17,6 +17,9 @@ pub enum Exit {
     RowErrors = 3,
     /// The run stopped at its deadline or quota; the next run picks up the rest.
     Deadline = 4,
+    /// A broken-export guard tripped: the run is held, nothing was sent, until a person runs
+    /// `usersync approve RUN` or `usersync reject RUN`.
+    Held = 5,
     /// Interrupted by SIGINT/SIGTERM.
     Interrupted = 130,
 }

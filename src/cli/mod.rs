@@ -120,6 +120,16 @@ pub enum Command {
     /// sync, which then decides exactly the plan's operations.
     Apply(ApplyArgs),
 
+    /// Send exactly what a held run holds (a run whose broken-export guards tripped).
+    ///
+    /// Refuses (exit 2), naming what changed, when the export, the target's config or the
+    /// ledger's users of the target changed since the run was held, or when it was held longer
+    /// ago than --max-age.
+    Approve(ApproveArgs),
+
+    /// Close a held run: nothing it holds is sent.
+    Reject(RejectArgs),
+
     /// Serve the built-in mock of a provider's API, to rehearse a config.
     MockServer(MockServerArgs),
 
@@ -315,6 +325,31 @@ pub struct ApplyArgs {
     pub ledger: LedgerArgs,
     #[command(flatten)]
     pub send: SendArgs,
+}
+
+/// `usersync approve`.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The held run's id.
+    #[arg(value_name = "RUN")]
+    pub run: i64,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    #[command(flatten)]
+    pub send: SendArgs,
+    /// Refuse a run held longer ago than this.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub max_age: std::time::Duration,
+}
+
+/// `usersync reject`.
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// The held run's id.
+    #[arg(value_name = "RUN")]
+    pub run: i64,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 }
 
 /// `usersync retry`.

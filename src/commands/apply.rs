@@ -8,17 +8,32 @@
 //! the sync, a pure function of the three and the plan's flags, decides exactly the plan's
 //! operations.
 
-use crate::cli::{ApplyArgs, DiffArgs, GlobalArgs, InputArgs};
+use std::path::Path;
+
+use crate::cli::{ApplyArgs, DiffArgs, GlobalArgs, InputArgs, LedgerArgs, SendArgs};
 use crate::commands::{spec, UsageError};
-use crate::config;
+use crate::config::{self, Config};
 use crate::exit::Exit;
 use crate::sync::saved_plan::{self, SavedPlan};
-use crate::sync::{PlanExpected, RowSource};
+use crate::sync::{PlanExpected, PlanStale, RowSource};
 
 /// Runs `apply`.
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
     let plan = SavedPlan::read(&args.plan).map_err(|e| UsageError(format!("{e:#}")))?;
     let config = config::load(&global.config)?;
+    send_plan(global, &config, &plan, &args.plan, &args.ledger, &args.send)
+}
+
+/// Sends exactly `plan` (named `label` in messages) to its target of `config`: `apply`'s work,
+/// and `approve`'s for a held run.
+pub(super) fn send_plan(
+    global: &GlobalArgs,
+    config: &Config,
+    plan: &SavedPlan,
+    label: &Path,
+    ledger: &LedgerArgs,
+    send: &SendArgs,
+) -> anyhow::Result<Exit> {
     let target = config.target(Some(&plan.target))?;
     if target.provider.name() != plan.provider {
         return Err(UsageError(format!(
@@ -44,38 +59,29 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Exit> {
         input: &input,
         diff: &diff,
     };
-    let mut spec = spec::build(
-        global,
-        &config,
-        target,
-        &args.ledger,
-        rows,
-        Some(&args.send),
-        None,
-    )?;
+    let mut spec = spec::build(global, config, target, ledger, rows, Some(send), None)?;
     let RowSource::Export { options, .. } = &spec.rows else {
         unreachable!("an export's run");
     };
     if saved_plan::config_sha256(target, options) != plan.fingerprints.config_sha256 {
-        return Err(UsageError(format!(
-            "the plan {} cannot be applied: the target's config (or the usersync version) \
-             changed since the plan was made; make a new plan",
-            args.plan.display()
-        ))
+        return Err(PlanStale {
+            plan: label.to_owned(),
+            what: "the target's config (or the usersync version) changed since the plan was made",
+        }
         .into());
     }
     spec.expected = Some(PlanExpected {
-        plan: args.plan.clone(),
+        plan: label.to_owned(),
         export_sha256: plan.fingerprints.export_sha256.clone(),
         snapshot_sha256: plan.fingerprints.snapshot_sha256.clone(),
     });
     super::sync::execute(
         global,
-        &config,
+        config,
         target,
         spec,
         None,
         false,
-        args.ledger.ledger.as_deref(),
+        ledger.ledger.as_deref(),
     )
 }

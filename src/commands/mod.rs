@@ -5,6 +5,7 @@
 //! config problems, 1 for everything else), so every command classifies errors the same way.
 
 pub mod apply;
+pub mod held;
 pub mod mock_server;
 pub mod plan;
 pub mod prune;
@@ -40,6 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Prune(args) => prune::run(&cli.global, args),
         Command::Reconcile(args) => reconcile::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),
+        Command::Approve(args) => held::approve(&cli.global, args),
+        Command::Reject(args) => held::reject(&cli.global, args),
         Command::MockServer(args) => runtime()?
             .block_on(mock_server::run(args.clone()))
             .map(|()| Exit::Ok),

@@ -13,7 +13,7 @@ use crate::cli::{GlobalArgs, RunsArgs};
 use crate::commands::ledger_path;
 use crate::config;
 use crate::exit::Exit;
-use crate::ledger::{Ledger, RunCounts, RunRecord, RunStatus};
+use crate::ledger::{HeldRun, Ledger, RunCounts, RunRecord, RunStatus};
 
 /// One run as `runs --json` prints it (a stable shape: fields are only ever added).
 #[derive(Debug, Serialize)]
@@ -39,6 +39,42 @@ pub struct RunLine<'a> {
     /// When the run's row details were deleted by the ledger's retention (`usersync prune`);
     /// `None` while they are there.
     pub pruned_at: Option<DateTime<Utc>>,
+    /// For a run held because its guards tripped: `waiting`, `approved` or `rejected`, by whom
+    /// and when, and the run that sent it once approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldLine>,
+}
+
+/// A held run's state, as `runs --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct HeldLine {
+    pub state: &'static str,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub approved_run_id: Option<i64>,
+}
+
+impl HeldLine {
+    fn new(held: &HeldRun) -> HeldLine {
+        let (state, decided_by, decided_at) = match &held.decision {
+            None => ("waiting", None, None),
+            Some((decision, by, at)) => (decision.as_str(), Some(by.clone()), Some(*at)),
+        };
+        HeldLine {
+            state,
+            decided_by,
+            decided_at,
+            approved_run_id: held.approved_run.map(|r| r.0),
+        }
+    }
+
+    /// The table's status for a held run.
+    fn status(&self) -> String {
+        match &self.decided_by {
+            None => "held, waiting".into(),
+            Some(by) => format!("held, {} by {by}", self.state),
+        }
+    }
 }
 
 impl<'a> RunLine<'a> {
@@ -61,6 +97,7 @@ impl<'a> RunLine<'a> {
             exit_code: run.exit_code,
             counts: &run.counts,
             pruned_at: run.pruned_at,
+            held: None,
         }
     }
 }
@@ -87,9 +124,17 @@ pub fn run(global: &GlobalArgs, args: &RunsArgs) -> anyhow::Result<Exit> {
     if args.limit > 0 {
         runs.truncate(args.limit);
     }
+    let held: Vec<Option<HeldLine>> = runs
+        .iter()
+        .map(|run| Ok(ledger.held_run(run.id)?.as_ref().map(HeldLine::new)))
+        .collect::<Result<_, crate::ledger::LedgerError>>()?;
     if args.json {
-        for run in &runs {
-            serde_json::to_writer(&mut out, &RunLine::new(run))?;
+        for (run, held) in runs.iter().zip(held) {
+            let line = RunLine {
+                held,
+                ..RunLine::new(run)
+            };
+            serde_json::to_writer(&mut out, &line)?;
             writeln!(out)?;
         }
     } else if runs.is_empty() {
@@ -100,7 +145,7 @@ pub fn run(global: &GlobalArgs, args: &RunsArgs) -> anyhow::Result<Exit> {
             .unwrap_or_default();
         writeln!(out, "no runs{whose} in {}", path.display())?;
     } else {
-        write_table(&mut out, &runs)?;
+        write_table(&mut out, &runs, &held)?;
     }
     out.flush()?;
     Ok(Exit::Ok)
@@ -122,8 +167,16 @@ const HEADER: [&str; 12] = [
 ];
 
 /// The runs as a table with aligned columns (numbers right-aligned).
-fn write_table(out: &mut impl Write, runs: &[RunRecord]) -> std::io::Result<()> {
-    let rows: Vec<[String; 12]> = runs.iter().map(cells).collect();
+fn write_table(
+    out: &mut impl Write,
+    runs: &[RunRecord],
+    held: &[Option<HeldLine>],
+) -> std::io::Result<()> {
+    let rows: Vec<[String; 12]> = runs
+        .iter()
+        .zip(held)
+        .map(|(run, held)| cells(run, held.as_ref()))
+        .collect();
     let mut widths = HEADER.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -155,7 +208,7 @@ fn write_table(out: &mut impl Write, runs: &[RunRecord]) -> std::io::Result<()> 
     Ok(())
 }
 
-fn cells(run: &RunRecord) -> [String; 12] {
+fn cells(run: &RunRecord, held: Option<&HeldLine>) -> [String; 12] {
     let c = &run.counts;
     let command = match run.parent_run_id {
         Some(parent) => format!("{} {parent}", run.command),
@@ -171,10 +224,11 @@ fn cells(run: &RunRecord) -> [String; 12] {
         command,
         run.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         duration,
-        match run.pruned_at {
+        match (held, run.pruned_at) {
+            (Some(held), _) => held.status(),
             // Its counts are still right; its rows can no longer be reported or retried.
-            Some(_) => format!("{} (pruned)", run.status),
-            None => run.status.to_string(),
+            (None, Some(_)) => format!("{} (pruned)", run.status),
+            (None, None) => run.status.to_string(),
         },
         c.rows.to_string(),
         c.synced.to_string(),

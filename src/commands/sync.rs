@@ -98,6 +98,18 @@ pub(super) fn execute(
     if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
         eprintln!("error: {}", credentials_refused(target, &global.config));
     }
+    if let Some(why) = &summary.held {
+        let config = shell_word(&global.config.display().to_string()).into_owned();
+        eprintln!(
+            "held: {why}\nRun {run} of target {t} sent nothing and is held for a person: \
+             `usersync approve {run} -c {config}` sends exactly what it holds (refused if the \
+             export, the config or the ledger changed since), `usersync reject {run} -c \
+             {config}` closes it.",
+            run = summary.run.0,
+            t = target.name,
+        );
+        return Ok(summary.exit);
+    }
     let details = report_command(&target.name, &global.config, ledger_flag);
     print_summary(
         &summary,

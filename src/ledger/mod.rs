@@ -25,6 +25,7 @@ mod error;
 mod field_hashes;
 mod files;
 mod hash;
+mod held;
 mod lock;
 mod outcomes;
 mod prune;
@@ -48,6 +49,7 @@ use rusqlite_migration::{Migrations, SchemaVersion};
 pub use error::LedgerError;
 pub use field_hashes::FieldHashes;
 pub use hash::{short, Hash, PayloadHasher, ShortHash, SourceHash, SourceHasher};
+pub use held::{Decision, HeldRun};
 pub use lock::TargetLock;
 pub use outcomes::{
     Intent, NoteCode, OutcomeKind, RetryCounts, RowNote, RowOutcome, SnapshotChange, StoredOutcome,

@@ -72,6 +72,9 @@ pub struct SyncSummary {
     pub mock: Option<crate::mock::MockHandle>,
     /// The rows that went through but need a person (see `crate::notes`), by note code.
     pub noted: BTreeMap<crate::ledger::NoteCode, Noted>,
+    /// Why the run is held for a person (a broken-export guard tripped): nothing was sent, and
+    /// `usersync approve RUN` sends what it holds.
+    pub held: Option<String>,
 }
 
 /// The rows of one note code: how many, and the first [`Noted::KEYS`] user keys (a summary

@@ -100,6 +100,12 @@ pub async fn execute(
     }
     new_run.endpoint = Some(endpoint);
     let hasher = ledger.hasher();
+    // What a held run's plan is fingerprinted with (see `hold`).
+    let new_run_input = new_run
+        .input_path
+        .clone()
+        .zip(new_run.input_sha256.clone())
+        .map(|(path, sha)| (std::path::PathBuf::from(path), sha));
     let connection = Connection::open(target, &send_spec.base_url).await?;
     let mock_file = connect::mock_store_path(&spec.ledger, &target.name);
     connection.restore_mock(&mock_file)?;
@@ -292,7 +298,9 @@ pub async fn execute(
             tracing::error!(run = run.0, "{fatal}");
             (RunStatus::Aborted, Exit::Fatal)
         }
-        (_, Err(FeedEnd::Refused(_) | FeedEnd::Broken)) => (RunStatus::Aborted, Exit::Fatal),
+        // Held for a person (`held_runs`): nothing was sent.
+        (_, Err(FeedEnd::Refused(_))) => (RunStatus::Aborted, Exit::Held),
+        (_, Err(FeedEnd::Broken)) => (RunStatus::Aborted, Exit::Fatal),
         (Some(reason), _) => (reason_status(reason), reason.exit()),
         (None, _) if interrupted => (RunStatus::Interrupted, Exit::Interrupted),
         (None, _) if counts.rejected + counts.failed + counts.not_attempted > 0 => {
@@ -310,6 +318,13 @@ pub async fn execute(
         anyhow::bail!(what);
     }
     finished?;
+    let held = match &feed_result {
+        Err(FeedEnd::Refused(refusal)) => {
+            hold(spec, &ledger, run, &new_run_input)?;
+            Some(refusal.to_string())
+        }
+        _ => None,
+    };
     let learned = learned::remember(&ledger, &target.name, &report)?;
     drop(lock);
     tracing::debug!(
@@ -322,7 +337,7 @@ pub async fn execute(
     );
     match feed_result {
         Err(FeedEnd::Fatal(fatal)) => anyhow::bail!(fatal),
-        Err(FeedEnd::Refused(refusal)) => return Err(refusal.into()),
+        Err(FeedEnd::Refused(_)) => {}
         // Always with a breakdown, handled above.
         Err(FeedEnd::Broken) => anyhow::bail!("the run broke"),
         Ok(()) => {}
@@ -337,7 +352,77 @@ pub async fn execute(
         learned,
         mock: connection.mock,
         noted: tally.noted.lock().map(|n| n.clone()).unwrap_or_default(),
+        held,
     })
+}
+
+/// Holds `run`, whose guards tripped, with the saved plan of what it would have sent: the
+/// requests the pass held back (recorded not sent, `guard_refused`), and the fingerprints of the
+/// export (`input`: its path and SHA-256), the target's config and the snapshot as the run left
+/// it (the rows that needed no request are recorded), which a sync of the same export decides
+/// exactly those requests from. `usersync approve` sends that plan.
+fn hold(
+    spec: &RunSpec,
+    ledger: &Ledger,
+    run: crate::ledger::RunId,
+    input: &Option<(std::path::PathBuf, String)>,
+) -> anyhow::Result<()> {
+    let snapshot_sha256 = super::saved_plan::snapshot_sha256(&ledger.snapshot(&spec.target.name)?);
+    use super::saved_plan::{self, Fingerprints, PlanFlags, SavedOperation, SavedPlan};
+    let (Some((path, export_sha256)), super::RowSource::Export { options, .. }) =
+        (input, &spec.rows)
+    else {
+        return Ok(());
+    };
+    let mut summary = super::preview::PlanCounts::default();
+    let mut operations = Vec::new();
+    for outcome in ledger.outcomes(run)? {
+        if outcome.error_code.as_deref() != Some(crate::ledger::GUARD_REFUSED) {
+            continue;
+        }
+        let op = match outcome.operation {
+            Some(crate::provider::Operation::Create) => {
+                summary.create += 1;
+                "create"
+            }
+            Some(crate::provider::Operation::Deactivate) => {
+                summary.deactivate += 1;
+                "deactivate"
+            }
+            _ => {
+                summary.update += 1;
+                "update"
+            }
+        };
+        operations.push(SavedOperation {
+            line: outcome.line,
+            key: outcome.user_key,
+            op: op.to_owned(),
+            fields: Vec::new(),
+            notes: Vec::new(),
+        });
+    }
+    let plan = SavedPlan {
+        usersync_plan: saved_plan::FORMAT,
+        target: spec.target.name.clone(),
+        provider: spec.target.provider.name().to_owned(),
+        created_at: chrono::Utc::now(),
+        export: path.clone(),
+        fingerprints: Fingerprints {
+            export_sha256: export_sha256.clone(),
+            config_sha256: saved_plan::config_sha256(&spec.target, options),
+            snapshot_sha256,
+        },
+        flags: PlanFlags {
+            full: spec.full,
+            deactivate_missing: spec.guards.deactivate_missing,
+            force: true,
+        },
+        summary,
+        operations,
+    };
+    ledger.hold_run(run, &serde_json::to_string(&plan)?)?;
+    Ok(())
 }
 
 fn reason_status(reason: &AbortReason) -> RunStatus {

@@ -34,6 +34,8 @@ mod follow_ups;
 mod fuzz;
 // The GNOSS OAuth 1.0 signer against Python's oauthlib.
 mod gnoss_oauthlib;
+// A run whose guards trip is held: approved exactly, rejected, or refused once stale.
+mod held;
 // Hostile exports: broken, huge, deep, binary, moving; never a panic, bounded memory.
 mod hostile;
 // Reading exports: CSV edge cases, encodings, JSONL, file-level errors, physical lines.

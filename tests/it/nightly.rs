@@ -129,7 +129,7 @@ fn a_truncated_export_is_refused_before_any_request_unless_forced() {
     let truncated = night.export("truncated.csv", &everyone[..9]);
 
     let out = night.sync(&mock, &truncated, &[]);
-    assert_exit(&out, 1);
+    assert_exit(&out, 5);
     let message = stderr(&out);
     assert!(
         message.contains("holds 9 users") && message.contains("knew 20"),
@@ -140,8 +140,8 @@ fn a_truncated_export_is_refused_before_any_request_unless_forced() {
     let refused = night.last_run();
     assert_eq!(
         (refused.status, refused.exit_code, refused.counts.requests),
-        (RunStatus::Aborted, Some(1), 0),
-        "the refused run is recorded, and sent nothing"
+        (RunStatus::Aborted, Some(5), 0),
+        "the refused run is recorded (held), and sent nothing"
     );
 
     let out = night.sync(&mock, &truncated, &["--force"]);
@@ -162,7 +162,7 @@ fn a_mass_deactivation_is_refused_before_any_request_unless_forced() {
     let fewer = night.export("fewer.csv", &everyone[..15]);
 
     let out = night.sync(&mock, &fewer, &["--deactivate-missing"]);
-    assert_exit(&out, 1);
+    assert_exit(&out, 5);
     let message = stderr(&out);
     assert!(
         message.contains("5 of the 20") && message.contains("max_deactivate = 10%"),

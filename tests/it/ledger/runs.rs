@@ -235,6 +235,7 @@ fn a_fresh_ledger_passes_the_integrity_check_and_holds_its_tables() {
     assert_eq!(
         tables,
         [
+            "held_runs",
             "meta",
             "row_outcomes",
             "runs",
