@@ -5,6 +5,7 @@
 //! config problems, 1 for everything else), so every command classifies errors the same way.
 
 pub mod mock_server;
+pub mod notify;
 pub mod plan;
 pub mod prune;
 pub mod reconcile;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Runs(args) => runs::run(&cli.global, args),
         Command::Prune(args) => prune::run(&cli.global, args),
         Command::Reconcile(args) => reconcile::run(&cli.global, args),
+        Command::Notify(args) => notify::run(&cli.global, args),
         Command::MockServer(args) => runtime()?
             .block_on(mock_server::run(args.clone()))
             .map(|()| Exit::Ok),

@@ -16,6 +16,7 @@ use crate::config::{self, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
 use crate::notes;
+use crate::signals::AfterRun;
 use crate::sync::{self, window, Controls, Noted, RowSource, SyncSummary};
 
 /// Runs `sync`.
@@ -33,6 +34,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     }
     // The window starts when the command does.
     let deadline = window::stop_at(args.deadline, args.max_duration);
+    let since = chrono::Utc::now();
     let config = config::load(&global.config)?;
     let target = config.target(args.target.target.as_deref())?;
     let rows = spec::Rows::Export {
@@ -63,13 +65,28 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         stop: Some((stop_handle.clone(), stop_signal)),
     };
     let rt = sync_runtime()?;
-    let summary = rt.block_on(async {
+    let result = rt.block_on(async {
         let signals = tokio::spawn(watch_signals(stop_handle));
         let result = sync::run(&spec, controls).await;
         signals.abort();
         result
-    })?;
+    });
     progress.finish_and_clear();
+    let after = AfterRun {
+        config: &config,
+        ledger: &ledger_file,
+        target: &target.name,
+        metrics_file: args.metrics_file.as_deref(),
+        since,
+    };
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            // A run the ledger recorded before it failed still signals its end.
+            crate::signals::after_run(&after);
+            return Err(e);
+        }
+    };
     super::prune::after_run(&config, &ledger_file, &target.name);
     if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
         eprintln!("error: {}", credentials_refused(target, &global.config));
@@ -82,6 +99,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         &details,
         global.quiet,
     )?;
+    crate::signals::after_run(&after);
     let Some(file) = &args.report else {
         return Ok(summary.exit);
     };
