@@ -49,11 +49,18 @@ pub fn collect(ledger: &Ledger) -> Result<Vec<TargetMetrics>, LedgerError> {
     Ok(out)
 }
 
-/// One metric family: its samples, each with its labels (after `target`) and value.
+/// One metric family and its samples.
 struct Gauge {
     name: &'static str,
     help: &'static str,
-    samples: Vec<(String, Vec<(&'static str, &'static str)>, f64)>,
+    samples: Vec<Sample>,
+}
+
+/// A sample: its target, the one label some families add after `target`, and its value.
+struct Sample {
+    target: String,
+    label: Option<(&'static str, &'static str)>,
+    value: f64,
 }
 
 impl Gauge {
@@ -65,8 +72,12 @@ impl Gauge {
         }
     }
 
-    fn add(&mut self, target: &str, labels: Vec<(&'static str, &'static str)>, value: f64) {
-        self.samples.push((target.to_owned(), labels, value));
+    fn add(&mut self, target: &str, label: Option<(&'static str, &'static str)>, value: f64) {
+        self.samples.push(Sample {
+            target: target.to_owned(),
+            label,
+            value,
+        });
     }
 }
 
@@ -125,32 +136,32 @@ pub fn render(targets: &[TargetMetrics]) -> String {
             ("failed", c.failed),
             ("not_attempted", c.not_attempted),
         ] {
-            rows.add(name, vec![("outcome", outcome)], n as f64);
+            rows.add(name, Some(("outcome", outcome)), n as f64);
         }
         for (operation, n) in [
             ("created", c.created),
             ("updated", c.updated),
             ("deactivated", c.deactivated),
         ] {
-            operations.add(name, vec![("operation", operation)], n as f64);
+            operations.add(name, Some(("operation", operation)), n as f64);
         }
-        requests.add(name, vec![], c.requests as f64);
-        retries.add(name, vec![], c.retries as f64);
-        start.add(name, vec![], seconds(run.started_at));
+        requests.add(name, None, c.requests as f64);
+        retries.add(name, None, c.retries as f64);
+        start.add(name, None, seconds(run.started_at));
         if let Some(finished) = run.finished_at {
-            end.add(name, vec![], seconds(finished));
+            end.add(name, None, seconds(finished));
             let took = (finished - run.started_at).num_milliseconds().max(0);
-            duration.add(name, vec![], took as f64 / 1000.0);
+            duration.add(name, None, took as f64 / 1000.0);
         }
         // A run recovered after a crash has no exit code: none is made up.
         if let Some(code) = run.exit_code {
-            exit.add(name, vec![], f64::from(code));
+            exit.add(name, None, f64::from(code));
         }
         if let Some(finished) = t.last_clean.as_ref().and_then(|r| r.finished_at) {
-            success.add(name, vec![], seconds(finished));
+            success.add(name, None, seconds(finished));
         }
         if let Some(r) = t.learned_rate.filter(|r| r.is_finite()) {
-            rate.add(name, vec![], r);
+            rate.add(name, None, r);
         }
     }
     let mut out = String::new();
@@ -169,12 +180,17 @@ fn write_gauge(out: &mut String, gauge: &Gauge) {
     // Writing to a String cannot fail.
     let _ = writeln!(out, "# HELP {} {}", gauge.name, escape_help(gauge.help));
     let _ = writeln!(out, "# TYPE {} gauge", gauge.name);
-    for (target, labels, value) in &gauge.samples {
-        let _ = write!(out, "{}{{target=\"{}\"", gauge.name, escape_label(target));
-        for (name, value) in labels {
+    for sample in &gauge.samples {
+        let _ = write!(
+            out,
+            "{}{{target=\"{}\"",
+            gauge.name,
+            escape_label(&sample.target)
+        );
+        if let Some((name, value)) = sample.label {
             let _ = write!(out, ",{name}=\"{}\"", escape_label(value));
         }
-        let _ = writeln!(out, "}} {value}");
+        let _ = writeln!(out, "}} {}", sample.value);
     }
 }
 
