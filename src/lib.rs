@@ -5,7 +5,8 @@
 //! `input` (streaming CSV/JSONL records with their line) -> `mapping` (source columns to provider
 //! fields) -> `validate` (the provider's field rules) -> `plan` (diff against the ledger's
 //! snapshot) -> `dispatch` (rate-limited, retried HTTP through a `provider` adapter) -> `ledger`
-//! (every row's outcome in SQLite) -> `report`.
+//! (every row's outcome in SQLite) -> `report`; once a run is recorded, `signals` writes the
+//! metrics file and posts the webhook notification.
 
 pub mod cli;
 pub mod commands;
@@ -24,5 +25,6 @@ pub mod progress;
 pub mod provider;
 pub mod reconcile;
 pub mod report;
+pub mod signals;
 pub mod sync;
 pub mod validate;

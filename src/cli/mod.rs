@@ -133,6 +133,12 @@ pub enum Command {
     /// Serve the built-in mock of a provider's API, to rehearse a config.
     MockServer(MockServerArgs),
 
+    /// Check the config's [notify] webhook: --test posts a sample notification about a target.
+    ///
+    /// Exit status: 0 the webhook answered 2xx, 1 it did not (the message says what it
+    /// answered), 2 usage or config error (e.g. no [notify] table).
+    Notify(NotifyArgs),
+
     /// Write the report of a run from the ledger: a Markdown summary (md), a JSON document for
     /// scripts (json), the rows to fix as a spreadsheet-safe CSV (csv), or a self-contained page
     /// with charts (html).
@@ -247,6 +253,11 @@ pub struct SyncArgs {
     /// Stop taking new rows after this long (e.g. 4h, 90m, 1h30m), as --deadline does.
     #[arg(long, value_name = "DURATION", value_parser = crate::sync::window::parse_duration)]
     pub max_duration: Option<std::time::Duration>,
+    /// After the run, however it ends, write every target's latest run from the ledger to FILE
+    /// in the Prometheus text format, for node_exporter's textfile collector [default: the
+    /// config's `metrics_file`].
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Which run a report is about.
@@ -368,6 +379,20 @@ pub struct RetryArgs {
     pub include_rejected: bool,
     #[command(flatten)]
     pub send: SendArgs,
+    /// After the run, however it ends, write every target's latest run from the ledger to FILE
+    /// in the Prometheus text format [default: the config's `metrics_file`].
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// `usersync notify`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Send a sample notification to the config's [notify] webhook.
+    #[arg(long, required = true)]
+    pub test: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// Where and how fast `sync` and `retry` send: overrides of the target's settings for one run.

@@ -75,13 +75,12 @@ pub(super) fn send_plan(
         export_sha256: plan.fingerprints.export_sha256.clone(),
         snapshot_sha256: plan.fingerprints.snapshot_sha256.clone(),
     });
-    super::sync::execute(
-        global,
-        config,
-        target,
-        spec,
-        None,
-        false,
-        ledger.ledger.as_deref(),
-    )
+    let finish = super::sync::Finish {
+        report: None,
+        mask_pii: false,
+        ledger_flag: ledger.ledger.as_deref(),
+        metrics_file: None,
+        since: chrono::Utc::now(),
+    };
+    super::sync::execute(global, config, target, spec, &finish)
 }

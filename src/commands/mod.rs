@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod held;
 pub mod mock_server;
+pub mod notify;
 pub mod plan;
 pub mod prune;
 pub mod reconcile;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Apply(args) => apply::run(&cli.global, args),
         Command::Approve(args) => held::approve(&cli.global, args),
         Command::Reject(args) => held::reject(&cli.global, args),
+        Command::Notify(args) => notify::run(&cli.global, args),
         Command::MockServer(args) => runtime()?
             .block_on(mock_server::run(args.clone()))
             .map(|()| Exit::Ok),

@@ -14,11 +14,13 @@ use crate::config::{self, Config, Target};
 use crate::dispatch;
 use crate::exit::Exit;
 use crate::ledger::Ledger;
+use crate::signals::AfterRun;
 use crate::sync::retry::{self, RetrySummary, RunChoice};
 use crate::sync::Controls;
 
 /// Runs `retry`.
 pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
+    let since = chrono::Utc::now();
     let config = config::load(&global.config)?;
     let ledger = ledger_path(&args.ledger, &config);
     let target = choose_target(&config, args, &ledger)?;
@@ -42,17 +44,33 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
         stop: Some((stop_handle.clone(), stop_signal)),
     };
     let rt = sync_runtime()?;
-    let summary = rt.block_on(async {
+    let result = rt.block_on(async {
         let signals = tokio::spawn(watch_signals(stop_handle));
         let result = retry::run(&spec, controls).await;
         signals.abort();
         result
-    })?;
+    });
     progress.finish_and_clear();
+    // Nothing to re-send records no run, and signals nothing.
+    let after = AfterRun {
+        config: &config,
+        ledger: &ledger,
+        target: &target.name,
+        metrics_file: args.metrics_file.as_deref(),
+        since,
+    };
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            crate::signals::after_run(&after);
+            return Err(e);
+        }
+    };
     if summary.sync.is_some() {
         super::prune::after_run(&config, &ledger, &target.name);
     }
     print_summary(&summary, target, global.quiet)?;
+    crate::signals::after_run(&after);
     Ok(summary.sync.as_ref().map_or(Exit::Ok, |s| s.exit))
 }
 

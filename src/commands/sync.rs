@@ -16,6 +16,7 @@ use crate::config::{self, Config, Target};
 use crate::dispatch::{self, AbortReason, StopHandle, StopLevel};
 use crate::exit::Exit;
 use crate::notes;
+use crate::signals::AfterRun;
 use crate::sync::{self, window, Controls, Noted, RowSource, RunSpec, SyncSummary};
 
 /// Runs `sync`.
@@ -33,6 +34,7 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
     }
     // The window starts when the command does.
     let deadline = window::stop_at(args.deadline, args.max_duration);
+    let since = chrono::Utc::now();
     let config = config::load(&global.config)?;
     let target = config.target(args.target.target.as_deref())?;
     let rows = spec::Rows::Export {
@@ -48,30 +50,47 @@ pub fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<Exit> {
         Some(&args.send),
         deadline,
     )?;
-    execute(
-        global,
-        &config,
-        target,
-        spec,
-        args.report.as_deref(),
-        args.mask_pii,
-        args.ledger.ledger.as_deref(),
-    )
+    let finish = Finish {
+        report: args.report.as_deref(),
+        mask_pii: args.mask_pii,
+        ledger_flag: args.ledger.ledger.as_deref(),
+        metrics_file: args.metrics_file.as_deref(),
+        since,
+    };
+    execute(global, &config, target, spec, &finish)
 }
 
-/// Runs the sync `spec` describes for `target` of `config`, prints its summary, writes its
-/// report to `report` when asked, and picks the exit code: `sync`'s work, and `apply`'s once
-/// it has checked its plan. `ledger_flag` is `--ledger`, for the command that shows the run's
-/// problems.
+/// What happens once a run is over, besides its summary.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Finish<'a> {
+    /// `--report FILE`, and `--mask-pii` for it.
+    pub report: Option<&'a Path>,
+    pub mask_pii: bool,
+    /// `--ledger`, for the command that shows the run's problems.
+    pub ledger_flag: Option<&'a Path>,
+    /// `--metrics-file` (else the config's `metrics_file`).
+    pub metrics_file: Option<&'a Path>,
+    /// When the command started (see `crate::signals`).
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// Runs the sync `spec` describes for `target` of `config`, prints its summary, signals its end
+/// (`crate::signals`), writes its report when asked, and picks the exit code: `sync`'s work,
+/// and `apply`'s once it has checked its plan.
 pub(super) fn execute(
     global: &GlobalArgs,
     config: &Config,
     target: &Target,
     spec: RunSpec,
-    report: Option<&Path>,
-    mask_pii: bool,
-    ledger_flag: Option<&Path>,
+    finish: &Finish<'_>,
 ) -> anyhow::Result<Exit> {
+    let Finish {
+        report,
+        mask_pii,
+        ledger_flag,
+        metrics_file,
+        since,
+    } = *finish;
     check_deactivation(target, spec.guards.deactivate_missing)?;
     let ledger_file = spec.ledger.clone();
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
@@ -87,13 +106,28 @@ pub(super) fn execute(
         stop: Some((stop_handle.clone(), stop_signal)),
     };
     let rt = sync_runtime()?;
-    let summary = rt.block_on(async {
+    let result = rt.block_on(async {
         let signals = tokio::spawn(watch_signals(stop_handle));
         let result = sync::run(&spec, controls).await;
         signals.abort();
         result
-    })?;
+    });
     progress.finish_and_clear();
+    let after = AfterRun {
+        config,
+        ledger: &ledger_file,
+        target: &target.name,
+        metrics_file,
+        since,
+    };
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            // A run the ledger recorded before it failed still signals its end.
+            crate::signals::after_run(&after);
+            return Err(e);
+        }
+    };
     super::prune::after_run(config, &ledger_file, &target.name);
     if let Some(AbortReason::AuthFailed { .. }) = &summary.aborted {
         eprintln!("error: {}", credentials_refused(target, &global.config));
@@ -108,6 +142,7 @@ pub(super) fn execute(
             run = summary.run.0,
             t = target.name,
         );
+        crate::signals::after_run(&after);
         return Ok(summary.exit);
     }
     let details = report_command(&target.name, &global.config, ledger_flag);
@@ -118,6 +153,7 @@ pub(super) fn execute(
         &details,
         global.quiet,
     )?;
+    crate::signals::after_run(&after);
     let Some(file) = report else {
         return Ok(summary.exit);
     };

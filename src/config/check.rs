@@ -37,6 +37,11 @@ pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> 
     }
     let dir = path.parent().unwrap_or(Path::new(""));
     let ledger = dir.join(raw.ledger.as_deref().unwrap_or(DEFAULT_LEDGER));
+    let metrics_file = raw.metrics_file.map(|file| dir.join(file));
+    let notify = raw
+        .notify
+        .map(|notify| super::notify::check(path, notify))
+        .transpose()?;
     let retention = retention(raw.retention_days)
         .map_err(|message| ConfigError::invalid(path, "retention_days", message))?;
     let mut targets = BTreeMap::new();
@@ -48,6 +53,8 @@ pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> 
         path: path.to_owned(),
         ledger,
         retention,
+        metrics_file,
+        notify,
         input: InputSettings {
             format: raw.input.format,
             delimiter: raw.input.delimiter,

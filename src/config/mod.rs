@@ -12,6 +12,7 @@
 mod check;
 mod error;
 mod field;
+mod notify;
 mod policy;
 mod raw;
 mod update_rules;
@@ -27,6 +28,7 @@ pub use check::{
 };
 pub use error::ConfigError;
 pub use field::{check_date_format, Clear, FieldSpec, Source, Transform};
+pub use notify::{webhook_origin, Notify, NotifyEvent, WebhookUrl, DEFAULT_NOTIFY_TIMEOUT_SECS};
 pub use policy::{Mode, Policy};
 pub use update_rules::UpdateRules;
 
@@ -42,6 +44,11 @@ pub struct Config {
     pub ledger: PathBuf,
     /// How long the ledger keeps a finished run's row details (`retention_days`).
     pub retention: Retention,
+    /// Where `sync` and `retry` write the Prometheus metrics after each run (`metrics_file`,
+    /// resolved relative to the config file); `--metrics-file` wins.
+    pub metrics_file: Option<PathBuf>,
+    /// The `[notify]` table: the webhook a run's outcome is posted to.
+    pub notify: Option<Notify>,
     /// The `[input]` table.
     pub input: InputSettings,
     /// Every `[targets.NAME]`, by name.

@@ -17,8 +17,10 @@ pub(super) struct RawConfig {
     pub ledger: Option<String>,
     /// A number of days, or `"forever"`; checked in `check.rs`.
     pub retention_days: Option<toml::Value>,
+    pub metrics_file: Option<String>,
     #[serde(default)]
     pub input: RawInput,
+    pub notify: Option<RawNotify>,
     #[serde(default)]
     pub targets: BTreeMap<String, RawTarget>,
 }
@@ -32,6 +34,27 @@ pub(super) struct RawInput {
     pub encoding: Option<Encoding>,
     #[serde(default, deserialize_with = "from_str")]
     pub format: Option<Format>,
+}
+
+/// `[notify]`; `check` in `notify.rs` wants exactly one of `url` and `url_env`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// Without the URL: it is a secret.
+impl fmt::Debug for RawNotify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawNotify")
+            .field("url_env", &self.url_env)
+            .field("events", &self.events)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -300,3 +300,59 @@ fn unknown_provider_fields_and_unmapped_required_fields_are_named() {
     assert_eq!(key.as_deref(), Some("targets.lawyers.required[0]"));
     assert!(msg.contains("not mapped"), "{msg}");
 }
+
+#[test]
+fn metrics_file_and_notify_are_read_with_their_defaults() {
+    let config = load_str(EXAMPLE).unwrap();
+    assert_eq!((config.metrics_file, config.notify), (None, None));
+    let text = format!(
+        "metrics_file = \"metrics/usersync.prom\"\n{EXAMPLE}\n[notify]\nurl_env = \"HOOK\"\n"
+    );
+    let config = load_str(&text).unwrap();
+    assert_eq!(
+        config.metrics_file.as_deref(),
+        Some(Path::new("/etc/usersync/metrics/usersync.prom"))
+    );
+    let notify = config.notify.unwrap();
+    assert_eq!(notify.url, WebhookUrl::Env("HOOK".into()));
+    assert_eq!(
+        notify.events.iter().copied().collect::<Vec<_>>(),
+        NotifyEvent::DEFAULT
+    );
+    assert_eq!(notify.timeout, Duration::from_secs(10));
+    let text = format!(
+        "{EXAMPLE}\n[notify]\nurl = \"https://hooks.example.com/services/T0/B0/s3cr3t\"\n\
+         events = [\"completed\", \"held\"]\ntimeout_secs = 3\n"
+    );
+    let notify = load_str(&text).unwrap().notify.unwrap();
+    assert_eq!(
+        notify.events.iter().copied().collect::<Vec<_>>(),
+        [NotifyEvent::Held, NotifyEvent::Completed]
+    );
+    let shown = format!("{notify:?}");
+    assert!(shown.contains("https://hooks.example.com"), "{shown}");
+    assert!(
+        !shown.contains("s3cr3t"),
+        "the token stays out of Debug: {shown}"
+    );
+}
+
+#[test]
+fn notify_mistakes_name_their_key_and_never_the_url() {
+    let notify = |table: &str| error(&format!("{EXAMPLE}\n[notify]\n{table}\n"));
+    let (key, msg) = notify("url = \"https://h.example/a\"\nurl_env = \"HOOK\"");
+    assert_eq!(key.as_deref(), Some("notify.url"), "{msg}");
+    let (key, msg) = notify("events = [\"failed\"]");
+    assert_eq!(key.as_deref(), Some("notify"), "{msg}");
+    assert!(msg.contains("url_env"), "{msg}");
+    let (key, msg) = notify("url_env = \"HOOK\"\nevents = [\"failed\", \"exploded\"]");
+    assert_eq!(key.as_deref(), Some("notify.events[1]"), "{msg}");
+    assert!(msg.contains("\"needs_person\""), "{msg}");
+    let (key, msg) = notify("url_env = \"HOOK\"\ntimeout_secs = 0");
+    assert_eq!(key.as_deref(), Some("notify.timeout_secs"), "{msg}");
+    let (key, msg) = notify("url = \"ftp://files.example/s3cr3t\"");
+    assert_eq!(key.as_deref(), Some("notify.url"), "{msg}");
+    assert!(!msg.contains("s3cr3t"), "{msg}");
+    let (key, msg) = notify("url_env = \"HOOK\"\nchannel = \"#ops\"");
+    assert_eq!(key.as_deref(), Some("notify.channel"), "{msg}");
+}

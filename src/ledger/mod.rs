@@ -6,6 +6,7 @@
 //! - `lock`: the per-target run lock ([`TargetLock`]);
 //! - `hash`: keyed hashes of payloads and fields ([`PayloadHasher`]);
 //! - `runs`: runs, their counts, and recovery of runs a crashed process left `running`;
+//! - `latest`: a target's latest ended and latest clean runs (what the metrics file shows);
 //! - `target_state`: the limits adaptive concurrency learned per target;
 //! - `outcomes`: the row outcome types and their queries (`retryable`, `outcomes`);
 //! - `report`: the read queries of `usersync report` (outcomes by operation, latencies, rows
@@ -26,6 +27,7 @@ mod field_hashes;
 mod files;
 mod hash;
 mod held;
+mod latest;
 mod lock;
 mod outcomes;
 mod prune;

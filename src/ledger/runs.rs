@@ -140,7 +140,7 @@ pub struct RecoveredRun {
     pub in_flight_rows: u64,
 }
 
-const RUN_COLUMNS: &str = "id, target, provider, command, parent_run_id, input_path, \
+pub(super) const RUN_COLUMNS: &str = "id, target, provider, command, parent_run_id, input_path, \
      input_sha256, command_line, note, pid, started_at, finished_at, status, exit_code, rows, \
      synced, unchanged, rejected, failed, not_attempted, created, updated, deactivated, requests, \
      retries, endpoint, pruned_at";
@@ -385,7 +385,7 @@ impl Ledger {
             .ctx(&self.path, "count a run's rows")
     }
 
-    fn one_run(
+    pub(super) fn one_run(
         &self,
         sql: &str,
         params: impl rusqlite::Params,

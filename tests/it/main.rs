@@ -78,6 +78,8 @@ mod scim_server;
 mod secrets;
 // A 20,000-row soak through injected faults, and a provider that never answers.
 mod soak;
+// After a run: the metrics file, parsed by prometheus_client, and the webhook notification.
+mod signals;
 // Snapshots of what people read: every `--help`, the four report formats of one run.
 mod snapshots;
 // `usersync sync` end to end: faults, SIGKILL, refused credentials, `--rate`, Ctrl-C.
