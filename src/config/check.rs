@@ -142,6 +142,14 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
     };
     let policy = Policy::new(mode, raw.protect)
         .map_err(|(i, why)| err(&format!("protect[{i}]"), format!("not a glob: {why}")))?;
+    if let Some(max_changes) = raw.max_changes {
+        if !(0.0..=1.0).contains(&max_changes) {
+            return Err(err(
+                "max_changes",
+                format!("must be a fraction between 0 and 1 (0.25 = 25%), not {max_changes}"),
+            ));
+        }
+    }
     let max_deactivate = raw.max_deactivate.unwrap_or(DEFAULT_MAX_DEACTIVATE);
     if !(0.0..=1.0).contains(&max_deactivate) {
         return Err(err(
@@ -263,6 +271,7 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
         deactivate_missing: policy.mode == Mode::Mirror,
         policy,
         max_deactivate,
+        max_changes: raw.max_changes,
         max_retries: raw.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
         timeout: Duration::from_secs(raw.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
         options,

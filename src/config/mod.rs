@@ -181,6 +181,8 @@ pub struct Target {
     pub policy: Policy,
     /// The largest share of the snapshot one run may deactivate (default 0.10).
     pub max_deactivate: f64,
+    /// The largest fraction of known users one run may update (`max_changes`); none by default.
+    pub max_changes: Option<f64>,
     /// Attempts after the first for a row that hits a passing problem (default 5).
     pub max_retries: u32,
     /// Per-request timeout (default 30 s).

@@ -81,6 +81,7 @@ pub(super) struct RawTarget {
     #[serde(default)]
     pub protect: Vec<String>,
     pub max_deactivate: Option<f64>,
+    pub max_changes: Option<f64>,
     pub max_retries: Option<u32>,
     pub timeout_secs: Option<u64>,
     #[serde(default)]

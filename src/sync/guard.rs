@@ -1,6 +1,8 @@
 //! The broken-export guards, decided once a pass has seen the whole export and before the first
-//! request leaves: refuse an export that looks truncated, and refuse a mass deactivation
-//! (`max_deactivate`), unless `--force`. A first sync (the ledger knows nobody) passes both.
+//! request leaves: refuse an export that looks truncated, a mass deactivation
+//! (`max_deactivate`) and, where the target sets `max_changes`, a mass update, unless `--force`.
+//! A first sync (the ledger knows nobody) passes them all. A refused sync is held for a person
+//! (`usersync approve`).
 
 use crate::config::Target;
 
@@ -11,6 +13,8 @@ pub struct Guards {
     pub deactivate_missing: bool,
     /// The target's `max_deactivate`.
     pub max_deactivate: f64,
+    /// The target's `max_changes`.
+    pub max_changes: Option<f64>,
     /// `--force`: pass the guards.
     pub force: bool,
 }
@@ -22,6 +26,7 @@ impl Guards {
         Guards {
             deactivate_missing,
             max_deactivate: target.max_deactivate,
+            max_changes: target.max_changes,
             force,
         }
     }
@@ -31,17 +36,19 @@ impl Guards {
         Guards {
             deactivate_missing: false,
             max_deactivate: 1.0,
+            max_changes: None,
             force: true,
         }
     }
 
     /// Checks an export of `in_export` users against a snapshot of `in_snapshot` active users
-    /// of whom `leavers` would be deactivated.
+    /// of whom `leavers` would be deactivated and `updates` updated.
     pub fn check(
         &self,
         in_export: u64,
         in_snapshot: u64,
         leavers: u64,
+        updates: u64,
     ) -> Result<(), GuardRefusal> {
         check_guards(
             in_export,
@@ -49,7 +56,19 @@ impl Guards {
             leavers,
             self.max_deactivate,
             self.force,
-        )
+        )?;
+        match self.max_changes {
+            Some(max)
+                if !self.force && in_snapshot > 0 && updates as f64 > max * in_snapshot as f64 =>
+            {
+                Err(GuardRefusal::TooManyChanges {
+                    updates,
+                    in_snapshot,
+                    max_percent: format!("{}", (max * 1000.0).round() / 10.0),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -67,6 +86,15 @@ pub enum GuardRefusal {
     )]
     TooManyDeactivations {
         leavers: u64,
+        in_snapshot: u64,
+        max_percent: String,
+    },
+    #[error(
+        "the export changes {updates} of the {in_snapshot} users synced so far; updating them \
+         exceeds max_changes = {max_percent}% (use --force if this is intended)"
+    )]
+    TooManyChanges {
+        updates: u64,
         in_snapshot: u64,
         max_percent: String,
     },
@@ -130,5 +158,31 @@ mod tests {
             check_guards(3, 0, 0, 0.1, false).is_ok(),
             "first sync has no snapshot"
         );
+    }
+
+    #[test]
+    fn max_changes_holds_a_mass_update_when_set() {
+        let guards = Guards {
+            deactivate_missing: false,
+            max_deactivate: 0.1,
+            max_changes: Some(0.25),
+            force: false,
+        };
+        assert!(guards.check(100, 100, 0, 25).is_ok());
+        let refusal = guards.check(100, 100, 0, 26).unwrap_err();
+        assert!(
+            refusal.to_string().contains("max_changes = 25%"),
+            "{refusal}"
+        );
+        let unset = Guards {
+            max_changes: None,
+            ..guards
+        };
+        assert!(unset.check(100, 100, 0, 100).is_ok(), "off by default");
+        let forced = Guards {
+            force: true,
+            ..guards
+        };
+        assert!(forced.check(100, 100, 0, 100).is_ok());
     }
 }

@@ -241,6 +241,8 @@ struct Held {
     full: bool,
     /// Requests of the rows found once full (the second pass sends them).
     later: u64,
+    /// Of those, the updates (for `max_changes`).
+    later_updates: u64,
 }
 
 impl Pass {
@@ -391,10 +393,17 @@ impl Pass {
             }
         }
         if !self.differ.snapshot.is_empty() {
+            let updates = held
+                .requests
+                .iter()
+                .filter(|r| matches!(r.op, Operation::Update | Operation::Patch))
+                .count() as u64
+                + held.later_updates;
             let guarded = self.guards.check(
                 scan.users,
                 self.differ.snapshot.active_len() as u64,
                 leavers.len() as u64,
+                updates,
             );
             if let Err(refusal) = guarded {
                 let why = format!("not sent: {refusal}");
@@ -503,7 +512,12 @@ impl Pass {
                         return Err(Cut::Gone);
                     }
                 }
-                Fate::Send(request) if held.full => held.later += request.requests(),
+                Fate::Send(request) if held.full => {
+                    held.later += request.requests();
+                    if matches!(request.op, Operation::Update | Operation::Patch) {
+                        held.later_updates += 1;
+                    }
+                }
                 Fate::Send(request) => {
                     held.requests.push(*request);
                     held.last_line = Some(line);

@@ -98,6 +98,7 @@ fn plan_in(
     let guards = Guards {
         deactivate_missing: true,
         max_deactivate: 0.1,
+        max_changes: None,
         force: setup.force,
     };
     let mut pass = Pass::new(differ, input, guards, stop_reading.clone());
