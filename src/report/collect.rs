@@ -51,6 +51,22 @@ pub fn build(ledger: &Ledger, run: RunId, opts: &ReportOptions) -> Result<Report
                 .to_owned(),
         );
     }
+    if let Some(held) = ledger.held_run(run)? {
+        let decision = match (&held.decision, held.approved_run) {
+            (None, _) => "it waits for `usersync approve` or `usersync reject`".to_owned(),
+            (Some((decision, by, at)), sent) => format!(
+                "{} by {by} at {}{}",
+                decision.as_str(),
+                at.format("%Y-%m-%d %H:%M UTC"),
+                sent.map(|r| format!(" (sent by run {r})"))
+                    .unwrap_or_default()
+            ),
+        };
+        notes.push(format!(
+            "the run was held for a person: a broken-export guard tripped and nothing was sent; \
+             {decision}"
+        ));
+    }
     let previous = ledger.previous_run(&record.target, run)?;
     let (rejections, rejection_groups) = ledger.field_error_groups(run, CAUSES_LISTED)?;
     let (errors, error_groups) = ledger.error_groups(run, CAUSES_LISTED)?;
