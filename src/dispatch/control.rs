@@ -19,6 +19,7 @@ use super::adaptive::{Adaptive, AdaptiveReport, Observation};
 use super::attempt::{Answer, AnswerKind};
 use super::pacer::Pacer;
 use super::{AbortReason, DispatchSettings, FailureCode};
+use crate::ledger::Responses;
 use crate::provider::{Options, Outcome, Provider, Session};
 
 /// The target a dispatcher sends to, and how.
@@ -57,6 +58,8 @@ pub(super) struct Control {
     requests: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
+    /// Answers by status class, and attempts that got none (see [`Responses`]).
+    responses: [AtomicU64; 5],
     pacer: Pacer,
     adaptive: Option<Adaptive>,
     /// Jobs waiting to retry (not in flight).
@@ -78,6 +81,7 @@ pub(super) struct Counters {
     pub requests: u64,
     pub retries: u64,
     pub throttled: u64,
+    pub responses: Responses,
 }
 
 impl Control {
@@ -98,6 +102,7 @@ impl Control {
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
+            responses: Default::default(),
         }
     }
 
@@ -251,6 +256,14 @@ impl Control {
     /// (pace, or pause when the window is spent), and for an adaptive run its round trip and
     /// any push-back.
     pub(super) fn observe(&self, answer: &Answer) {
+        let class = match answer.status {
+            Some(200..=299) => 0,
+            Some(300..=399) => 1,
+            Some(400..=499) => 2,
+            Some(500..=599) => 3,
+            _ => 4,
+        };
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         if let Some(info) = &answer.rate_limit {
             if let Some(pause) = self.pacer.observe(info, now) {
@@ -326,6 +339,16 @@ impl Control {
             requests: self.requests.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
+            responses: {
+                let count = |i: usize| self.responses[i].load(Ordering::Relaxed);
+                Responses {
+                    status_2xx: count(0),
+                    status_3xx: count(1),
+                    status_4xx: count(2),
+                    status_5xx: count(3),
+                    no_answer: count(4),
+                }
+            },
         }
     }
 }

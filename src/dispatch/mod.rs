@@ -342,6 +342,8 @@ pub struct DispatchReport {
     pub retries: u64,
     /// Answers that asked us to slow down (HTTP 429, or a `Retry-After`).
     pub throttled: u64,
+    /// Attempts by how they were answered.
+    pub responses: crate::ledger::Responses,
     /// Jobs pulled from the stream (each has produced one result).
     pub jobs: u64,
     pub elapsed: Duration,

@@ -177,6 +177,7 @@ impl Dispatcher {
             requests: counters.requests,
             retries: counters.retries,
             throttled: counters.throttled,
+            responses: counters.responses,
             jobs: pulled,
             elapsed: started.elapsed(),
             adaptive: ctl.adaptive_report(),

@@ -34,6 +34,7 @@ mod prune;
 mod reconcile;
 mod record;
 mod report;
+mod responses;
 mod runs;
 mod snapshot;
 mod target_state;
@@ -61,6 +62,7 @@ pub use prune::PrunableRun;
 pub use report::{
     ErrorGroup, FieldErrorGroup, NoteCount, OperationOutcomeCount, RunActivity, TimeSlice,
 };
+pub use responses::Responses;
 pub use runs::{NewRun, RecoveredRun, RunCounts, RunId, RunRecord, RunStatus};
 pub use snapshot::{Snapshot, SnapshotBuilder, SnapshotTooLarge, SnapshotUser};
 pub use target_state::LearnedLimit;

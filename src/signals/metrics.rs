@@ -18,7 +18,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use crate::ledger::{Ledger, LedgerError, RunRecord};
+use crate::ledger::{Ledger, LedgerError, Responses, RunRecord};
 
 /// What the file says of one target.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct TargetMetrics {
     pub learned_rate: Option<f64>,
     /// Its runs held for a person's decision (`usersync approve`, `reject`).
     pub held_waiting: u64,
+    /// How the latest run's requests were answered: the throttled ones, and all by class.
+    pub responses: Option<(u64, Responses)>,
 }
 
 /// Every target of the ledger that has an ended `sync` or `retry` run, by name.
@@ -45,6 +47,7 @@ pub fn collect(ledger: &Ledger) -> Result<Vec<TargetMetrics>, LedgerError> {
             last_clean: ledger.last_clean_send(&target)?,
             learned_rate: ledger.learned_limit(&target)?.and_then(|l| l.rate),
             held_waiting: ledger.held_waiting(&target)?,
+            responses: ledger.run_responses(last.id)?,
             target,
             last,
         });
@@ -130,6 +133,14 @@ pub fn render(targets: &[TargetMetrics]) -> String {
         "usersync_learned_rate_requests_per_second",
         "The request rate adaptive concurrency learned for the target.",
     );
+    let mut throttled = Gauge::new(
+        "usersync_throttled",
+        "Answers to the target's latest run that asked it to slow down (HTTP 429 or a Retry-After).",
+    );
+    let mut answers = Gauge::new(
+        "usersync_responses",
+        "The target's latest run's requests by how they were answered: HTTP status class, or none.",
+    );
     let mut held = Gauge::new(
         "usersync_held_runs_waiting",
         "The target's runs held for a person's decision (usersync approve or reject).",
@@ -171,10 +182,23 @@ pub fn render(targets: &[TargetMetrics]) -> String {
             rate.add(name, None, r);
         }
         held.add(name, None, t.held_waiting as f64);
+        if let Some((slowed, r)) = &t.responses {
+            throttled.add(name, None, *slowed as f64);
+            for (class, n) in [
+                ("2xx", r.status_2xx),
+                ("3xx", r.status_3xx),
+                ("4xx", r.status_4xx),
+                ("5xx", r.status_5xx),
+                ("none", r.no_answer),
+            ] {
+                answers.add(name, Some(("class", class)), n as f64);
+            }
+        }
     }
     let mut out = String::new();
     for gauge in [
-        rows, operations, requests, retries, start, end, duration, exit, success, rate, held,
+        rows, operations, requests, retries, throttled, answers, start, end, duration, exit,
+        success, rate, held,
     ] {
         write_gauge(&mut out, &gauge);
     }
@@ -320,6 +344,14 @@ mod tests {
                 last_clean: None,
                 learned_rate: Some(12.5),
                 held_waiting: 1,
+                responses: Some((
+                    2,
+                    Responses {
+                        status_2xx: 7,
+                        status_4xx: 1,
+                        ..Responses::default()
+                    },
+                )),
             },
             TargetMetrics {
                 target: odd.into(),
@@ -327,6 +359,7 @@ mod tests {
                 last_clean: Some(run(odd, Some(0))),
                 learned_rate: None,
                 held_waiting: 0,
+                responses: None,
             },
         ]);
         assert_eq!(text.matches("# TYPE usersync_rows gauge\n").count(), 1);
@@ -334,6 +367,8 @@ mod tests {
         assert!(text.contains("usersync_operations{target=\"lawyers\",operation=\"created\"} 4\n"));
         assert!(text.contains("usersync_last_run_exit_code{target=\"lawyers\"} 3\n"));
         assert!(text.contains("usersync_held_runs_waiting{target=\"lawyers\"} 1\n"));
+        assert!(text.contains("usersync_throttled{target=\"lawyers\"} 2\n"));
+        assert!(text.contains("usersync_responses{target=\"lawyers\",class=\"2xx\"} 7\n"));
         assert!(text.contains(
             "usersync_last_run_start_timestamp_seconds{target=\"lawyers\"} 1709258400.25\n"
         ));

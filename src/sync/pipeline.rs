@@ -318,6 +318,7 @@ pub async fn execute(
         anyhow::bail!(what);
     }
     finished?;
+    ledger.record_responses(run, report.throttled, &report.responses)?;
     let held = match &feed_result {
         Err(FeedEnd::Refused(refusal)) => {
             hold(spec, &ledger, run, &new_run_input)?;

@@ -172,6 +172,15 @@ fn the_metrics_file_holds_every_targets_latest_run_from_the_ledger() {
     assert_eq!(value("usersync_requests", &[]), run.counts.requests as f64);
     assert_eq!(value("usersync_retries", &[]), run.counts.retries as f64);
     assert!(run.counts.retries >= 3, "each failing row was tried again");
+    // Every request answered: 11 creates (2xx), the failing rows' tries (5xx).
+    let by_class: f64 = ["2xx", "3xx", "4xx", "5xx", "none"]
+        .iter()
+        .map(|class| value("usersync_responses", &[("class", class)]))
+        .sum();
+    assert_eq!(by_class, run.counts.requests as f64);
+    assert_eq!(value("usersync_responses", &[("class", "2xx")]), 11.0);
+    assert!(value("usersync_responses", &[("class", "5xx")]) >= 6.0);
+    assert_eq!(value("usersync_throttled", &[]), 0.0);
     assert_eq!(value("usersync_last_run_exit_code", &[]), 3.0);
     let start = value("usersync_last_run_start_timestamp_seconds", &[]);
     let end = value("usersync_last_run_end_timestamp_seconds", &[]);

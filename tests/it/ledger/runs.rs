@@ -238,6 +238,7 @@ fn a_fresh_ledger_passes_the_integrity_check_and_holds_its_tables() {
             "held_runs",
             "meta",
             "row_outcomes",
+            "run_responses",
             "runs",
             "synced_users",
             "target_state"
