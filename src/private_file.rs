@@ -44,6 +44,17 @@ pub fn write_atomically(
     what: &str,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    replace(path, what, 0o600, write)
+}
+
+/// [`write_atomically`] for a file others must read (`mode`, e.g. 0644 for the metrics file
+/// node_exporter reads as its own user): never for personal data.
+pub fn replace(
+    path: &Path,
+    what: &str,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let failed = || format!("cannot write {what} {}", path.display());
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -66,6 +77,15 @@ pub fn write_atomically(
         .map_err(|e| e.into_error())
         .with_context(failed)?;
     temp.as_file().sync_all().with_context(failed)?;
+    #[cfg(unix)]
+    if mode != 0o600 {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(failed)?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
     temp.persist(path)
         .map_err(|e| e.error)
         .with_context(failed)?;

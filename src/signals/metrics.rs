@@ -12,10 +12,8 @@
 //! OpenMetrics unless asked otherwise).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
-use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use crate::ledger::{Ledger, LedgerError, Responses, RunRecord};
@@ -251,37 +249,14 @@ pub fn write(path: &Path, ledger: &Ledger) -> anyhow::Result<()> {
     write_atomically(path, text.as_bytes())
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place. Readable by
-/// everyone (mode 0644): node_exporter runs as a user of its own, and the file holds counts and
-/// target names, no personal data.
+/// Writes `bytes` to `path` atomically (`private_file::replace`), readable by everyone (mode
+/// 0644): node_exporter runs as a user of its own, and the file holds counts and target names,
+/// no personal data.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "metrics".to_owned());
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", temp.path().display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("cannot set the mode of {}", temp.path().display()))?;
-    }
-    temp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot rename the new file to {}", path.display()))?;
-    Ok(())
+    crate::private_file::replace(path, "the metrics file", 0o644, |out| {
+        out.write_all(bytes)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
