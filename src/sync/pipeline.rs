@@ -377,32 +377,22 @@ fn hold(
     };
     let mut summary = super::preview::PlanCounts::default();
     let mut operations = Vec::new();
-    for outcome in ledger.outcomes(run)? {
-        if outcome.error_code.as_deref() != Some(crate::ledger::GUARD_REFUSED) {
-            continue;
+    // Streamed: a held run may have a million rows, and only its held requests matter here.
+    ledger.each_outcome(run, |outcome| {
+        if outcome.error_code.as_deref() == Some(crate::ledger::GUARD_REFUSED) {
+            let op = outcome
+                .operation
+                .unwrap_or(crate::provider::Operation::Update);
+            operations.push(SavedOperation {
+                line: outcome.line,
+                op: summary.count(op).to_owned(),
+                key: outcome.user_key,
+                fields: Vec::new(),
+                notes: Vec::new(),
+            });
         }
-        let op = match outcome.operation {
-            Some(crate::provider::Operation::Create) => {
-                summary.create += 1;
-                "create"
-            }
-            Some(crate::provider::Operation::Deactivate) => {
-                summary.deactivate += 1;
-                "deactivate"
-            }
-            _ => {
-                summary.update += 1;
-                "update"
-            }
-        };
-        operations.push(SavedOperation {
-            line: outcome.line,
-            key: outcome.user_key,
-            op: op.to_owned(),
-            fields: Vec::new(),
-            notes: Vec::new(),
-        });
-    }
+        Ok::<_, crate::ledger::LedgerError>(())
+    })?;
     let plan = SavedPlan {
         usersync_plan: saved_plan::FORMAT,
         target: spec.target.name.clone(),

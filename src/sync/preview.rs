@@ -28,6 +28,28 @@ pub struct PlanCounts {
     pub left_alone: u64,
 }
 
+impl PlanCounts {
+    /// Counts a planned request of `op`; its name in a plan: `create`, `update` or
+    /// `deactivate` (a reactivation or a lookup is never a job's own operation: each precedes
+    /// another).
+    pub fn count(&mut self, op: Operation) -> &'static str {
+        match op {
+            Operation::Create => {
+                self.create += 1;
+                "create"
+            }
+            Operation::Deactivate => {
+                self.deactivate += 1;
+                "deactivate"
+            }
+            Operation::Update | Operation::Patch | Operation::Reactivate | Operation::Lookup => {
+                self.update += 1;
+                "update"
+            }
+        }
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -141,25 +163,7 @@ pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Resul
                 }
             }
             PassItem::Send(p) => {
-                let op = match p.op {
-                    Operation::Create => {
-                        counts.create += 1;
-                        "create"
-                    }
-                    Operation::Deactivate => {
-                        counts.deactivate += 1;
-                        "deactivate"
-                    }
-                    // (A reactivation or a lookup is never a job's own operation: each precedes
-                    // another.)
-                    Operation::Update
-                    | Operation::Patch
-                    | Operation::Reactivate
-                    | Operation::Lookup => {
-                        counts.update += 1;
-                        "update"
-                    }
-                };
+                let op = counts.count(p.op);
                 each(&PlanLine {
                     line: p.line,
                     key: Some(p.user.key.clone()),
