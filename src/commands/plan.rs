@@ -65,7 +65,7 @@ pub fn print_plan(
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut write_error = None;
     let mut operations = Vec::new();
-    let found = preview(&spec, |line| {
+    let found = preview(&spec, out_file.is_some(), |line| {
         if out_file.is_some() {
             operations.push(SavedOperation::from(line));
         }
@@ -92,7 +92,7 @@ pub fn print_plan(
             fingerprints: Fingerprints {
                 export_sha256: crate::sync::scan::sha256_file(input)?,
                 config_sha256: saved_plan::config_sha256(target, options),
-                snapshot_sha256: found.snapshot_sha256,
+                snapshot_sha256: found.snapshot_sha256.expect("asked for with --out"),
             },
             flags: PlanFlags {
                 full: spec.full,

@@ -87,13 +87,19 @@ pub struct PlanLine {
 /// (for a saved plan, `saved_plan.rs`).
 pub struct Preview {
     pub counts: PlanCounts,
-    pub snapshot_sha256: String,
+    /// `None` unless asked for (a plan that is saved): hashing a snapshot reads every user.
+    pub snapshot_sha256: Option<String>,
 }
 
 /// Plans the sync `spec` describes, calling `each` for every operation and rejection
 /// (rejections as the file is read, then deactivations, then creates and updates: the order a
-/// sync sends them). The guards apply as in a real sync: a refusal is an error.
-pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Result<Preview> {
+/// sync sends them). The guards apply as in a real sync: a refusal is an error. With
+/// `fingerprint`, the preview also hashes the snapshot it compared the export with.
+pub fn preview(
+    spec: &RunSpec,
+    fingerprint: bool,
+    mut each: impl FnMut(&PlanLine),
+) -> anyhow::Result<Preview> {
     let RowSource::Export { input, options } = &spec.rows else {
         anyhow::bail!("a plan reads an export");
     };
@@ -101,7 +107,7 @@ pub fn preview(spec: &RunSpec, mut each: impl FnMut(&PlanLine)) -> anyhow::Resul
     let opened = Opened::open(input, target, options)?;
     let ledger = Ledger::open(&spec.ledger)?;
     let snapshot = ledger.snapshot(&target.name)?;
-    let snapshot_sha256 = super::saved_plan::snapshot_sha256(&snapshot);
+    let snapshot_sha256 = fingerprint.then(|| super::saved_plan::snapshot_sha256(&snapshot));
     let endpoint = spec.send.base_url.endpoint();
     let change = super::endpoint::change(&ledger, target, &snapshot, &endpoint)?;
     if let Some(change) = change.filter(|_| !spec.send.endpoint_moved) {
