@@ -48,9 +48,8 @@ use crate::provider::{AuthError, BuildError, Operation, Outcome, Provider, UserR
 /// Runs `job` to its final result.
 pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
     let target = &ctl.target;
-    let correlate = job.op == Operation::Create
-        && target.provider.correlates_before_create(&target.options)
-        && Prepared::build(target, Operation::Lookup, &job.user, &job.payload).is_ok();
+    let correlate =
+        job.op == Operation::Create && target.provider.correlates_before_create(&target.options);
     let (first, lookup) = if job.reactivate {
         (Operation::Reactivate, None)
     } else if correlate {
@@ -246,6 +245,15 @@ async fn drive(
     let settings = &target.settings;
     let mut request = match progress.build(target, progress.op, job, &job.payload) {
         Ok(request) => request,
+        // A row with no value to look its user up by is created without looking.
+        Err(_) if matches!(progress.lookup, Some(LookupFor::Correlate)) => {
+            progress.lookup = None;
+            progress.op = job.op;
+            match progress.build(target, job.op, job, &job.payload) {
+                Ok(request) => request,
+                Err(error) => return not_built(None, error),
+            }
+        }
         Err(error) => return not_built(None, error),
     };
     let mut retries = 0u32;
