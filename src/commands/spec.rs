@@ -61,7 +61,7 @@ pub fn build(
             diff.full,
             Guards::for_target(
                 target,
-                diff.deactivate_missing || target.deactivate_missing,
+                diff.deactivate_missing || target.deactivate_missing(),
                 diff.force,
             ),
         ),

@@ -268,7 +268,6 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
         fields,
         required: raw.required,
         remote_id_column: raw.remote_id_column,
-        deactivate_missing: policy.mode == Mode::Mirror,
         policy,
         max_deactivate,
         max_changes: raw.max_changes,

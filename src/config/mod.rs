@@ -175,8 +175,6 @@ pub struct Target {
     pub required: Vec<String>,
     /// A column holding the provider's own id for users that already exist there.
     pub remote_id_column: Option<String>,
-    /// Deactivate users missing from the export (default false).
-    pub deactivate_missing: bool,
     /// What a run may do, and the users it never touches (`mode`, `protect`).
     pub policy: Policy,
     /// The largest share of the snapshot one run may deactivate (default 0.10).
@@ -309,6 +307,12 @@ impl Config {
 }
 
 impl Target {
+    /// Whether every run deactivates the users missing from the export: `mode = "mirror"` (or
+    /// its older spelling, `deactivate_missing = true`).
+    pub fn deactivate_missing(&self) -> bool {
+        self.policy.mode == Mode::Mirror
+    }
+
     /// The full key path of `suffix` in this target, e.g. `targets.lawyers.fields.gender.map`.
     pub fn key_path(&self, suffix: &str) -> String {
         format!("targets.{}.{suffix}", self.name)

@@ -46,7 +46,7 @@ fn the_issue_example_loads() {
     assert_eq!(t.max_deactivate, DEFAULT_MAX_DEACTIVATE);
     assert_eq!(t.max_retries, 5);
     assert_eq!(t.timeout, Duration::from_secs(30));
-    assert!(!t.deactivate_missing);
+    assert!(!t.deactivate_missing());
     let status = t.field("status").unwrap();
     assert_eq!(status.column(), Some("plan"));
     assert_eq!(
@@ -79,7 +79,7 @@ fn extended_keys_load() {
     assert_eq!(t.max_retries, 2);
     assert_eq!(t.timeout, Duration::from_secs(5));
     assert_eq!(t.max_deactivate, 0.25);
-    assert!(t.deactivate_missing);
+    assert!(t.deactivate_missing());
     assert_eq!(t.required, vec!["email".to_owned()]);
     assert_eq!(t.remote_id_column.as_deref(), Some("ml_id"));
     let options = t
