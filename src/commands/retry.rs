@@ -8,15 +8,13 @@
 use std::io::Write;
 
 use crate::cli::{GlobalArgs, RetryArgs};
-use crate::commands::sync::{watch_signals, write_noted, write_outcome_counts};
-use crate::commands::{ledger_path, spec, sync_runtime};
+use crate::commands::sync::{run_watched, write_noted, write_outcome_counts};
+use crate::commands::{ledger_path, spec};
 use crate::config::{self, Config, Target};
-use crate::dispatch;
 use crate::exit::Exit;
 use crate::ledger::Ledger;
 use crate::signals::AfterRun;
 use crate::sync::retry::{self, RetrySummary, RunChoice};
-use crate::sync::Controls;
 
 /// Runs `retry`.
 pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
@@ -38,18 +36,7 @@ pub fn run(global: &GlobalArgs, args: &RetryArgs) -> anyhow::Result<Exit> {
         None,
     )?;
     let progress = crate::progress::rows_bar(None, global.quiet, global.verbose);
-    let (stop_handle, stop_signal) = dispatch::stop_signal();
-    let controls = Controls {
-        progress: progress.clone(),
-        stop: Some((stop_handle.clone(), stop_signal)),
-    };
-    let rt = sync_runtime()?;
-    let result = rt.block_on(async {
-        let signals = tokio::spawn(watch_signals(stop_handle));
-        let result = retry::run(&spec, controls).await;
-        signals.abort();
-        result
-    });
+    let result = run_watched(&progress, |controls| retry::run(&spec, controls))?;
     progress.finish_and_clear();
     // Nothing to re-send records no run, and signals nothing.
     let after = AfterRun {

@@ -100,18 +100,7 @@ pub(super) fn execute(
             crate::input::count_rows(&input, &options).ok()
         });
     }
-    let (stop_handle, stop_signal) = dispatch::stop_signal();
-    let controls = Controls {
-        progress: progress.clone(),
-        stop: Some((stop_handle.clone(), stop_signal)),
-    };
-    let rt = sync_runtime()?;
-    let result = rt.block_on(async {
-        let signals = tokio::spawn(watch_signals(stop_handle));
-        let result = sync::run(&spec, controls).await;
-        signals.abort();
-        result
-    });
+    let result = run_watched(&progress, |controls| sync::run(&spec, controls))?;
     progress.finish_and_clear();
     let after = AfterRun {
         config,
@@ -195,6 +184,30 @@ fn credentials_refused(target: &Target, config: &std::path::Path) -> String {
         target.key_path("credentials"),
         config.display()
     )
+}
+
+/// Runs a run (`sync::run`, `sync::retry::run`) on the sync runtime, its progress on
+/// `progress`, Ctrl-C and SIGTERM watched (see [`watch_signals`]). The outer error is the
+/// runtime's; the inner one the run's.
+pub(super) fn run_watched<T, F>(
+    progress: &indicatif::ProgressBar,
+    run: impl FnOnce(Controls) -> F,
+) -> anyhow::Result<anyhow::Result<T>>
+where
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let (stop_handle, stop_signal) = dispatch::stop_signal();
+    let controls = Controls {
+        progress: progress.clone(),
+        stop: Some((stop_handle.clone(), stop_signal)),
+    };
+    let rt = sync_runtime()?;
+    Ok(rt.block_on(async {
+        let signals = tokio::spawn(watch_signals(stop_handle));
+        let result = run(controls).await;
+        signals.abort();
+        result
+    }))
 }
 
 /// SIGINT / SIGTERM: the first asks for a graceful stop, the next for a hard one.
