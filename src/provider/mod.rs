@@ -396,19 +396,12 @@ pub trait Provider: Send + Sync + 'static {
         record.get(field).cloned()
     }
 
-    /// Whether a deactivation first reads the user ([`Operation::Lookup`]) and is built from
-    /// the record found (Abitmedia, whose update requires every field).
-    fn reads_before_deactivating(&self, options: &Options) -> bool {
-        let _ = options;
-        false
-    }
-
     /// Whether `op` with `payload` first reads the user ([`Operation::Lookup`]) and is then
-    /// built from the record found with [`Provider::build_from_record`]. By default, a
-    /// deactivation where [`Provider::reads_before_deactivating`] says so.
+    /// built from the record found with [`Provider::build_from_record`] (Abitmedia's
+    /// deactivation, which sends the whole record back; SCIM's changes to typed entries).
     fn reads_first(&self, options: &Options, op: Operation, payload: &Payload) -> bool {
-        let _ = payload;
-        op == Operation::Deactivate && self.reads_before_deactivating(options)
+        let _ = (options, op, payload);
+        false
     }
 
     /// The request for `op` once the user's `record` was read (see [`Provider::reads_first`]):

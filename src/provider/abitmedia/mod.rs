@@ -93,8 +93,10 @@ impl Provider for Abitmedia {
         Payload::from_iter([("status", Value::from(1))])
     }
 
-    fn reads_before_deactivating(&self, options: &Options) -> bool {
-        !options.get::<AbitmediaOptions>().status_only_deactivation
+    /// A leaver's record is read and sent back whole, unless the target's server takes
+    /// `{"status": 0}` alone.
+    fn reads_first(&self, options: &Options, op: Operation, _payload: &Payload) -> bool {
+        op == Operation::Deactivate && !options.get::<AbitmediaOptions>().status_only_deactivation
     }
 
     /// A `Patch` is sent as the full update Abitmedia has: its payload must hold every field.

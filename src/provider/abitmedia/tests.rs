@@ -75,7 +75,7 @@ fn update_puts_to_the_remote_id_in_the_query_or_the_path() {
 
 #[test]
 fn deactivate_puts_the_record_back_inactive_without_a_password() {
-    assert!(Abitmedia.reads_before_deactivating(&no_options()));
+    assert!(Abitmedia.reads_first(&no_options(), Operation::Deactivate, &Payload::new()));
     // The record as `GET administration/v1/users?id=17` answered it.
     let record = payload(json!({
         "id": 17, "firstName": "Ana", "email": "ana@x.es", "status": 1,
@@ -116,7 +116,7 @@ fn deactivate_puts_the_record_back_inactive_without_a_password() {
 #[test]
 fn a_status_only_deactivation_only_when_the_target_says_the_server_takes_it() {
     let options = options("status_only_deactivation = true");
-    assert!(!Abitmedia.reads_before_deactivating(&options));
+    assert!(!Abitmedia.reads_first(&options, Operation::Deactivate, &Payload::new()));
     let req = Abitmedia
         .build_request(
             &options,

@@ -287,7 +287,7 @@ pub async fn assert_every_operation_accepted(
     let mut deactivation = payload(serde_json::json!({}));
     if target
         .provider
-        .reads_before_deactivating(&target.ctx.options)
+        .reads_first(&target.ctx.options, Operation::Deactivate, &deactivation)
     {
         match target.send(Operation::Lookup, &known, &deactivation).await {
             Attempt::Answered(Outcome::Found { record, .. }) => deactivation = record,
