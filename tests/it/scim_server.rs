@@ -95,38 +95,48 @@ impl Server {
         format!("http://127.0.0.1:{}/{path}", self.port)
     }
 
+    /// Sends `method` `path` (with `body`) straight to the server: its status, and its answer
+    /// as JSON (`null` when there is none).
+    fn request(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        method: ::reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        rt.block_on(async {
+            let mut request = self.http.request(method, self.url(path)).bearer_auth(TOKEN);
+            if let Some(body) = body {
+                request = request
+                    .header("Content-Type", "application/scim+json")
+                    .body(body.to_string());
+            }
+            let answer = request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            let bytes = answer.bytes().await.unwrap();
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            )
+        })
+    }
+
     /// `POST /Users` of `user` straight to the server; its id.
     fn create(&self, rt: &tokio::runtime::Runtime, user: Value) -> String {
-        let answer: Value = rt.block_on(async {
-            self.http
-                .post(self.url("Users"))
-                .bearer_auth(TOKEN)
-                .header("Content-Type", "application/scim+json")
-                .body(user.to_string())
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        let (_, answer) = self.request(rt, ::reqwest::Method::POST, "Users", Some(user));
         answer["id"].as_str().expect("the new user's id").to_owned()
     }
 
     /// Every user the server holds.
     fn users(&self, rt: &tokio::runtime::Runtime) -> Vec<Value> {
-        let list: Value = rt.block_on(async {
-            self.http
-                .get(self.url("Users?count=1000"))
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        let (_, list) = self.request(rt, ::reqwest::Method::GET, "Users?count=1000", None);
         list["Resources"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Sends `method` `path` with `body` straight to the server; the status.
+    fn send(&self, rt: &tokio::runtime::Runtime, method: &str, path: &str, body: Value) -> u16 {
+        let method = ::reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        self.request(rt, method, path, Some(body)).0
     }
 
     /// The user whose `externalId` (or, without one, `userName`) is `key`.
@@ -375,25 +385,6 @@ fn a_user_someone_else_created_survives_a_deactivate_missing_night() {
     let contractor = server.user(&rt, "contractor@example.com");
     assert_eq!(contractor["id"], stranger.as_str());
     assert_eq!(contractor["active"], true, "never touched");
-}
-
-impl Server {
-    /// Sends `method` `path` with `body` straight to the server; the status.
-    fn send(&self, rt: &tokio::runtime::Runtime, method: &str, path: &str, body: Value) -> u16 {
-        rt.block_on(async {
-            let method = ::reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-            self.http
-                .request(method, self.url(path))
-                .bearer_auth(TOKEN)
-                .header("Content-Type", "application/scim+json")
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    }
 }
 
 impl Workspace {
