@@ -25,6 +25,7 @@ use crate::input::{self, Cell, Column, Header, InputError, InputOptions, InputRe
 use crate::ledger::{PayloadHasher, SourceHash, SourceHasher};
 use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
+use crate::provider::RowRules;
 use crate::validate::{self, Context, FieldError, Schema};
 use keys::KeySet;
 use known::{known_row, KnownUsers};
@@ -147,6 +148,9 @@ pub struct Rows {
     /// Set by [`Rows::fingerprint`] for a CSV export: the hasher and the columns it reads.
     fingerprints: Option<(SourceHasher, Vec<Column>)>,
     known: Option<KnownUsers>,
+    /// What the target itself declares a row must be (SCIM's `/Schemas`), found out when a
+    /// sync connects; checked after the provider's schema.
+    target_rules: Option<Arc<dyn RowRules>>,
     done: bool,
     /// Test builds only: the line whose row panics (see [`injected_panic_line`]).
     #[cfg(debug_assertions)]
@@ -204,6 +208,7 @@ impl Rows {
             size_key_set: None,
             fingerprints: None,
             known: None,
+            target_rules: None,
             done: false,
             #[cfg(debug_assertions)]
             panic_at: injected_panic_line(),
@@ -248,6 +253,11 @@ impl Rows {
             first_lines: vec![0; users.len()],
             users,
         });
+    }
+
+    /// Checks every row from now on against `rules` too (what the target declares).
+    pub fn check_target_rules(&mut self, rules: Option<Arc<dyn RowRules>>) {
+        self.target_rules = rules;
     }
 
     /// The export's columns.
@@ -355,6 +365,13 @@ impl Rows {
         // A field that could not be mapped is absent: do not also call it "required".
         rule_errors.retain(|e| !errors.iter().any(|m| m.field == e.field));
         errors.append(&mut rule_errors);
+        if let Some(rules) = &self.target_rules {
+            for error in rules.check(&payload) {
+                if !errors.iter().any(|e| e.field == error.field) {
+                    errors.push(error);
+                }
+            }
+        }
         let key = payload.get(&self.key_field).and_then(key_text);
         let mut position = Position::NotLookedUp;
         if let Some(k) = &key {

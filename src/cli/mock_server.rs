@@ -144,4 +144,14 @@ pub struct MockServerArgs {
     /// default refused with 400 noTarget, as RFC 7644 section 3.5.2.3 says).
     #[arg(long)]
     pub scim_replace_adds: bool,
+
+    /// SCIM: the most operations one bulk request may hold (its maxOperations); 0 to say bulk
+    /// is not supported.
+    #[arg(long, value_name = "N", default_value_t = crate::mock::SCIM_BULK_MAX_OPERATIONS)]
+    pub scim_bulk_max_operations: usize,
+
+    /// SCIM: another client changes each user once, just before the first write conditional on
+    /// the user's version (If-Match), which is then answered 412.
+    #[arg(long)]
+    pub scim_concurrent_edit: bool,
 }

@@ -50,6 +50,8 @@ impl MockServerArgs {
                 .collect(),
             abitmedia_status_only_update: self.abitmedia_status_only_update,
             scim_replace_adds: self.scim_replace_adds,
+            scim_bulk_max_operations: self.scim_bulk_max_operations,
+            scim_concurrent_edit: self.scim_concurrent_edit,
         };
         opts.check()
             .map_err(|message| anyhow::anyhow!("{message}"))?;

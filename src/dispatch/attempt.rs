@@ -8,7 +8,7 @@ use std::error::Error as _;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, IF_MATCH};
 
 use super::control::Destination;
 use super::ratelimit_headers::{parse_rate_limit, RateLimitInfo};
@@ -17,10 +17,15 @@ use crate::payload::Payload;
 use crate::provider::{AuthError, BuildError, Operation, Outcome, RawResponse, UserRef};
 
 /// A job's request for one operation, ready to send any number of times.
+#[derive(Clone)]
 pub(super) struct Prepared {
-    method: http::Method,
+    pub method: http::Method,
+    /// Relative to the base URL, as the adapter built it (a bulk operation's `path`).
+    pub path: String,
     url: url::Url,
-    body: Option<Bytes>,
+    pub body: Option<Bytes>,
+    /// `If-Match`: the version of the user read just before.
+    pub if_match: Option<HeaderValue>,
 }
 
 impl Prepared {
@@ -72,10 +77,22 @@ impl Prepared {
             })?)),
             None => None,
         };
+        let if_match = match request.if_match.as_deref().map(HeaderValue::from_str) {
+            None => None,
+            Some(Ok(version)) => Some(version),
+            Some(Err(_)) => {
+                return Err(BuildError::Incomplete(format!(
+                    "the user's version at the provider cannot be sent in If-Match: {:?}",
+                    request.if_match.unwrap_or_default()
+                )))
+            }
+        };
         Ok(Prepared {
             method: request.method,
+            path: request.path,
             url,
             body,
+            if_match,
         })
     }
 }
@@ -108,6 +125,7 @@ pub(super) struct Answer {
     pub rate_limit: Option<RateLimitInfo>,
 }
 
+#[derive(Clone)]
 pub(super) enum AnswerKind {
     /// The provider answered and the adapter classified the answer.
     Classified(Outcome),
@@ -128,6 +146,7 @@ impl Answer {
             AnswerKind::Classified(Outcome::AuthFailed { .. }) => "auth_failed",
             AnswerKind::Classified(Outcome::Found { .. }) => "found",
             AnswerKind::Classified(Outcome::Missing) => "missing",
+            AnswerKind::Classified(Outcome::Stale { .. }) => "stale",
             AnswerKind::Transport { code, .. } => code.as_str(),
             AnswerKind::Login(AuthError::Refused(_)) => "login_refused",
             AnswerKind::Login(AuthError::Transient(_)) => "login",
@@ -138,42 +157,85 @@ impl Answer {
 /// Sends `prepared` once (for operation `op`) and classifies the answer.
 pub(super) async fn send(target: &Destination, op: Operation, prepared: &Prepared) -> Answer {
     let mut request = reqwest::Request::new(prepared.method.clone(), prepared.url.clone());
+    if let Some(version) = &prepared.if_match {
+        request.headers_mut().insert(IF_MATCH, version.clone());
+    }
+    match exchange(target, request, prepared.body.clone()).await {
+        Ok(exchanged) => classify(
+            target,
+            op,
+            exchanged.raw,
+            exchanged.started,
+            exchanged.latency,
+        ),
+        Err(failed) => failed,
+    }
+}
+
+/// An answer that arrived, and when.
+pub(super) struct Exchanged {
+    pub raw: RawResponse,
+    pub started: Instant,
+    pub latency: Duration,
+}
+
+/// Authorizes and sends `request` with the JSON `body`, and reads the whole answer; `Err` is
+/// the attempt's answer when none arrived (login failure, transport failure).
+pub(super) async fn exchange(
+    target: &Destination,
+    mut request: reqwest::Request,
+    body: Option<Bytes>,
+) -> Result<Exchanged, Answer> {
     let headers = request.headers_mut();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    if let Some(body) = &prepared.body {
+    if let Some(body) = body {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        *request.body_mut() = Some(body.clone().into());
+        *request.body_mut() = Some(body.into());
     }
     *request.timeout_mut() = Some(target.settings.timeout);
 
     if let Err(error) = target.session.authorize(&target.client, &mut request).await {
-        return Answer {
+        return Err(Answer {
             kind: AnswerKind::Login(error),
             status: None,
             latency: Duration::ZERO,
             sent_at: Instant::now(),
             rate_limit: None,
-        };
+        });
     }
 
     let started = Instant::now();
+    let timeout = target.settings.timeout;
     let mut response = match target.client.execute(request).await {
         Ok(response) => response,
-        Err(error) => return transport_failure(error, started, target.settings.timeout),
+        Err(error) => return Err(transport_failure(error, started, timeout)),
     };
     let status = response.status().as_u16();
     let headers = std::mem::take(response.headers_mut());
     let body = match response.bytes().await {
         Ok(body) => body,
-        Err(error) => return transport_failure(error, started, target.settings.timeout),
+        Err(error) => return Err(transport_failure(error, started, timeout)),
     };
-    let latency = started.elapsed();
+    Ok(Exchanged {
+        raw: RawResponse {
+            status,
+            headers,
+            body,
+        },
+        started,
+        latency: started.elapsed(),
+    })
+}
 
-    let raw = RawResponse {
-        status,
-        headers,
-        body,
-    };
+/// The adapter's reading of `raw`, the answer to a request of `op`, with a `Retry-After` it
+/// carries and the rate-limit headers it announces.
+pub(super) fn classify(
+    target: &Destination,
+    op: Operation,
+    raw: RawResponse,
+    started: Instant,
+    latency: Duration,
+) -> Answer {
     let mut outcome = target.provider.classify(&target.options, op, &raw);
     let now = SystemTime::now();
     if let Outcome::Retry { after, .. } = &mut outcome {
@@ -183,14 +245,18 @@ pub(super) async fn send(target: &Destination, op: Operation, prepared: &Prepare
     }
     Answer {
         kind: AnswerKind::Classified(outcome),
-        status: Some(status),
+        status: Some(raw.status),
         latency,
         sent_at: started,
         rate_limit: parse_rate_limit(&raw.headers, now),
     }
 }
 
-fn transport_failure(error: reqwest::Error, started: Instant, timeout: Duration) -> Answer {
+pub(super) fn transport_failure(
+    error: reqwest::Error,
+    started: Instant,
+    timeout: Duration,
+) -> Answer {
     let (code, reason) = if error.is_timeout() {
         (
             FailureCode::Timeout,

@@ -16,11 +16,12 @@ use governor::DefaultDirectRateLimiter;
 use tokio::sync::watch;
 
 use super::adaptive::{Adaptive, AdaptiveReport, Observation};
-use super::attempt::{Answer, AnswerKind};
+use super::attempt::{self, Answer, AnswerKind, Prepared};
+use super::bulk::Batcher;
 use super::pacer::Pacer;
 use super::{AbortReason, DispatchSettings, FailureCode};
 use crate::ledger::Responses;
-use crate::provider::{Options, Outcome, Provider, Session};
+use crate::provider::{Bulk, Operation, Options, Outcome, Provider, Session};
 
 /// The target a dispatcher sends to, and how.
 pub(super) struct Destination {
@@ -35,6 +36,8 @@ pub(super) struct Destination {
     /// Fields sent only when a user is created (see `Provider::create_only`).
     pub create_only: Vec<String>,
     pub limiter: Option<DefaultDirectRateLimiter>,
+    /// Writes go in bulk requests within these limits (see `bulk.rs`).
+    pub bulk: Option<Bulk>,
 }
 
 /// How far a run is from stopping. Only goes up.
@@ -64,6 +67,8 @@ pub(super) struct Control {
     adaptive: Option<Adaptive>,
     /// Jobs waiting to retry (not in flight).
     backing_off: AtomicUsize,
+    /// The batching of writes into bulk requests, for a target that takes them.
+    batcher: Option<Batcher>,
 }
 
 /// Marks a job as waiting to retry while it lives.
@@ -90,7 +95,12 @@ impl Control {
             target.settings.adaptive.as_ref().map(|start| {
                 Adaptive::new(start, target.settings.concurrency, target.provider.name())
             });
+        let batcher = target
+            .bulk
+            .clone()
+            .map(|bulk| Batcher::new(bulk, target.settings.concurrency));
         Control {
+            batcher,
             pacer: Pacer::default(),
             adaptive,
             backing_off: AtomicUsize::new(0),
@@ -162,6 +172,14 @@ impl Control {
             .clone()
     }
 
+    /// Sends a job's request for `op` once: alone, or in a bulk request with others.
+    pub(super) async fn send(&self, op: Operation, prepared: &Prepared) -> Answer {
+        match &self.batcher {
+            Some(batcher) => batcher.send(&self.target, op, prepared).await,
+            None => attempt::send(&self.target, op, prepared).await,
+        }
+    }
+
     /// Waits until a request may leave: after any `Retry-After` pause, within the rate limit and
     /// the request quota. Returns false, at once, when the run is stopping.
     pub(super) async fn wait_turn(&self, phase: &mut watch::Receiver<Phase>) -> bool {
@@ -224,7 +242,11 @@ impl Control {
     /// on requests in flight: a job backing off must not hold back the others), never more
     /// jobs than the configured concurrency.
     pub(super) fn has_room(&self, working: usize) -> bool {
-        let ceiling = self.target.settings.concurrency;
+        let concurrency = self.target.settings.concurrency;
+        let ceiling = match &self.batcher {
+            Some(batcher) => batcher.jobs_for(concurrency),
+            None => concurrency,
+        };
         match &self.adaptive {
             Some(adaptive) => {
                 let waiting = self.backing_off.load(Ordering::Relaxed);

@@ -16,6 +16,9 @@
 //! - a request built from what the provider holds (Abitmedia's deactivation, which sends the
 //!   whole record back; SCIM's changes to typed entries, which depend on whether the entry
 //!   exists) looks the user up first and is built from the record found;
+//! - a request conditional on the version read (`If-Match`) answered "changed meanwhile"
+//!   (412): the user is read again and the request rebuilt from what they hold now, once; a
+//!   second 412 ends the row `conflict`;
 //! - any answer but a passing problem or refused credentials to a reactivation (a returning
 //!   leaver's first request, `job.reactivate`): the update is sent next. A refused reactivation
 //!   becomes the row's note and does not stop the update: an unblock of a user who is not
@@ -36,7 +39,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use tokio::sync::watch;
 
-use super::attempt::{self, Answer, AnswerKind, Prepared};
+use super::attempt::{Answer, AnswerKind, Prepared};
 use super::backoff::retry_delay;
 use super::control::{reached, Control, Destination, Phase};
 use super::{AbortReason, FailureCode, FinalOutcome, Job, JobResult};
@@ -123,6 +126,8 @@ struct Progress {
     /// The provider's id for the user, found by a lookup: the requests after it go to that
     /// user, and the row's outcome records it.
     found_remote_id: Option<String>,
+    /// Whether the user was read again after a 412 already.
+    reread: bool,
 }
 
 /// Why a job looks its user up.
@@ -137,6 +142,9 @@ enum LookupFor {
     /// The request is built from the record the provider holds (a deactivation that sends the
     /// record back; a change whose request depends on what the user has).
     Read,
+    /// The user changed at the provider since they were read (412): read them again and
+    /// rebuild this operation from what they hold now.
+    Reread(Operation),
 }
 
 /// Why an attempt did not succeed.
@@ -174,6 +182,7 @@ impl Progress {
             notes: Vec::new(),
             lookup: None,
             found_remote_id: None,
+            reread: false,
         }
     }
 
@@ -272,7 +281,7 @@ async fn drive(
         let answer = tokio::select! {
             biased;
             _ = reached(phase, Phase::Abandoned) => return abandoned(progress.attempts),
-            answer = attempt::send(target, progress.op, &request) => answer,
+            answer = ctl.send(progress.op, &request) => answer,
         };
         progress.last_status = answer.status;
         ctl.observe(&answer);
@@ -371,6 +380,9 @@ fn judge(ctl: &Control, job: &Job, progress: &mut Progress, kind: AnswerKind) ->
             errors,
             detail,
         }),
+        AnswerKind::Classified(Outcome::Stale { status, detail }) => {
+            read_again(&ctl.target, job, progress, status, detail)
+        }
         AnswerKind::Classified(Outcome::Conflict { status, detail }) => {
             let conflict = Failure {
                 status: Some(status),
@@ -489,6 +501,39 @@ fn switch_to_update(
     }
 }
 
+/// After a 412: the user changed at the provider since they were read. They are read again
+/// and the same operation rebuilt from what they hold now, once.
+fn read_again(
+    target: &Destination,
+    job: &Job,
+    progress: &mut Progress,
+    status: u16,
+    detail: String,
+) -> Next {
+    let changed = Failure {
+        status: Some(status),
+        code: FailureCode::Conflict,
+        detail,
+    };
+    if progress.reread {
+        return Next::Done(changed.into_outcome(
+            "the user changed at the provider again while usersync was updating them",
+        ));
+    }
+    match progress.build(target, Operation::Lookup, job, &job.payload) {
+        Ok(lookup) => {
+            tracing::debug!(
+                line = job.line,
+                "the user changed at the provider: reading them again"
+            );
+            progress.reread = true;
+            progress.lookup = Some(LookupFor::Reread(progress.op));
+            progress.resend_as(Operation::Lookup, lookup, changed)
+        }
+        Err(why) => Next::Done(changed.into_outcome(&format!("cannot read the user again: {why}"))),
+    }
+}
+
 /// After the provider answered a reactivation: the job's update is sent next, whatever the
 /// answer said (see the rules at the top of this file). A refusal becomes the row's note, which
 /// the log gives as a warning with the row's outcome; the provider's own answer, which may
@@ -588,7 +633,21 @@ fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer
             };
             return progress.resend_as(job.op, request, pending);
         }
-        (Some(LookupFor::Read), None) => {
+        (Some(LookupFor::Reread(op)), Some((_, record))) => {
+            let user = progress.user(job);
+            let request = match Prepared::build_with(target, op, &user, &job.payload, Some(&record))
+            {
+                Ok(request) => request,
+                Err(error) => return Next::Done(not_built(None, error)),
+            };
+            let pending = Failure {
+                status: progress.last_status,
+                code: FailureCode::Interrupted,
+                detail: format!("the user was read again but the {op} was not sent"),
+            };
+            return progress.resend_as(op, request, pending);
+        }
+        (Some(LookupFor::Read | LookupFor::Reread(_)), None) => {
             return Next::Done(FinalOutcome::Failed {
                 status: progress.last_status,
                 code: FailureCode::NotFound,

@@ -13,6 +13,7 @@
 //! - `job.rs`: one job's attempts until its final outcome;
 //! - `control.rs`: what every job of a run shares (rate limiter, stop phase, counters);
 //! - `breaker.rs`: the circuit breaker;
+//! - `bulk.rs`: writes sent together in bulk requests, for a target that takes them;
 //! - `ratelimit_headers.rs`: a provider's `RateLimit-*` / `X-RateLimit-*` headers, read;
 //! - `pacer.rs`: spacing requests at a rate that changes during the run (headers, adaptive);
 //! - `aimd.rs`, `rate_control.rs`, `adaptive.rs`: `concurrency = "auto"` (requests in flight
@@ -28,6 +29,7 @@ mod aimd;
 mod attempt;
 mod backoff;
 mod breaker;
+mod bulk;
 mod client;
 mod code;
 mod control;

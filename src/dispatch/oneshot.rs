@@ -1,5 +1,5 @@
 //! Requests sent once, outside a run's rows, through the target's session: what the target says
-//! it supports (SCIM's `/ServiceProviderConfig`), asked before a sync's first row where the
+//! it supports (SCIM's `/ServiceProviderConfig` and `/Schemas`), asked before a sync's first row where the
 //! provider has such a request ([`Provider::discovery`]), and the pages of the target's users
 //! `usersync reconcile` reads. A target that says it cannot do what usersync would send stops
 //! the run before anything is changed.
@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use http::header::{HeaderValue, ACCEPT};
 
-use crate::provider::{Options, Provider, ProviderRequest, RawResponse, Session};
+use crate::provider::{Discovered, Options, Provider, ProviderRequest, RawResponse, Session};
 
 /// Sends `request` once, authorized by `session`; the answer, or why none came.
 pub async fn send_once(
@@ -44,23 +44,24 @@ pub async fn send_once(
     })
 }
 
-/// Asks the target what it supports, when its provider has a way to ask. `Ok(Some(warning))`:
-/// the run goes on, and says `warning` once; `Err(why)`: the run cannot go on.
+/// Asks the target what it supports, when its provider has a way to ask, and reads the answers
+/// for a target with `options` filling the provider fields `mapped`. `Err(why)`: the run
+/// cannot go on.
 pub async fn discover(
     provider: &'static dyn Provider,
     session: &Arc<dyn Session>,
     client: &reqwest::Client,
     base_url: &url::Url,
     options: &Options,
-) -> Result<Option<String>, String> {
-    let Some(request) = provider.discovery(options) else {
-        return Ok(None);
-    };
-    match send_once(session, client, base_url, request).await {
-        Ok(answer) => provider.discovered(options, &answer),
-        Err(e) => Ok(Some(format!(
-            "could not ask the target what it supports ({e}); going on with what the standard \
-             says"
-        ))),
+    mapped: &[&str],
+) -> Result<Discovered, String> {
+    let requests = provider.discovery(options);
+    if requests.is_empty() {
+        return Ok(Discovered::default());
     }
+    let mut answers = Vec::with_capacity(requests.len());
+    for request in requests {
+        answers.push(send_once(session, client, base_url, request).await);
+    }
+    provider.discovered(options, mapped, &answers)
 }

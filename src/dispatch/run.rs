@@ -22,7 +22,7 @@ use super::breaker::Breaker;
 use super::control::{Control, Destination, Phase};
 use super::stop::{StopLevel, StopSignal};
 use super::{job, AbortReason, DispatchReport, DispatchSettings, Job, JobResult};
-use crate::provider::{Options, Provider, Session};
+use crate::provider::{Bulk, Options, Provider, Session};
 
 /// Sends jobs to one target. Build one per target and run; the rate limiter persists across runs.
 pub struct Dispatcher {
@@ -79,6 +79,7 @@ impl Dispatcher {
                 options,
                 create_only: Vec::new(),
                 limiter,
+                bulk: None,
             }),
         })
     }
@@ -96,6 +97,15 @@ impl Dispatcher {
     pub fn with_create_only(mut self, fields: Vec<String>) -> Dispatcher {
         if let Some(target) = Arc::get_mut(&mut self.target) {
             target.create_only = fields;
+        }
+        self
+    }
+
+    /// Sends writes in bulk requests within `bulk`'s limits (a target that said it takes them).
+    /// `concurrency` then bounds HTTP requests in flight, each carrying up to a batch of jobs.
+    pub fn with_bulk(mut self, bulk: Bulk) -> Dispatcher {
+        if let Some(target) = Arc::get_mut(&mut self.target) {
+            target.bulk = Some(bulk);
         }
         self
     }

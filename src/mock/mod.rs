@@ -89,7 +89,16 @@ pub struct MockOptions {
     /// SCIM: a PATCH `replace` whose valuePath filter matches no value adds one (made of the
     /// filter's `eq` terms) instead of answering 400 `noTarget` (RFC 7644 section 3.5.2.3).
     pub scim_replace_adds: bool,
+    /// SCIM: the most operations a bulk request may hold (`maxOperations`, RFC 7644 section
+    /// 3.7); 0 says bulk is not supported.
+    pub scim_bulk_max_operations: usize,
+    /// SCIM: another client changes each user once, just before the first write conditional on
+    /// the user's version (`If-Match`), which is then answered 412 (RFC 7644 section 3.14).
+    pub scim_concurrent_edit: bool,
 }
+
+/// The SCIM mock's `maxOperations` unless told otherwise: scim2-server's default.
+pub const SCIM_BULK_MAX_OPERATIONS: usize = 1000;
 
 /// The fields Faveo's page calls "configurable from backend form settings".
 pub const FAVEO_CONFIGURABLE: &[&str] = &["user_name", "phone_number", "email", "mobile"];
@@ -125,6 +134,8 @@ impl Default for MockOptions {
             faveo_required: vec!["email".into(), "user_name".into()],
             abitmedia_status_only_update: false,
             scim_replace_adds: false,
+            scim_bulk_max_operations: SCIM_BULK_MAX_OPERATIONS,
+            scim_concurrent_edit: false,
         }
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod abitmedia;
 pub mod bearer;
+pub mod discovered;
 pub mod faveo;
 pub mod gnoss;
 pub mod meetinglawyers;
@@ -34,6 +35,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+pub use self::discovered::{Bulk, BulkApi, BulkOp, Discovered, RowRules};
 pub use self::options::Options;
 use crate::payload::Payload;
 use crate::validate::{FieldError, Schema};
@@ -100,6 +102,10 @@ pub struct ProviderRequest {
     pub path: String,
     /// The JSON body, if any: always an object.
     pub body: Option<Payload>,
+    /// The version of the user the request is conditional on (`If-Match`, RFC 9110 section
+    /// 13.1.1): the one read just before, so a user changed at the target meanwhile is not
+    /// overwritten (a 412 answers it).
+    pub if_match: Option<String>,
 }
 
 /// A response as the dispatcher received it.
@@ -139,6 +145,9 @@ pub enum Outcome {
     },
     /// A lookup found no such user.
     Missing,
+    /// The user changed at the provider since it was read: the version the request was
+    /// conditional on (`If-Match`) is no longer theirs (412). Read again and rebuilt, once.
+    Stale { status: u16, detail: String },
 }
 
 /// A credential value by its name in the target's `credentials` table (e.g. `api_key`).
@@ -185,7 +194,7 @@ pub struct TargetContext {
 }
 
 /// Why a session could not authenticate.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
     /// The provider refused the credentials (login answered 401/403/422 "Unauthorized", ...).
     #[error("the provider refused the credentials: {0}")]
@@ -351,23 +360,25 @@ pub trait Provider: Send + Sync + 'static {
         false
     }
 
-    /// The request that asks the target what it supports, sent once before a run's first row
-    /// (SCIM's `/ServiceProviderConfig`); `None` where the API has none.
-    fn discovery(&self, options: &Options) -> Option<ProviderRequest> {
+    /// The requests that ask the target what it supports, sent once before a run's first row
+    /// (SCIM's `/ServiceProviderConfig` and `/Schemas`); none where the API has none.
+    fn discovery(&self, options: &Options) -> Vec<ProviderRequest> {
         let _ = options;
-        None
+        Vec::new()
     }
 
-    /// What the answer to [`Provider::discovery`] means for the run: `Err(why)` when the target
-    /// cannot take what usersync would send (the run stops before any row), `Ok(Some(warning))`
-    /// to go on and say so once.
+    /// What the answers to [`Provider::discovery`] (each, or why none came, in the same order)
+    /// mean for a run of a target with `options` filling the provider fields `mapped`:
+    /// `Err(why)` when the target cannot take what usersync would send (the run stops before
+    /// any row); otherwise what the run does differently ([`Discovered`]).
     fn discovered(
         &self,
         options: &Options,
-        answer: &RawResponse,
-    ) -> Result<Option<String>, String> {
-        let _ = (options, answer);
-        Ok(None)
+        mapped: &[&str],
+        answers: &[Result<RawResponse, String>],
+    ) -> Result<Discovered, String> {
+        let _ = (options, mapped, answers);
+        Ok(Discovered::default())
     }
 
     /// The request for one page of the target's users, `count` of them from the `start`-th (1

@@ -18,7 +18,7 @@ use crate::ledger::{
 use crate::notes;
 use crate::payload::Payload;
 use crate::prepare::{KnownRows, PreparedRow, RowResult};
-use crate::provider::{Operation, Reactivation, UserRef};
+use crate::provider::{Operation, Reactivation, RowRules, UserRef};
 
 /// A request to send for one row: the dispatcher's job, carrying its row's context.
 pub type Request = Job<RowContext>;
@@ -88,6 +88,9 @@ pub struct Differ {
     pub target: Target,
     /// `--full`: send every row whatever the snapshot says.
     pub full: bool,
+    /// What the target declares a row must be besides the provider's schema (found out when
+    /// the run connected); `None` when it declares nothing more.
+    pub target_rules: Option<Arc<dyn RowRules>>,
 }
 
 impl Differ {

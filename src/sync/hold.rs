@@ -485,6 +485,7 @@ impl Pass {
         };
         let known = (!differ.full).then(|| Arc::clone(&differ.snapshot) as Arc<dyn KnownRows>);
         rows.fingerprint(&differ.hasher, &differ.target, known);
+        rows.check_target_rules(differ.target_rules.clone());
         Ok(rows)
     }
 

@@ -53,6 +53,10 @@ pub fn open_ledger(spec: &RunSpec) -> anyhow::Result<(Ledger, TargetLock)> {
     Ok((ledger, lock))
 }
 
+/// Bulk requests in flight at once when `concurrency = "auto"` meets a target that takes bulk
+/// requests (each carries up to its `maxOperations` writes).
+const BULK_AUTO_CONCURRENCY: usize = 4;
+
 /// Items (single requests, or batches of outcomes) queued between the pass and the send stage.
 const PASS_QUEUE: usize = 64;
 
@@ -112,32 +116,57 @@ pub async fn execute(
     let mut settings = send_spec.dispatch.clone();
     learned::start_from_learned(&ledger, &target.name, &mut settings)?;
     let client = dispatch::http_client(&settings).context("could not build the HTTP client")?;
+    let mapped: Vec<&str> = target.fields.iter().map(|f| f.field.as_str()).collect();
     let discovered = dispatch::discover(
         target.provider,
         &connection.session,
         &client,
         &connection.context.base_url,
         &connection.context.options,
+        &mapped,
     )
-    .await;
-    match discovered {
-        Ok(None) => {}
-        Ok(Some(warning)) => tracing::warn!(target = %target.name, "{warning}"),
-        Err(why) => anyhow::bail!(
+    .await
+    .map_err(|why| {
+        anyhow::anyhow!(
             "target {} ({}) cannot be synced as configured: {why}",
             target.name,
             target.provider.name()
-        ),
+        )
+    })?;
+    for warning in &discovered.warnings {
+        tracing::warn!(target = %target.name, "{warning}");
     }
-    let dispatcher = Dispatcher::new(
+    let options = discovered
+        .options
+        .clone()
+        .unwrap_or_else(|| connection.context.options.clone());
+    if let Some(bulk) = &discovered.bulk {
+        if settings.adaptive.take().is_some() {
+            // The adaptive controller reads each request's round trip and pushes back on
+            // requests in flight; a batch's round trip would mislead it. A few bulk requests
+            // in flight carry hundreds of writes.
+            settings.concurrency = settings.concurrency.min(BULK_AUTO_CONCURRENCY);
+        }
+        tracing::info!(
+            target = %target.name,
+            max_operations = bulk.max_operations,
+            max_payload = bulk.max_payload,
+            requests_in_flight = settings.concurrency,
+            "writes go in bulk requests"
+        );
+    }
+    let mut dispatcher = Dispatcher::new(
         target.provider,
         connection.session.clone(),
         client,
         connection.context.base_url.clone(),
         settings.clone(),
     )?
-    .with_options(connection.context.options.clone())
+    .with_options(options)
     .with_create_only(target.update_rules.create_only.clone());
+    if let Some(bulk) = discovered.bulk.clone() {
+        dispatcher = dispatcher.with_bulk(bulk);
+    }
     // `-v`: the rate is known now, the requests once the pass has counted them.
     let estimate_rate = if send_spec.log_estimate {
         estimate::expected_rate(&target.name, &send_spec.dispatch, &ledger)
@@ -168,6 +197,7 @@ pub async fn execute(
         hasher: hasher.clone(),
         target: target.clone(),
         full: spec.full,
+        target_rules: discovered.rules.clone(),
     };
     let mut pass = Pass::new(differ, input, spec.guards, stop_reading.clone());
     pass.count_first = estimate_rate.is_some();

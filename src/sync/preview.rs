@@ -124,6 +124,7 @@ pub fn preview(
         snapshot: Arc::new(snapshot),
         target: target.clone(),
         full: spec.full,
+        target_rules: None,
     };
     let input = PassInput::Export {
         input: input.clone(),

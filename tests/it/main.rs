@@ -72,6 +72,8 @@ mod retention;
 mod retry;
 // `plan --out` and `apply`: a saved plan sent exactly, or refused once stale.
 mod saved_plan;
+// What a SCIM target says it supports, heeded: bulk, PUT without PATCH, 412 read again.
+mod scim_features;
 // The SCIM provider against scim2-server from PyPI: lifecycle, adoption, ownership.
 mod scim_server;
 // Credentials never appear in logs, the ledger, reports, errors or `Debug` output.

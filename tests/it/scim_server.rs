@@ -20,11 +20,13 @@ use serde_json::{json, Value};
 use crate::support::{stderr, stdout, tempdir, usersync};
 use usersync::ledger::{Ledger, OutcomeKind};
 
-const TOKEN: &str = "scim-test-token-5d1c";
+pub(crate) const TOKEN: &str = "scim-test-token-5d1c";
 
 /// A running scim2-server, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
+    /// The `/ServiceProviderConfig` it announces, while it runs.
+    _config: Option<tempfile::NamedTempFile>,
     port: u16,
     http: reqwest::Client,
 }
@@ -50,14 +52,32 @@ fn executable() -> Option<PathBuf> {
 
 impl Server {
     /// Starts a server, or `None` when skipped. Waits until it answers.
-    fn start(rt: &tokio::runtime::Runtime) -> Option<Server> {
+    pub(crate) fn start(rt: &tokio::runtime::Runtime) -> Option<Server> {
+        Server::start_with(rt, None)
+    }
+
+    /// Starts a server announcing `config` as its `/ServiceProviderConfig` (its default: every
+    /// feature, bulk within 1,000 operations), or `None` when skipped.
+    pub(crate) fn start_with(
+        rt: &tokio::runtime::Runtime,
+        config: Option<&Value>,
+    ) -> Option<Server> {
         let exe = executable()?;
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(&exe)
+        let config_file = config.map(|config| {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), config.to_string()).unwrap();
+            file
+        });
+        let mut command = Command::new(&exe);
+        if let Some(file) = &config_file {
+            command.arg("--service-provider-config").arg(file.path());
+        }
+        let child = command
             .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
             .args(["--bearer-token", TOKEN])
             .stdout(Stdio::null())
@@ -68,6 +88,7 @@ impl Server {
             child,
             port,
             http: reqwest::Client::new(),
+            _config: config_file,
         };
         let started = Instant::now();
         loop {
@@ -91,13 +112,13 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}/{path}", self.port)
     }
 
     /// Sends `method` `path` (with `body`) straight to the server: its status, and its answer
     /// as JSON (`null` when there is none).
-    fn request(
+    pub(crate) fn request(
         &self,
         rt: &tokio::runtime::Runtime,
         method: ::reqwest::Method,
@@ -122,25 +143,31 @@ impl Server {
     }
 
     /// `POST /Users` of `user` straight to the server; its id.
-    fn create(&self, rt: &tokio::runtime::Runtime, user: Value) -> String {
+    pub(crate) fn create(&self, rt: &tokio::runtime::Runtime, user: Value) -> String {
         let (_, answer) = self.request(rt, ::reqwest::Method::POST, "Users", Some(user));
         answer["id"].as_str().expect("the new user's id").to_owned()
     }
 
     /// Every user the server holds.
-    fn users(&self, rt: &tokio::runtime::Runtime) -> Vec<Value> {
+    pub(crate) fn users(&self, rt: &tokio::runtime::Runtime) -> Vec<Value> {
         let (_, list) = self.request(rt, ::reqwest::Method::GET, "Users?count=1000", None);
         list["Resources"].as_array().cloned().unwrap_or_default()
     }
 
     /// Sends `method` `path` with `body` straight to the server; the status.
-    fn send(&self, rt: &tokio::runtime::Runtime, method: &str, path: &str, body: Value) -> u16 {
+    pub(crate) fn send(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        method: &str,
+        path: &str,
+        body: Value,
+    ) -> u16 {
         let method = ::reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         self.request(rt, method, path, Some(body)).0
     }
 
     /// The user whose `externalId` (or, without one, `userName`) is `key`.
-    fn user(&self, rt: &tokio::runtime::Runtime, key: &str) -> Value {
+    pub(crate) fn user(&self, rt: &tokio::runtime::Runtime, key: &str) -> Value {
         let found: Vec<Value> = self
             .users(rt)
             .into_iter()
@@ -159,14 +186,19 @@ impl Drop for Server {
 }
 
 /// A SCIM target on the server, its export, and syncs of it.
-struct Workspace {
-    dir: tempfile::TempDir,
+pub(crate) struct Workspace {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 const HEADER: &str = "employee_id,first_name,last_name,work_email,mobile,department";
 
 impl Workspace {
-    fn new(server: &Server) -> Workspace {
+    pub(crate) fn new(server: &Server) -> Workspace {
+        Workspace::at(&server.url(""), "{}")
+    }
+
+    /// A target at the SCIM root `url`, with the target's `options` (an inline TOML table).
+    pub(crate) fn at(url: &str, options: &str) -> Workspace {
         let dir = tempdir();
         let config = format!(
             r#"
@@ -174,9 +206,10 @@ ledger = "usersync.db"
 
 [targets.apps]
 provider = "scim"
-base_url = "http://127.0.0.1:{port}/"
+base_url = "{url}"
 credentials = {{ token = "APPS_SCIM_TOKEN" }}
 key = "externalId"
+options = {options}
 
 [targets.apps.fields]
 externalId = "employee_id"
@@ -187,14 +220,13 @@ userName = {{ column = "work_email", transform = "lowercase" }}
 'phoneNumbers[type eq "mobile"].value' = "mobile"
 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department" = "department"
 "#,
-            port = server.port
         );
         std::fs::write(dir.path().join("usersync.toml"), config).unwrap();
         Workspace { dir }
     }
 
     /// Syncs `rows` (lines after the header) with `flags`.
-    fn sync(&self, rows: &[&str], flags: &[&str]) -> Output {
+    pub(crate) fn sync(&self, rows: &[&str], flags: &[&str]) -> Output {
         let export = format!("{HEADER}\n{}\n", rows.join("\n"));
         std::fs::write(self.dir.path().join("export.csv"), export).unwrap();
         usersync(self.dir.path())
@@ -205,19 +237,19 @@ userName = {{ column = "work_email", transform = "lowercase" }}
             .unwrap()
     }
 
-    fn ledger(&self) -> Ledger {
+    pub(crate) fn ledger(&self) -> Ledger {
         Ledger::open(self.dir.path().join("usersync.db")).unwrap()
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
 }
 
-fn assert_exit(output: &Output, code: i32) {
+pub(crate) fn assert_exit(output: &Output, code: i32) {
     assert_eq!(
         output.status.code(),
         Some(code),
@@ -227,9 +259,9 @@ fn assert_exit(output: &Output, code: i32) {
     );
 }
 
-const ANA: &str = "E1,Ana,García,ana.garcia@example.com,+34 600 000 001,Sales";
-const LUIS: &str = "E2,Luis,Pérez,luis.perez@example.com,,Support";
-const EVA: &str = "E3,Eva,Ruiz,eva.ruiz@example.com,+34 600 000 003,Sales";
+pub(crate) const ANA: &str = "E1,Ana,García,ana.garcia@example.com,+34 600 000 001,Sales";
+pub(crate) const LUIS: &str = "E2,Luis,Pérez,luis.perez@example.com,,Support";
+pub(crate) const EVA: &str = "E3,Eva,Ruiz,eva.ruiz@example.com,+34 600 000 003,Sales";
 
 #[test]
 fn a_user_lives_created_changed_deactivated_and_back_at_a_real_scim_server() {

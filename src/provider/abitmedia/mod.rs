@@ -125,6 +125,7 @@ impl Provider for Abitmedia {
                     method: http::Method::GET,
                     path: user_path(options, user)?,
                     body: None,
+                    if_match: None,
                 })
             }
             Operation::Reactivate => return Err(super::no_request(self.name(), op)),
@@ -133,6 +134,7 @@ impl Provider for Abitmedia {
             method,
             path,
             body: Some(body),
+            if_match: None,
         })
     }
 

@@ -143,6 +143,7 @@ impl Provider for Faveo {
             method: http::Method::POST,
             path,
             body: Some(body),
+            if_match: None,
         })
     }
 

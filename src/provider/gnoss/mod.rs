@@ -121,6 +121,7 @@ impl Provider for Gnoss {
                     method: http::Method::GET,
                     path: format!("user/get-by-email?{query}"),
                     body: None,
+                    if_match: None,
                 });
             }
             Operation::Update | Operation::Patch => {
@@ -153,6 +154,7 @@ impl Provider for Gnoss {
             method: http::Method::POST,
             path: path.into(),
             body: Some(body),
+            if_match: None,
         })
     }
 

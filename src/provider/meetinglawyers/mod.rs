@@ -110,12 +110,14 @@ impl Provider for MeetingLawyers {
                 method,
                 path,
                 body: None,
+                if_match: None,
             });
         }
         Ok(ProviderRequest {
             method,
             path,
             body: Some(body),
+            if_match: None,
         })
     }
 

@@ -20,7 +20,11 @@
 //!   (§3.5.2.1: no change SHALL NOT change the modify timestamp).
 //! - `PUT Users/{id}` (§3.5.1) replaces every attribute but the readOnly ones; 200.
 //!   `DELETE Users/{id}` (§3.6): 204, then 404.
-//! - `If-Match` on PUT, PATCH and DELETE: another version is 412 (§3.14).
+//! - `If-Match` on PUT, PATCH and DELETE: another version is 412 (§3.14). With
+//!   [`MockOptions::scim_concurrent_edit`], another client changes the user (`nickName`)
+//!   just before the first conditional write to each user, which is then 412.
+//! - `POST Bulk` (§3.7; `bulk.rs`): each operation run as its own request would be, within
+//!   `maxOperations` ([`MockOptions::scim_bulk_max_operations`]; 0: not supported, 501).
 //! - `GET ServiceProviderConfig`, `ResourceTypes`, `Schemas` (§4; `discovery.rs`).
 //! - Errors (§3.12): `{"schemas":[Error URN],"status":"400","scimType":..,"detail":..}` as
 //!   `application/scim+json`, like every answer (§8.1). A body must be sent as
@@ -43,6 +47,8 @@ use crate::payload::Payload;
 use crate::provider::Credentials;
 use crate::validate::FieldError;
 
+#[path = "mock/bulk.rs"]
+pub mod bulk;
 #[path = "mock/discovery.rs"]
 pub mod discovery;
 #[path = "mock/filter.rs"]
@@ -97,6 +103,7 @@ pub fn router(state: MockState) -> Router {
             "/Users/:id",
             get(fetch).put(replace).patch(change).delete(delete),
         )
+        .route("/Bulk", axum::routing::post(bulk::bulk))
         .route("/ServiceProviderConfig", get(service_provider_config))
         .route("/ResourceTypes", get(resource_types))
         .route("/Schemas", get(schemas));
@@ -235,6 +242,50 @@ fn check_if_match(headers: &HeaderMap, user: &StoredUser) -> Result<(), Refusal>
     }
 }
 
+/// What another client writes into `nickName` under [`MockOptions::scim_concurrent_edit`].
+///
+/// [`MockOptions::scim_concurrent_edit`]: crate::mock::MockOptions::scim_concurrent_edit
+pub const EDITED_ELSEWHERE: &str = "edited elsewhere";
+
+/// With `scim_concurrent_edit`: someone else changes the user just before a write conditional
+/// on the version it read (`If-Match`), once per user, so the write is answered 412 (§3.14).
+fn edited_meanwhile(
+    state: &MockState,
+    store: &mut crate::mock::store::Store,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
+    let conditional = headers.contains_key(header::IF_MATCH);
+    let Some(user) = store.get(id) else {
+        return Ok(());
+    };
+    let edited = user.fields.get("nickName").and_then(Value::as_str) == Some(EDITED_ELSEWHERE);
+    if !state.options().scim_concurrent_edit || !conditional || edited {
+        return Ok(());
+    }
+    let edit = Payload::from_iter([("nickName", Value::from(EDITED_ELSEWHERE))]);
+    let record = crate::mock::store::RequestRecord::new(
+        Change::Patch,
+        &http::Method::PATCH,
+        "(another client)",
+        &edit,
+    );
+    let updated = store.update(id, record, |user| {
+        let mut fields = user.fields.clone().into_object();
+        let meta = resource::touched_meta(fields.get("meta"), &resource::now());
+        fields.insert("nickName".into(), Value::from(EDITED_ELSEWHERE));
+        fields.insert("meta".into(), meta);
+        user.fields = fields.into();
+    });
+    ScimErrors::stored(updated)?;
+    Err(error(
+        StatusCode::PRECONDITION_FAILED,
+        None,
+        "the User was changed by another client",
+    )
+    .into())
+}
+
 fn valid(resource: &Map<String, Value>) -> Result<(), Refusal> {
     resource::check(resource).map_err(|(scim_type, detail)| bad_request(scim_type, &detail))
 }
@@ -340,6 +391,7 @@ async fn replace(
     resource::strip_read_only(&mut body);
     valid(&body)?;
     let mut store = state.store();
+    edited_meanwhile(&state, &mut store, &id, &request.headers)?;
     let current = ScimErrors::found(store.get(&id))?.clone();
     check_if_match(&request.headers, &current)?;
     let now_active = resource::is_active(&body);
@@ -385,6 +437,7 @@ async fn change(
     let body = read_body(&request)?;
     let operations = patch::read_request(&body).map_err(|e| bad_request(e.scim_type, &e.detail))?;
     let mut store = state.store();
+    edited_meanwhile(&state, &mut store, &id, &request.headers)?;
     let current = ScimErrors::found(store.get(&id))?.clone();
     check_if_match(&request.headers, &current)?;
     let before = current.fields.clone().into_object();
@@ -416,6 +469,7 @@ async fn delete(
 ) -> Result<Response, Refusal> {
     check_token(&state, &request.headers)?;
     let mut store = state.store();
+    edited_meanwhile(&state, &mut store, &id, &request.headers)?;
     let current = ScimErrors::found(store.get(&id))?.clone();
     check_if_match(&request.headers, &current)?;
     ScimErrors::stored(store.delete(&id))?;
@@ -427,7 +481,10 @@ async fn service_provider_config(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     check_token(&state, &headers)?;
-    let body = discovery::service_provider_config(&base(&headers));
+    let body = discovery::service_provider_config(
+        &base(&headers),
+        state.options().scim_bulk_max_operations,
+    );
     Ok(scim_json(StatusCode::OK, &body))
 }
 

@@ -25,6 +25,9 @@
 //! usersync only ever deactivates users its ledger links to the target (created or adopted):
 //! a user someone else created at the target is never touched.
 
+pub mod bulk;
+pub mod declared;
+pub mod discovery;
 pub mod options;
 pub mod path;
 pub mod schema;
@@ -38,11 +41,12 @@ use serde_json::Value;
 
 use crate::payload::Payload;
 use crate::provider::{
-    response, target, BuildError, Operation, Options, Outcome, Provider, ProviderConfigError,
-    ProviderRequest, RawResponse, Reactivation, Session, TargetContext, UserPage, UserRef,
+    response, target, BuildError, Discovered, Operation, Options, Outcome, Provider,
+    ProviderConfigError, ProviderRequest, RawResponse, Reactivation, Session, TargetContext,
+    UserPage, UserRef,
 };
 use crate::validate::{FieldError, Schema};
-use options::{Deactivate, ScimOptions};
+use options::{Deactivate, ScimOptions, Update};
 use path::{AttrPath, PATCH_OP};
 
 /// The SCIM 2.0 provider.
@@ -92,11 +96,24 @@ impl Provider for Scim {
     }
 
     /// A change to a typed entry (`emails[type eq "work"].value`) depends on whether the user
-    /// has that entry (see `path::patch_against`): the user is read first.
-    fn reads_first(&self, _options: &Options, op: Operation, payload: &Payload) -> bool {
-        matches!(op, Operation::Update | Operation::Patch) && path::touches_typed_entries(payload)
+    /// has that entry (see `path::patch_against`), and a `PUT` sends the whole user back: the
+    /// user is read first.
+    fn reads_first(&self, options: &Options, op: Operation, payload: &Payload) -> bool {
+        let options: &ScimOptions = options.get();
+        match op {
+            Operation::Update | Operation::Patch => {
+                options.update == Update::Put || path::touches_typed_entries(payload)
+            }
+            Operation::Deactivate => {
+                options.update == Update::Put && options.deactivate == Deactivate::Patch
+            }
+            _ => false,
+        }
     }
 
+    /// The request built from `record`, the user as the target holds them now, carrying
+    /// `If-Match` with the version read (RFC 7644 section 3.14) where the target has ETags:
+    /// a user changed at the target meanwhile is answered 412, read again and rebuilt.
     fn build_from_record(
         &self,
         options: &Options,
@@ -105,15 +122,37 @@ impl Provider for Scim {
         payload: &Payload,
         record: &Payload,
     ) -> Result<ProviderRequest, BuildError> {
-        if !matches!(op, Operation::Update | Operation::Patch) {
-            return self.build_request(options, op, user, payload);
-        }
-        let body = path::patch_against(payload, &Value::from(record.clone()))
-            .map_err(|e| BuildError::Incomplete(e.to_string()))?;
+        let scim: &ScimOptions = options.get();
+        let record = Value::from(record.clone());
+        let incomplete = |e: path::PathError| BuildError::Incomplete(e.to_string());
+        let (method, body) = match (op, scim.update) {
+            (Operation::Update | Operation::Patch, Update::Patch) => (
+                http::Method::PATCH,
+                path::patch_against(payload, &record).map_err(incomplete)?,
+            ),
+            (Operation::Update | Operation::Patch, Update::Put) => (
+                http::Method::PUT,
+                path::replaced(payload, &record).map_err(incomplete)?,
+            ),
+            (Operation::Deactivate, Update::Put) => {
+                let inactive = Payload::from_iter([("active", Value::Bool(false))]);
+                (
+                    http::Method::PUT,
+                    path::replaced(&inactive, &record).map_err(incomplete)?,
+                )
+            }
+            _ => return self.build_request(options, op, user, payload),
+        };
+        let if_match = scim
+            .if_match
+            .then(|| record.pointer("/meta/version").and_then(Value::as_str))
+            .flatten()
+            .map(str::to_owned);
         Ok(ProviderRequest {
-            method: http::Method::PATCH,
+            method,
             path: user_path(user)?,
             body: body.as_object().cloned().map(Payload::from),
+            if_match,
         })
     }
 
@@ -145,52 +184,18 @@ impl Provider for Scim {
         Ok(None)
     }
 
-    /// RFC 7644 section 4: what the service provider supports.
-    fn discovery(&self, _options: &Options) -> Option<ProviderRequest> {
-        Some(ProviderRequest {
-            method: http::Method::GET,
-            path: "ServiceProviderConfig".into(),
-            body: None,
-        })
+    /// RFC 7644 section 4: what the service provider supports (see `discovery.rs`).
+    fn discovery(&self, _options: &Options) -> Vec<ProviderRequest> {
+        discovery::requests()
     }
 
-    /// Updates are PATCHes and unknown users are found with a filter: a target that says it
-    /// supports neither (RFC 7643 section 5, `patch.supported`, `filter.supported`) cannot be
-    /// synced as configured. A target without the endpoint is taken at the standard's word.
     fn discovered(
         &self,
         options: &Options,
-        answer: &RawResponse,
-    ) -> Result<Option<String>, String> {
-        if matches!(answer.status, 401 | 403) {
-            // The run's first request meets the same refusal, and stops the run as usual.
-            return Ok(None);
-        }
-        let Some(config) = response::json(&answer.body).filter(|_| answer.status == 200) else {
-            return Ok(Some(format!(
-                "the target has no /ServiceProviderConfig (HTTP {}): assuming it supports                  PATCH and filters, as RFC 7644 servers do",
-                answer.status
-            )));
-        };
-        let supported = |feature: &str| {
-            config
-                .get(feature)
-                .and_then(|f| f.get("supported"))
-                .and_then(Value::as_bool)
-        };
-        if supported("patch") == Some(false) {
-            return Err(
-                "the target says it does not support PATCH (its /ServiceProviderConfig), which                  usersync's SCIM updates and deactivations use"
-                    .into(),
-            );
-        }
-        if supported("filter") == Some(false) && options.get::<ScimOptions>().correlate {
-            return Err(
-                "the target says it does not support filters (its /ServiceProviderConfig), so                  users it already has cannot be found before they are created: set                  options.correlate = false to create them without looking (a user it already                  has is then looked up only after a 409)"
-                    .into(),
-            );
-        }
-        Ok(None)
+        mapped: &[&str],
+        answers: &[Result<RawResponse, String>],
+    ) -> Result<Discovered, String> {
+        discovery::read(options.get(), mapped, answers)
     }
 
     /// RFC 7644 section 3.4.2.4: `startIndex` and `count`.
@@ -199,6 +204,7 @@ impl Provider for Scim {
             method: http::Method::GET,
             path: format!("{USERS}?startIndex={start}&count={count}"),
             body: None,
+            if_match: None,
         })
     }
 
@@ -283,7 +289,12 @@ impl Provider for Scim {
             Some(Value::Object(object)) => Some(Payload::from(object)),
             _ => None,
         };
-        Ok(ProviderRequest { method, path, body })
+        Ok(ProviderRequest {
+            method,
+            path,
+            body,
+            if_match: None,
+        })
     }
 
     fn classify(&self, options: &Options, op: Operation, response: &RawResponse) -> Outcome {
@@ -308,6 +319,10 @@ impl Provider for Scim {
             }
             (_, 200..=299) if json.is_object() => Outcome::Synced { remote_id: None },
             (_, 200..=299) => response::unexpected(response, "a SCIM resource"),
+            (_, 412) => Outcome::Stale {
+                status: 412,
+                detail: scim_detail(response, &json),
+            },
             (_, 409) => Outcome::Conflict {
                 status: 409,
                 detail: scim_detail(response, &json),

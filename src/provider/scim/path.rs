@@ -254,6 +254,79 @@ pub fn patch_against(changes: &Payload, user: &Value) -> Result<Value, PathError
     Ok(serde_json::json!({ "schemas": [PATCH_OP], "Operations": operations }))
 }
 
+/// The whole resource a `PUT` sends (RFC 7644 section 3.5.1, "replaces all"), for a target
+/// without PATCH: `user` as the target holds it now with every field of `changes` set, and each
+/// `null` one removed. What usersync does not map is sent back as it was read, so the PUT
+/// changes nothing else; `meta` is the server's and is left out.
+pub fn replaced(changes: &Payload, user: &Value) -> Result<Value, PathError> {
+    let mut root = user.as_object().cloned().unwrap_or_default();
+    root.remove("meta");
+    let mut schemas: Vec<Value> = root
+        .get("schemas")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_else(|| vec![Value::from(CORE_USER)]);
+    for (name, value) in changes.iter() {
+        let path = AttrPath::parse(name)?;
+        let object = match &path.schema {
+            None => &mut root,
+            Some(urn) => {
+                if value.is_null() && !root.contains_key(urn) {
+                    continue;
+                }
+                if !schemas.iter().any(|s| s == urn.as_str()) {
+                    schemas.push(Value::from(urn.as_str()));
+                }
+                let extension = root
+                    .entry(urn.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !extension.is_object() {
+                    *extension = Value::Object(Map::new());
+                }
+                extension.as_object_mut().expect("made an object")
+            }
+        };
+        if value.is_null() {
+            unset(object, &path);
+        } else {
+            set(object, &path, value.clone());
+        }
+    }
+    root.insert("schemas".into(), Value::Array(schemas));
+    Ok(Value::Object(root))
+}
+
+/// Removes `path` from `object`: the attribute, the sub-attribute, or (for an entry's `value`)
+/// the whole typed entry.
+fn unset(object: &mut Map<String, Value>, path: &AttrPath) {
+    match (&path.type_filter, path.sub.as_deref()) {
+        (None, None) => {
+            object.remove(&path.attr);
+        }
+        (None, Some(sub)) => {
+            if let Some(complex) = object.get_mut(&path.attr).and_then(Value::as_object_mut) {
+                complex.remove(sub);
+            }
+        }
+        (Some(kind), sub) => {
+            let Some(list) = object.get_mut(&path.attr).and_then(Value::as_array_mut) else {
+                return;
+            };
+            let of_kind = |e: &Value| e.get("type").and_then(Value::as_str) == Some(kind);
+            match sub {
+                None | Some("value") => list.retain(|e| !of_kind(e)),
+                Some(sub) => list
+                    .iter_mut()
+                    .filter(|e| of_kind(e))
+                    .filter_map(Value::as_object_mut)
+                    .for_each(|e| {
+                        e.remove(sub);
+                    }),
+            }
+        }
+    }
+}
+
 /// The entry of a multi-valued attribute that `path` (without a sub-attribute) selects.
 fn entry_of<'a>(resource: &'a Value, path: &AttrPath) -> Option<&'a Value> {
     let object = match &path.schema {
@@ -297,6 +370,47 @@ pub fn value_at<'a>(resource: &'a Value, path: &AttrPath) -> Option<&'a Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_put_sends_the_user_back_whole_with_the_changes() {
+        let user = json!({
+            "schemas": [CORE_USER],
+            "id": "u1",
+            "meta": {"version": "W/\"1\""},
+            "userName": "ana",
+            "title": "Boss",
+            "name": {"givenName": "Ana", "familyName": "Ruiz"},
+            "emails": [{"type": "work", "value": "a@x.es", "primary": true},
+                       {"type": "home", "value": "a@home.es"}],
+            "phoneNumbers": [{"type": "mobile", "value": "+34600000000"}]
+        });
+        let changes = Payload::from_iter([
+            ("name.givenName", json!("Ana María")),
+            ("emails[type eq \"work\"].value", json!("am@x.es")),
+            ("phoneNumbers[type eq \"mobile\"].value", Value::Null),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                json!("Legal"),
+            ),
+        ]);
+        let put = replaced(&changes, &user).unwrap();
+        assert_eq!(put.get("meta"), None);
+        assert_eq!(put["id"], "u1");
+        assert_eq!(put["title"], "Boss", "what is not mapped is sent back");
+        assert_eq!(
+            put["name"],
+            json!({"givenName": "Ana María", "familyName": "Ruiz"})
+        );
+        assert_eq!(
+            put["emails"],
+            json!([{"type": "work", "value": "am@x.es", "primary": true},
+                   {"type": "home", "value": "a@home.es"}])
+        );
+        assert_eq!(put["phoneNumbers"], json!([]));
+        let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        assert_eq!(put[enterprise]["department"], "Legal");
+        assert_eq!(put["schemas"], json!([CORE_USER, enterprise]));
+    }
 
     const DEPARTMENT: &str =
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department";

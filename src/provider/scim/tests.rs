@@ -262,30 +262,151 @@ fn a_change_to_a_typed_entry_reads_the_user_first_and_adds_what_it_lacks() {
 #[test]
 fn what_the_target_says_it_supports_is_heeded() {
     let o = options("");
-    let config = |patch: bool, filter: bool| {
-        response(
+    let config = |patch: bool, filter: bool, bulk: Value| {
+        Ok(response(
             200,
             &json!({
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
                 "patch": {"supported": patch},
                 "filter": {"supported": filter, "maxResults": 200},
-                "bulk": {"supported": false}
+                "bulk": bulk,
+                "etag": {"supported": false}
             })
             .to_string(),
-        )
+        ))
     };
-    assert_eq!(Scim.discovery(&o).unwrap().path, "ServiceProviderConfig");
-    assert_eq!(Scim.discovered(&o, &config(true, true)), Ok(None));
-    assert!(Scim
-        .discovered(&o, &config(false, true))
-        .unwrap_err()
-        .contains("PATCH"));
-    let refusal = Scim.discovered(&o, &config(true, false)).unwrap_err();
-    assert!(refusal.contains("options.correlate = false"), "{refusal}");
-    assert_eq!(
-        Scim.discovered(&options("correlate = false"), &config(true, false)),
-        Ok(None)
+    let no_bulk = || json!({"supported": false});
+    let no_schemas = || Ok(response(404, ""));
+    let paths: Vec<String> = Scim.discovery(&o).into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["ServiceProviderConfig", "Schemas"]);
+    let read = |o: &Options, answers: &[Result<RawResponse, String>]| {
+        Scim.discovered(o, &["userName"], answers)
+    };
+
+    let found = read(&o, &[config(true, true, no_bulk()), no_schemas()]).unwrap();
+    let scim: &ScimOptions = found.options.as_ref().unwrap().get();
+    assert_eq!(scim.update, Update::Patch);
+    assert!(!scim.if_match, "no ETags: no If-Match");
+    assert!(found.bulk.is_none());
+
+    // No PATCH: users are read and sent whole by PUT.
+    let found = read(&o, &[config(false, true, no_bulk()), no_schemas()]).unwrap();
+    let scim: &ScimOptions = found.options.as_ref().unwrap().get();
+    assert_eq!(scim.update, Update::Put);
+    assert!(
+        found.warnings.iter().any(|w| w.contains("PUT")),
+        "{:?}",
+        found.warnings
     );
-    let warning = Scim.discovered(&o, &response(404, "")).unwrap().unwrap();
-    assert!(warning.contains("assuming"), "{warning}");
+
+    let refusal = read(&o, &[config(true, false, no_bulk()), no_schemas()]).unwrap_err();
+    assert!(refusal.contains("options.correlate = false"), "{refusal}");
+    assert!(read(
+        &options("correlate = false"),
+        &[config(true, false, no_bulk())]
+    )
+    .is_ok());
+
+    // Bulk within the target's limits and the option's.
+    let bulk = json!({"supported": true, "maxOperations": 1000, "maxPayloadSize": 65536});
+    let found = read(&o, &[config(true, true, bulk.clone()), no_schemas()]).unwrap();
+    let limits = found.bulk.unwrap();
+    assert_eq!((limits.max_operations, limits.max_payload), (100, 65536));
+    let small = json!({"supported": true, "maxOperations": 7, "maxPayloadSize": 65536});
+    let found = read(&o, &[config(true, true, small), no_schemas()]).unwrap();
+    assert_eq!(found.bulk.unwrap().max_operations, 7);
+    let found = read(&options("bulk = false"), &[config(true, true, bulk)]).unwrap();
+    assert!(found.bulk.is_none(), "bulk = false sends each write alone");
+
+    let found = read(&o, &[Ok(response(404, "")), no_schemas()]).unwrap();
+    assert!(
+        found.warnings[0].contains("assuming"),
+        "{:?}",
+        found.warnings
+    );
+}
+
+/// RFC 7643 section 7's attribute characteristics, as a target's `/Schemas` declares them.
+fn declared_schemas() -> Result<RawResponse, String> {
+    let attr = |name: &str, kind: &str, required: bool, mutability: &str| {
+        json!({"name": name, "type": kind, "multiValued": false, "required": required,
+               "caseExact": false, "mutability": mutability, "returned": "default",
+               "uniqueness": "none"})
+    };
+    let mut emails = attr("emails", "complex", false, "readWrite");
+    emails["multiValued"] = json!(true);
+    emails["subAttributes"] = json!([
+        attr("value", "string", false, "readWrite"),
+        {"name": "type", "type": "string", "canonicalValues": ["work", "home", "other"],
+         "mutability": "readWrite"}
+    ]);
+    let mut user_type = attr("userType", "string", false, "readWrite");
+    user_type["canonicalValues"] = json!(["Employee", "Contractor"]);
+    Ok(response(
+        200,
+        &json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 1,
+            "Resources": [{
+                "id": "urn:ietf:params:scim:schemas:core:2.0:User",
+                "attributes": [
+                    attr("userName", "string", true, "readWrite"),
+                    attr("externalId", "string", false, "readWrite"),
+                    attr("title", "string", false, "readOnly"),
+                    attr("active", "boolean", false, "readWrite"),
+                    attr("costCode", "integer", true, "readWrite"),
+                    user_type,
+                    emails,
+                ]
+            }]
+        })
+        .to_string(),
+    ))
+}
+
+/// What a target declares at /Schemas is checked once against the mapping, then in every row.
+#[test]
+fn the_attributes_a_target_declares_are_heeded() {
+    let o = options("");
+    let config = Ok(response(200, r#"{"patch": {"supported": true}}"#));
+    let read = |mapped: &[&str]| Scim.discovered(&o, mapped, &[config.clone(), declared_schemas()]);
+
+    let refusal = read(&["userName", "title", "costCode"]).unwrap_err();
+    assert!(refusal.contains("`title` is readOnly"), "{refusal}");
+    let refusal = read(&["userName"]).unwrap_err();
+    assert!(refusal.contains("requires `costCode`"), "{refusal}");
+
+    let found = read(&[
+        "userName",
+        "costCode",
+        "active",
+        "userType",
+        "nickName",
+        "emails[type eq \"office\"].value",
+    ])
+    .unwrap();
+    let warnings = found.warnings.join("\n");
+    assert!(warnings.contains("`nickName`"), "{warnings}");
+    assert!(warnings.contains("not \"office\""), "{warnings}");
+    let rules = found.rules.unwrap();
+    let row = |v: Value| rules.check(&payload(v));
+    assert!(row(
+        json!({"userName": "ana", "costCode": 12, "active": true, "userType": "employee"})
+    )
+    .is_empty());
+    let errors =
+        row(json!({"userName": "", "costCode": "12", "active": "yes", "userType": "Boss"}));
+    let codes: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.code.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("userName", "required"),
+            ("costCode", "invalid_type"),
+            ("active", "invalid_type"),
+            ("userType", "not_canonical")
+        ]
+    );
 }

@@ -89,6 +89,7 @@ fn plan_in(
         hasher,
         target,
         full: false,
+        target_rules: None,
     };
     let input = PassInput::Export {
         input: input.clone(),

@@ -79,6 +79,7 @@ impl Provider for FakeProvider {
             method,
             path,
             body: Some(body),
+            if_match: None,
         })
     }
     fn classify(&self, _options: &Options, _op: Operation, response: &RawResponse) -> Outcome {

@@ -376,7 +376,9 @@ async fn discovery_says_what_the_mock_supports() {
     assert_eq!(spc.status(), 200);
     let spc = json(spc).await;
     assert_eq!(spc["patch"]["supported"], true);
-    assert_eq!(spc["bulk"]["supported"], false);
+    assert_eq!(spc["bulk"]["supported"], true);
+    assert_eq!(spc["bulk"]["maxOperations"], 1000);
+    assert_eq!(spc["bulk"]["maxPayloadSize"], 1048576);
     assert_eq!(spc["filter"]["supported"], true);
     assert!(spc["filter"]["maxResults"].as_u64().unwrap() > 0);
     assert_eq!(spc["etag"]["supported"], true);
@@ -389,4 +391,97 @@ async fn discovery_says_what_the_mock_supports() {
     let schemas = json(get(&mock, "Schemas").await).await;
     assert_eq!(schemas["totalResults"], 2);
     assert_eq!(schemas["Resources"][0]["id"], CORE);
+}
+
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+
+async fn bulk(mock: &MockHandle, operations: Value) -> reqwest::Response {
+    let body = json!({"schemas": [BULK_REQUEST], "Operations": operations});
+    send(client().post(mock.join("Bulk")), &body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// RFC 7644 section 3.7: each operation runs as its own request would, and its result says
+/// how it went; the request as a whole is refused only beyond the announced limits.
+#[tokio::test]
+async fn a_bulk_request_runs_each_operation_and_answers_each() {
+    let mock = start("scim", MockOptions::default()).await;
+    let id = create(&mock, "bea", "E2", "bea@example.com").await;
+    let version = json(get(&mock, &format!("Users/{id}")).await).await["meta"]["version"].clone();
+    let resp = bulk(
+        &mock,
+        json!([
+            {"method": "POST", "path": "/Users", "bulkId": "qwerty",
+             "data": {"schemas": [CORE], "userName": "Alice", "externalId": "E1"}},
+            {"method": "PATCH", "path": format!("/Users/{id}"), "bulkId": "p1",
+             "version": version,
+             "data": {"schemas": [PATCH_OP],
+                      "Operations": [{"op": "replace", "path": "title", "value": "Boss"}]}},
+            {"method": "PATCH", "path": format!("/Users/{id}"), "bulkId": "p2",
+             "version": "W/\"stale\"",
+             "data": {"schemas": [PATCH_OP],
+                      "Operations": [{"op": "replace", "path": "title", "value": "Intern"}]}},
+            {"method": "POST", "path": "/Users",
+             "data": {"schemas": [CORE], "userName": "nobulkid"}},
+            {"method": "POST", "path": "/Users", "bulkId": "dup",
+             "data": {"schemas": [CORE], "userName": "ALICE"}},
+            {"method": "DELETE", "path": "/Users/no-such-id", "bulkId": "d1"},
+        ]),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body = json(resp).await;
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:BulkResponse"])
+    );
+    let results = body["Operations"].as_array().unwrap();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["201", "200", "412", "400", "409", "404"]);
+    assert_eq!(results[0]["bulkId"], "qwerty");
+    let location = results[0]["location"].as_str().unwrap();
+    let created = location.rsplit('/').next().unwrap();
+    let alice = json(get(&mock, &format!("Users/{created}")).await).await;
+    assert_eq!(alice["userName"], "Alice");
+    assert!(
+        results[0].get("response").is_none(),
+        "a success carries no response"
+    );
+    assert!(results[1]["version"].as_str().unwrap() != version.as_str().unwrap());
+    assert_eq!(results[4]["response"]["scimType"], "uniqueness");
+    let bea = json(get(&mock, &format!("Users/{id}")).await).await;
+    assert_eq!(bea["title"], "Boss", "the stale PATCH changed nothing");
+}
+
+#[tokio::test]
+async fn a_bulk_request_beyond_max_operations_is_refused_whole() {
+    let opts = MockOptions {
+        scim_bulk_max_operations: 2,
+        ..MockOptions::default()
+    };
+    let mock = start("scim", opts).await;
+    let post = |n: u32| {
+        json!({"method": "POST", "path": "/Users", "bulkId": n.to_string(),
+               "data": {"schemas": [CORE], "userName": format!("u{n}")}})
+    };
+    let resp = bulk(&mock, json!([post(1), post(2), post(3)])).await;
+    assert_eq!(resp.status(), 413);
+    let (total, _) = listed(get(&mock, "Users").await).await;
+    assert_eq!(total, 0, "nothing of a refused bulk request runs");
+    let off = start(
+        "scim",
+        MockOptions {
+            scim_bulk_max_operations: 0,
+            ..MockOptions::default()
+        },
+    )
+    .await;
+    let spc = json(get(&off, "ServiceProviderConfig").await).await;
+    assert_eq!(spc["bulk"]["supported"], false);
+    assert_eq!(bulk(&off, json!([post(1)])).await.status(), 501);
 }

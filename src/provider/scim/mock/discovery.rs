@@ -24,13 +24,23 @@ pub fn list(resources: Vec<Value>) -> Value {
     })
 }
 
-/// `GET ServiceProviderConfig`: PATCH, filters and ETags supported; bulk, sort, password change
-/// not; a bearer token (RFC 6750) authenticates.
-pub fn service_provider_config(base: &str) -> Value {
+/// `GET ServiceProviderConfig`: PATCH, filters and ETags supported; bulk with at most
+/// `bulk_max_operations` operations (not supported when 0); sort and password change not; a
+/// bearer token (RFC 6750) authenticates.
+pub fn service_provider_config(base: &str, bulk_max_operations: usize) -> Value {
+    let max_payload = if bulk_max_operations == 0 {
+        0
+    } else {
+        super::bulk::MAX_PAYLOAD
+    };
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": bulk_max_operations > 0,
+            "maxOperations": bulk_max_operations,
+            "maxPayloadSize": max_payload,
+        },
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},
         "sort": {"supported": false},
