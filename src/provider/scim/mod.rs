@@ -7,9 +7,12 @@
 //! - create: `POST /Users` (RFC 7644 section 3.3); the answer's `id` is the remote id;
 //! - update: `PATCH /Users/{id}` with a `replace` of each changed attribute and a `remove` of
 //!   each one the config clears (section 3.5.2): nothing the export does not map is touched,
-//!   which a `PUT` (section 3.5.1, "replaces all") could not promise. A change to a typed entry
-//!   (`emails[type eq "work"].value`) reads the user first: an entry it has is replaced through
-//!   its filter, one it lacks is added (a filter matching nothing is `noTarget`, 3.5.2.3);
+//!   which a blind `PUT` (section 3.5.1, "replaces all") could not promise. A change to a typed
+//!   entry (`emails[type eq "work"].value`) reads the user first: an entry it has is replaced
+//!   through its filter, one it lacks is added (a filter matching nothing is `noTarget`,
+//!   3.5.2.3). A target without PATCH gets the user read and sent back whole by `PUT`. A
+//!   request built from a read carries `If-Match` with the version read (section 3.14);
+//!   a 412 is read again and rebuilt once (`dispatch/job.rs`);
 //! - deactivate: `PATCH` `active` to false (RFC 7643 section 4.1.1); `DELETE /Users/{id}`
 //!   (section 3.6) only with `options.deactivate = "delete"`. A returning leaver's update
 //!   carries `active: true` when the mapping gives none;
@@ -19,6 +22,9 @@
 //!   updated to the export's values), several reject the row (`ambiguous_match`, naming their
 //!   ids), none is created. A create answered 409 (`uniqueness`, section 3.12) is looked up the
 //!   same way. So one person never becomes two users;
+//! - writes go in bulk requests where the target takes them (section 3.7, `bulk.rs`); what the
+//!   target supports and declares is read before the first row (`discovery.rs`,
+//!   `declared.rs`);
 //! - errors are read in the section 3.12 shape (`status`, `scimType`, `detail`); 401 and 403 stop
 //!   the run, 429 and 5xx are retried, as for every provider.
 //!
