@@ -13,7 +13,11 @@
 //! - **unowned**: a user at the target that nothing links and no row matches. Listed by id,
 //!   never touched.
 //!
-//! Only providers that can list their users take part (SCIM); the others are refused by name.
+//! A provider that can list its users (SCIM) is read page by page. One that cannot, but can
+//! look a user up (MeetingLawyers by id; GNOSS by e-mail, taken from the export's row), is
+//! asked about each user the ledger holds as synced: drift and missing are found, unlinked and
+//! unowned cannot be, and the report says so. A provider with neither (Faveo, Abitmedia) is
+//! refused by name.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -24,9 +28,12 @@ use serde_json::Value;
 use crate::config::{BaseUrl, Target};
 use crate::dispatch::{self, DispatchSettings};
 use crate::input::InputOptions;
-use crate::ledger::{FieldHashes, Ledger, NewRun, PayloadHasher, RunCounts, RunStatus};
+use crate::ledger::{
+    FieldHashes, Ledger, NewRun, PayloadHasher, RunCounts, RunStatus, Snapshot, SnapshotUser,
+};
 use crate::payload::Payload;
 use crate::prepare::{RowResult, Rows};
+use crate::provider::{BuildError, Operation, Outcome, UserRef};
 use crate::sync::connect::{self, Connection};
 
 /// Users listed per request.
@@ -78,6 +85,12 @@ pub struct Findings {
     /// Of them, the ones the ledger links.
     pub linked: u64,
     pub findings: Vec<Finding>,
+    /// False when the target was asked user by user (its API cannot list its users): then
+    /// unlinked and unowned users cannot be found.
+    pub listed: bool,
+    /// Ledger users that could not be looked up (no value to look them up by, or no usable
+    /// answer), by key.
+    pub unchecked: Vec<String>,
 }
 
 impl Findings {
@@ -100,10 +113,18 @@ impl Findings {
 pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
     let target = &req.target;
     let provider = target.provider;
-    if provider.list_users(&target.options, 1, PAGE).is_none() {
+    let listed = provider.list_users(&target.options, 1, PAGE).is_some();
+    let probe = UserRef {
+        key: "0".into(),
+        remote_id: Some("0".into()),
+    };
+    let lookup =
+        provider.build_request(&target.options, Operation::Lookup, &probe, &Payload::new());
+    if !listed && matches!(lookup, Err(BuildError::Unsupported { .. })) {
         anyhow::bail!(
-            "target {} ({}): its API has no way to list its users, so there is nothing to \
-             reconcile with (reconcile reads SCIM targets)",
+            "target {} ({}): its API can neither list its users nor look one up, so there is \
+             nothing to reconcile with (reconcile reads SCIM targets, and MeetingLawyers and \
+             GNOSS targets one user at a time)",
             target.name,
             provider.name()
         );
@@ -121,24 +142,48 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
         ..DispatchSettings::default()
     };
     let client = dispatch::http_client(&settings)?;
-    let users = list_all(&connection, &client, target).await?;
-
-    // The ledger's users by the id the target gave them.
-    let mut linked: HashMap<&str, (&str, bool)> = HashMap::new();
-    for user in snapshot.iter() {
-        if let Some(id) = user.remote_id {
-            linked.insert(id, (user.key, user.active));
-        }
-    }
     let rows = match &req.input {
         Some((input, options)) => export_rows(input, options, target)?,
         None => Vec::new(),
     };
+    let mut unchecked = Vec::new();
+    let users = if listed {
+        list_all(&connection, &client, target).await?
+    } else {
+        look_up_each(
+            &connection,
+            &client,
+            target,
+            &snapshot,
+            &rows,
+            &mut unchecked,
+        )
+        .await?
+    };
+
+    // The ledger's users by the id the target gave them.
+    let mut linked: HashMap<&str, (&str, bool)> = HashMap::new();
+    // Asked one by one, a user the provider knows by its key (MeetingLawyers) is looked up
+    // by the key.
+    fn id_of<'a>(user: &SnapshotUser<'a>, listed: bool) -> Option<&'a str> {
+        match user.remote_id {
+            Some(id) => Some(id),
+            None if !listed => Some(user.key),
+            None => None,
+        }
+    }
+    for user in snapshot.iter() {
+        if let Some(id) = id_of(&user, listed) {
+            linked.insert(id, (user.key, user.active));
+        }
+    }
     let mut match_fields = vec![target.key.clone()];
     match_fields.extend(provider.match_fields(&target.options));
 
     let mut found = Findings {
         at_target: users.len() as u64,
+        listed,
+        unchecked,
         ..Findings::default()
     };
     let mut seen: HashSet<&str> = HashSet::new();
@@ -181,8 +226,11 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
         }
     }
     for user in snapshot.iter() {
-        let Some(id) = user.remote_id else { continue };
-        if user.active && !seen.contains(id) {
+        let Some(id) = id_of(&user, listed) else {
+            continue;
+        };
+        let unchecked = found.unchecked.iter().any(|k| k == user.key);
+        if user.active && !seen.contains(id) && !unchecked {
             ledger.forget(&target.name, user.key)?;
             found.findings.push(Finding::Missing {
                 key: user.key.to_owned(),
@@ -252,6 +300,64 @@ async fn list_all(
         start += got;
         if got == 0 || users.len() as u64 >= page.total {
             break;
+        }
+    }
+    Ok(users)
+}
+
+/// Each user the ledger holds as synced, looked up one by one (for an API that cannot list its
+/// users): the ones found, by the id the ledger links them by. A user the target says it does
+/// not have is left out (missing); one that cannot be asked about is put in `unchecked`.
+async fn look_up_each(
+    connection: &Connection,
+    client: &reqwest::Client,
+    target: &Target,
+    snapshot: &Snapshot,
+    rows: &[(String, Payload)],
+    unchecked: &mut Vec<String>,
+) -> anyhow::Result<Vec<(String, Payload)>> {
+    let provider = target.provider;
+    let by_key: HashMap<&str, &Payload> = rows.iter().map(|(k, p)| (k.as_str(), p)).collect();
+    let empty = Payload::new();
+    let mut users = Vec::new();
+    for user in snapshot.iter() {
+        if !user.active {
+            continue;
+        }
+        let id = user.remote_id.unwrap_or(user.key);
+        let who = UserRef {
+            key: user.key.to_owned(),
+            remote_id: Some(id.to_owned()),
+        };
+        let payload = by_key.get(user.key).copied().unwrap_or(&empty);
+        let Ok(request) = provider.build_request(&target.options, Operation::Lookup, &who, payload)
+        else {
+            unchecked.push(user.key.to_owned());
+            continue;
+        };
+        let answer = dispatch::send_once(
+            &connection.session,
+            client,
+            &connection.context.base_url,
+            request,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("could not look up a user of target {}: {e}", target.name))?;
+        match provider.classify(&target.options, Operation::Lookup, &answer) {
+            Outcome::Found { record, .. } => users.push((id.to_owned(), record)),
+            Outcome::Missing => {}
+            Outcome::AuthFailed { detail, .. } => anyhow::bail!(
+                "target {}: the provider refused the credentials: {detail}",
+                target.name
+            ),
+            _ => {
+                tracing::warn!(
+                    key = user.key,
+                    status = answer.status,
+                    "could not check this user"
+                );
+                unchecked.push(user.key.to_owned());
+            }
         }
     }
     Ok(users)

@@ -37,6 +37,7 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<Exit> {
         let summary = serde_json::json!({ "summary": {
             "target": target.name, "at_target": found.at_target, "linked": found.linked,
             "drift": drift, "missing": missing, "unlinked": unlinked, "unowned": unowned,
+            "listed": found.listed, "unchecked": found.unchecked.len(),
         }});
         serde_json::to_writer(&mut out, &summary)?;
         writeln!(out)?;
@@ -53,6 +54,21 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<Exit> {
             out,
             "  drift {drift} · missing {missing} · unlinked {unlinked} · unowned {unowned}"
         )?;
+        if !found.listed {
+            writeln!(
+                out,
+                "  its API cannot list users: each synced user was looked up, so users the \
+                 ledger does not link (unlinked, unowned) are not seen"
+            )?;
+        }
+        if !found.unchecked.is_empty() {
+            writeln!(
+                out,
+                "  not checked ({}): {}",
+                found.unchecked.len(),
+                found.unchecked.join(", ")
+            )?;
+        }
         for finding in &found.findings {
             match finding {
                 Finding::Drift { key, fields, .. } => {

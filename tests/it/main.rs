@@ -64,6 +64,8 @@ mod provider_meetinglawyers;
 mod reactivation;
 // `usersync report` and `sync --report`: numbers, hostile values made inert, files.
 mod report;
+// reconcile where the API looks users up one by one, and where it cannot at all.
+mod reconcile_lookups;
 // The HTML report in headless Chromium: charts drawn, no console or CSP errors.
 mod report_browser;
 // The ledger's retention: old row details pruned, counts and the snapshot kept.
