@@ -147,6 +147,7 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
         None => Vec::new(),
     };
     let mut unchecked = Vec::new();
+    let mut present = Vec::new();
     let users = if listed {
         list_all(&connection, &client, target).await?
     } else {
@@ -157,6 +158,7 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
             &snapshot,
             &rows,
             &mut unchecked,
+            &mut present,
         )
         .await?
     };
@@ -181,7 +183,7 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
     match_fields.extend(provider.match_fields(&target.options));
 
     let mut found = Findings {
-        at_target: users.len() as u64,
+        at_target: (users.len() + present.len()) as u64,
         listed,
         unchecked,
         ..Findings::default()
@@ -230,7 +232,8 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
             continue;
         };
         let unchecked = found.unchecked.iter().any(|k| k == user.key);
-        if user.active && !seen.contains(id) && !unchecked {
+        let there = present.iter().any(|k| k == user.key);
+        if user.active && !seen.contains(id) && !unchecked && !there {
             ledger.forget(&target.name, user.key)?;
             found.findings.push(Finding::Missing {
                 key: user.key.to_owned(),
@@ -307,7 +310,8 @@ async fn list_all(
 
 /// Each user the ledger holds as synced, looked up one by one (for an API that cannot list its
 /// users): the ones found, by the id the ledger links them by. A user the target says it does
-/// not have is left out (missing); one that cannot be asked about is put in `unchecked`.
+/// not have is left out (missing); one that cannot be asked about is put in `unchecked`, and
+/// one found without values to compare in `present`.
 async fn look_up_each(
     connection: &Connection,
     client: &reqwest::Client,
@@ -315,6 +319,7 @@ async fn look_up_each(
     snapshot: &Snapshot,
     rows: &[(String, Payload)],
     unchecked: &mut Vec<String>,
+    present: &mut Vec<String>,
 ) -> anyhow::Result<Vec<(String, Payload)>> {
     let provider = target.provider;
     let by_key: HashMap<&str, &Payload> = rows.iter().map(|(k, p)| (k.as_str(), p)).collect();
@@ -344,7 +349,11 @@ async fn look_up_each(
         .await
         .map_err(|e| anyhow::anyhow!("could not look up a user of target {}: {e}", target.name))?;
         match provider.classify(&target.options, Operation::Lookup, &answer) {
-            Outcome::Found { record, .. } => users.push((id.to_owned(), record)),
+            Outcome::Found { record, .. } if !record.is_empty() => {
+                users.push((id.to_owned(), record))
+            }
+            // There, but the answer holds no values to compare (GNOSS answers the GUID only).
+            Outcome::Found { .. } => present.push(user.key.to_owned()),
             Outcome::Missing => {}
             Outcome::AuthFailed { detail, .. } => anyhow::bail!(
                 "target {}: the provider refused the credentials: {detail}",
