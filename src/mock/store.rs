@@ -148,6 +148,10 @@ pub struct Store {
     unique: HashMap<(String, String), String>,
     /// The fields whose values must be unique across users.
     unique_fields: &'static [&'static str],
+    /// (field, normalised value) -> ids, for the fields searched by value often (SCIM's
+    /// `externalId`), so a search by one of them does not read every user.
+    index: HashMap<(String, String), Vec<String>>,
+    indexed_fields: &'static [&'static str],
     next_integer: u64,
     rng: StdRng,
 }
@@ -171,6 +175,8 @@ impl Store {
             order: Vec::new(),
             unique: HashMap::new(),
             unique_fields,
+            index: HashMap::new(),
+            indexed_fields: &[],
             next_integer: 1,
             rng: StdRng::seed_from_u64(seed ^ GUID_SEED_SALT),
         }
@@ -187,6 +193,61 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Sets the fields searched by value without being unique, and indexes them.
+    pub fn set_indexed_fields(&mut self, fields: &'static [&'static str]) {
+        self.indexed_fields = fields;
+        self.reindex();
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        for id in &self.order {
+            if let Some(user) = self.users.get(id) {
+                for key in unique_pairs(self.indexed_fields, &user.fields) {
+                    self.index.entry(key).or_default().push(id.clone());
+                }
+            }
+        }
+    }
+
+    fn unindex(&mut self, id: &str, fields: &Payload) {
+        for key in unique_pairs(self.indexed_fields, fields) {
+            if let Some(ids) = self.index.get_mut(&key) {
+                ids.retain(|other| other != id);
+            }
+        }
+    }
+
+    fn add_to_index(&mut self, id: &str, fields: &Payload) {
+        for key in unique_pairs(self.indexed_fields, fields) {
+            self.index.entry(key).or_default().push(id.to_owned());
+        }
+    }
+
+    /// The users whose indexed or unique `field` may hold `value` (compared trimmed and without
+    /// regard to case: the caller compares exactly); `None` when `field` is neither.
+    pub fn candidates(&self, field: &str, value: &str) -> Option<Vec<&StoredUser>> {
+        // An empty value is not indexed: the caller reads every user.
+        let key = (
+            field.to_string(),
+            unique_value(&serde_json::Value::String(value.to_string()))?,
+        );
+        if self.indexed_fields.contains(&field) {
+            let ids = self.index.get(&key).map(Vec::as_slice).unwrap_or_default();
+            return Some(ids.iter().filter_map(|id| self.users.get(id)).collect());
+        }
+        if self.unique_fields.contains(&field) {
+            return Some(
+                self.unique
+                    .get(&key)
+                    .and_then(|id| self.users.get(id))
+                    .into_iter()
+                    .collect(),
+            );
+        }
+        None
     }
 
     /// The user with this id.
@@ -286,6 +347,7 @@ impl Store {
             history: Vec::new(),
         };
         user.record(request);
+        self.add_to_index(&id, &user.fields);
         self.order.push(id.clone());
         self.users.insert(id, user.clone());
         Ok(user)
@@ -313,6 +375,9 @@ impl Store {
             self.unique.insert(key, id.to_string());
         }
         next.record(request);
+        let before = current.fields.clone();
+        self.unindex(id, &before);
+        self.add_to_index(id, &next.fields);
         self.users.insert(id.to_string(), next.clone());
         Ok(next)
     }
@@ -343,6 +408,7 @@ impl Store {
             self.order.push(user.id.clone());
             self.users.insert(user.id.clone(), user);
         }
+        self.reindex();
     }
 
     /// Removes the user `id` (GNOSS `delete-user`).
@@ -351,6 +417,7 @@ impl Store {
         for key in unique_pairs(self.unique_fields, &user.fields) {
             self.unique.remove(&key);
         }
+        self.unindex(id, &user.fields);
         self.order.retain(|other| other != id);
         Ok(user)
     }
@@ -373,6 +440,47 @@ mod tests {
 
     fn payload(value: serde_json::Value) -> Payload {
         value.as_object().unwrap().clone().into()
+    }
+
+    #[test]
+    fn indexed_fields_find_their_users_through_changes() {
+        let mut store = Store::new(&["email"], 1);
+        store.set_indexed_fields(&["externalId"]);
+        let body = payload(json!({"email": "a@x.es", "externalId": "E1"}));
+        let ana = add(&mut store, IdKind::Integer, &body).unwrap();
+        let body = payload(json!({"email": "b@x.es", "externalId": "e1"}));
+        add(&mut store, IdKind::Integer, &body).unwrap();
+        let ids = |store: &Store, value: &str| -> Vec<String> {
+            let found = store.candidates("externalId", value).unwrap();
+            found.into_iter().map(|u| u.id.clone()).collect()
+        };
+        assert_eq!(
+            ids(&store, " E1 "),
+            ["1", "2"],
+            "trimmed, without regard to case"
+        );
+        store
+            .update(&ana.id, record(Change::Update, &Payload::new()), |u| {
+                u.fields.insert("externalId", json!("E9"));
+            })
+            .unwrap();
+        assert_eq!(ids(&store, "E1"), ["2"]);
+        assert_eq!(ids(&store, "E9"), ["1"]);
+        store.delete("2").unwrap();
+        assert!(ids(&store, "E1").is_empty());
+        assert_eq!(
+            ids(&store, "a@x.es").len(),
+            0,
+            "another field's values are not mixed in"
+        );
+        assert_eq!(store.candidates("email", "A@x.es").unwrap()[0].id, "1");
+        assert!(
+            store.candidates("name", "x").is_none(),
+            "not indexed: read every user"
+        );
+        assert!(store.candidates("externalId", "  ").is_none());
+        store.import(store.export());
+        assert_eq!(ids(&store, "E9"), ["1"], "indexed again after an import");
     }
 
     /// Creates an active user with `body`, recorded as its create request.

@@ -41,7 +41,7 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Map, Value};
 
 use crate::mock::request::{BodyError, ErrorShape, Incoming, Refusal};
-use crate::mock::store::{Change, IdKind, StoreError, StoredUser};
+use crate::mock::store::{Change, IdKind, Store, StoreError, StoredUser};
 use crate::mock::{api_routes, MockState};
 use crate::payload::Payload;
 use crate::provider::Credentials;
@@ -70,6 +70,10 @@ pub const MEDIA_TYPE: &str = "application/scim+json";
 /// `userName` is unique across users (RFC 7643 §4.1.1, uniqueness "server").
 const UNIQUE: &[&str] = &["userName"];
 
+/// Searched by value at every lookup of a client that correlates, not unique (RFC 7643 §3.1):
+/// indexed so a search does not read every user.
+const INDEXED: &[&str] = &["externalId"];
+
 /// The demo credentials, by their names in a target's `credentials` table.
 pub fn demo_credentials() -> Credentials {
     let mut c = Credentials::new();
@@ -97,6 +101,7 @@ impl crate::mock::MockProvider for Mock {
 /// The mock's router for SCIM.
 pub fn router(state: MockState) -> Router {
     state.store().set_unique_fields(UNIQUE);
+    state.store().set_indexed_fields(INDEXED);
     let api = Router::new()
         .route("/Users", get(list).post(create))
         .route(
@@ -359,7 +364,12 @@ async fn list(State(state): State<MockState>, request: Incoming) -> Result<Respo
     let store = state.store();
     let mut total = 0;
     let mut page = Vec::new();
-    for user in store.iter() {
+    let users: Box<dyn Iterator<Item = &StoredUser>> =
+        match filter.as_ref().and_then(|f| candidates(&store, f)) {
+            Some(found) => Box::new(found.into_iter()),
+            None => Box::new(store.iter()),
+        };
+    for user in users {
         if filter.as_ref().is_some_and(|f| !f.matches(&user.fields)) {
             continue;
         }
@@ -377,6 +387,33 @@ async fn list(State(state): State<MockState>, request: Incoming) -> Result<Respo
         "Resources": page,
     });
     Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// The users a filter can match, found by the index when it only compares indexed attributes
+/// (`userName`, `externalId`) for equality, joined by `or` (or `and`, where one side suffices):
+/// a superset, which the filter itself then reads. `None`: every user must be read.
+fn candidates<'s>(store: &'s Store, filter: &filter::Filter) -> Option<Vec<&'s StoredUser>> {
+    use filter::Filter;
+    match filter {
+        Filter::Eq(path, Value::String(value)) if path.schema.is_none() && path.sub.is_none() => {
+            let field = INDEXED
+                .iter()
+                .chain(UNIQUE)
+                .find(|f| f.eq_ignore_ascii_case(&path.name))?;
+            store.candidates(field, value)
+        }
+        Filter::Or(a, b) => {
+            let mut found = candidates(store, a)?;
+            for user in candidates(store, b)? {
+                if !found.iter().any(|u| u.id == user.id) {
+                    found.push(user);
+                }
+            }
+            Some(found)
+        }
+        Filter::And(a, b) => candidates(store, a).or_else(|| candidates(store, b)),
+        _ => None,
+    }
 }
 
 /// `PUT Users/{id}`: every attribute replaced, readOnly ones kept.
