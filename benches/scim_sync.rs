@@ -2,7 +2,8 @@
 //! the release binary to the built-in SCIM mock (`base_url = "mock"`, in the usersync process),
 //! then the same export again, which must send nothing; once with the writes in bulk requests
 //! (the mock announces `maxOperations` 1,000; usersync sends at most 100 a request), once with
-//! `options.bulk = false`, each write on its own.
+//! `options.bulk = false`, each write on its own; and both again with `options.correlate =
+//! false`, where a first night is creates alone.
 //!
 //! Each user of a first sync costs a lookup that makes sure the application does not already
 //! have them (`GET Users?filter=...`, never in bulk), then the create. The figures are the
@@ -67,6 +68,8 @@ fn main() -> Result<(), Failure> {
     for (writes, options) in [
         ("in bulk requests", "{}"),
         ("one request each", "{ bulk = false }"),
+        ("in bulk, no lookup", "{ correlate = false }"),
+        ("one each, no lookup", "{ bulk = false, correlate = false }"),
     ] {
         let config = CONFIG.replace("OPTIONS", options);
         let mut first = Vec::new();
@@ -86,7 +89,7 @@ fn main() -> Result<(), Failure> {
                 })
         };
         for (night, (secs, mb)) in [
-            ("first (lookup + create each)", best(&first)),
+            ("first", best(&first)),
             ("unchanged (nothing sent)", best(&again)),
         ] {
             println!(
