@@ -72,7 +72,7 @@ fn extended_keys_load() {
     .replace("concurrency = 8", "concurrency = \"auto\"\nmax_retries = 2\ntimeout_secs = 5\nmax_deactivate = 0.25\ndeactivate_missing = true\nrequired = [\"email\"]\nremote_id_column = \"ml_id\"\noptions = { conflict_statuses = [409] }");
     let config = load_str(&text).unwrap();
     assert_eq!(config.input.delimiter, Some(b';'));
-    assert_eq!(config.input.encoding, Some(Encoding::Windows1252));
+    assert_eq!(config.input.encoding, Some(Encoding::WINDOWS_1252));
     assert_eq!(config.input.format, Some(Format::Csv));
     let t = config.target(Some("lawyers")).unwrap();
     assert_eq!(t.concurrency, Concurrency::Auto);
@@ -122,8 +122,9 @@ fn options_refilled_for_the_mock_are_parsed_again_and_refusals_name_the_key() {
 fn flags_override_the_config_input_settings() {
     let file = InputSettings {
         delimiter: Some(b';'),
-        encoding: Some(Encoding::Windows1252),
+        encoding: Some(Encoding::WINDOWS_1252),
         format: None,
+        sheet: None,
     };
     let flags = InputSettings {
         delimiter: Some(b'|'),
@@ -131,7 +132,7 @@ fn flags_override_the_config_input_settings() {
     };
     let o = file.options(&flags);
     assert_eq!(o.delimiter, Some(b'|'));
-    assert_eq!(o.encoding, Encoding::Windows1252);
+    assert_eq!(o.encoding, Encoding::WINDOWS_1252);
     assert_eq!(o.format, None);
 }
 
