@@ -166,7 +166,8 @@ pub struct InputArgs {
     #[arg(long, value_name = "E", value_parser = parse_encoding)]
     pub encoding: Option<Encoding>,
     /// The sheet of a workbook to read: its name, or its position counting from 1 (the tabs'
-    /// order, hidden sheets included; a sheet named so wins) [default: the first worksheet].
+    /// order, hidden sheets included; a sheet named so wins) [default: the config's
+    /// `[input] sheet`, else the first worksheet].
     #[arg(long, value_name = "NAME|INDEX")]
     pub sheet: Option<String>,
 }
@@ -443,9 +444,14 @@ pub struct RunsArgs {
 /// `usersync reconcile`.
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
-    /// The HR export, to tell the target's unlinked users (matching a row) from the unowned.
+    /// The HR export, to tell the target's unlinked users (matching a row) from the unowned;
+    /// read as the config's [input] says.
     #[arg(value_name = "INPUT")]
     pub input: Option<PathBuf>,
+    /// The sheet of a workbook INPUT: its name, or its position counting from 1
+    /// [default: the config's `[input] sheet`, else the first worksheet].
+    #[arg(long, value_name = "NAME|INDEX", requires = "input")]
+    pub sheet: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]

@@ -16,8 +16,8 @@ use csv::{ByteRecord, StringRecord};
 use super::encoding::{transcoder, Utf8Source};
 use super::newlines::CrlfToLf;
 use super::{
-    check_header, detect_delimiter, Encoding, InputError, InputOptions, Record, RowProblem,
-    Values, MAX_LINE_BYTES,
+    check_header, detect_delimiter, Encoding, InputError, InputOptions, Record, RowProblem, Values,
+    MAX_LINE_BYTES,
 };
 
 /// How much of the file start is read to guess the delimiter.

@@ -26,9 +26,8 @@ impl Encoding {
     /// The encoding a label names (`utf-8`, `cp1252`, `ISO-8859-15`, `utf_16le`, ...).
     pub fn for_label(label: &str) -> Option<Encoding> {
         let label = label.trim();
-        let found = encoding_rs::Encoding::for_label(label.as_bytes()).or_else(|| {
-            encoding_rs::Encoding::for_label(label.replace('_', "-").as_bytes())
-        })?;
+        let found = encoding_rs::Encoding::for_label(label.as_bytes())
+            .or_else(|| encoding_rs::Encoding::for_label(label.replace('_', "-").as_bytes()))?;
         // The "replacement" encoding stands for labels (ISO-2022-KR, HZ) no decoder reads.
         (found != encoding_rs::REPLACEMENT).then_some(Encoding(found))
     }
@@ -118,7 +117,10 @@ mod tests {
         assert_eq!("utf8".parse::<Encoding>(), Ok(Encoding::UTF_8));
         assert_eq!("cp1252".parse::<Encoding>(), Ok(Encoding::WINDOWS_1252));
         assert_eq!("latin1".parse::<Encoding>(), Ok(Encoding::WINDOWS_1252));
-        assert_eq!("windows_1252".parse::<Encoding>(), Ok(Encoding::WINDOWS_1252));
+        assert_eq!(
+            "windows_1252".parse::<Encoding>(),
+            Ok(Encoding::WINDOWS_1252)
+        );
         let latin9: Encoding = "iso-8859-15".parse().unwrap();
         assert_eq!(latin9.get(), encoding_rs::ISO_8859_15);
         assert_eq!(latin9.to_string(), "iso-8859-15");

@@ -455,9 +455,18 @@ mod tests {
             Format::from_extension(Path::new("x.xlsm")),
             Some(Format::Xlsx)
         );
-        assert_eq!(Format::from_extension(Path::new("x.xls")), Some(Format::Xls));
-        assert_eq!(Format::from_extension(Path::new("x.ods")), Some(Format::Ods));
-        assert_eq!(Format::from_extension(Path::new("x.txt")), Some(Format::Csv));
+        assert_eq!(
+            Format::from_extension(Path::new("x.xls")),
+            Some(Format::Xls)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("x.ods")),
+            Some(Format::Ods)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("x.txt")),
+            Some(Format::Csv)
+        );
         assert_eq!(Format::from_extension(Path::new("x.pdf")), None);
     }
 

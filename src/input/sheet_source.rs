@@ -322,10 +322,9 @@ impl<'a> Rows<'a> {
                 self.row = Some(row);
             }
         }
-        let value = value.map(|text| {
+        if let Ok(text) = &value {
             self.bytes += text.len();
-            text
-        });
+        }
         if self.bytes > MAX_LINE_BYTES {
             // Keep none of the row's text, as for a CSV row this long.
             self.too_long = true;

@@ -116,12 +116,11 @@ fn check_zip(
         path: path.to_owned(),
         source,
     })?;
-    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| {
-        InputError::Workbook {
+    let mut archive =
+        zip::ZipArchive::new(BufReader::new(file)).map_err(|e| InputError::Workbook {
             path: path.to_owned(),
             message: format!("it is not a readable workbook (zip archive): {e}"),
-        }
-    })?;
+        })?;
     if archive.len() > MAX_ENTRIES {
         return Err(refuse(
             path,

@@ -314,11 +314,19 @@ usersync_test!(excel_unicode_text_is_read_without_flags, |dir| {
         dir.write(name, utf16(text, big_endian));
         let (code, lines, stderr) = validate_json(&dir, name, &["--rejects", "rejects.csv"]);
         assert_eq!(code, 3, "{name}: {stderr}");
-        assert_eq!(errors(&lines), [err(2, "status", "unmapped_value")], "{name}");
+        assert_eq!(
+            errors(&lines),
+            [err(2, "status", "unmapped_value")],
+            "{name}"
+        );
         assert_eq!(summary(&lines), (2, 1, 1), "{name}");
         let rejects = read_rejects(&dir);
         assert_eq!(rejects[0][1], "name", "{name}");
-        assert_eq!(rejects[1][..3], ["E1", "José Núñez", "jose@example.com"], "{name}");
+        assert_eq!(
+            rejects[1][..3],
+            ["E1", "José Núñez", "jose@example.com"],
+            "{name}"
+        );
     }
 
     // Excel's `sep=` line and JSONL are read through the decoder too.
@@ -368,7 +376,10 @@ usersync_test!(any_encoding_label_is_read_by_name, |dir| {
     let (_, lines, _) = validate_json(&dir, "sjis.csv", &["--encoding", "shift_jis"]);
     assert_eq!(errors(&lines), [err(3, "_row", "invalid_encoding")]);
     let message = lines[0]["errors"][0]["message"].as_str().unwrap();
-    assert_eq!(message, "column `email` holds bytes that are not valid shift_jis");
+    assert_eq!(
+        message,
+        "column `email` holds bytes that are not valid shift_jis"
+    );
 });
 
 usersync_test!(an_unknown_encoding_label_is_one_clear_error, |dir| {

@@ -15,7 +15,8 @@ use rand::{RngCore, SeedableRng};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use super::{sheet_config, t, write_xlsx, C};
+use super::sheet_config;
+use super::workbooks::{t, write_xlsx, C};
 use crate::support::reliability::process::{run_measured, Run};
 use crate::support::reliability::write;
 use crate::support::tempdir;
@@ -41,14 +42,24 @@ fn assert_one_clear_error(run: &Run, file: &str, expected: &str) {
     assert!(run.stderr.starts_with(&prefix), "{file}: {}", run.stderr);
     assert!(run.stderr.contains(expected), "{file}: {}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{file}: {}", run.stderr);
-    assert!(run.max_rss_kb < 200 * 1024, "{file}: peak {} KiB", run.max_rss_kb);
+    assert!(
+        run.max_rss_kb < 200 * 1024,
+        "{file}: peak {} KiB",
+        run.max_rss_kb
+    );
 }
 
 /// A small valid workbook with the test config's columns.
 fn base_workbook(dir: &Path) -> Vec<u8> {
     let path = dir.join("base.xlsx");
     let header = ["id", "email", "plan", "sex", "born"].map(t).to_vec();
-    let row = vec![t("E1"), t("a@example.com"), t("free"), t("M"), C::Date(1990, 1, 2)];
+    let row = vec![
+        t("E1"),
+        t("a@example.com"),
+        t("free"),
+        t("M"),
+        C::Date(1990, 1, 2),
+    ];
     write_xlsx(&path, &[("Hoja1", vec![header, row])]);
     std::fs::read(path).unwrap()
 }
@@ -100,7 +111,9 @@ fn a_zip_bomb_sheet_is_one_clear_error_in_bounded_memory() {
         "bomb.xlsx",
         "its part `xl/worksheets/sheet1.xml` unpacks 1",
     );
-    assert!(run.stderr.contains("times larger than it is stored (a zip bomb?)"));
+    assert!(run
+        .stderr
+        .contains("times larger than it is stored (a zip bomb?)"));
     assert!(run.stderr.contains("save the sheet as CSV"));
 }
 

@@ -1,86 +1,23 @@
 //! Spreadsheets through the real binary: the sample export as `.xlsx` gives the CSV's outcomes,
 //! cells arrive as the text a CSV would hold (ids with leading zeros, ISO dates, integral numbers),
 //! the `.xls` and `.ods` fixtures (`tests/sheets/`) are read, sheets are chosen by name or number,
-//! and error cells are row errors. Hostile workbooks are in `hostile`.
-//!
-//! `.xlsx` workbooks are written here with `rust_xlsxwriter`, the way Excel stores them: text
-//! cells, number cells, and dates as numbers with a date format.
+//! and error cells are row errors. Hostile workbooks are in `hostile`; the `.xlsx` workbooks are
+//! written by `workbooks`.
 
 mod hostile;
+mod workbooks;
 
 use std::path::{Path, PathBuf};
 
-use rust_xlsxwriter::{ExcelDateTime, Format as CellFormat, Formula, Workbook};
 use serde_json::Value;
+
+use workbooks::{sample_as_xlsx, t, write_xlsx, C};
 
 use crate::support::cli::{err, errors, json_lines, TestDir, ML_CONFIG};
 use crate::support::reliability::{demo_env, TestMock};
 use crate::support::{samples, stderr, stdout};
 use usersync::mock::FaultConfig;
 use usersync::provider::Credentials;
-
-/// A cell of a test workbook.
-#[derive(Clone)]
-pub enum C {
-    Text(String),
-    Number(f64),
-    /// A date cell (a serial number formatted `dd/mm/yyyy`).
-    Date(u16, u8, u8),
-    /// A date and time cell.
-    DateTime(u16, u8, u8, u16, u8, u8),
-    Bool(bool),
-    /// A formula whose cached result is the error `#N/A`.
-    NotAvailable,
-    /// A formatted cell with no value (Excel leaves these below and beside the data).
-    Blank,
-}
-
-pub fn t(s: &str) -> C {
-    C::Text(s.to_owned())
-}
-
-/// Writes an `.xlsx` with `sheets`, each a name and its rows from row 1.
-pub fn write_xlsx(path: &Path, sheets: &[(&str, Vec<Vec<C>>)]) {
-    let mut book = Workbook::new();
-    let date = CellFormat::new().set_num_format("dd/mm/yyyy");
-    let date_time = CellFormat::new().set_num_format("dd/mm/yyyy hh:mm");
-    let shaded = CellFormat::new().set_bold();
-    for (name, rows) in sheets {
-        let sheet = book.add_worksheet();
-        sheet.set_name(*name).unwrap();
-        for (r, row) in rows.iter().enumerate() {
-            for (c, cell) in row.iter().enumerate() {
-                let (r, c) = (r as u32, c as u16);
-                match cell {
-                    C::Text(s) => sheet.write_string(r, c, s).map(drop),
-                    C::Number(n) => sheet.write_number(r, c, *n).map(drop),
-                    C::Date(y, m, d) => {
-                        let value = ExcelDateTime::from_ymd(*y, *m, *d).unwrap();
-                        sheet
-                            .write_datetime_with_format(r, c, &value, &date)
-                            .map(drop)
-                    }
-                    C::DateTime(y, mo, d, h, mi, s) => {
-                        let value = ExcelDateTime::from_ymd(*y, *mo, *d)
-                            .unwrap()
-                            .and_hms(*h, *mi, *s)
-                            .unwrap();
-                        sheet
-                            .write_datetime_with_format(r, c, &value, &date_time)
-                            .map(drop)
-                    }
-                    C::Bool(b) => sheet.write_boolean(r, c, *b).map(drop),
-                    C::NotAvailable => sheet
-                        .write_formula(r, c, Formula::new("=NA()").set_result("#N/A"))
-                        .map(drop),
-                    C::Blank => sheet.write_blank(r, c, &shaded).map(drop),
-                }
-                .unwrap();
-            }
-        }
-    }
-    book.save(path).unwrap();
-}
 
 /// A fixture of `tests/sheets/`.
 fn fixture(name: &str) -> PathBuf {
@@ -129,46 +66,6 @@ fn read_rejects(dir: &TestDir) -> Vec<Vec<String>> {
         .records()
         .map(|r| r.unwrap().iter().map(str::to_owned).collect())
         .collect()
-}
-
-/// The sample export as Excel would hold it: dates as date cells, integral numbers without
-/// leading zeros as number cells, everything else (ids, DNIs, `03031`, phones) as text; a date
-/// that does not exist (`30/02/1985`) stays text, as Excel keeps it.
-fn sample_as_xlsx(path: &Path) {
-    let mut reader = csv::Reader::from_path(samples().join("hr_export.csv")).unwrap();
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
-    let mut rows = vec![header.iter().map(|h| t(h)).collect::<Vec<_>>()];
-    for record in reader.records() {
-        let record = record.unwrap();
-        let row = record
-            .iter()
-            .zip(&header)
-            .map(|(cell, column)| {
-                let date = column.ends_with("_date").then(|| {
-                    chrono::NaiveDate::parse_from_str(cell, "%d/%m/%Y")
-                        .ok()
-                        .map(|d| {
-                            use chrono::Datelike;
-                            C::Date(d.year() as u16, d.month() as u8, d.day() as u8)
-                        })
-                });
-                let integral = !cell.is_empty()
-                    && cell.len() < 15
-                    && !cell.starts_with('0')
-                    && cell.bytes().all(|b| b.is_ascii_digit());
-                match date.flatten() {
-                    Some(date) => date,
-                    None if integral => C::Number(cell.parse().unwrap()),
-                    None => t(cell),
-                }
-            })
-            .collect();
-        rows.push(row);
-    }
-    // Formatted, empty rows below the data, as Excel leaves them: not rows.
-    rows.push(vec![C::Blank; 3]);
-    rows.push(vec![C::Blank]);
-    write_xlsx(path, &[("Plantilla", rows)]);
 }
 
 /// The run counts of the ledger's latest run of `target`.
@@ -243,100 +140,126 @@ usersync_test!(the_sample_export_as_xlsx_gives_the_csv_outcomes, |dir| {
     );
 });
 
-usersync_test!(ids_dates_and_numbers_arrive_as_a_csv_would_hold_them, |dir| {
-    dir.write("usersync.toml", sheet_config());
-    let header = ["id", "email", "plan", "sex", "born", "phone", "joined", "ok"];
-    write_xlsx(
-        &dir.path().join("in.xlsx"),
-        &[(
-            "Empleados",
-            vec![
-                header.iter().map(|h| t(h)).collect(),
+usersync_test!(
+    ids_dates_and_numbers_arrive_as_a_csv_would_hold_them,
+    |dir| {
+        dir.write("usersync.toml", sheet_config());
+        let header = [
+            "id", "email", "plan", "sex", "born", "phone", "joined", "ok",
+        ];
+        write_xlsx(
+            &dir.path().join("in.xlsx"),
+            &[(
+                "Empleados",
                 vec![
-                    t("00123"),
-                    t("ana@example.com"),
-                    t("premium"),
-                    t("F"),
-                    C::Date(1990, 1, 31),
-                    C::Number(34_612_345_678.0),
-                    C::DateTime(2020, 3, 2, 8, 30, 0),
-                    C::Bool(true),
+                    header.iter().map(|h| t(h)).collect(),
+                    vec![
+                        t("00123"),
+                        t("ana@example.com"),
+                        t("premium"),
+                        t("F"),
+                        C::Date(1990, 1, 31),
+                        C::Number(34_612_345_678.0),
+                        C::DateTime(2020, 3, 2, 8, 30, 0),
+                        C::Bool(true),
+                    ],
+                    vec![
+                        C::Number(4567.0),
+                        t("b@example.com"),
+                        t("gold"),
+                        t("M"),
+                        C::Date(1985, 6, 15),
+                        C::Number(1234.5),
+                        C::Date(2021, 12, 1),
+                        C::Bool(false),
+                    ],
+                    vec![C::Blank; 8],
                 ],
-                vec![
-                    C::Number(4567.0),
-                    t("b@example.com"),
-                    t("gold"),
-                    t("M"),
-                    C::Date(1985, 6, 15),
-                    C::Number(1234.5),
-                    C::Date(2021, 12, 1),
-                    C::Bool(false),
-                ],
-                vec![C::Blank; 8],
+            )],
+        );
+        let (code, lines, message) = run_json(
+            &dir,
+            &[
+                "validate",
+                "in.xlsx",
+                "-c",
+                "usersync.toml",
+                "--rejects",
+                "rejects.csv",
             ],
-        )],
-    );
-    let (code, lines, message) = run_json(
-        &dir,
-        &["validate", "in.xlsx", "-c", "usersync.toml", "--rejects", "rejects.csv"],
-    );
-    assert_eq!(code, 3, "{message}");
-    assert_eq!(errors(&lines), [err(3, "status", "unmapped_value")]);
-    assert_eq!(summary(&lines), (2, 1, 1));
-    let rejects = read_rejects(&dir);
-    assert_eq!(
-        rejects[0],
-        [&header[..], &["_line", "_errors"]].concat(),
-        "the rejects file is a CSV with the sheet's header"
-    );
-    assert_eq!(
-        rejects[1][..9],
-        ["4567", "b@example.com", "gold", "M", "1985-06-15", "1234.5", "2021-12-01", "false", "3"]
-    );
+        );
+        assert_eq!(code, 3, "{message}");
+        assert_eq!(errors(&lines), [err(3, "status", "unmapped_value")]);
+        assert_eq!(summary(&lines), (2, 1, 1));
+        let rejects = read_rejects(&dir);
+        assert_eq!(
+            rejects[0],
+            [&header[..], &["_line", "_errors"]].concat(),
+            "the rejects file is a CSV with the sheet's header"
+        );
+        assert_eq!(
+            rejects[1][..9],
+            [
+                "4567",
+                "b@example.com",
+                "gold",
+                "M",
+                "1985-06-15",
+                "1234.5",
+                "2021-12-01",
+                "false",
+                "3"
+            ]
+        );
 
-    // Synced, the valid row's values reach the provider as they were in the cells.
-    let mock = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
-    let out = dir
-        .usersync()
-        .args(["sync", "in.xlsx", "-c", "usersync.toml", "--ledger", "l.db"])
-        .args(["--base-url", &mock.url()])
-        .envs(demo_env("meetinglawyers"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let users = mock.users();
-    assert_eq!(users.len(), 1);
-    let fields = &users[0].fields;
-    assert_eq!(fields["user_id"], "00123", "{fields:?}");
-    assert_eq!(fields["birthdate"], "1990-01-31", "{fields:?}");
-    assert_eq!(fields["email"], "ana@example.com", "{fields:?}");
+        // Synced, the valid row's values reach the provider as they were in the cells.
+        let mock = TestMock::start("meetinglawyers", FaultConfig::default(), Credentials::new());
+        let out = dir
+            .usersync()
+            .args(["sync", "in.xlsx", "-c", "usersync.toml", "--ledger", "l.db"])
+            .args(["--base-url", &mock.url()])
+            .envs(demo_env("meetinglawyers"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let users = mock.users();
+        assert_eq!(users.len(), 1);
+        let fields = &users[0].fields;
+        assert_eq!(fields["user_id"], "00123", "{fields:?}");
+        assert_eq!(fields["birthdate"], "1990-01-31", "{fields:?}");
+        assert_eq!(fields["email"], "ana@example.com", "{fields:?}");
 
-    // The date-time and the phone number as a CSV would hold them, seen through the rejects
-    // file of a config that rejects every row.
-    dir.write(
-        "usersync.toml",
-        sheet_config().replace("premium = 2, ", ""),
-    );
-    let (_, _, message) = run_json(
-        &dir,
-        &["validate", "in.xlsx", "-c", "usersync.toml", "--rejects", "rejects.csv"],
-    );
-    let rejects = read_rejects(&dir);
-    assert_eq!(
-        rejects[1][..8],
-        [
-            "00123",
-            "ana@example.com",
-            "premium",
-            "F",
-            "1990-01-31",
-            "34612345678",
-            "2020-03-02T08:30:00",
-            "true"
-        ],
-        "{message}"
-    );
-});
+        // The date-time and the phone number as a CSV would hold them, seen through the rejects
+        // file of a config that rejects every row.
+        dir.write("usersync.toml", sheet_config().replace("premium = 2, ", ""));
+        let (_, _, message) = run_json(
+            &dir,
+            &[
+                "validate",
+                "in.xlsx",
+                "-c",
+                "usersync.toml",
+                "--rejects",
+                "rejects.csv",
+            ],
+        );
+        let rejects = read_rejects(&dir);
+        assert_eq!(
+            rejects[1][..8],
+            [
+                "00123",
+                "ana@example.com",
+                "premium",
+                "F",
+                "1990-01-31",
+                "34612345678",
+                "2020-03-02T08:30:00",
+                "true"
+            ],
+            "{message}"
+        );
+    }
+);
 
 usersync_test!(the_xls_and_ods_fixtures_are_read, |dir| {
     dir.write("usersync.toml", sheet_config());
@@ -345,80 +268,129 @@ usersync_test!(the_xls_and_ods_fixtures_are_read, |dir| {
         let file = file.to_str().unwrap();
         let (code, lines, stderr) = run_json(
             &dir,
-            &["validate", file, "-c", "usersync.toml", "--rejects", "rejects.csv"],
+            &[
+                "validate",
+                file,
+                "-c",
+                "usersync.toml",
+                "--rejects",
+                "rejects.csv",
+            ],
         );
         assert_eq!(code, 3, "{name}: {stderr}");
-        assert_eq!(errors(&lines), [err(2, "status", "unmapped_value")], "{name}");
+        assert_eq!(
+            errors(&lines),
+            [err(2, "status", "unmapped_value")],
+            "{name}"
+        );
         assert_eq!(summary(&lines), (2, 1, 1), "{name}");
         assert_eq!(
             read_rejects(&dir)[1][..7],
-            ["00123", "ana@example.com", "gold", "F", "1990-01-31", "34612345678", "2"],
+            [
+                "00123",
+                "ana@example.com",
+                "gold",
+                "F",
+                "1990-01-31",
+                "34612345678",
+                "2"
+            ],
             "{name}"
         );
         // The second sheet, by name and by number.
         for sheet in ["Bajas", "2"] {
-            let (code, lines, stderr) =
-                run_json(&dir, &["validate", file, "-c", "usersync.toml", "--sheet", sheet]);
+            let (code, lines, stderr) = run_json(
+                &dir,
+                &["validate", file, "-c", "usersync.toml", "--sheet", sheet],
+            );
             assert_eq!((code, summary(&lines)), (0, (1, 1, 0)), "{name}: {stderr}");
         }
     }
 });
 
-usersync_test!(sheets_are_chosen_by_flag_or_config_and_unknown_ones_named, |dir| {
-    let header: Vec<C> = ["id", "email", "plan", "sex", "born"]
-        .iter()
-        .map(|h| t(h))
-        .collect();
-    let row = |id: &str| vec![t(id), t("a@example.com"), t("free"), t("M"), C::Date(1990, 1, 2)];
-    write_xlsx(
-        &dir.path().join("in.xlsx"),
-        &[
-            ("Altas", vec![header.clone(), row("A1"), row("A2")]),
-            ("Bajas", vec![header.clone(), row("B1")]),
-        ],
-    );
-    dir.write("usersync.toml", sheet_config());
-    let rows = |extra: &[&str]| {
-        let mut args = vec!["validate", "in.xlsx", "-c", "usersync.toml"];
-        args.extend_from_slice(extra);
-        let (code, lines, stderr) = run_json(&dir, &args);
-        assert_eq!(code, 0, "{stderr}");
-        summary(&lines).0
-    };
-    assert_eq!(rows(&[]), 2, "the first sheet by default");
-    assert_eq!(rows(&["--sheet", "Bajas"]), 1);
-    assert_eq!(rows(&["--sheet", "bajas"]), 1, "names ignore case");
-    assert_eq!(rows(&["--sheet", "1"]), 2, "numbers count from 1");
-    dir.write(
-        "usersync.toml",
-        format!("[input]\nsheet = \"Bajas\"\n{}", sheet_config()),
-    );
-    assert_eq!(rows(&[]), 1, "[input] sheet");
-    assert_eq!(rows(&["--sheet", "Altas"]), 2, "the flag wins over the config");
-
-    for wanted in ["Nóminas", "0", "3"] {
-        let out = dir
-            .usersync()
-            .args(["validate", "in.xlsx", "-c", "usersync.toml", "--sheet", wanted])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{wanted}");
-        assert_eq!(
-            stderr(&out),
-            format!(
-                "error: in.xlsx has no sheet `{wanted}`; its sheets are: Altas, Bajas (choose \
-                 one with --sheet NAME or a number from 1)\n"
-            )
+usersync_test!(
+    sheets_are_chosen_by_flag_or_config_and_unknown_ones_named,
+    |dir| {
+        let header: Vec<C> = ["id", "email", "plan", "sex", "born"]
+            .iter()
+            .map(|h| t(h))
+            .collect();
+        let row = |id: &str| {
+            vec![
+                t(id),
+                t("a@example.com"),
+                t("free"),
+                t("M"),
+                C::Date(1990, 1, 2),
+            ]
+        };
+        write_xlsx(
+            &dir.path().join("in.xlsx"),
+            &[
+                ("Altas", vec![header.clone(), row("A1"), row("A2")]),
+                ("Bajas", vec![header.clone(), row("B1")]),
+            ],
         );
+        dir.write("usersync.toml", sheet_config());
+        let rows = |extra: &[&str]| {
+            let mut args = vec!["validate", "in.xlsx", "-c", "usersync.toml"];
+            args.extend_from_slice(extra);
+            let (code, lines, stderr) = run_json(&dir, &args);
+            assert_eq!(code, 0, "{stderr}");
+            summary(&lines).0
+        };
+        assert_eq!(rows(&[]), 2, "the first sheet by default");
+        assert_eq!(rows(&["--sheet", "Bajas"]), 1);
+        assert_eq!(rows(&["--sheet", "bajas"]), 1, "names ignore case");
+        assert_eq!(rows(&["--sheet", "1"]), 2, "numbers count from 1");
+        dir.write(
+            "usersync.toml",
+            format!("[input]\nsheet = \"Bajas\"\n{}", sheet_config()),
+        );
+        assert_eq!(rows(&[]), 1, "[input] sheet");
+        assert_eq!(
+            rows(&["--sheet", "Altas"]),
+            2,
+            "the flag wins over the config"
+        );
+
+        for wanted in ["Nóminas", "0", "3"] {
+            let out = dir
+                .usersync()
+                .args([
+                    "validate",
+                    "in.xlsx",
+                    "-c",
+                    "usersync.toml",
+                    "--sheet",
+                    wanted,
+                ])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{wanted}");
+            assert_eq!(
+                stderr(&out),
+                format!(
+                    "error: in.xlsx has no sheet `{wanted}`; its sheets are: Altas, Bajas (choose \
+                 one with --sheet NAME or a number from 1)\n"
+                )
+            );
+        }
     }
-});
+);
 
 usersync_test!(error_cells_and_stray_values_are_row_errors, |dir| {
     let header: Vec<C> = ["id", "email", "plan", "sex", "born"]
         .iter()
         .map(|h| t(h))
         .collect();
-    let mut stray = vec![t("E3"), t("c@example.com"), t("free"), t("M"), C::Date(1990, 1, 2)];
+    let mut stray = vec![
+        t("E3"),
+        t("c@example.com"),
+        t("free"),
+        t("M"),
+        C::Date(1990, 1, 2),
+    ];
     stray.push(C::Blank);
     stray.push(t("note"));
     write_xlsx(
@@ -427,8 +399,20 @@ usersync_test!(error_cells_and_stray_values_are_row_errors, |dir| {
             "Hoja1",
             vec![
                 header,
-                vec![t("E1"), t("a@example.com"), t("free"), t("F"), C::Date(1990, 1, 2)],
-                vec![t("E2"), C::NotAvailable, t("free"), t("F"), C::Date(1990, 1, 2)],
+                vec![
+                    t("E1"),
+                    t("a@example.com"),
+                    t("free"),
+                    t("F"),
+                    C::Date(1990, 1, 2),
+                ],
+                vec![
+                    t("E2"),
+                    C::NotAvailable,
+                    t("free"),
+                    t("F"),
+                    C::Date(1990, 1, 2),
+                ],
                 vec![],
                 stray,
             ],
@@ -439,9 +423,17 @@ usersync_test!(error_cells_and_stray_values_are_row_errors, |dir| {
     assert_eq!(code, 3, "{stderr}");
     assert_eq!(
         errors(&lines),
-        [err(3, "_row", "cell_error"), err(5, "_row", "wrong_field_count")]
+        [
+            err(3, "_row", "cell_error"),
+            err(5, "_row", "wrong_field_count")
+        ]
     );
-    let message = |i: usize| lines[i]["errors"][0]["message"].as_str().unwrap().to_owned();
+    let message = |i: usize| {
+        lines[i]["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(
         message(0),
         "column `email` (cell B3) holds the spreadsheet error #N/A"
