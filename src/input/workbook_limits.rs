@@ -6,13 +6,18 @@
 //! largest single XML token it also holds whole. The zip crate (9.9 and later) refuses an entry
 //! that inflates past the size its central directory declares, so the declared sizes, read here
 //! with the zip crate before anything is inflated, bound what calamine can be made to hold. An
-//! `.xls` is loaded whole, so its file size is what is bounded. The limits are far above an HR
+//! `.xls` is loaded whole, so its file size is what is bounded. An `.ods` is loaded whole too, every
+//! sheet expanded to a rectangle of cells, and its repeated rows and columns let a few hundred
+//! bytes ask for billions: its `content.xml` is read once here, with quick-xml, to count them. The
+//! limits are far above an HR
 //! export's (a 100,000-person `.xlsx` is a few MB); past them the message says to save the sheet
 //! as CSV, which has no such limits.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+
+use quick_xml::events::{BytesStart, Event};
 
 use super::InputError;
 
@@ -30,6 +35,12 @@ const MAX_XLS_FILE: u64 = 128 << 20;
 /// bombs 1000:1), for parts above [`RATIO_FLOOR`] bytes.
 const MAX_RATIO: u64 = 200;
 const RATIO_FLOOR: u64 = 1 << 20;
+/// The most cells the sheets of an `.ods` may unpack to (calamine keeps each with its formula
+/// text, about 56 bytes).
+const MAX_ODS_CELLS: u64 = 5_000_000;
+/// calamine's own caps on an `.ods` sheet.
+const ODS_MAX_ROWS: u64 = 1_048_576;
+const ODS_MAX_COLUMNS: u64 = 16_384;
 /// The shortest shared string entry (`<si/>`), to bound the count a table declares.
 const MIN_SHARED_STRING_BYTES: u64 = 5;
 
@@ -80,9 +91,97 @@ pub(super) fn check_xlsx(path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Checks an `.ods` archive's parts.
+/// Checks an `.ods` archive's parts, and the count of cells its sheets unpack to.
 pub(super) fn check_ods(path: &Path) -> Result<(), InputError> {
-    check_zip(path, |_| MAX_WHOLE_PART).map(drop)
+    let mut archive = check_zip(path, |_| MAX_WHOLE_PART)?;
+    let Some(index) = archive.index_for_name("content.xml") else {
+        return Ok(());
+    };
+    let part = archive.by_index(index).map_err(|e| InputError::Workbook {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let cells = ods_cells(BufReader::new(part));
+    if cells > MAX_ODS_CELLS {
+        return Err(refuse(
+            path,
+            format!(
+                "its sheets unpack to {cells} cells (rows and columns repeated); the limit is \
+                 {MAX_ODS_CELLS}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The cells calamine would keep for the sheets of `content.xml`: per sheet, the rows from the
+/// first with a value to the last, times the widest row up to its last value, repeats counted.
+/// A part that does not parse counts what was read (calamine reports the rest).
+fn ods_cells(content: impl BufRead) -> u64 {
+    let mut xml = quick_xml::Reader::from_reader(content);
+    let mut buf = Vec::new();
+    let repeat = |e: &BytesStart<'_>, name: &str| -> u64 {
+        e.try_get_attribute(name)
+            .ok()
+            .flatten()
+            .and_then(|a| a.value.trim().parse().ok())
+            .unwrap_or(1)
+            .max(1)
+    };
+    let mut total: u64 = 0;
+    // The current sheet: its rows so far (from the first with a value), empty rows not yet
+    // followed by one with a value, its widest row.
+    let (mut rows, mut blank_rows, mut width) = (0u64, 0u64, 0u64);
+    // The current row: its repeat count, its cells so far, its width up to its last value.
+    let (mut row_repeat, mut row_cells, mut row_width) = (1u64, 0u64, 0u64);
+    loop {
+        buf.clear();
+        let (e, has_children) = match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => (e, true),
+            Ok(Event::Empty(e)) => (e, false),
+            Ok(Event::End(e)) => {
+                match e.name().as_ref() {
+                    "table:table-row" => {
+                        if row_width > 0 {
+                            let before = if rows > 0 { blank_rows } else { 0 };
+                            rows = rows.saturating_add(before).saturating_add(row_repeat);
+                            blank_rows = 0;
+                            width = width.max(row_width);
+                        } else {
+                            blank_rows = blank_rows.saturating_add(row_repeat);
+                        }
+                    }
+                    "table:table" => {
+                        let cells = rows.min(ODS_MAX_ROWS) * width.min(ODS_MAX_COLUMNS);
+                        total = total.saturating_add(cells);
+                        (rows, blank_rows, width) = (0, 0, 0);
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        match e.name().as_ref() {
+            "table:table-row" => {
+                row_repeat = repeat(&e, "table:number-rows-repeated");
+                (row_cells, row_width) = (0, 0);
+                if !has_children {
+                    blank_rows = blank_rows.saturating_add(row_repeat);
+                }
+            }
+            "table:table-cell" | "table:covered-table-cell" => {
+                row_cells = row_cells.saturating_add(repeat(&e, "table:number-columns-repeated"));
+                let valued = matches!(e.try_get_attribute("office:value-type"), Ok(Some(_)));
+                if has_children || valued {
+                    row_width = row_cells;
+                }
+            }
+            _ => {}
+        }
+    }
+    total
 }
 
 /// Checks an `.xls` file's size.
@@ -180,7 +279,23 @@ fn declared_unique_count(head: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::declared_unique_count;
+    use super::{declared_unique_count, ods_cells};
+
+    #[test]
+    fn the_cells_of_an_ods_count_repeats_up_to_the_last_value() {
+        let content = r#"<office:document-content><office:body><office:spreadsheet>
+            <table:table table:name="A">
+              <table:table-row table:number-rows-repeated="2"><table:table-cell table:number-columns-repeated="9"/></table:table-row>
+              <table:table-row><table:table-cell><text:p>id</text:p></table:table-cell><table:table-cell table:number-columns-repeated="2" office:value-type="float" office:value="1"/><table:table-cell table:number-columns-repeated="1000"/></table:table-row>
+              <table:table-row table:number-rows-repeated="4"/>
+              <table:table-row table:number-rows-repeated="10"><table:table-cell><text:p>x</text:p></table:table-cell></table:table-row>
+              <table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="16000"/></table:table-row>
+            </table:table>
+            <table:table table:name="B"><table:table-row><table:table-cell office:value-type="string"><text:p>y</text:p></table:table-cell></table:table-row></table:table>
+            </office:spreadsheet></office:body></office:document-content>"#;
+        // Sheet A: rows 3 to 17 (15 rows, the empty ones between counted) of 3 columns; B: 1.
+        assert_eq!(ods_cells(content.as_bytes()), 15 * 3 + 1);
+    }
 
     #[test]
     fn the_declared_count_of_shared_strings_is_found() {

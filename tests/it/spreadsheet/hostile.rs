@@ -187,3 +187,20 @@ fn random_bytes_named_as_workbooks_are_one_clear_error() {
         );
     }
 }
+
+#[test]
+fn an_ods_whose_repeated_cells_unpack_to_millions_is_refused() {
+    let dir = tempdir();
+    write(dir.path(), "usersync.toml", sheet_config());
+    let base = std::fs::read(super::fixture("employees.ods")).unwrap();
+    // A few hundred bytes that say: 90,000 rows of 1,000 cells, each "x". calamine loads every
+    // sheet of an .ods whole, expanding the repeats (here 90 million cells, some GB).
+    with_part(&base, &dir.path().join("repeats.ods"), "content.xml", |w| {
+        w.write_all(
+            br#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Empleados"><table:table-row><table:table-cell office:value-type="string"><text:p>id</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="90000"><table:table-cell table:number-columns-repeated="1000" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#,
+        )
+        .unwrap();
+    });
+    let run = validate_limited(dir.path(), "repeats.ods");
+    assert_one_clear_error(&run, "repeats.ods", "its sheets unpack to 90001000 cells");
+}

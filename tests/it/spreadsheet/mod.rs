@@ -20,7 +20,7 @@ use usersync::mock::FaultConfig;
 use usersync::provider::Credentials;
 
 /// A fixture of `tests/sheets/`.
-fn fixture(name: &str) -> PathBuf {
+pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sheets")
         .join(name)
