@@ -357,3 +357,30 @@ fn notify_mistakes_name_their_key_and_never_the_url() {
     let (key, msg) = notify("url_env = \"HOOK\"\nchannel = \"#ops\"");
     assert_eq!(key.as_deref(), Some("notify.channel"), "{msg}");
 }
+
+#[test]
+fn the_input_sheet_is_a_name_or_a_position_from_one() {
+    let with = |value: &str| load_str(&format!("{EXAMPLE}\n[input]\nsheet = {value}\n"));
+    assert_eq!(
+        with("\"Empleados\"").unwrap().input.sheet.as_deref(),
+        Some("Empleados")
+    );
+    assert_eq!(with("2").unwrap().input.sheet.as_deref(), Some("2"));
+    let config = with("\"iso\"").unwrap();
+    let flags = InputSettings {
+        sheet: Some("Bajas".to_owned()),
+        ..InputSettings::default()
+    };
+    assert_eq!(config.input.options(&flags).sheet.as_deref(), Some("Bajas"));
+    for bad in ["0", "\"\"", "1.5"] {
+        let (key, msg) = error(&format!("{EXAMPLE}\n[input]\nsheet = {bad}\n"));
+        assert_eq!(key.as_deref(), Some("input.sheet"), "{bad}: {msg}");
+        assert!(
+            msg.contains("a sheet name, or its position counted from 1"),
+            "{bad}: {msg}"
+        );
+    }
+    let (key, msg) = error(&format!("{EXAMPLE}\n[input]\nencoding = \"klingon\"\n"));
+    assert_eq!(key.as_deref(), Some("input.encoding"), "{msg}");
+    assert!(msg.contains("unknown encoding `klingon`"), "{msg}");
+}
