@@ -81,9 +81,7 @@ impl SheetSource {
         match source.rows.recv() {
             Ok(Message::Header(names)) => Ok((source, names)),
             Ok(Message::Fatal(e)) => Err(e),
-            Ok(Message::End) => Err(InputError::Empty {
-                path: path.to_owned(),
-            }),
+            Ok(Message::End) => Err(empty_sheet(path)),
             Ok(Message::Row { .. }) | Err(_) => {
                 source.done = true;
                 Err(source.stopped())
@@ -257,6 +255,13 @@ where
     }
 }
 
+fn empty_sheet(path: &Path) -> InputError {
+    InputError::Workbook {
+        path: path.to_owned(),
+        message: "its sheet is empty: the sheet's first row with a value is its header".to_owned(),
+    }
+}
+
 /// The column letters of a 0-based column index: 0 -> `A`, 27 -> `AB`.
 pub(super) fn column_letters(col: u32) -> String {
     let mut n = col + 1;
@@ -344,9 +349,7 @@ impl<'a> Rows<'a> {
     fn finish(mut self) -> Result<(), Stop> {
         self.flush()?;
         if self.header.is_none() {
-            return Err(Stop::Fatal(InputError::Empty {
-                path: self.path.to_owned(),
-            }));
+            return Err(Stop::Fatal(empty_sheet(self.path)));
         }
         Ok(())
     }

@@ -329,6 +329,7 @@ usersync_test!(
             &[
                 ("Altas", vec![header.clone(), row("A1"), row("A2")]),
                 ("Bajas", vec![header.clone(), row("B1")]),
+                ("Vacía", vec![vec![C::Blank, C::Blank]]),
             ],
         );
         dir.write("usersync.toml", sheet_config());
@@ -354,7 +355,7 @@ usersync_test!(
             "the flag wins over the config"
         );
 
-        for wanted in ["Nóminas", "0", "3"] {
+        for wanted in ["Nóminas", "0", "4"] {
             let out = dir
                 .usersync()
                 .args([
@@ -371,11 +372,22 @@ usersync_test!(
             assert_eq!(
                 stderr(&out),
                 format!(
-                    "error: in.xlsx has no sheet `{wanted}`; its sheets are: Altas, Bajas (choose \
-                 one with --sheet NAME or a number from 1)\n"
+                    "error: in.xlsx has no sheet `{wanted}`; its sheets are: Altas, Bajas, \
+                     Vacía (choose one with --sheet NAME or a number from 1)\n"
                 )
             );
         }
+        let out = dir
+            .usersync()
+            .args(["validate", "in.xlsx", "-c", "usersync.toml", "--sheet", "3"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stderr(&out),
+            "error: cannot read the workbook in.xlsx: its sheet is empty: the sheet's first row \
+             with a value is its header\n"
+        );
     }
 );
 
