@@ -150,18 +150,26 @@ pub enum Command {
 /// An export and how to read it.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// The HR export: a CSV or JSONL file.
+    /// The HR export: a CSV (.csv, .tsv, .txt), JSONL, or spreadsheet (.xlsx, .xlsm, .xls, .ods)
+    /// file.
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
     /// The file format [default: from the extension].
-    #[arg(long, value_name = "csv|jsonl", value_parser = parse_format)]
+    #[arg(long, value_name = "csv|jsonl|xlsx|xls|ods", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The CSV delimiter, e.g. ';' or tab [default: detected among , ; tab | from the header].
     #[arg(long, value_name = "D", value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
-    /// The file encoding: utf-8 or windows-1252 [default: utf-8].
+    /// The text encoding of a CSV or JSONL file, any WHATWG label: utf-8, windows-1252,
+    /// iso-8859-15, windows-1250, utf-16le... [default: utf-8; a UTF-16 or UTF-8 byte order mark
+    /// wins].
     #[arg(long, value_name = "E", value_parser = parse_encoding)]
     pub encoding: Option<Encoding>,
+    /// The sheet of a workbook to read: its name, or its position counting from 1 (the tabs'
+    /// order, hidden sheets included; a sheet named so wins) [default: the config's
+    /// `[input] sheet`, else the first worksheet].
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
 }
 
 impl InputArgs {
@@ -171,6 +179,7 @@ impl InputArgs {
             format: self.format,
             delimiter: self.delimiter,
             encoding: self.encoding,
+            sheet: self.sheet.clone(),
         }
     }
 }
@@ -435,9 +444,14 @@ pub struct RunsArgs {
 /// `usersync reconcile`.
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
-    /// The HR export, to tell the target's unlinked users (matching a row) from the unowned.
+    /// The HR export, to tell the target's unlinked users (matching a row) from the unowned;
+    /// read as the config's [input] says.
     #[arg(value_name = "INPUT")]
     pub input: Option<PathBuf>,
+    /// The sheet of a workbook INPUT: its name, or its position counting from 1
+    /// [default: the config's `[input] sheet`, else the first worksheet].
+    #[arg(long, value_name = "NAME|INDEX", requires = "input")]
+    pub sheet: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
@@ -561,7 +575,7 @@ mod tests {
         };
         assert_eq!(args.target.target.as_deref(), Some("lawyers"));
         assert_eq!(args.input.delimiter, Some(b'\t'));
-        assert_eq!(args.input.encoding, Some(Encoding::Windows1252));
+        assert_eq!(args.input.encoding, Some(Encoding::WINDOWS_1252));
         assert!(args.json);
     }
 

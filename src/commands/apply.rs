@@ -49,6 +49,7 @@ pub(super) fn send_plan(
         format: None,
         delimiter: None,
         encoding: None,
+        sheet: None,
     };
     let diff = DiffArgs {
         full: plan.flags.full,

@@ -140,12 +140,14 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
             || matches!(
                 cause.downcast_ref::<PrepareError>(),
                 Some(PrepareError::Mapping(_))
-                    | Some(PrepareError::Input(InputError::UnknownFormat { .. }))
             )
             || matches!(
-                cause.downcast_ref::<InputError>(),
-                Some(InputError::UnknownFormat { .. })
+                cause.downcast_ref::<PrepareError>(),
+                Some(PrepareError::Input(e)) if e.is_usage()
             )
+            || cause
+                .downcast_ref::<InputError>()
+                .is_some_and(InputError::is_usage)
     });
     if usage {
         Exit::Usage

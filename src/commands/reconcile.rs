@@ -20,7 +20,11 @@ pub fn run(global: &GlobalArgs, args: &ReconcileArgs) -> anyhow::Result<Exit> {
         ledger: ledger_path(&args.ledger, &config),
         base_url: target.base_url.clone(),
         input: args.input.as_ref().map(|input| {
-            let options = config.input.options(&InputSettings::default());
+            let flags = InputSettings {
+                sheet: args.sheet.clone(),
+                ..InputSettings::default()
+            };
+            let options = config.input.options(&flags);
             (input.clone(), options)
         }),
         adopt: args.adopt,

@@ -59,6 +59,7 @@ pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> 
             format: raw.input.format,
             delimiter: raw.input.delimiter,
             encoding: raw.input.encoding,
+            sheet: raw.input.sheet,
         },
         targets,
     })

@@ -89,22 +89,25 @@ impl fmt::Display for Retention {
 }
 
 /// How to read exports, from the config's `[input]` table or the command line. `None` = not set.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InputSettings {
     pub format: Option<Format>,
     pub delimiter: Option<u8>,
     pub encoding: Option<Encoding>,
+    /// A workbook's sheet: a name, or a position counted from 1.
+    pub sheet: Option<String>,
 }
 
 impl InputSettings {
     /// The options to read with: `flags` (the command line) win over `self` (the config file);
     /// what neither sets is decided from the file (format from the extension, delimiter from the
-    /// header line) or defaults (UTF-8).
+    /// header line, sheet: the first) or defaults (UTF-8).
     pub fn options(&self, flags: &InputSettings) -> InputOptions {
         InputOptions {
             format: flags.format.or(self.format),
             delimiter: flags.delimiter.or(self.delimiter),
             encoding: flags.encoding.or(self.encoding).unwrap_or_default(),
+            sheet: flags.sheet.clone().or_else(|| self.sheet.clone()),
         }
     }
 }

@@ -34,6 +34,9 @@ pub(super) struct RawInput {
     pub encoding: Option<Encoding>,
     #[serde(default, deserialize_with = "from_str")]
     pub format: Option<Format>,
+    /// A sheet name, or its position counted from 1 (`sheet = 2` or `sheet = "2"`).
+    #[serde(default, deserialize_with = "sheet")]
+    pub sheet: Option<String>,
 }
 
 /// `[notify]`; `check` in `notify.rs` wants exactly one of `url` and `url_env`.
@@ -193,6 +196,22 @@ where
 {
     let s = String::deserialize(d)?;
     s.parse().map(Some).map_err(de::Error::custom)
+}
+
+fn sheet<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NameOrNumber {
+        Name(String),
+        Number(u32),
+    }
+    match NameOrNumber::deserialize(d) {
+        Ok(NameOrNumber::Name(name)) if !name.trim().is_empty() => Ok(Some(name)),
+        Ok(NameOrNumber::Number(n)) if n > 0 => Ok(Some(n.to_string())),
+        _ => Err(de::Error::custom(
+            "expected a sheet name, or its position counted from 1",
+        )),
+    }
 }
 
 fn delimiter<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {

@@ -72,7 +72,7 @@ fn extended_keys_load() {
     .replace("concurrency = 8", "concurrency = \"auto\"\nmax_retries = 2\ntimeout_secs = 5\nmax_deactivate = 0.25\ndeactivate_missing = true\nrequired = [\"email\"]\nremote_id_column = \"ml_id\"\noptions = { conflict_statuses = [409] }");
     let config = load_str(&text).unwrap();
     assert_eq!(config.input.delimiter, Some(b';'));
-    assert_eq!(config.input.encoding, Some(Encoding::Windows1252));
+    assert_eq!(config.input.encoding, Some(Encoding::WINDOWS_1252));
     assert_eq!(config.input.format, Some(Format::Csv));
     let t = config.target(Some("lawyers")).unwrap();
     assert_eq!(t.concurrency, Concurrency::Auto);
@@ -122,8 +122,9 @@ fn options_refilled_for_the_mock_are_parsed_again_and_refusals_name_the_key() {
 fn flags_override_the_config_input_settings() {
     let file = InputSettings {
         delimiter: Some(b';'),
-        encoding: Some(Encoding::Windows1252),
+        encoding: Some(Encoding::WINDOWS_1252),
         format: None,
+        sheet: None,
     };
     let flags = InputSettings {
         delimiter: Some(b'|'),
@@ -131,7 +132,7 @@ fn flags_override_the_config_input_settings() {
     };
     let o = file.options(&flags);
     assert_eq!(o.delimiter, Some(b'|'));
-    assert_eq!(o.encoding, Encoding::Windows1252);
+    assert_eq!(o.encoding, Encoding::WINDOWS_1252);
     assert_eq!(o.format, None);
 }
 
@@ -355,4 +356,31 @@ fn notify_mistakes_name_their_key_and_never_the_url() {
     assert!(!msg.contains("s3cr3t"), "{msg}");
     let (key, msg) = notify("url_env = \"HOOK\"\nchannel = \"#ops\"");
     assert_eq!(key.as_deref(), Some("notify.channel"), "{msg}");
+}
+
+#[test]
+fn the_input_sheet_is_a_name_or_a_position_from_one() {
+    let with = |value: &str| load_str(&format!("{EXAMPLE}\n[input]\nsheet = {value}\n"));
+    assert_eq!(
+        with("\"Empleados\"").unwrap().input.sheet.as_deref(),
+        Some("Empleados")
+    );
+    assert_eq!(with("2").unwrap().input.sheet.as_deref(), Some("2"));
+    let config = with("\"iso\"").unwrap();
+    let flags = InputSettings {
+        sheet: Some("Bajas".to_owned()),
+        ..InputSettings::default()
+    };
+    assert_eq!(config.input.options(&flags).sheet.as_deref(), Some("Bajas"));
+    for bad in ["0", "\"\"", "1.5"] {
+        let (key, msg) = error(&format!("{EXAMPLE}\n[input]\nsheet = {bad}\n"));
+        assert_eq!(key.as_deref(), Some("input.sheet"), "{bad}: {msg}");
+        assert!(
+            msg.contains("a sheet name, or its position counted from 1"),
+            "{bad}: {msg}"
+        );
+    }
+    let (key, msg) = error(&format!("{EXAMPLE}\n[input]\nencoding = \"klingon\"\n"));
+    assert_eq!(key.as_deref(), Some("input.encoding"), "{msg}");
+    assert!(msg.contains("unknown encoding `klingon`"), "{msg}");
 }

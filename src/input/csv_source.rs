@@ -1,21 +1,22 @@
-//! CSV through the csv crate: one reused record buffer, decoding each row as UTF-8 or
-//! Windows-1252, and turning ragged rows, undecodable bytes and rows longer than
-//! [`MAX_LINE_BYTES`] into row problems.
+//! CSV through the csv crate: one reused record buffer, UTF-8 rows validated in place, other
+//! encodings decoded to UTF-8 as a stream first (see [`super::encoding`]), and ragged rows,
+//! undecodable bytes and rows longer than [`MAX_LINE_BYTES`] turned into row problems.
 //!
 //! The csv crate holds a whole record in memory while it parses it, so one huge row (a
 //! 50 MB cell) costs about its size once; it is then dropped, not kept for the rest of the
 //! file, and never copied further.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use csv::{ByteRecord, StringRecord};
-use encoding_rs::WINDOWS_1252;
 
+use super::encoding::{transcoder, Utf8Source};
 use super::newlines::CrlfToLf;
 use super::{
-    detect_delimiter, Encoding, InputError, InputOptions, Record, RowProblem, Values,
+    check_header, detect_delimiter, Encoding, InputError, InputOptions, Record, RowProblem, Values,
     MAX_LINE_BYTES,
 };
 
@@ -24,10 +25,9 @@ const DETECT_BYTES: u64 = 64 * 1024;
 
 pub(super) struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<CrlfToLf<File>>,
+    reader: csv::Reader<CrlfToLf<Utf8Source>>,
+    /// The file's encoding; anything but UTF-8 reaches the csv reader decoded.
     encoding: Encoding,
-    /// The raw bytes of the current row (Windows-1252 only; UTF-8 rows are validated in place).
-    raw: ByteRecord,
     /// The header names: every row must have as many fields.
     names: Vec<String>,
     /// Lines and bytes before the header that the csv reader never saw (Excel's `sep=` line),
@@ -37,7 +37,7 @@ pub(super) struct CsvSource {
 }
 
 impl CsvSource {
-    /// Opens the file, settles the delimiter and reads the header line.
+    /// Opens the file, settles its encoding and delimiter and reads the header line.
     pub(super) fn open(
         path: &Path,
         options: &InputOptions,
@@ -52,10 +52,30 @@ impl CsvSource {
             .take(DETECT_BYTES)
             .read_to_end(&mut head)
             .map_err(open_err)?;
+        let encoding = Encoding::of_file(&head, options.encoding);
+        // The start of the file as UTF-8 text, for Excel's `sep=` line and the delimiter guess.
+        let head: Cow<'_, [u8]> = if encoding.is_utf8() {
+            Cow::Borrowed(&head)
+        } else {
+            let (text, _) = encoding.get().decode_with_bom_removal(&head);
+            Cow::Owned(text.into_owned().into_bytes())
+        };
         let excel_hint = excel_separator_line(&head);
         let skipped_bytes = excel_hint.map_or(0, |(_, len)| len);
-        file.seek(SeekFrom::Start(skipped_bytes as u64))
+        let source = if encoding.is_utf8() {
+            file.seek(SeekFrom::Start(skipped_bytes as u64))
+                .map_err(open_err)?;
+            Utf8Source::Raw(file)
+        } else {
+            file.seek(SeekFrom::Start(0)).map_err(open_err)?;
+            let mut decoded = transcoder(file, encoding);
+            io::copy(
+                &mut (&mut decoded).take(skipped_bytes as u64),
+                &mut io::sink(),
+            )
             .map_err(open_err)?;
+            Utf8Source::Decoded(Box::new(decoded))
+        };
         // The flag or the config, else Excel's own line, else a guess from the header line.
         let delimiter = options
             .delimiter
@@ -63,6 +83,7 @@ impl CsvSource {
             .unwrap_or_else(|| detect_delimiter(&head[skipped_bytes..]));
         tracing::debug!(
             delimiter = %char::from(delimiter).escape_default(),
+            %encoding,
             excel_sep_line = excel_hint.is_some(),
             "csv delimiter"
         );
@@ -71,7 +92,7 @@ impl CsvSource {
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(true)
-            .from_reader(CrlfToLf::new(file));
+            .from_reader(CrlfToLf::new(source));
         let raw_header = reader
             .byte_headers()
             .map_err(|e| InputError::Read {
@@ -80,12 +101,11 @@ impl CsvSource {
                 source: io::Error::from(e),
             })?
             .clone();
-        let names = decode_header(path, &raw_header, options.encoding)?;
+        let names = decode_header(path, &raw_header)?;
         let source = CsvSource {
             path: path.to_owned(),
             reader,
-            encoding: options.encoding,
-            raw: ByteRecord::new(),
+            encoding,
             names: names.clone(),
             skipped_lines,
             skipped_bytes: skipped_bytes as u64,
@@ -102,15 +122,11 @@ impl CsvSource {
                 Values::Json(_) => StringRecord::new(),
             };
         record.problem = None;
-        let more = match self.encoding {
-            Encoding::Utf8 => self.read_utf8(&mut text, record)?,
-            Encoding::Windows1252 => self.read_windows_1252(&mut text, record)?,
-        };
+        let more = self.read_utf8(&mut text, record)?;
         if more && text.as_slice().len() > MAX_LINE_BYTES {
             // Keep none of it: a fresh buffer gives the memory back, and nothing downstream
             // (mapping, messages, the rejects file) copies a huge value.
             text = StringRecord::new();
-            self.raw = ByteRecord::new();
             record.problem = Some(RowProblem {
                 code: "row_too_long",
                 column: None,
@@ -129,6 +145,20 @@ impl CsvSource {
                     self.names.len()
                 ),
             });
+        } else if more && record.problem.is_none() && !self.encoding.is_utf8() {
+            // The decoder replaced bytes that mean nothing in the encoding with U+FFFD.
+            if let Some(field) = text.iter().position(|f| f.contains('\u{FFFD}')) {
+                let column = self.names.get(field).cloned();
+                record.problem = Some(RowProblem {
+                    code: "invalid_encoding",
+                    message: format!(
+                        "column `{}` holds bytes that are not valid {}",
+                        column.as_deref().unwrap_or("?"),
+                        self.encoding
+                    ),
+                    column,
+                });
+            }
         }
         record.values = Values::Csv(text);
         Ok(more)
@@ -178,24 +208,6 @@ impl CsvSource {
         };
         Ok(more)
     }
-
-    fn read_windows_1252(
-        &mut self,
-        text: &mut StringRecord,
-        record: &mut Record,
-    ) -> Result<bool, InputError> {
-        let more = self
-            .reader
-            .read_byte_record(&mut self.raw)
-            .map_err(|e| self.read_error(e))?;
-        record.line = self.skipped_lines + self.raw.position().map_or(0, |p| p.line());
-        text.clear();
-        for field in self.raw.iter() {
-            let (decoded, _) = WINDOWS_1252.decode_without_bom_handling(field);
-            text.push_field(&decoded);
-        }
-        Ok(more)
-    }
 }
 
 /// Excel's delimiter line: a file that starts (after a UTF-8 BOM, if any) with `sep=;` and a line
@@ -224,46 +236,25 @@ fn excel_separator_line(head: &[u8]) -> Option<(u8, usize)> {
     Some((delimiter, bom + 5 + end))
 }
 
-/// Decodes and checks the header names: none empty, none repeated.
-fn decode_header(
-    path: &Path,
-    raw: &ByteRecord,
-    encoding: Encoding,
-) -> Result<Vec<String>, InputError> {
-    let header_err = |message: String| InputError::Header {
-        path: path.to_owned(),
-        message,
-    };
+/// Decodes (UTF-8: other encodings were decoded before) and checks the header names.
+fn decode_header(path: &Path, raw: &ByteRecord) -> Result<Vec<String>, InputError> {
     if raw.is_empty() {
         return Err(InputError::Empty {
             path: path.to_owned(),
         });
     }
-    let mut names: Vec<String> = Vec::with_capacity(raw.len());
+    let mut names = Vec::with_capacity(raw.len());
     for (i, field) in raw.iter().enumerate() {
-        let decoded = match encoding {
-            Encoding::Utf8 => std::borrow::Cow::Borrowed(std::str::from_utf8(field).map_err(|_| {
-                header_err(format!(
-                    "column {} is not valid UTF-8; if the file comes from Excel, try --encoding windows-1252",
-                    i + 1
-                ))
-            })?),
-            Encoding::Windows1252 => WINDOWS_1252.decode_without_bom_handling(field).0,
-        };
-        let name = decoded.trim().to_owned();
-        if name.is_empty() {
-            return Err(header_err(format!("column {} has no name", i + 1)));
-        }
-        if let Some(first) = names.iter().position(|n| *n == name) {
-            return Err(header_err(format!(
-                "column `{name}` appears twice (columns {} and {})",
-                first + 1,
+        let name = std::str::from_utf8(field).map_err(|_| InputError::Header {
+            path: path.to_owned(),
+            message: format!(
+                "column {} is not valid UTF-8; if the file comes from Excel, try --encoding windows-1252",
                 i + 1
-            )));
-        }
-        names.push(name);
+            ),
+        })?;
+        names.push(name.trim().to_owned());
     }
-    Ok(names)
+    check_header(path, names, |i| (i + 1).to_string())
 }
 
 #[cfg(test)]

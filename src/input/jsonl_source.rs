@@ -5,12 +5,12 @@
 //! `extra_data`, Abitmedia `companies`) are kept as they are.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use encoding_rs::WINDOWS_1252;
 use serde_json::Value;
 
+use super::encoding::{transcoder, Utf8Source};
 use super::{Encoding, InputError, Record, RowProblem, Values, MAX_LINE_BYTES};
 
 /// What reading one physical line gave.
@@ -24,7 +24,8 @@ enum LineRead {
 
 pub(super) struct JsonlSource {
     path: PathBuf,
-    reader: BufReader<File>,
+    reader: BufReader<Utf8Source>,
+    /// The file's encoding; anything but UTF-8 is read decoded.
     encoding: Encoding,
     buf: Vec<u8>,
     /// The number of the line last read.
@@ -36,13 +37,26 @@ pub(super) struct JsonlSource {
 
 impl JsonlSource {
     pub(super) fn open(path: &Path, encoding: Encoding) -> Result<JsonlSource, InputError> {
-        let file = File::open(path).map_err(|source| InputError::Open {
+        let open_err = |source| InputError::Open {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let mut file = File::open(path).map_err(open_err)?;
+        let mut bom = Vec::new();
+        (&mut file)
+            .take(4)
+            .read_to_end(&mut bom)
+            .map_err(open_err)?;
+        file.seek(SeekFrom::Start(0)).map_err(open_err)?;
+        let encoding = Encoding::of_file(&bom, encoding);
+        let source = if encoding.is_utf8() {
+            Utf8Source::Raw(file)
+        } else {
+            Utf8Source::Decoded(Box::new(transcoder(file, encoding)))
+        };
         Ok(JsonlSource {
             path: path.to_owned(),
-            reader: BufReader::with_capacity(64 * 1024, file),
+            reader: BufReader::with_capacity(64 * 1024, source),
             encoding,
             buf: Vec::new(),
             line: 0,
@@ -152,20 +166,23 @@ fn parse_object(
             }),
         )
     };
-    let text = match encoding {
-        Encoding::Utf8 => match std::str::from_utf8(bytes) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
-            Err(_) => {
-                return problem(
-                    "invalid_encoding",
-                    "the line is not valid UTF-8; if the file comes from Excel, try --encoding windows-1252"
-                        .to_owned(),
-                )
-            }
-        },
-        Encoding::Windows1252 => WINDOWS_1252.decode_without_bom_handling(bytes).0,
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) if encoding.is_utf8() || !t.contains('\u{FFFD}') => t,
+        Ok(_) => {
+            return problem(
+                "invalid_encoding",
+                format!("the line holds bytes that are not valid {encoding}"),
+            )
+        }
+        Err(_) => {
+            return problem(
+                "invalid_encoding",
+                "the line is not valid UTF-8; if the file comes from Excel, try --encoding windows-1252"
+                    .to_owned(),
+            )
+        }
     };
-    match serde_json::from_str::<Value>(&text) {
+    match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => (map, None),
         Ok(other) => problem(
             "not_an_object",
@@ -192,7 +209,7 @@ mod tests {
     fn source(content: &[u8], max_line: usize) -> (tempfile::NamedTempFile, JsonlSource) {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(content).unwrap();
-        let mut src = JsonlSource::open(f.path(), Encoding::Utf8).unwrap();
+        let mut src = JsonlSource::open(f.path(), Encoding::UTF_8).unwrap();
         src.max_line = max_line;
         (f, src)
     }

@@ -1,17 +1,24 @@
-//! Streaming readers for HR exports: CSV and JSONL in, one [`Record`] at a time out.
+//! Streaming readers for HR exports: CSV, JSONL and spreadsheets (`.xlsx`, `.xlsm`, `.xls`,
+//! `.ods`) in, one [`Record`] at a time out.
 //!
 //! Memory stays constant whatever the file size: a reader keeps one record buffer and refills it
 //! for every row ([`InputReader::read`] lends the current record). Every record carries the
-//! physical line where it starts (the CSV header is line 1), which is what every error and report
-//! shows. A row that cannot be read cleanly (wrong number of fields, bytes invalid for the
-//! encoding, a JSONL line that is not an object) is still returned, carrying its [`RowProblem`],
-//! so that the caller reports it and goes on; only problems with the file as a whole (cannot
-//! open, empty, bad header) are fatal [`InputError`]s.
+//! physical line where it starts (the CSV header is line 1; a sheet's rows keep their own
+//! numbers), which is what every error and report shows. A sheet gives the same records as a
+//! CSV: its header's names, and each row as text. A row that cannot be read cleanly (wrong number
+//! of fields, bytes invalid for the encoding, a JSONL line that is not an object, an error cell)
+//! is still returned, carrying its [`RowProblem`], so that the caller reports it and goes on;
+//! only problems with the file as a whole (cannot open, empty, bad header, unknown sheet, a
+//! workbook past the limits) are fatal [`InputError`]s.
 
+mod cell_text;
 mod csv_source;
 mod detect;
+mod encoding;
 mod jsonl_source;
 mod newlines;
+mod sheet_source;
+mod workbook_limits;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -21,6 +28,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 pub use detect::detect_delimiter;
+pub use encoding::Encoding;
 
 /// The longest JSONL line or CSV row accepted; a longer one is a row error (`line_too_long`,
 /// `row_too_long`), not unbounded memory.
@@ -29,20 +37,28 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 /// The file format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Delimited text (`,` `;` tab `|`).
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// An Excel workbook (`.xlsx`, `.xlsm`).
+    Xlsx,
+    /// An Excel 97-2003 workbook.
+    Xls,
+    /// An OpenDocument spreadsheet (LibreOffice).
+    Ods,
 }
 
 impl Format {
-    /// The format a file name suggests (`.csv`, `.tsv`, `.txt` -> CSV; `.jsonl`, `.ndjson` -> JSONL).
+    /// The format a file name suggests (`.csv`, `.tsv`, `.txt` -> CSV; `.jsonl`, `.ndjson` ->
+    /// JSONL; `.xlsx`, `.xlsm`, `.xls`, `.ods` -> those workbooks).
     pub fn from_extension(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "csv" | "tsv" | "txt" => Some(Format::Csv),
-            "jsonl" | "ndjson" => Some(Format::Jsonl),
-            _ => None,
-        }
+        path.extension()?.to_str()?.parse().ok()
+    }
+
+    /// Whether the format is a spreadsheet workbook (the formats `--sheet` applies to).
+    pub fn is_workbook(self) -> bool {
+        matches!(self, Format::Xlsx | Format::Xls | Format::Ods)
     }
 }
 
@@ -50,9 +66,14 @@ impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
-            "csv" => Ok(Format::Csv),
+            "csv" | "tsv" | "txt" => Ok(Format::Csv),
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
-            other => Err(format!("unknown format `{other}`: expected csv or jsonl")),
+            "xlsx" | "xlsm" => Ok(Format::Xlsx),
+            "xls" => Ok(Format::Xls),
+            "ods" => Ok(Format::Ods),
+            other => Err(format!(
+                "unknown format `{other}`: expected csv, jsonl, xlsx, xls or ods"
+            )),
         }
     }
 }
@@ -62,38 +83,9 @@ impl fmt::Display for Format {
         f.write_str(match self {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
-        })
-    }
-}
-
-/// The character encoding of an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
-    #[default]
-    Utf8,
-    /// Common in Spanish Excel exports ("CSV (delimitado por comas)").
-    Windows1252,
-}
-
-impl FromStr for Encoding {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().replace('_', "-").as_str() {
-            "utf-8" | "utf8" => Ok(Encoding::Utf8),
-            // WHATWG maps latin1 / iso-8859-1 labels to windows-1252 too.
-            "windows-1252" | "cp1252" | "latin1" | "iso-8859-1" => Ok(Encoding::Windows1252),
-            other => Err(format!(
-                "unknown encoding `{other}`: expected utf-8 or windows-1252"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Encoding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Encoding::Utf8 => "utf-8",
-            Encoding::Windows1252 => "windows-1252",
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+            Format::Ods => "ods",
         })
     }
 }
@@ -118,6 +110,9 @@ pub struct InputOptions {
     pub format: Option<Format>,
     pub delimiter: Option<u8>,
     pub encoding: Encoding,
+    /// The sheet of a workbook: a name, or a position counted from 1; `None` = the first
+    /// worksheet. Other formats ignore it.
+    pub sheet: Option<String>,
 }
 
 /// A problem with the file as a whole: nothing can be read from it.
@@ -136,19 +131,65 @@ pub enum InputError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot tell the format of {} from its extension: use --format csv or --format jsonl", path.display())]
+    #[error("cannot tell the format of {} from its extension: use --format csv, jsonl, xlsx, xls or ods", path.display())]
     UnknownFormat { path: PathBuf },
+    #[error("{} has no sheet `{sheet}`; its sheets are: {} (choose one with --sheet NAME or a number from 1)", path.display(), sheets.join(", "))]
+    UnknownSheet {
+        path: PathBuf,
+        sheet: String,
+        sheets: Vec<String>,
+    },
+    /// A workbook that cannot be read (broken, encrypted, past the limits).
+    #[error("cannot read the workbook {}: {message}", path.display())]
+    Workbook { path: PathBuf, message: String },
     #[error("{} is empty: a CSV export needs a header line", path.display())]
     Empty { path: PathBuf },
     #[error("{} has a bad header line: {message}", path.display())]
     Header { path: PathBuf, message: String },
 }
 
+impl InputError {
+    /// Whether the command line or the config must change (a format to name, a sheet to
+    /// choose) rather than the file.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            InputError::UnknownFormat { .. } | InputError::UnknownSheet { .. }
+        )
+    }
+}
+
+/// Checks a header's names, trimmed: none empty, none repeated. `label(i)` names the `i`th
+/// column in messages (`3` for a CSV, `C` for a sheet).
+fn check_header(
+    path: &Path,
+    names: Vec<String>,
+    label: impl Fn(usize) -> String,
+) -> Result<Vec<String>, InputError> {
+    let header_err = |message: String| InputError::Header {
+        path: path.to_owned(),
+        message,
+    };
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            return Err(header_err(format!("column {} has no name", label(i))));
+        }
+        if let Some(first) = names[..i].iter().position(|n| n == name) {
+            return Err(header_err(format!(
+                "column `{name}` appears twice (columns {} and {})",
+                label(first),
+                label(i)
+            )));
+        }
+    }
+    Ok(names)
+}
+
 /// Why one row could not be read cleanly. The row is reported and the file goes on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowProblem {
     /// A stable code: `wrong_field_count`, `invalid_encoding`, `row_too_long`, `invalid_json`,
-    /// `not_an_object`, `line_too_long`.
+    /// `not_an_object`, `line_too_long`, `cell_error`.
     pub code: &'static str,
     /// The column concerned, when there is one.
     pub column: Option<String>,
@@ -167,7 +208,7 @@ pub enum Column {
 /// The columns of an export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Header {
-    /// The CSV header names, in file order.
+    /// The header names of a CSV or a sheet, in file order.
     Csv(Vec<String>),
     /// JSONL has no header: every object names its own keys.
     Jsonl,
@@ -279,6 +320,7 @@ impl Record {
 enum FormatReader {
     Csv(csv_source::CsvSource),
     Jsonl(jsonl_source::JsonlSource),
+    Sheet(sheet_source::SheetSource),
 }
 
 /// A streaming reader over one export file.
@@ -313,8 +355,17 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<InputReader, InputErr
             Header::Jsonl,
             Values::Json(serde_json::Map::new()),
         ),
+        Format::Xlsx | Format::Xls | Format::Ods => {
+            let (src, names) =
+                sheet_source::SheetSource::open(path, format, options.sheet.as_deref())?;
+            (
+                FormatReader::Sheet(src),
+                Header::Csv(names),
+                Values::Csv(csv::StringRecord::new()),
+            )
+        }
     };
-    tracing::debug!(path = %path.display(), %format, encoding = %options.encoding, "input opened");
+    tracing::debug!(path = %path.display(), %format, encoding = %options.encoding, sheet = ?options.sheet, "input opened");
     Ok(InputReader {
         path: path.to_owned(),
         format,
@@ -361,15 +412,18 @@ impl InputReader {
         let more = match &mut self.source {
             FormatReader::Csv(src) => src.read_into(&mut self.record)?,
             FormatReader::Jsonl(src) => src.read_into(&mut self.record)?,
+            FormatReader::Sheet(src) => src.read_into(&mut self.record)?,
         };
         Ok(more.then_some(&self.record))
     }
 
-    /// About how many bytes of the file have been read so far (for estimates).
+    /// About how many bytes of the file have been read so far (for estimates); 0 for a
+    /// workbook, whose packed bytes say little of its rows.
     pub fn bytes_read(&self) -> u64 {
         match &self.source {
             FormatReader::Csv(src) => src.bytes_read(),
             FormatReader::Jsonl(src) => src.bytes_read(),
+            FormatReader::Sheet(_) => 0,
         }
     }
 
@@ -393,13 +447,33 @@ mod tests {
             Format::from_extension(Path::new("x.jsonl")),
             Some(Format::Jsonl)
         );
-        assert_eq!(Format::from_extension(Path::new("x.xlsx")), None);
+        assert_eq!(
+            Format::from_extension(Path::new("Plantilla.XLSX")),
+            Some(Format::Xlsx)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("x.xlsm")),
+            Some(Format::Xlsx)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("x.xls")),
+            Some(Format::Xls)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("x.ods")),
+            Some(Format::Ods)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("x.txt")),
+            Some(Format::Csv)
+        );
+        assert_eq!(Format::from_extension(Path::new("x.pdf")), None);
     }
 
     #[test]
     fn encodings_and_delimiters_parse() {
-        assert_eq!("UTF-8".parse::<Encoding>(), Ok(Encoding::Utf8));
-        assert_eq!("cp1252".parse::<Encoding>(), Ok(Encoding::Windows1252));
+        assert_eq!("UTF-8".parse::<Encoding>(), Ok(Encoding::UTF_8));
+        assert_eq!("cp1252".parse::<Encoding>(), Ok(Encoding::WINDOWS_1252));
         assert!("ebcdic".parse::<Encoding>().is_err());
         assert_eq!(parse_delimiter(";"), Ok(b';'));
         assert_eq!(parse_delimiter("tab"), Ok(b'\t'));

@@ -152,10 +152,11 @@ fn options(format: Format, delimiter: u8, windows: bool) -> InputOptions {
         format: Some(format),
         delimiter: Some(delimiter),
         encoding: if windows {
-            Encoding::Windows1252
+            Encoding::WINDOWS_1252
         } else {
-            Encoding::Utf8
+            Encoding::UTF_8
         },
+        sheet: None,
     }
 }
 

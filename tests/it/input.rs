@@ -286,3 +286,118 @@ usersync_test!(
     );
     }
 );
+
+/// `text` in UTF-16 LE (or BE) with its byte order mark, as Excel's "Unicode text" saves it.
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let mut bytes = if big_endian {
+        vec![0xfe, 0xff]
+    } else {
+        vec![0xff, 0xfe]
+    };
+    for unit in text.encode_utf16() {
+        let pair = if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        };
+        bytes.extend_from_slice(&pair);
+    }
+    bytes
+}
+
+usersync_test!(excel_unicode_text_is_read_without_flags, |dir| {
+    // Excel's "Unicode text" save: UTF-16 LE with a BOM, tabs, CRLF, a `.txt` name.
+    let text = "id\tname\temail\tplan\tsex\tborn\r\n\
+                E1\tJosé Núñez\tjose@example.com\tgold\tM\t01/01/1990\r\n\
+                E2\tAna\tana@example.com\tfree\tF\t02/02/1991\r\n";
+    for (name, big_endian) in [("unicode.txt", false), ("unicode_be.txt", true)] {
+        dir.write(name, utf16(text, big_endian));
+        let (code, lines, stderr) = validate_json(&dir, name, &["--rejects", "rejects.csv"]);
+        assert_eq!(code, 3, "{name}: {stderr}");
+        assert_eq!(
+            errors(&lines),
+            [err(2, "status", "unmapped_value")],
+            "{name}"
+        );
+        assert_eq!(summary(&lines), (2, 1, 1), "{name}");
+        let rejects = read_rejects(&dir);
+        assert_eq!(rejects[0][1], "name", "{name}");
+        assert_eq!(
+            rejects[1][..3],
+            ["E1", "José Núñez", "jose@example.com"],
+            "{name}"
+        );
+    }
+
+    // Excel's `sep=` line and JSONL are read through the decoder too.
+    dir.write(
+        "sep.txt",
+        utf16(&format!("sep=\t\r\n{text}").replace('\t', ";"), false),
+    );
+    let (code, lines, stderr) = validate_json(&dir, "sep.txt", &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(errors(&lines), [err(3, "status", "unmapped_value")]);
+    dir.write(
+        "unicode.jsonl",
+        utf16(
+            "{\"id\":\"E1\",\"email\":\"zoë@example.com\",\"plan\":\"free\",\"sex\":\"F\",\"born\":\"01/01/1990\"}\n",
+            false,
+        ),
+    );
+    let (code, lines, stderr) = validate_json(&dir, "unicode.jsonl", &[]);
+    assert_eq!((code, summary(&lines)), (0, (1, 1, 0)), "{stderr}");
+});
+
+usersync_test!(any_encoding_label_is_read_by_name, |dir| {
+    // ISO-8859-15 (Latin-9) has the euro sign at 0xA4, where Latin-1 has `¤`.
+    dir.write(
+        "in.csv",
+        b"id,note,email,plan,sex,born\nE1,Pago 50 \xa4 en \xa6,a@example.com,gold,M,01/01/1990\n",
+    );
+    let (code, lines, stderr) = validate_json(
+        &dir,
+        "in.csv",
+        &["--encoding", "iso-8859-15", "--rejects", "rejects.csv"],
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(errors(&lines), [err(2, "status", "unmapped_value")]);
+    assert_eq!(read_rejects(&dir)[1][1], "Pago 50 € en Š");
+    let (_, lines, _) = validate_json(&dir, "in.csv", &["--encoding", "ISO_8859-15"]);
+    assert_eq!(errors(&lines), [err(2, "status", "unmapped_value")]);
+    // Without the flag the bytes are not UTF-8: a row error, as before.
+    let (_, lines, _) = validate_json(&dir, "in.csv", &[]);
+    assert_eq!(errors(&lines), [err(2, "_row", "invalid_encoding")]);
+
+    // A Shift_JIS byte pair that means nothing is a row error naming the encoding.
+    dir.write(
+        "sjis.csv",
+        b"id,email,plan,sex,born\nE1,a@example.com,free,M,01/01/1990\nE2,\x81\x7f@example.com,free,M,01/01/1990\n",
+    );
+    let (_, lines, _) = validate_json(&dir, "sjis.csv", &["--encoding", "shift_jis"]);
+    assert_eq!(errors(&lines), [err(3, "_row", "invalid_encoding")]);
+    let message = lines[0]["errors"][0]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "column `email` holds bytes that are not valid shift_jis"
+    );
+});
+
+usersync_test!(an_unknown_encoding_label_is_one_clear_error, |dir| {
+    dir.write("in.csv", "id,email,plan,sex,born\n");
+    let (code, _, message) = validate_json(&dir, "in.csv", &["--encoding", "ebcdic"]);
+    assert_eq!(code, 2);
+    assert!(message.contains("unknown encoding `ebcdic`"), "{message}");
+    dir.write(
+        "custom.toml",
+        format!("[input]\nencoding = \"klingon\"\n{ML_CONFIG}"),
+    );
+    let out = dir
+        .usersync()
+        .args(["validate", "in.csv", "-c", "custom.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = stderr(&out);
+    assert!(stderr.contains("input.encoding"), "{stderr}");
+    assert!(stderr.contains("unknown encoding `klingon`"), "{stderr}");
+});

@@ -86,6 +86,8 @@ mod soak;
 mod signals;
 // Snapshots of what people read: every `--help`, the four report formats of one run.
 mod snapshots;
+// Spreadsheets: .xlsx/.xls/.ods read as a CSV is, sheets by name or number, hostile workbooks.
+mod spreadsheet;
 // `usersync sync` end to end: faults, SIGKILL, refused credentials, `--rate`, Ctrl-C.
 mod sync;
 // TLS: certificates are verified; a self-signed server is refused before anything is sent.
