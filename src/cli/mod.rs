@@ -150,7 +150,7 @@ pub enum Command {
     Notify(NotifyArgs),
 
     /// Print the JSON Schema of the config file, for editors: a config starting with
-    /// `#:schema usersync.schema.json` gets completion and checks in taplo-based editors.
+    /// `#:schema ./usersync.schema.json` gets completion and checks in taplo-based editors.
     ConfigSchema(ConfigSchemaArgs),
 
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.

@@ -380,7 +380,9 @@ fn credentials_may_come_from_files_and_name_file_variables() {
         creds.get("secret_key").unwrap().expose_secret(),
         "from-name-file"
     );
-    assert!(t.credential_origins().contains("the environment variable ML_SECRET_KEY"));
+    assert!(t
+        .credential_origins()
+        .contains("the environment variable ML_SECRET_KEY"));
     assert!(t.credential_origins().contains("the file "));
 
     // Written wrong: an empty path, an unknown key in the table.

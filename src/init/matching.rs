@@ -20,357 +20,60 @@ const FILLER: &[&str] = &[
 
 /// Header names of one meaning, with the field names providers give it. Each entry is folded
 /// before use; one folded name belongs to one meaning at most (a test checks it).
+#[rustfmt::skip]
 pub const CONCEPTS: &[(&str, &[&str])] = &[
-    (
-        "employee_id",
-        &[
-            "employee id",
-            "employee number",
-            "employee no",
-            "employee code",
-            "emp id",
-            "emp no",
-            "staff id",
-            "staff number",
-            "worker id",
-            "personnel number",
-            "payroll id",
-            "user id",
-            "external id",
-            "id empleado",
-            "numero empleado",
-            "num empleado",
-            "n empleado",
-            "no empleado",
-            "codigo empleado",
-            "cod empleado",
-            "matricula",
-            "legajo",
-            "id trabajador",
-            "codigo trabajador",
-            "numero personal",
-        ],
-    ),
-    (
-        "username",
-        &[
-            "user name",
-            "username",
-            "login",
-            "usuario",
-            "nombre usuario",
-            "user",
-        ],
-    ),
-    (
-        "email",
-        &[
-            "email",
-            "e mail",
-            "mail",
-            "email address",
-            "work email",
-            "business email",
-            "corporate email",
-            "correo",
-            "correo electronico",
-            "correo corporativo",
-            "correo trabajo",
-            "email corporativo",
-            "email trabajo",
-            "emails work",
-        ],
-    ),
-    (
-        "personal_email",
-        &[
-            "personal email",
-            "home email",
-            "correo personal",
-            "email personal",
-            "emails home",
-        ],
-    ),
-    (
-        "national_id",
-        &[
-            "dni",
-            "nif",
-            "nie",
-            "dni nie",
-            "nif nie",
-            "dni nif",
-            "nid",
-            "nid number",
-            "national id",
-            "national id number",
-            "id card",
-            "id number",
-            "identity number",
-            "documento",
-            "documento identidad",
-            "numero documento",
-            "document number",
-            "cedula",
-            "passport number",
-        ],
-    ),
-    (
-        "first_name",
-        &[
-            "first name",
-            "firstname",
-            "given name",
-            "name given name",
-            "forename",
-            "nombre",
-            "nombre pila",
-            "name",
-        ],
-    ),
-    (
-        "last_name",
-        &[
-            "last name",
-            "lastname",
-            "surname",
-            "surnames",
-            "family name",
-            "name family name",
-            "apellido",
-            "apellidos",
-            "primer apellido",
-        ],
-    ),
-    (
-        "full_name",
-        &[
-            "full name",
-            "display name",
-            "formatted name",
-            "name formatted",
-            "nombre completo",
-            "nombre y apellidos",
-        ],
-    ),
-    (
-        "birth_date",
-        &[
-            "birth date",
-            "birthdate",
-            "date of birth",
-            "dob",
-            "birthday",
-            "born date",
-            "born",
-            "fecha nacimiento",
-            "nacimiento",
-            "f nacimiento",
-            "fecha nac",
-        ],
-    ),
-    (
-        "hire_date",
-        &[
-            "hire date",
-            "start date",
-            "join date",
-            "joining date",
-            "join community date",
-            "fecha alta",
-            "fecha incorporacion",
-            "fecha ingreso",
-            "fecha contratacion",
-            "antiguedad",
-        ],
-    ),
-    (
-        "mobile",
-        &[
-            "mobile",
-            "mobile phone",
-            "mobile number",
-            "mobile phone number",
-            "cell",
-            "cell phone",
-            "cellphone",
-            "cell phone number",
-            "movil",
-            "telefono movil",
-            "numero movil",
-            "celular",
-            "phone numbers mobile",
-        ],
-    ),
-    (
-        "phone",
-        &[
-            "phone",
-            "phone number",
-            "telephone",
-            "telephone number",
-            "work phone",
-            "tel",
-            "telefono",
-            "telefono fijo",
-            "telefono trabajo",
-            "extension",
-            "phone numbers work",
-        ],
-    ),
+    ("employee_id", &["employee id", "employee number", "employee no", "employee code", "emp id",
+        "emp no", "staff id", "staff number", "worker id", "personnel number", "payroll id",
+        "user id", "external id", "id empleado", "numero empleado", "num empleado", "n empleado",
+        "no empleado", "codigo empleado", "cod empleado", "matricula", "legajo", "id trabajador",
+        "codigo trabajador", "numero personal"]),
+    ("username", &["user name", "username", "login", "usuario", "nombre usuario", "user"]),
+    ("email", &["email", "e mail", "mail", "email address", "work email", "business email",
+        "corporate email", "correo", "correo electronico", "correo corporativo", "correo trabajo",
+        "email corporativo", "email trabajo", "emails work"]),
+    ("personal_email", &["personal email", "home email", "correo personal", "email personal",
+        "emails home"]),
+    ("national_id", &["dni", "nif", "nie", "dni nie", "nif nie", "dni nif", "nid", "nid number",
+        "national id", "national id number", "id card", "id number", "identity number",
+        "documento", "documento identidad", "numero documento", "document number", "cedula",
+        "passport number"]),
+    ("first_name", &["first name", "firstname", "given name", "name given name", "forename",
+        "nombre", "nombre pila", "name"]),
+    ("last_name", &["last name", "lastname", "surname", "surnames", "family name",
+        "name family name", "apellido", "apellidos", "primer apellido"]),
+    ("full_name", &["full name", "display name", "formatted name", "name formatted",
+        "nombre completo", "nombre y apellidos"]),
+    ("birth_date", &["birth date", "birthdate", "date of birth", "dob", "birthday", "born date",
+        "born", "fecha nacimiento", "nacimiento", "f nacimiento", "fecha nac"]),
+    ("hire_date", &["hire date", "start date", "join date", "joining date", "join community date",
+        "fecha alta", "fecha incorporacion", "fecha ingreso", "fecha contratacion", "antiguedad"]),
+    ("mobile", &["mobile", "mobile phone", "mobile number", "mobile phone number", "cell",
+        "cell phone", "cellphone", "cell phone number", "movil", "telefono movil", "numero movil",
+        "celular", "phone numbers mobile"]),
+    ("phone", &["phone", "phone number", "telephone", "telephone number", "work phone", "tel",
+        "telefono", "telefono fijo", "telefono trabajo", "extension", "phone numbers work"]),
     ("gender", &["gender", "sex", "sexo", "genero"]),
-    (
-        "language",
-        &[
-            "language",
-            "lang",
-            "idioma",
-            "lengua",
-            "preferred language",
-            "service language code",
-            "language code",
-            "languaje",
-            "codigo idioma",
-        ],
-    ),
-    (
-        "country",
-        &["country", "country code", "pais", "codigo pais"],
-    ),
-    (
-        "address",
-        &[
-            "address",
-            "street address",
-            "street",
-            "direccion",
-            "domicilio",
-            "calle",
-            "addresses home street address",
-        ],
-    ),
-    (
-        "city",
-        &[
-            "city",
-            "town",
-            "locality",
-            "ciudad",
-            "localidad",
-            "poblacion",
-            "municipio",
-            "addresses home locality",
-        ],
-    ),
-    (
-        "postal_code",
-        &[
-            "postal code",
-            "postcode",
-            "zip",
-            "zip code",
-            "codigo postal",
-            "cp",
-            "addresses home postal code",
-        ],
-    ),
-    (
-        "province",
-        &[
-            "province",
-            "provincia",
-            "provice",
-            "state",
-            "region",
-            "addresses home region",
-        ],
-    ),
-    (
-        "department",
-        &[
-            "department",
-            "departamento",
-            "dept",
-            "area",
-            "seccion",
-            "servicio",
-        ],
-    ),
-    (
-        "job_title",
-        &[
-            "title",
-            "job title",
-            "position",
-            "job",
-            "puesto",
-            "cargo",
-            "categoria",
-        ],
-    ),
-    (
-        "organization",
-        &[
-            "organization",
-            "organisation",
-            "organizacion",
-            "org",
-            "org id",
-            "org ids",
-            "organization id",
-            "company",
-            "companies",
-            "company id",
-            "company name",
-            "empresa",
-            "id empresa",
-            "compania",
-            "sociedad",
-        ],
-    ),
-    (
-        "cost_center",
-        &[
-            "cost center",
-            "cost centre",
-            "centro coste",
-            "centro de coste",
-            "ceco",
-        ],
-    ),
-    (
-        "manager",
-        &["manager", "manager id", "responsable", "jefe", "supervisor"],
-    ),
-    (
-        "division",
-        &[
-            "division",
-            "business unit",
-            "unidad negocio",
-            "direccion general",
-        ],
-    ),
-    (
-        "password",
-        &[
-            "password",
-            "initial password",
-            "contrasena",
-            "clave",
-            "pwd",
-            "contrasena inicial",
-        ],
-    ),
-    (
-        "newsletter",
-        &[
-            "newsletter",
-            "receive newsletter",
-            "boletin",
-            "suscripcion boletin",
-        ],
-    ),
+    ("language", &["language", "lang", "idioma", "lengua", "preferred language",
+        "service language code", "language code", "languaje", "codigo idioma"]),
+    ("country", &["country", "country code", "pais", "codigo pais"]),
+    ("address", &["address", "street address", "street", "direccion", "domicilio", "calle",
+        "addresses home street address"]),
+    ("city", &["city", "town", "locality", "ciudad", "localidad", "poblacion", "municipio",
+        "addresses home locality"]),
+    ("postal_code", &["postal code", "postcode", "zip", "zip code", "codigo postal", "cp",
+        "addresses home postal code"]),
+    ("province", &["province", "provincia", "provice", "state", "region", "addresses home region"]),
+    ("department", &["department", "departamento", "dept", "area", "seccion", "servicio"]),
+    ("job_title", &["title", "job title", "position", "job", "puesto", "cargo", "categoria"]),
+    ("organization", &["organization", "organisation", "organizacion", "org", "org id", "org ids",
+        "organization id", "company", "companies", "company id", "company name", "empresa",
+        "id empresa", "compania", "sociedad"]),
+    ("cost_center", &["cost center", "cost centre", "centro coste", "centro de coste", "ceco"]),
+    ("manager", &["manager", "manager id", "responsable", "jefe", "supervisor"]),
+    ("division", &["division", "business unit", "unidad negocio", "direccion general"]),
+    ("password", &["password", "initial password", "contrasena", "clave", "pwd",
+        "contrasena inicial"]),
+    ("newsletter", &["newsletter", "receive newsletter", "boletin", "suscripcion boletin"]),
 ];
 
 /// The words of a name: accents and case folded, split at separators and camelCase, filler words
@@ -443,13 +146,13 @@ pub fn concept(folded: &str) -> Option<&'static str> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fit {
     /// The same name, folded (`Email` for `email`).
-    SameName,
+    Name,
     /// The same name after the provider's own name (`gnoss_user_id` for GNOSS `user_id`).
-    SameNameForProvider,
+    ProviderName,
     /// A header of the same meaning, after the provider's name (`faveo_org_ids`).
-    SameMeaningForProvider,
+    ProviderMeaning,
     /// A header of the same meaning (`DNI` for `nid_number`).
-    SameMeaning,
+    Meaning,
 }
 
 /// A column's folded name, and the same without a leading provider name.
@@ -488,17 +191,17 @@ impl ColumnName {
         let field_concept = concept(&field);
         let same_meaning = |name: &str| field_concept.is_some() && concept(name) == field_concept;
         if self.folded == field {
-            return Some(Fit::SameName);
+            return Some(Fit::Name);
         }
         if let Some(name) = &self.for_provider {
             if *name == field {
-                return Some(Fit::SameNameForProvider);
+                return Some(Fit::ProviderName);
             }
             if same_meaning(name) {
-                return Some(Fit::SameMeaningForProvider);
+                return Some(Fit::ProviderMeaning);
             }
         }
-        same_meaning(&self.folded).then_some(Fit::SameMeaning)
+        same_meaning(&self.folded).then_some(Fit::Meaning)
     }
 }
 
@@ -533,25 +236,25 @@ mod tests {
         };
         assert_eq!(
             fits("DNI", "meetinglawyers", "nid_number"),
-            Some(Fit::SameMeaning)
+            Some(Fit::Meaning)
         );
-        assert_eq!(fits("NIF", "gnoss", "id_card"), Some(Fit::SameMeaning));
-        assert_eq!(fits("Correo", "faveo", "email"), Some(Fit::SameMeaning));
+        assert_eq!(fits("NIF", "gnoss", "id_card"), Some(Fit::Meaning));
+        assert_eq!(fits("Correo", "faveo", "email"), Some(Fit::Meaning));
         assert_eq!(
             fits("Teléfono", "faveo", "phone_number"),
-            Some(Fit::SameMeaning)
+            Some(Fit::Meaning)
         );
         assert_eq!(
             fits("Móvil", "abitmedia", "cellPhoneNumber"),
-            Some(Fit::SameMeaning)
+            Some(Fit::Meaning)
         );
         assert_eq!(
             fits("Apellidos", "scim", "name.familyName"),
-            Some(Fit::SameMeaning)
+            Some(Fit::Meaning)
         );
         assert_eq!(
             fits("Employee ID", "scim", "externalId"),
-            Some(Fit::SameMeaning)
+            Some(Fit::Meaning)
         );
         assert_eq!(
             fits(
@@ -559,23 +262,20 @@ mod tests {
                 "scim",
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
             ),
-            Some(Fit::SameMeaning)
+            Some(Fit::Meaning)
         );
         assert_eq!(
             fits("Fecha de nacimiento", "meetinglawyers", "birthdate"),
-            Some(Fit::SameMeaning)
+            Some(Fit::Meaning)
         );
-        assert_eq!(
-            fits("first_name", "faveo", "first_name"),
-            Some(Fit::SameName)
-        );
+        assert_eq!(fits("first_name", "faveo", "first_name"), Some(Fit::Name));
         assert_eq!(
             fits("gnoss_user_id", "gnoss", "user_id"),
-            Some(Fit::SameNameForProvider)
+            Some(Fit::ProviderName)
         );
         assert_eq!(
             fits("faveo_org_ids", "faveo", "organization"),
-            Some(Fit::SameMeaningForProvider)
+            Some(Fit::ProviderMeaning)
         );
         assert_eq!(fits("Apellidos", "meetinglawyers", "first_name"), None);
         assert_eq!(fits("plan", "meetinglawyers", "status"), None);

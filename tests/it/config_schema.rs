@@ -57,17 +57,38 @@ fn the_sample_config_loads_and_is_valid_against_the_schema_and_mistakes_are_not(
     // What the loader refuses, the schema flags: an unknown key, a provider's unknown field, a
     // credential of another provider, a bad value.
     for (mistake, at) in [
-        (text.replace("rate_limit = 50", "rate_limt = 50"), "/targets/lawyers"),
-        (text.replace("user_id = \"employee_id\"", "userid = \"employee_id\""), "/targets/lawyers/fields"),
-        (text.replace("{ token = \"APPS_SCIM_TOKEN\" }", "{ api_key = \"APPS_SCIM_TOKEN\" }"), "/targets/apps/credentials"),
-        (text.replace("concurrency = \"auto\"", "concurrency = \"fast\""), "/targets/helpdesk/concurrency"),
-        (text.replace("encoding = \"utf-8\"", "encoding = 8"), "/input/encoding"),
+        (
+            text.replace("rate_limit = 50", "rate_limt = 50"),
+            "/targets/lawyers",
+        ),
+        (
+            text.replace("user_id = \"employee_id\"", "userid = \"employee_id\""),
+            "/targets/lawyers/fields",
+        ),
+        (
+            text.replace(
+                "{ token = \"APPS_SCIM_TOKEN\" }",
+                "{ api_key = \"APPS_SCIM_TOKEN\" }",
+            ),
+            "/targets/apps/credentials",
+        ),
+        (
+            text.replace("concurrency = \"auto\"", "concurrency = \"fast\""),
+            "/targets/helpdesk/concurrency",
+        ),
+        (
+            text.replace("encoding = \"utf-8\"", "encoding = 8"),
+            "/input/encoding",
+        ),
     ] {
         assert_ne!(mistake, text, "the mistake is made");
         let found = errors(&validator, &mistake);
         assert!(found.iter().any(|e| e.starts_with(at)), "{at}: {found:?}");
         let config = Path::new("/tmp/usersync.toml");
-        assert!(usersync::config::from_str(&mistake, config).is_err(), "{at}: the loader too");
+        assert!(
+            usersync::config::from_str(&mistake, config).is_err(),
+            "{at}: the loader too"
+        );
     }
     // A credential from a file is valid to both.
     let from_file = text.replace(

@@ -39,7 +39,10 @@ fn every_provider_gets_a_config_that_validates_the_sample_export_as_the_sample_c
                 .unwrap();
             assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
             let text = std::fs::read_to_string(&file).unwrap();
-            assert!(text.starts_with("#:schema ./usersync.schema.json\n"), "{text}");
+            assert!(
+                text.starts_with("#:schema ./usersync.schema.json\n"),
+                "{text}"
+            );
             assert!(dir.path().join("usersync.schema.json").is_file());
 
             let ours = validate(dir.path(), &file, &export, None);
@@ -62,7 +65,11 @@ fn every_provider_gets_a_config_that_validates_the_sample_export_as_the_sample_c
                 matches!(ours.status.code(), Some(0 | 3)),
                 "not a usage error"
             );
-            assert!(stdout(&ours).contains("rows read:      300"), "{}", stdout(&ours));
+            assert!(
+                stdout(&ours).contains("rows read:      300"),
+                "{}",
+                stdout(&ours)
+            );
             assert_eq!(stderr(&ours), "", "{name}");
         }
     }
@@ -93,11 +100,16 @@ fn matched_fields_are_active_the_rest_commented_and_unused_columns_said() {
         assert!(text.contains(line), "{line:?} in:\n{text}");
     }
     // Why the mock, and the real URL's shape, are said where base_url is.
-    assert!(text.contains("never reach the real meetinglawyers by accident"), "{text}");
+    assert!(
+        text.contains("never reach the real meetinglawyers by accident"),
+        "{text}"
+    );
     assert!(text.contains("https://api.meetinglawyers.com"), "{text}");
     let notes = stderr(&out);
     assert!(
-        notes.contains("required fields no column fills (every row is rejected until they are mapped): status"),
+        notes.contains(
+            "required fields no column fills (every row is rejected until they are mapped): status"
+        ),
         "{notes}"
     );
     assert!(
@@ -113,7 +125,11 @@ fn an_existing_file_is_kept_unless_forced_and_dash_writes_to_stdout() {
     std::fs::write(dir.path().join("usersync.toml"), "# mine\n").unwrap();
     let out = init(dir.path(), &["--provider", "gnoss"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("usersync.toml already exists"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("usersync.toml already exists"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("usersync.toml")).unwrap(),
         "# mine\n"
@@ -128,7 +144,11 @@ fn an_existing_file_is_kept_unless_forced_and_dash_writes_to_stdout() {
     let out = init(dir.path(), &["--provider", "scim", "-o", "-"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("provider = \"scim\""));
-    assert!(stdout(&out).contains("userName = \"userName\""), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("userName = \"userName\""),
+        "{}",
+        stdout(&out)
+    );
     assert!(!dir.path().join("-").exists());
 
     let out = init(dir.path(), &["--provider", "nosuch", "-o", "-"]);

@@ -32,7 +32,13 @@ fn good() -> Credentials {
 /// `sync` of `export.csv` to `mock`, with `env` (and no credential variable from the test's own
 /// environment).
 fn sync(dir: &Path, mock: &TestMock, env: &[(&str, String)]) -> Output {
-    let port = mock.url().trim_end_matches('/').rsplit(':').next().unwrap().to_owned();
+    let port = mock
+        .url()
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
     let ledger = format!("ledger-{port}.db");
     usersync(dir)
         .args(["sync", "export.csv", "-c", "usersync.toml", "-t", "t"])
@@ -129,7 +135,10 @@ fn an_unusable_secret_file_is_one_error_naming_the_key_and_the_path_never_the_co
     let cases: [(Option<Vec<u8>>, &str); 3] = [
         (None, "cannot be read"),
         (Some(b" \n\t\n".to_vec()), "is empty"),
-        (Some([MARKER.as_bytes(), b"\xff\xfe"].concat()), "is not UTF-8 text"),
+        (
+            Some([MARKER.as_bytes(), b"\xff\xfe"].concat()),
+            "is not UTF-8 text",
+        ),
     ];
     for (content, why) in cases {
         if let Some(content) = &content {
@@ -147,7 +156,11 @@ fn an_unusable_secret_file_is_one_error_naming_the_key_and_the_path_never_the_co
         );
         assert_no_marker(&outputs_and_files(&out, dir.path()));
     }
-    assert_eq!(mock.stats().requests, 0, "nothing is sent without the credentials");
+    assert_eq!(
+        mock.stats().requests,
+        0,
+        "nothing is sent without the credentials"
+    );
 
     // `NAME_FILE` naming an empty file: the key, the variables and the path.
     write(&secrets, "api_key", format!("{MARKER}-api"));

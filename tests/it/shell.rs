@@ -53,7 +53,10 @@ fn the_man_page_is_roff_naming_every_subcommand() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = stdout(&out);
     assert!(page.starts_with(".TH"), "{}", &page[..page.len().min(200)]);
-    assert!(page.contains(".SH NAME") || page.contains(".SH \"NAME\""), "{page}");
+    assert!(
+        page.contains(".SH NAME") || page.contains(".SH \"NAME\""),
+        "{page}"
+    );
     for command in subcommands() {
         // roff escapes the hyphens of names (`mock\-server`).
         let escaped = command.replace('-', "\\-");
