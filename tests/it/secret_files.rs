@@ -197,3 +197,45 @@ fn an_unusable_secret_file_is_one_error_naming_the_key_and_the_path_never_the_co
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_webhook_url_may_come_from_the_file_its_variable_names() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "usersync.toml",
+        format!("{}\n[notify]\nurl_env = \"HOOK\"\n", ml_config("")),
+    );
+    // Nothing listens on port 1: read from the file, the URL is tried (exit 1), never shown
+    // beyond its origin.
+    let url_file = write(
+        dir.path(),
+        "hook",
+        format!("http://127.0.0.1:1/hooks/{MARKER}\n"),
+    );
+    let notify = |env: &[(&str, String)]| {
+        usersync(dir.path())
+            .args(["notify", "--test", "-c", "usersync.toml"])
+            .env_remove("HOOK")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap()
+    };
+    let out = notify(&[("HOOK_FILE", url_file.display().to_string())]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("http://127.0.0.1:1"), "{said}");
+    assert!(!said.contains(MARKER), "{said}");
+
+    let empty = write(dir.path(), "empty", "");
+    let out = notify(&[("HOOK_FILE", empty.display().to_string())]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "`notify.url_env`: `HOOK` is not set and `HOOK_FILE` names {}, which is empty",
+            empty.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+}
