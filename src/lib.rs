@@ -6,13 +6,15 @@
 //! fields) -> `validate` (the provider's field rules) -> `plan` (diff against the ledger's
 //! snapshot) -> `dispatch` (rate-limited, retried HTTP through a `provider` adapter) -> `ledger`
 //! (every row's outcome in SQLite) -> `report`; once a run is recorded, `signals` writes the
-//! metrics file and posts the webhook notification.
+//! metrics file and posts the webhook notification. Beside the flow, `init` writes a first
+//! config for a provider from the registry (and an export's header).
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod dispatch;
 pub mod exit;
+pub mod init;
 pub mod input;
 pub mod ledger;
 pub mod mapping;

@@ -6,8 +6,10 @@
 //! [`LedgerArgs`] (where the ledger is).
 
 mod mock_server;
+mod setup;
 
 pub use mock_server::{CredentialArg, MockServerArgs};
+pub use setup::{CompletionsArgs, ConfigSchemaArgs, InitArgs};
 
 use std::path::PathBuf;
 
@@ -64,6 +66,14 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a first config for a provider: every field it takes, each with its rule; with
+    /// --from, the fields the export's columns fill are mapped.
+    ///
+    /// The config targets the built-in mock (`base_url = "mock"`) until its real URL is set, and
+    /// names placeholder environment variables for the credentials. `usersync validate -c FILE
+    /// EXPORT` then checks it against the export as it is.
+    Init(InitArgs),
+
     /// Check an export against a target's mapping and field rules, without sending anything.
     ///
     /// Exit status: 0 all rows valid, 3 some rows rejected, 2 usage or config error,
@@ -138,6 +148,19 @@ pub enum Command {
     /// Exit status: 0 the webhook answered 2xx, 1 it did not (the message says what it
     /// answered), 2 usage or config error (e.g. no [notify] table).
     Notify(NotifyArgs),
+
+    /// Print the JSON Schema of the config file, for editors: a config starting with
+    /// `#:schema ./usersync.schema.json` gets completion and checks in taplo-based editors.
+    ConfigSchema(ConfigSchemaArgs),
+
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    ///
+    /// E.g. `usersync completions bash > /etc/bash_completion.d/usersync`, or for zsh a file
+    /// named `_usersync` in a folder of `$fpath`.
+    Completions(CompletionsArgs),
+
+    /// Print usersync's manual page (roff), e.g. `usersync man > /usr/local/share/man/man1/usersync.1`.
+    Man,
 
     /// Write the report of a run from the ledger: a Markdown summary (md), a JSON document for
     /// scripts (json), the rows to fix as a spreadsheet-safe CSV (csv), or a self-contained page

@@ -5,7 +5,11 @@
 //! config problems, 1 for everything else), so every command classifies errors the same way.
 
 pub mod apply;
+pub mod completions;
+pub mod config_schema;
 pub mod held;
+pub mod init;
+pub mod man;
 pub mod mock_server;
 pub mod notify;
 pub mod plan;
@@ -33,6 +37,10 @@ pub struct UsageError(pub String);
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::ConfigSchema(args) => config_schema::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man => man::run(),
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Sync(args) => sync::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),

@@ -168,14 +168,14 @@ pub(super) fn execute(
     }
 }
 
-/// What to fix when the provider refuses the credentials: the target and the environment
-/// variables its `credentials` table names (never their values).
+/// What to fix when the provider refuses the credentials: the target and where its
+/// `credentials` table takes them from (never their values).
 fn credentials_refused(target: &Target, config: &std::path::Path) -> String {
-    let vars: Vec<&str> = target.credentials.values().map(String::as_str).collect();
-    let what = if vars.is_empty() {
+    let origins = target.credential_origins();
+    let what = if origins.is_empty() {
         "the target has no credentials table".to_owned()
     } else {
-        format!("check the environment variables {}", vars.join(", "))
+        format!("check {origins}")
     };
     format!(
         "target {} ({}) refused the credentials; {what} ({} in {})",

@@ -2,11 +2,11 @@
 //! type, each failure naming its key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::field::check_field;
-use super::raw::{RawConfig, RawTarget};
+use super::raw::{RawConfig, RawCredential, RawTarget};
 use super::{BaseUrl, Concurrency, Config, ConfigError, InputSettings, Retention, Target};
 use super::{Mode, Policy, UpdateRules};
 use crate::provider::{self, Provider};
@@ -35,7 +35,7 @@ pub(super) fn check(path: &Path, raw: RawConfig) -> Result<Config, ConfigError> 
             "the config defines no target: add a [targets.NAME] table",
         ));
     }
-    let dir = path.parent().unwrap_or(Path::new(""));
+    let dir = dir_of(path);
     let ledger = dir.join(raw.ledger.as_deref().unwrap_or(DEFAULT_LEDGER));
     let metrics_file = raw.metrics_file.map(|file| dir.join(file));
     let notify = raw
@@ -99,6 +99,7 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
     if !(base_url == BaseUrl::Mock && raw.credentials.is_empty()) {
         check_credentials(provider, &raw.credentials).map_err(|(k, m)| err(&k, m))?;
     }
+    let (credentials, credential_files) = credential_sources(dir_of(path), raw.credentials);
     for (key, value) in [
         ("rate_limit", raw.rate_limit),
         ("burst", raw.burst),
@@ -259,7 +260,8 @@ fn check_target(path: &Path, name: &str, raw: RawTarget) -> Result<Target, Confi
         config_path: path.to_owned(),
         provider,
         base_url,
-        credentials: raw.credentials,
+        credentials,
+        credential_files,
         rate_limit: raw.rate_limit,
         burst: raw.burst,
         concurrency,
@@ -320,18 +322,50 @@ fn without_userinfo(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The folder of the config file, against which its relative paths resolve.
+fn dir_of(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new(""))
+}
+
+/// The credentials split by where their values come from: environment variable names, and
+/// files (resolved against `dir`, the config file's folder, as the ledger is).
+fn credential_sources(
+    dir: &Path,
+    creds: BTreeMap<String, RawCredential>,
+) -> (BTreeMap<String, String>, BTreeMap<String, PathBuf>) {
+    let mut vars = BTreeMap::new();
+    let mut files = BTreeMap::new();
+    for (name, source) in creds {
+        match source {
+            RawCredential::Env(var) => {
+                vars.insert(name, var);
+            }
+            RawCredential::File(file) => {
+                files.insert(name, dir.join(file));
+            }
+        }
+    }
+    (vars, files)
+}
+
 /// The credential names must be exactly one of the provider's accepted sets (extra names are
 /// a typo). Errors are `(key under the target, message)`.
 fn check_credentials(
     provider: &dyn Provider,
-    creds: &BTreeMap<String, String>,
+    creds: &BTreeMap<String, RawCredential>,
 ) -> Result<(), (String, String)> {
-    for (name, var) in creds {
-        if var.trim().is_empty() {
-            return Err((
-                format!("credentials.{name}"),
-                "give the name of the environment variable that holds this credential".into(),
-            ));
+    for (name, source) in creds {
+        let (given, what) = match source {
+            RawCredential::Env(var) => (
+                var,
+                "give the name of the environment variable that holds this credential",
+            ),
+            RawCredential::File(file) => {
+                (file, "give the path of the file that holds this credential")
+            }
+        };
+        if given.trim().is_empty() {
+            return Err((format!("credentials.{name}"), what.into()));
         }
     }
     let sets = provider.credential_sets();

@@ -27,10 +27,12 @@ pub enum Transform {
 
 /// How a field emptied in the export is cleared at the provider (`clear`): by sending JSON
 /// `null`, or an empty value (`""`, or `[]` for a list field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Clear {
+    /// JSON `null`.
     Null,
+    /// `""`, or `[]` for a list field.
     Empty,
 }
 

@@ -6,8 +6,10 @@
 //! its accepted sets, numbers are positive, date formats work) and resolves paths. Nothing
 //! downstream re-reads the file. Every error names the file and the key (see [`ConfigError`]).
 //!
-//! Credentials are only *named* in the file (environment variables); they are read by
-//! [`Target::credentials_from_env`], which only commands that send call.
+//! Credentials are only *named* in the file (environment variables, or files holding them); they
+//! are read by [`Target::credentials_from_env`], which only commands that send call
+//! (`secret_file.rs` reads the files). `schema.rs` describes the file as a JSON Schema for
+//! editors.
 
 mod check;
 mod error;
@@ -15,6 +17,8 @@ mod field;
 mod notify;
 mod policy;
 mod raw;
+mod schema;
+mod secret_file;
 mod update_rules;
 
 use std::collections::BTreeMap;
@@ -30,6 +34,8 @@ pub use error::ConfigError;
 pub use field::{check_date_format, Clear, FieldSpec, Source, Transform};
 pub use notify::{webhook_origin, Notify, NotifyEvent, WebhookUrl, DEFAULT_NOTIFY_TIMEOUT_SECS};
 pub use policy::{Mode, Policy};
+pub use schema::{json_schema, json_schema_text};
+pub use secret_file::{read_secret_file, FILE_SUFFIX, MAX_SECRET_FILE_BYTES};
 pub use update_rules::UpdateRules;
 
 use crate::input::{Encoding, Format, InputOptions};
@@ -159,8 +165,12 @@ pub struct Target {
     pub config_path: PathBuf,
     pub provider: &'static dyn Provider,
     pub base_url: BaseUrl,
-    /// Credential name (`api_key`) -> environment variable name (`ML_API_KEY`).
+    /// Credential name (`api_key`) -> environment variable name (`ML_API_KEY`); when the
+    /// variable is unset, `ML_API_KEY_FILE` may name a file holding the value.
     pub credentials: BTreeMap<String, String>,
+    /// Credential name -> the file holding it (`api_key = { file = "..." }`), resolved against
+    /// the config file's folder.
+    pub credential_files: BTreeMap<String, PathBuf>,
     /// Requests per second; `None` = no static limit.
     pub rate_limit: Option<u32>,
     /// Requests allowed at once above the rate; `None` = the rate limiter's default.
@@ -208,6 +218,7 @@ impl fmt::Debug for Target {
             .field("provider", &self.provider.name())
             .field("base_url", &self.base_url)
             .field("credentials", &self.credentials)
+            .field("credential_files", &self.credential_files)
             .field("key", &self.key)
             .field("fields", &self.fields)
             .finish_non_exhaustive()
@@ -339,8 +350,10 @@ impl Target {
         self.fields.iter().find(|f| f.field == field)
     }
 
-    /// Reads the credentials from the environment variables the config names. A missing or
-    /// empty variable is an error naming the variable and the key; values never appear in errors.
+    /// Reads the credentials, each once: from the environment variable the config names (or,
+    /// when it is unset or empty, from the file its `_FILE` twin names), or from the file the
+    /// config names. A missing variable, or an unreadable or empty file, is an error naming the
+    /// key (and the variable or the file); values never appear in errors.
     pub fn credentials_from_env(&self) -> Result<Credentials, ConfigError> {
         self.credentials_with(|var| std::env::var(var).ok())
     }
@@ -351,21 +364,111 @@ impl Target {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Credentials, ConfigError> {
         let mut creds = Credentials::new();
+        let error = |name: &str, message: String| {
+            ConfigError::invalid(
+                &self.config_path,
+                self.key_path(&format!("credentials.{name}")),
+                message,
+            )
+        };
         for (name, var) in &self.credentials {
-            match lookup(var) {
-                Some(value) if !value.is_empty() => creds.insert(name.clone(), value),
-                _ => {
-                    return Err(ConfigError::invalid(
-                        &self.config_path,
-                        self.key_path(&format!("credentials.{name}")),
-                        format!(
-                            "the environment variable `{var}` is not set (or is empty or not valid Unicode)"
-                        ),
-                    ))
+            if let Some(value) = lookup(var).filter(|v| !v.is_empty()) {
+                creds.insert(name.clone(), value);
+                continue;
+            }
+            let file_var = format!("{var}{FILE_SUFFIX}");
+            let Some(file) = lookup(&file_var).filter(|v| !v.is_empty()) else {
+                return Err(error(
+                    name,
+                    format!(
+                        "the environment variable `{var}` is not set (or is empty or not valid \
+                         Unicode), nor is `{file_var}` naming a file that holds it"
+                    ),
+                ));
+            };
+            let value = read_secret_file(Path::new(&file)).map_err(|why| {
+                error(
+                    name,
+                    format!("`{var}` is not set and `{file_var}` names {file}, which {why}"),
+                )
+            })?;
+            creds.insert(name.clone(), value);
+        }
+        for (name, file) in &self.credential_files {
+            let value = read_secret_file(file)
+                .map_err(|why| error(name, format!("the file {} {why}", file.display())))?;
+            creds.insert(name.clone(), value);
+        }
+        Ok(creds)
+    }
+
+    /// The credentials for a rehearsal against the built-in mock: each one the config names
+    /// from wherever it names it (the variable, its `_FILE` twin, the file) when it is given
+    /// there, else `fallback`'s (the mock's demo value), for every name `fallback` has. A
+    /// file named but unreadable is still an error: the rehearsal must fail as the real run
+    /// would.
+    pub fn credentials_or(&self, fallback: &Credentials) -> Result<Credentials, ConfigError> {
+        use secrecy::ExposeSecret;
+        let error = |name: &str, message: String| {
+            ConfigError::invalid(
+                &self.config_path,
+                self.key_path(&format!("credentials.{name}")),
+                message,
+            )
+        };
+        let from_file = |name: &str, file: &Path| {
+            read_secret_file(file)
+                .map_err(|why| error(name, format!("the file {} {why}", file.display())))
+        };
+        let mut out = Credentials::new();
+        for name in fallback.names() {
+            let given = if let Some(var) = self.credentials.get(name) {
+                let set = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+                match (set(var), set(&format!("{var}{FILE_SUFFIX}"))) {
+                    (Some(value), _) => Some(value),
+                    (None, Some(file)) => Some(from_file(name, Path::new(&file))?),
+                    (None, None) => None,
+                }
+            } else if let Some(file) = self.credential_files.get(name) {
+                Some(from_file(name, file)?)
+            } else {
+                None
+            };
+            match given {
+                Some(value) => out.insert(name, value),
+                None => {
+                    if let Some(secret) = fallback.get(name) {
+                        out.insert(name, secret.expose_secret().to_owned());
+                    }
                 }
             }
         }
-        Ok(creds)
+        Ok(out)
+    }
+
+    /// Where the credentials come from, for messages: "the environment variables A, B" and
+    /// "the files X" (never a value); empty without credentials.
+    pub fn credential_origins(&self) -> String {
+        let list = |what: &str, items: Vec<String>| match items.len() {
+            0 => None,
+            1 => Some(format!("the {what} {}", items[0])),
+            _ => Some(format!("the {what}s {}", items.join(", "))),
+        };
+        let vars = list(
+            "environment variable",
+            self.credentials.values().cloned().collect(),
+        );
+        let files = list(
+            "file",
+            self.credential_files
+                .values()
+                .map(|f| f.display().to_string())
+                .collect(),
+        );
+        vars.into_iter()
+            .chain(files)
+            .collect::<Vec<_>>()
+            .join(" and ")
     }
 }
 

@@ -62,7 +62,8 @@ impl fmt::Display for NotifyEvent {
 pub enum WebhookUrl {
     /// `url = "https://..."`, checked when the config loads.
     Fixed(url::Url),
-    /// `url_env = "VAR"`: read when a notification is sent.
+    /// `url_env = "VAR"`: read when a notification is sent (from the file `VAR_FILE` names
+    /// when `VAR` is unset).
     Env(String),
 }
 
@@ -79,20 +80,34 @@ pub struct Notify {
 }
 
 impl Notify {
-    /// The webhook's URL, reading the environment variable `url_env` names. The error names
-    /// the key to fix, never the value.
+    /// The webhook's URL, reading the environment variable `url_env` names (or, when it is
+    /// unset, the file its `_FILE` twin names). The error names the key to fix, never the value.
     pub fn url(&self) -> Result<url::Url, ConfigError> {
         match &self.url {
             WebhookUrl::Fixed(url) => Ok(url.clone()),
             WebhookUrl::Env(var) => {
-                let value = std::env::var(var).ok().filter(|v| !v.is_empty());
-                let value = value.ok_or_else(|| {
-                    ConfigError::invalid(
-                        &self.config_path,
-                        "notify.url_env",
-                        format!("the environment variable `{var}` is not set (or is empty)"),
-                    )
-                })?;
+                let error =
+                    |message| ConfigError::invalid(&self.config_path, "notify.url_env", message);
+                let file_var = format!("{var}{}", super::FILE_SUFFIX);
+                let value = match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                    Some(value) => value,
+                    None => {
+                        let file = std::env::var(&file_var)
+                            .ok()
+                            .filter(|v| !v.is_empty())
+                            .ok_or_else(|| {
+                                error(format!(
+                                    "the environment variable `{var}` is not set (or is empty), \
+                                     nor is `{file_var}` naming a file that holds it"
+                                ))
+                            })?;
+                        super::read_secret_file(Path::new(&file)).map_err(|why| {
+                            error(format!(
+                                "`{var}` is not set and `{file_var}` names {file}, which {why}"
+                            ))
+                        })?
+                    }
+                };
                 parse_webhook(&value).map_err(|message| {
                     ConfigError::invalid(
                         &self.config_path,

@@ -384,3 +384,43 @@ fn the_input_sheet_is_a_name_or_a_position_from_one() {
     assert_eq!(key.as_deref(), Some("input.encoding"), "{msg}");
     assert!(msg.contains("unknown encoding `klingon`"), "{msg}");
 }
+
+#[test]
+fn credentials_may_come_from_files_and_name_file_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("api_key"), "from-file\n").unwrap();
+    std::fs::write(dir.path().join("secret_key"), "from-name-file").unwrap();
+    let text = EXAMPLE.replace(
+        "api_key = \"ML_API_KEY\"",
+        "api_key = { file = \"api_key\" }",
+    );
+    let config = from_str(&text, &dir.path().join("usersync.toml")).unwrap();
+    let t = config.target(None).unwrap();
+    // Relative to the config file's folder.
+    assert_eq!(t.credential_files["api_key"], dir.path().join("api_key"));
+    let secret_file = dir.path().join("secret_key").display().to_string();
+    let creds = t
+        .credentials_with(|v| (v == "ML_SECRET_KEY_FILE").then(|| secret_file.clone()))
+        .unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(creds.get("api_key").unwrap().expose_secret(), "from-file");
+    assert_eq!(
+        creds.get("secret_key").unwrap().expose_secret(),
+        "from-name-file"
+    );
+    assert!(t
+        .credential_origins()
+        .contains("the environment variable ML_SECRET_KEY"));
+    assert!(t.credential_origins().contains("the file "));
+
+    // Written wrong: an empty path, an unknown key in the table.
+    let (key, msg) = error(&EXAMPLE.replace("\"ML_API_KEY\"", "{ file = \" \" }"));
+    assert_eq!(key.as_deref(), Some("targets.lawyers.credentials.api_key"));
+    assert!(msg.contains("the path of the file"), "{msg}");
+    let (key, msg) = error(&EXAMPLE.replace("\"ML_API_KEY\"", "{ path = \"x\" }"));
+    assert_eq!(
+        key.as_deref(),
+        Some("targets.lawyers.credentials.api_key.path"),
+        "{msg}"
+    );
+}

@@ -1,9 +1,10 @@
 //! Where a run sends its requests: the target's real API, or the built-in mock started
 //! in-process for `base_url = "mock"`, with the credentials and the authenticated session.
 //!
-//! For the mock, every credential comes from the target's environment variable when it is set
-//! and from the mock's documented demo value otherwise, so the README's first command needs no
-//! setup, while an operator rehearsing a config with real variable names still can.
+//! For the mock, every credential comes from where the config names it (its environment
+//! variable, that variable's `_FILE` twin, or a file) when it is given there, and from the
+//! mock's documented demo value otherwise, so the README's first command needs no setup, while
+//! an operator rehearsing a config with real secrets still can.
 //!
 //! The in-process mock lives only as long as one run, but a real provider remembers its users:
 //! so the mock's users are saved beside the ledger when a run ends
@@ -16,11 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use secrecy::ExposeSecret;
 
 use crate::config::{BaseUrl, ConfigError, Target};
 use crate::mock::{self, MockHandle, MockOptions, StoredUser};
-use crate::provider::{Credentials, Session, TargetContext};
+use crate::provider::{Session, TargetContext};
 
 /// An open connection to one target for one run.
 pub struct Connection {
@@ -48,7 +48,8 @@ impl Connection {
                 (url.clone(), target.credentials_from_env()?, None)
             }
             BaseUrl::Mock => {
-                let credentials = mock_credentials(target);
+                let credentials =
+                    target.credentials_or(&mock::demo_credentials(target.provider.name()))?;
                 let handle = mock::start(
                     target.provider,
                     MockOptions {
@@ -141,29 +142,6 @@ pub fn mock_store_path(ledger: &Path, target: &str) -> PathBuf {
     let mut name = ledger.as_os_str().to_owned();
     name.push(format!(".mock-{safe}.json"));
     PathBuf::from(name)
-}
-
-/// The credentials for the in-process mock: each named variable's value when set, the demo
-/// value otherwise (also for names the target does not list, so a set is always complete).
-fn mock_credentials(target: &Target) -> Credentials {
-    let demo = mock::demo_credentials(target.provider.name());
-    let mut out = Credentials::new();
-    for name in demo.names() {
-        let from_env = target
-            .credentials
-            .get(name)
-            .and_then(|var| std::env::var(var).ok())
-            .filter(|v| !v.is_empty());
-        match from_env {
-            Some(value) => out.insert(name, value),
-            None => {
-                if let Some(secret) = demo.get(name) {
-                    out.insert(name, secret.expose_secret().to_owned());
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Whether requests to `url` leave this machine without TLS (plain `http://` to a host that is

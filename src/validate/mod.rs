@@ -8,11 +8,13 @@
 //! The individual rules live in one file each (`email.rs`, `nid.rs`, `iso.rs`, `date.rs`,
 //! `phone.rs`, `guid.rs`, `password.rs`, and `shape.rs` for nested JSON used by cross-field
 //! rules); `coerce.rs` turns CSV strings into the JSON types a provider expects, and `check.rs`
-//! runs a schema over a payload (finding each field's definition through `index.rs`).
+//! runs a schema over a payload (finding each field's definition through `index.rs`);
+//! `describe.rs` says a field's rule in words, for configs written by `usersync init`.
 
 mod check;
 pub mod coerce;
 pub mod date;
+pub mod describe;
 pub mod email;
 pub mod guid;
 mod index;

@@ -14,6 +14,8 @@ mod architecture;
 mod cli_validate;
 // Config and mapping mistakes: one clear message naming the key to fix.
 mod config_errors;
+// The config's JSON Schema: current, and the sample and `init`'s configs valid against it.
+mod config_schema;
 // Every provider of the registry, through its sample target, lives the same nights.
 mod conformance;
 // Syncs killed with SIGKILL at seeded moments and run again: nothing lost or sent twice.
@@ -38,6 +40,8 @@ mod gnoss_oauthlib;
 mod held;
 // Hostile exports: broken, huge, deep, binary, moving; never a panic, bounded memory.
 mod hostile;
+// `usersync init`: a first config per provider that validates the sample export unchanged.
+mod init;
 // Reading exports: CSV edge cases, encodings, JSONL, file-level errors, physical lines.
 mod input;
 // The SQLite ledger through its public API: files, the writer, runs, the lock.
@@ -78,8 +82,12 @@ mod saved_plan;
 mod scim_features;
 // The SCIM provider against scim2-server from PyPI: lifecycle, adoption, ownership.
 mod scim_server;
+// Credentials kept in files (`{ file = ... }`, `NAME_FILE`): read, trimmed, never shown.
+mod secret_files;
 // Credentials never appear in logs, the ledger, reports, errors or `Debug` output.
 mod secrets;
+// Shell completions and the man page name every command.
+mod shell;
 // A 20,000-row soak through injected faults, and a provider that never answers.
 mod soak;
 // After a run: the metrics file, parsed by prometheus_client, and the webhook notification.
