@@ -80,6 +80,7 @@ impl LedgerWriter {
                 reason: "it must be spawned inside a tokio runtime".into(),
             })?;
         let ledger = Ledger::open(path)?;
+        ledger.tune_for_writing()?;
         let path = ledger.path().to_path_buf();
         let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
         let join = runtime.spawn(run(ledger, rx, config));
