@@ -287,14 +287,7 @@ async fn list_all(
     let mut users = Vec::new();
     let mut start = 1;
     while let Some(request) = provider.list_users(&target.options, start, PAGE) {
-        let answer = dispatch::send_once(
-            &connection.session,
-            client,
-            &connection.context.base_url,
-            request,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("could not list the users of target {}: {e}", target.name))?;
+        let answer = ask(connection, client, target, request, "list the users").await?;
         let page = provider
             .read_users(&answer)
             .map_err(|e| anyhow::anyhow!("target {}: {e}", target.name))?;
@@ -340,14 +333,7 @@ async fn look_up_each(
             unchecked.push(user.key.to_owned());
             continue;
         };
-        let answer = dispatch::send_once(
-            &connection.session,
-            client,
-            &connection.context.base_url,
-            request,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("could not look up a user of target {}: {e}", target.name))?;
+        let answer = ask(connection, client, target, request, "look up a user").await?;
         match provider.classify(&target.options, Operation::Lookup, &answer) {
             Outcome::Found { record, .. } if !record.is_empty() => {
                 users.push((id.to_owned(), record))
@@ -370,6 +356,24 @@ async fn look_up_each(
         }
     }
     Ok(users)
+}
+
+/// Sends `request` to the target once; `what` it was for names the failure.
+async fn ask(
+    connection: &Connection,
+    client: &reqwest::Client,
+    target: &Target,
+    request: crate::provider::ProviderRequest,
+    what: &str,
+) -> anyhow::Result<crate::provider::RawResponse> {
+    dispatch::send_once(
+        &connection.session,
+        client,
+        &connection.context.base_url,
+        request,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("could not {what} of target {}: {e}", target.name))
 }
 
 /// The export's valid rows, by key.
