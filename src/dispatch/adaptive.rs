@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::aimd::{Change, ConcurrencyAimd};
-use super::rate_control::RateAimd;
+use super::rate_control::RateControl;
 
 /// Where `concurrency = "auto"` starts. The most requests in flight is the dispatch settings'
 /// `concurrency` (the target's `concurrency_max`, or a generous default).
@@ -72,7 +72,7 @@ pub(super) struct Observation {
 
 struct State {
     concurrency: ConcurrencyAimd,
-    rate: RateAimd,
+    rate: RateControl,
 }
 
 /// The adaptive controllers of one run.
@@ -94,8 +94,8 @@ impl Adaptive {
         let now = Instant::now();
         let concurrency = ConcurrencyAimd::new(start.initial_concurrency, max_concurrency, now);
         let rate = match start.initial_rate {
-            Some(rate) if rate.is_finite() && rate > 0.0 => RateAimd::learned(rate, now),
-            _ => RateAimd::new(now),
+            Some(rate) if rate.is_finite() && rate > 0.0 => RateControl::learned(rate, now),
+            _ => RateControl::new(),
         };
         tracing::info!(
             provider,
@@ -149,14 +149,23 @@ impl Adaptive {
                 tracing::info!(
                     provider = self.provider,
                     throttled_at = format_args!("{:.1}", cut.throttled_at),
+                    limit = cut.limit.map(|l| format!("{l:.1}")),
                     rate = format_args!("{:.1}", cut.new_rate),
                     "throttled: slowing down"
                 );
+                tracing::debug!(
+                    provider = self.provider,
+                    burst = cut.burst.map(|b| format!("{b:.1}")),
+                    stretch_secs = format_args!("{:.3}", cut.stretch.0),
+                    stretch_sent = cut.stretch.1,
+                    "the provider's bucket as estimated"
+                );
             }
         }
-        let change = state
-            .concurrency
-            .on_answer(now, seen.rtt, seen.throttled || seen.overloaded);
+        // A 429 is the rate controller's: it says nothing about requests in flight, and its
+        // round trip (answered before any work) would pass for an idle provider's.
+        let rtt = seen.rtt.filter(|_| !seen.throttled);
+        let change = state.concurrency.on_answer(now, rtt, seen.overloaded);
         let limit = state.concurrency.limit();
         drop(state);
         self.limit.store(limit, Ordering::Relaxed);
@@ -175,7 +184,7 @@ impl Adaptive {
     /// What the run settled on; `announced` is the provider's announced rate, if any.
     pub(super) fn report(&self, announced: Option<f64>) -> AdaptiveReport {
         let state = self.lock();
-        let throttled_at = state.rate.settled(Instant::now());
+        let throttled_at = state.rate.settled();
         let rate = match (announced, throttled_at) {
             (Some(a), Some(t)) => Some(a.min(t)),
             (a, t) => a.or(t),

@@ -1,17 +1,22 @@
 //! How many requests may be in flight under `concurrency = "auto"`: additive increase,
-//! multiplicative decrease, in the spirit of Vector's adaptive request concurrency.
+//! multiplicative decrease, in the spirit of Vector's adaptive request concurrency, with TCP
+//! Vegas's reading of round trips.
 //!
 //! Time is cut into periods of about one round trip. At the end of each period:
-//! - the provider pushed back (429, 503, a `Retry-After`, a timeout): the limit is cut by 10%;
-//! - else, the limit was reached and the period's mean round trip stayed near its moving
-//!   average and near the lowest recent round trip: one more request may be in flight;
-//! - else, the mean round trip is far above the average (a spike) or twice the lowest recent one
-//!   (a queue is building at the provider): cut by 10%;
-//! - otherwise the limit holds.
+//! - the provider pushed back (503, a timeout): the limit is cut by 10%;
+//! - the period's mean round trip is more than twice the lowest recent one (the provider is
+//!   swamped): cut by 10%;
+//! - else the round trip above the lowest recent one tells how many requests wait in a queue at
+//!   the provider (Vegas: `in flight × (rtt − lowest) / rtt`). More than one and a half: one
+//!   fewer may be in flight. Under half, the limit reached and the round trip near its moving
+//!   average: one more may. In between the limit holds.
 //!
-//! Comparing with the lowest recent round trip as well as the moving average keeps the limit
-//! from creeping up while a queue builds slowly (the average would follow it). Pure logic over
-//! explicit instants, so it is tested without a clock.
+//! A provider that serves N requests at once answers N in flight in its service time and N + 1
+//! in one more N-th of it: the limit settles at N or N + 1, where a cut by a tenth at every
+//! rise of the round trip would settle well below, or a rise up to a quarter above the lowest
+//! (the round trip's noise on a loopback) well above. 429s are not this controller's: they say
+//! nothing about requests in flight (see `rate_control.rs`). Pure logic over explicit instants,
+//! tested without a clock.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -20,17 +25,25 @@ use std::time::{Duration, Instant};
 const EWMA_ALPHA: f64 = 0.4;
 /// A period's round trip up to this factor of the average is "near" it (rounding and noise).
 const AVERAGE_TOLERANCE: f64 = 1.05;
-/// A period's round trip this many deviations above the average is "far above" it.
-const DEVIATION_SCALE: f64 = 2.5;
 /// The multiplicative cut.
 const DECREASE: f64 = 0.9;
-/// Round trips this close to the lowest recent one count as "near" it...
-const NEAR_FACTOR: f64 = 1.25;
-/// ...and this far above it mean a queue is building.
-const QUEUE_FACTOR: f64 = 2.0;
-/// Slack for scheduler noise on round trips of a few milliseconds.
-const NEAR_SLACK: Duration = Duration::from_millis(2);
-const QUEUE_SLACK: Duration = Duration::from_millis(5);
+/// Requests waiting at the provider under which one more may be in flight, and over which one
+/// fewer may.
+const QUEUE_LOW: f64 = 0.5;
+const QUEUE_HIGH: f64 = 1.5;
+/// A round trip this far above the lowest recent one means the provider is swamped.
+const SWAMPED_FACTOR: f64 = 2.0;
+const SWAMPED_SLACK: Duration = Duration::from_millis(5);
+/// The round trip's noise, not counted as queueing: on a loopback (round trips under
+/// `SHORT_RTT`) a couple of milliseconds of scheduling, beside a real provider a fifth of a
+/// millisecond and a two-hundredth of the round trip.
+const SHORT_RTT: Duration = Duration::from_millis(5);
+const SHORT_SLACK: Duration = Duration::from_millis(2);
+const SHORT_SLACK_SHARE: f64 = 0.25;
+const SLACK: Duration = Duration::from_micros(200);
+const SLACK_SHARE: f64 = 0.005;
+/// Holding a queue this long, the limit steps down a period to measure the lowest round trip.
+const REFRESH: Duration = Duration::from_secs(10);
 /// The lowest round trip is the lowest period mean of the last this many seconds.
 const BASELINE_WINDOW_SECS: usize = 30;
 /// No period is shorter than this (round trips on a loopback mock are far below a millisecond).
@@ -77,6 +90,12 @@ pub(super) struct ConcurrencyAimd {
     rtt_sum: f64,
     rtt_count: u32,
     reached_limit: bool,
+    /// The most requests in flight during the period.
+    most_in_flight: usize,
+    /// When a period's round trip was last near the lowest one.
+    near_lowest_at: Instant,
+    /// When the limit last changed.
+    changed_at: Instant,
     back_pressure: bool,
     average: Ewma,
     /// (second since `origin`, lowest period mean in that second), oldest first.
@@ -99,6 +118,9 @@ impl ConcurrencyAimd {
             rtt_sum: 0.0,
             rtt_count: 0,
             reached_limit: false,
+            most_in_flight: 0,
+            near_lowest_at: now,
+            changed_at: now,
             back_pressure: false,
             average: Ewma::default(),
             lows: VecDeque::new(),
@@ -120,6 +142,7 @@ impl ConcurrencyAimd {
     /// A request left.
     pub(super) fn on_send(&mut self) {
         self.in_flight += 1;
+        self.most_in_flight = self.most_in_flight.max(self.in_flight);
         if self.in_flight >= self.limit {
             self.reached_limit = true;
         }
@@ -134,13 +157,19 @@ impl ConcurrencyAimd {
         back_pressure: bool,
     ) -> Option<Change> {
         self.in_flight = self.in_flight.saturating_sub(1);
-        if let Some(rtt) = rtt {
+        // Only requests sent since the limit last changed tell what the new limit does.
+        let sent_since_change = |rtt: &Duration| now.checked_sub(*rtt) > Some(self.changed_at);
+        if let Some(rtt) = rtt.filter(sent_since_change) {
             self.rtt_sum += rtt.as_secs_f64();
             self.rtt_count += 1;
         }
         self.back_pressure |= back_pressure;
         let period = Duration::from_secs_f64(self.average.mean.max(0.0)).max(MIN_PERIOD);
-        if now.duration_since(self.period_start) < period {
+        let elapsed = now.duration_since(self.period_start);
+        // A period tells once a whole limit's worth of requests sent since the last change came
+        // back (or it ran long).
+        let told = self.rtt_count as usize >= self.limit || elapsed >= period * 4;
+        if elapsed < period || !(told || self.back_pressure) {
             return None;
         }
         self.end_period(now)
@@ -154,18 +183,25 @@ impl ConcurrencyAimd {
             self.cut();
         } else if let Some(rtt) = current {
             let near_average = !self.average.primed || rtt <= self.average.mean * AVERAGE_TOLERANCE;
-            let near_lowest =
-                baseline.is_none_or(|low| rtt <= low * NEAR_FACTOR + NEAR_SLACK.as_secs_f64());
-            let spike = self.average.primed
-                && rtt
-                    > self.average.mean
-                        + (DEVIATION_SCALE * self.average.var.sqrt()).max(0.1 * self.average.mean);
-            let queueing =
-                baseline.is_some_and(|low| rtt > low * QUEUE_FACTOR + QUEUE_SLACK.as_secs_f64());
-            if near_average && near_lowest && self.reached_limit {
-                self.limit = (self.limit + 1).min(self.max);
-            } else if spike || queueing {
-                self.cut();
+            match baseline {
+                Some(low) if rtt > low * SWAMPED_FACTOR + SWAMPED_SLACK.as_secs_f64() => self.cut(),
+                Some(low) if self.queue(rtt, low) > QUEUE_HIGH => {
+                    self.limit = self.limit.saturating_sub(1).max(1);
+                }
+                Some(low) if self.queue(rtt, low) >= QUEUE_LOW => {
+                    // Holding one request in the provider's queue for long, the lowest round
+                    // trip would age out of its window and the queue look empty: one fewer for
+                    // a period measures it again (BBR's ProbeRTT, in small).
+                    if now.duration_since(self.near_lowest_at) >= REFRESH {
+                        self.limit = self.limit.saturating_sub(1).max(1);
+                        self.near_lowest_at = now;
+                    }
+                }
+                _ if near_average && self.reached_limit => {
+                    self.near_lowest_at = now;
+                    self.limit = (self.limit + 1).min(self.max);
+                }
+                _ => self.near_lowest_at = now,
             }
         }
         if let Some(rtt) = current {
@@ -177,7 +213,11 @@ impl ConcurrencyAimd {
         self.rtt_count = 0;
         self.back_pressure = false;
         self.reached_limit = self.in_flight >= self.limit;
+        self.most_in_flight = self.in_flight;
         self.peak = self.peak.max(self.limit);
+        if self.limit != before {
+            self.changed_at = now;
+        }
         match self.limit.cmp(&before) {
             std::cmp::Ordering::Greater => Some(Change::Raised(self.limit)),
             std::cmp::Ordering::Less => Some(Change::Cut {
@@ -186,6 +226,18 @@ impl ConcurrencyAimd {
             }),
             std::cmp::Ordering::Equal => None,
         }
+    }
+
+    /// Requests waiting at the provider, from a period's mean round trip `rtt` and the lowest
+    /// recent one (seconds).
+    fn queue(&self, rtt: f64, low: f64) -> f64 {
+        let slack = if low < SHORT_RTT.as_secs_f64() {
+            SHORT_SLACK.as_secs_f64() + SHORT_SLACK_SHARE * low
+        } else {
+            SLACK.as_secs_f64() + SLACK_SHARE * low
+        };
+        let waiting = (rtt - low - slack).max(0.0);
+        self.most_in_flight.max(1) as f64 * waiting / rtt
     }
 
     fn cut(&mut self) {
@@ -237,6 +289,55 @@ mod tests {
             }
         }
         aimd
+    }
+
+    /// Drives the controller in a closed loop against a server that serves `capacity` at once
+    /// in `service` each, queueing the rest (a request sent with n in flight takes
+    /// `service × n / capacity` past it), round trips `noise` apart in turn above and below.
+    /// Returns the limit after each answer.
+    fn settle(capacity: usize, service: Duration, noise: Duration, secs: u64) -> Vec<usize> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let start = Instant::now();
+        let mut aimd = ConcurrencyAimd::new(1, 1000, start);
+        let mut answers: BinaryHeap<Reverse<(Instant, Duration)>> = BinaryHeap::new();
+        let mut limits = Vec::new();
+        let (mut now, mut turn) = (start, 0u32);
+        while now < start + Duration::from_secs(secs) {
+            while answers.len() < aimd.limit() {
+                aimd.on_send();
+                turn += 1;
+                let n = answers.len() + 1;
+                let rtt = service.mul_f64((n as f64 / capacity as f64).max(1.0));
+                let rtt = if turn % 2 == 0 {
+                    rtt + noise
+                } else {
+                    rtt - noise
+                };
+                answers.push(Reverse((now + rtt, rtt)));
+            }
+            let Reverse((at, rtt)) = answers.pop().unwrap();
+            now = at;
+            aimd.on_answer(now, Some(rtt), false);
+            limits.push(aimd.limit());
+        }
+        limits
+    }
+
+    #[test]
+    fn settles_within_one_of_the_providers_capacity() {
+        for (capacity, service) in [(10, 100), (8, 50), (32, 50), (64, 200)] {
+            let service = Duration::from_millis(service);
+            for noise in [Duration::ZERO, service / 200] {
+                let limits = settle(capacity, service, noise, 120);
+                let late = &limits[limits.len() / 2..];
+                let (low, high) = (late.iter().min().unwrap(), late.iter().max().unwrap());
+                assert!(
+                    *low + 1 >= capacity && *high <= capacity + 1,
+                    "{capacity} at once, {service:?}, noise {noise:?}: {low}..={high}"
+                );
+            }
+        }
     }
 
     #[test]

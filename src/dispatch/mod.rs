@@ -16,8 +16,9 @@
 //! - `bulk.rs`: writes sent together in bulk requests, for a target that takes them;
 //! - `ratelimit_headers.rs`: a provider's `RateLimit-*` / `X-RateLimit-*` headers, read;
 //! - `pacer.rs`: spacing requests at a rate that changes during the run (headers, adaptive);
-//! - `aimd.rs`, `rate_control.rs`, `adaptive.rs`: `concurrency = "auto"` (requests in flight
-//!   from round trips and push-back, requests per second from throttling);
+//! - `aimd.rs`, `rate_control.rs`, `rate_estimate.rs`, `adaptive.rs`: `concurrency = "auto"`
+//!   (requests in flight from round trips and push-back, requests per second from the
+//!   provider's bucket as its 429s tell it);
 //! - `run.rs`: [`Dispatcher`] and its run loop.
 //!
 //! Every job the dispatcher pulls from its stream yields exactly one [`JobResult`], on every
@@ -37,6 +38,7 @@ mod job;
 mod oneshot;
 mod pacer;
 mod rate_control;
+mod rate_estimate;
 mod ratelimit_headers;
 mod run;
 mod stop;

@@ -1,130 +1,187 @@
-//! How many requests per second under `concurrency = "auto"`, found from throttling: a
-//! multiplicative cut when the provider answers 429 (or sends `Retry-After`), then a cubic
-//! climb back (as TCP CUBIC does), so that most of the time is spent just below the rate that
-//! was throttled last.
+//! How many requests per second under `concurrency = "auto"`: the provider's limit estimated
+//! from its 429s, then sending just below it, with a rare probe above it in case it rose. This
+//! is how TCP BBR runs a path: estimate the bottleneck rate from what got through, cruise just
+//! under it, probe up now and then, drain.
 //!
-//! - No rate is known at first: requests are bounded only by concurrency.
-//! - A throttle sets the top of the next climb just below the rate being sent (3% below: that
-//!   rate overshot the limit a little), and the rate to that top cut in half when the throttle
-//!   came right after sending resumed (far too fast, the top is then the rate measured), or by
-//!   10% otherwise (5% once the same limit was met twice). Throttles of requests sent before the
-//!   last cut are the same event.
-//! - After a cut the rate climbs back to the top over `K` seconds, flat near it, then probes
-//!   above it ever faster (half again the top after `2K`). Each time the limit is met again at about the same rate, `K`
-//!   doubles (up to two minutes): a stable limit is probed more and more rarely.
+//! - Until the first 429 nothing is paced: concurrency alone bounds the requests. That first
+//!   stretch, a burst, tells how much the provider's bucket holds at most.
+//! - Then the pace ramps up from an eighth of that, doubling every half second, until a 429:
+//!   knowing the bucket's size, the ramp tells the rate.
+//! - Every stretch that ends in a 429 is a sample for [`rate_estimate`](super::rate_estimate),
+//!   which keeps the rate and the bucket's size that explain them.
+//! - Known, the pace cruises [`MARGIN`] below the rate. After `probe_every` (soon while the
+//!   estimate is rough, longer each time a probe confirms it) it probes above it until a 429,
+//!   a long sample that sharpens the estimate, or until the bucket would long have been empty:
+//!   the limit rose, and the probes go up faster.
 //!
-//! Pure logic over explicit instants, tested without a clock.
+//! The whole run waits out a provider's `Retry-After` (see `control.rs`); the timeline counts the
+//! pause, so the bucket is seen to refill meanwhile. Pure logic over explicit instants, tested
+//! against a simulated token bucket without a clock.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Time to climb back to the throttled rate after a first cut.
-const K_START: Duration = Duration::from_secs(10);
-/// The longest climb, once the limit is well known.
-const K_MAX: Duration = Duration::from_secs(120);
-/// A throttle this soon after sending resumed means the rate was far too high.
-const QUICK: Duration = Duration::from_millis(500);
-/// The shortest stretch between throttles whose mean rate tells the limit.
-const MIN_STRETCH: Duration = Duration::from_secs(3);
-/// The shortest span over which the rate sent is measured.
-const MIN_MEASURE: Duration = Duration::from_millis(5);
-/// How far above the top the probe has gone at 2K, as a share of the top.
-const PROBE: f64 = 0.5;
-/// The top of the next climb, as a share of the rate that was throttled.
-const OVERSHOOT: f64 = 0.97;
+use super::rate_estimate::{Bucket, Fit, Timeline};
+
+/// How far below the estimated limit the pace cruises.
+const MARGIN: f64 = 0.01;
+/// How far above the limit a probe goes at least.
+const PROBE_GAIN: f64 = 0.05;
+const PROBE_GAIN_MAX: f64 = 0.5;
+/// The most a probe goes above a rough estimate at first.
+const ROUGH_GAIN_MAX: f64 = 0.2;
+/// A probe whose estimate is this close to the limit confirms it.
+const CONFIRMED: f64 = 0.02;
+/// An estimate whose last sample leaves it less sure than this is rough.
+const ROUGH: f64 = 0.02;
+/// Past this many stretches a rough estimate is probed no sooner than a precise one.
+const SURE_AFTER: usize = 4;
+/// When the first probe comes after a precise estimate; each confirmation doubles it.
+const PROBE_FIRST: Duration = Duration::from_secs(45);
+const PROBE_MAX: Duration = Duration::from_secs(300);
+/// When the next probe comes after a rough estimate.
+const PROBE_SOON: Duration = Duration::from_secs(2);
+/// A probe is held this many times as long as the bucket would take to empty at it, before
+/// concluding the limit is higher.
+const HOLD_FACTOR: f64 = 2.0;
+const HOLD_MIN: Duration = Duration::from_millis(300);
+const HOLD_MAX: Duration = Duration::from_secs(60);
+/// The ramp after the first 429: from this share of the rate that was throttled, doubling every
+/// `RAMP_DOUBLING`, never above `RAMP_CEILING` times that rate.
+const RAMP_FROM: f64 = 0.125;
+const RAMP_DOUBLING: Duration = Duration::from_millis(500);
+const RAMP_CEILING: f64 = 4.0;
+/// The ramp's start when the first stretch was too short to measure a rate.
+const RAMP_FLOOR: f64 = 10.0;
+/// How often the timeline takes a point (and at every change of pace).
+const POINT_EVERY: Duration = Duration::from_millis(50);
+/// The most points kept: past it the timeline is cut where the bucket was last full.
+const MAX_POINTS: usize = 512;
+/// Sends remembered to tell how many left before a throttled one (at least the most requests
+/// in flight).
+const RECENT: usize = 1024;
+/// The bucket's size taken for holding probes while it is not known, in seconds of the rate.
+const UNKNOWN_BURST_SECS: f64 = 0.2;
+/// A pause at least this long (a provider's `Retry-After`) is taken to refill the bucket.
+const REFILL: Duration = Duration::from_millis(250);
 /// The slowest the controller ever goes.
 const MIN_RATE: f64 = 0.5;
 
 /// One cut of the rate, for the logs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Cut {
-    /// The rate that was throttled (requests per second).
+    /// The pace (or, unpaced, the rate sent) that was throttled, in requests per second.
     pub throttled_at: f64,
+    /// The provider's limit as estimated now, once known.
+    pub limit: Option<f64>,
+    /// The pace from now on.
     pub new_rate: f64,
+    /// What the bucket was estimated to hold, and the stretch that ended (seconds, requests).
+    pub burst: Option<f64>,
+    pub stretch: (f64, f64),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// No limit met: unpaced.
+    Unbounded,
+    /// The limit not yet known: doubling every `RAMP_DOUBLING` from `from` at `since`.
+    Ramp {
+        from: f64,
+        since: Instant,
+        ceiling: f64,
+    },
+    /// Just below the limit until `until`, then a probe.
+    Cruise { until: Instant },
+    /// `gain` above the limit until a 429, or `until` (the limit rose).
+    Probe { gain: f64, until: Instant },
+}
+
+/// What was sent since a moment the bucket's level was known.
+#[derive(Debug)]
+struct Stretch {
+    start: Instant,
+    timeline: Timeline,
+    sent: u64,
+    last_point: Instant,
+}
+
+impl Stretch {
+    fn new(start: Instant, full: bool) -> Stretch {
+        Stretch {
+            start,
+            timeline: Timeline::new(full),
+            sent: 0,
+            last_point: start,
+        }
+    }
+
+    fn point(&mut self, at: Instant) {
+        let secs = at.saturating_duration_since(self.start).as_secs_f64();
+        self.timeline.push(secs, self.sent as f64);
+        self.last_point = at;
+    }
 }
 
 /// The rate controller of one run.
 #[derive(Debug)]
-pub(super) struct RateAimd {
-    /// The rate that was throttled last (the top of the climb); `None` until a throttle.
-    w_max: Option<f64>,
-    /// The rate right after the last cut (the bottom of the climb).
-    floor: f64,
-    /// When the climb started (after the last cut's pause).
-    epoch: Instant,
-    k: Duration,
-    /// When the last cut happened; throttles of requests sent earlier are ignored.
+pub(super) struct RateControl {
+    fit: Fit,
+    /// The provider's limit as estimated; `None` until known.
+    limit: Option<f64>,
+    /// The last estimate, with the bucket's size, once the fit could tell both.
+    bucket: Option<Bucket>,
+    phase: Phase,
+    /// `None` until the first request.
+    stretch: Option<Stretch>,
+    /// The instants of the last sends.
+    recent: VecDeque<Instant>,
+    /// Throttles of requests sent before this belong to the event already reacted to.
     last_cut: Option<Instant>,
-    /// When sending (re)started: the run's start, or the end of the last cut's pause.
-    resumed: Instant,
-    /// Requests sent since `resumed`.
-    sent: u64,
-    /// The best mean rate of a stretch between throttles (of at least `MIN_STRETCH`).
-    best_stretch: Option<f64>,
+    probe_every: Duration,
+    /// How unsure the estimate is, as a share of it.
+    doubt: f64,
     cuts: u64,
 }
 
-impl RateAimd {
+impl RateControl {
     /// A controller knowing nothing yet.
-    pub(super) fn new(now: Instant) -> RateAimd {
-        RateAimd {
-            w_max: None,
-            floor: 0.0,
-            epoch: now,
-            k: K_START,
+    pub(super) fn new() -> RateControl {
+        RateControl {
+            fit: Fit::default(),
+            limit: None,
+            bucket: None,
+            phase: Phase::Unbounded,
+            stretch: None,
+            recent: VecDeque::with_capacity(RECENT),
             last_cut: None,
-            resumed: now,
-            sent: 0,
-            best_stretch: None,
+            probe_every: PROBE_FIRST,
+            doubt: 0.0,
             cuts: 0,
         }
     }
 
-    /// A controller starting from a limit learned by an earlier run: just below it, climbing
-    /// slowly as for a limit met twice.
-    pub(super) fn learned(limit: f64, now: Instant) -> RateAimd {
-        let limit = limit.max(MIN_RATE);
-        RateAimd {
-            w_max: Some(limit),
-            floor: limit * 0.95,
-            k: K_START * 2,
-            ..RateAimd::new(now)
+    /// A controller starting at a limit learned by an earlier run: cruising just below it from
+    /// the first request, probing above it soon (the bucket's size is not known yet).
+    pub(super) fn learned(limit: f64, now: Instant) -> RateControl {
+        RateControl {
+            limit: Some(limit.max(MIN_RATE)),
+            phase: Phase::Cruise {
+                until: now + PROBE_FIRST / 3,
+            },
+            ..RateControl::new()
         }
     }
 
-    /// The rate to pace at now, in requests per second; `None` while no limit is known.
-    pub(super) fn rate(&self, now: Instant) -> Option<f64> {
-        let w_max = self.w_max?;
-        let k = self.k.as_secs_f64();
-        let t = now.saturating_duration_since(self.epoch).as_secs_f64();
-        let x = (t - k) / k;
-        // x = -1 at the cut (the floor), 0 at K (the top), then probing above it: half again
-        // the top by 2K.
-        let scale = if x < 0.0 {
-            w_max - self.floor
-        } else {
-            w_max * PROBE
-        };
-        let rate = w_max + scale * x.powi(3);
-        Some(rate.clamp(MIN_RATE, w_max * 10.0))
+    /// The rate to pace at now, in requests per second; `None` while no limit was met.
+    pub(super) fn rate(&mut self, now: Instant) -> Option<f64> {
+        self.tick(now);
+        self.pace(now)
     }
 
-    /// The rate this controller settled on, for the next run to start from: the best mean rate
-    /// the provider took without throttling over a stretch of a few seconds (the stretch going
-    /// on included), else the top of its climb (or the learned rate it started from).
-    pub(super) fn settled(&self, now: Instant) -> Option<f64> {
-        let current = self.stretch_rate(now);
-        match (self.best_stretch, current) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (None, None) => self.w_max,
-            (a, b) => a.or(b),
-        }
-        .filter(|_| self.w_max.is_some())
-    }
-
-    /// The mean rate sent since sending last resumed, over a stretch long enough to tell.
-    fn stretch_rate(&self, now: Instant) -> Option<f64> {
-        let span = now.saturating_duration_since(self.resumed);
-        (span >= MIN_STRETCH).then(|| self.sent as f64 / span.as_secs_f64())
+    /// The provider's limit as estimated, for the next run to start from.
+    pub(super) fn settled(&self) -> Option<f64> {
+        self.limit
     }
 
     /// How many times the rate was cut.
@@ -134,9 +191,21 @@ impl RateAimd {
 
     /// A request left at `now`.
     pub(super) fn on_send(&mut self, now: Instant) {
-        if now >= self.resumed {
-            self.sent += 1;
+        // The run's first request: the bucket is taken to be full.
+        let stretch = self.stretch.get_or_insert_with(|| Stretch::new(now, true));
+        if now >= stretch.start {
+            stretch.sent += 1;
+            if now.duration_since(stretch.last_point) >= POINT_EVERY {
+                stretch.point(now);
+            }
         }
+        if stretch.timeline.len() > MAX_POINTS {
+            self.compact(now);
+        }
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now);
     }
 
     /// A request sent at `sent_at` was throttled at `now`; nothing leaves for `pause`.
@@ -150,152 +219,180 @@ impl RateAimd {
         if self.last_cut.is_some_and(|cut| sent_at < cut) {
             return None;
         }
-        let measured = self.measured(now);
-        if let Some(rate) = self.stretch_rate(now) {
-            self.best_stretch = Some(self.best_stretch.map_or(rate, |best| best.max(rate)));
-        }
-        // The rate being sent when throttled: the pace (bounded by what was really sent, when
-        // concurrency held it lower), or what was measured when nothing paced it.
-        let base = match (self.rate(now), measured) {
-            (Some(pace), Some(m)) => pace.min(m * 1.25),
-            (Some(pace), None) => pace,
-            (None, Some(m)) => m,
-            // Too little sent to tell a rate: leave it to the concurrency cut.
-            (None, None) => return None,
-        }
-        .max(MIN_RATE);
-        let quick = now.saturating_duration_since(self.resumed) < QUICK;
-        // That rate overshot the limit a little: the next climb tops out just below it.
-        let top = if quick { base } else { base * OVERSHOOT };
-        let again = !quick && self.w_max.is_some_and(|w| (top - w).abs() <= 0.1 * w);
-        let beta = if quick {
-            0.5
-        } else if again {
-            0.95
-        } else {
-            0.9
-        };
-        self.k = if again {
-            (self.k * 2).min(K_MAX)
-        } else {
-            K_START
-        };
-        self.w_max = Some(top);
-        self.floor = (top * beta).max(MIN_RATE);
-        self.epoch = now + pause;
-        self.resumed = now + pause;
-        self.sent = 0;
-        self.last_cut = Some(now);
+        let throttled_at = self.pace(sent_at);
+        let stretch = self.stretch.as_ref()?;
+        // Sent before the throttled request (whose own send came just before `sent_at`).
+        let before = stretch.sent.saturating_sub(self.sent_since(sent_at) + 1);
+        let end = (
+            sent_at
+                .saturating_duration_since(stretch.start)
+                .as_secs_f64(),
+            before as f64,
+        );
+        let throttled_at = throttled_at.or_else(|| (end.0 >= 0.001).then(|| end.1 / end.0));
+        let (estimate, rough) = self.estimate(end);
+        // A throttled pace is above the limit, whatever the estimate says.
+        let estimate = estimate.map(|rate| match throttled_at {
+            Some(pace) => rate.min(pace).max(MIN_RATE),
+            None => rate.max(MIN_RATE),
+        });
+
         self.cuts += 1;
+        self.last_cut = Some(now);
+        let resume = now + pause;
+        let pace = match estimate {
+            Some(rate) => {
+                let confirmed = matches!(self.phase, Phase::Probe { .. })
+                    && self
+                        .limit
+                        .is_some_and(|limit| (rate - limit).abs() <= CONFIRMED * limit);
+                self.probe_every = match (rough, confirmed) {
+                    (true, _) => PROBE_SOON,
+                    (false, true) => (self.probe_every * 2).clamp(PROBE_FIRST, PROBE_MAX),
+                    (false, false) => PROBE_FIRST,
+                };
+                self.limit = Some(rate);
+                self.phase = Phase::Cruise {
+                    until: resume + self.probe_every,
+                };
+                rate * (1.0 - MARGIN)
+            }
+            None => {
+                let throttled = throttled_at.unwrap_or(RAMP_FLOOR / RAMP_FROM);
+                self.phase = Phase::Ramp {
+                    from: (throttled * RAMP_FROM).max(MIN_RATE),
+                    since: resume,
+                    ceiling: throttled * RAMP_CEILING,
+                };
+                self.pace(resume).unwrap_or(MIN_RATE)
+            }
+        };
+        // The bucket is empty now. A provider's `Retry-After` says when it has refilled; a
+        // shorter pause (or none) is replayed from empty.
+        self.stretch = Some(if pause >= REFILL {
+            Stretch::new(resume, true)
+        } else {
+            let mut stretch = Stretch::new(now, false);
+            stretch.point(resume);
+            stretch
+        });
         Some(Cut {
-            throttled_at: base,
-            new_rate: self.floor,
+            throttled_at: throttled_at.unwrap_or(pace),
+            limit: self.limit,
+            new_rate: pace,
+            burst: self.bucket.map(|b| b.burst),
+            stretch: end,
         })
     }
 
-    /// The mean rate sent since sending last resumed, when there is enough to measure.
-    fn measured(&self, now: Instant) -> Option<f64> {
-        let span = now.saturating_duration_since(self.resumed);
-        (span >= MIN_MEASURE && self.sent >= 3).then(|| self.sent as f64 / span.as_secs_f64())
+    /// Adds the stretch ending at `end` to the fit; returns the rate it tells, and whether it
+    /// is rough (the stretches too short to tell it to within [`ROUGH`]).
+    fn estimate(&mut self, end: (f64, f64)) -> (Option<f64>, bool) {
+        let Some(stretch) = self.stretch.take() else {
+            return (None, true);
+        };
+        let Some(bucket) = self.fit.add(stretch.timeline, end, self.limit) else {
+            return (None, true);
+        };
+        self.bucket = Some(bucket);
+        // Two requests' worth over the stretches: the counts' and the timing's noise.
+        // A request's worth over the stretches the estimate rests on: its counts' noise. A
+        // small bucket may keep it rough for good: past a few stretches it is what it is.
+        self.doubt = 1.0 / self.fit.seconds().max(1e-3) / bucket.rate;
+        let rough = self.doubt > ROUGH && self.fit.len() < SURE_AFTER;
+        (Some(bucket.rate), rough)
+    }
+
+    /// Moves on when the phase's time is up.
+    fn tick(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Cruise { until } if now >= until => self.probe(now, PROBE_GAIN),
+            Phase::Probe { gain, until } if now >= until => {
+                // The bucket would long have been empty: the limit is higher, by more than
+                // half the gain.
+                if let Some(limit) = &mut self.limit {
+                    *limit *= 1.0 + gain / 2.0;
+                }
+                self.probe(now, (gain * 2.0).min(PROBE_GAIN_MAX));
+            }
+            Phase::Ramp { .. } => {
+                if let Some(stretch) = &mut self.stretch {
+                    if now.saturating_duration_since(stretch.last_point) >= POINT_EVERY {
+                        stretch.point(now);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn probe(&mut self, now: Instant, gain: f64) {
+        let Some(limit) = self.limit else { return };
+        // A rough estimate is probed above its doubt, not much more: the closer above the
+        // limit, the longer the stretch to the 429 and the more it tells.
+        let gain = gain.max(PROBE_GAIN + self.doubt.min(ROUGH_GAIN_MAX));
+        self.phase = Phase::Probe {
+            gain,
+            until: now + self.hold(limit, gain),
+        };
+        if let Some(stretch) = &mut self.stretch {
+            stretch.point(now);
+        }
+    }
+
+    fn pace(&self, now: Instant) -> Option<f64> {
+        match self.phase {
+            Phase::Unbounded => None,
+            Phase::Ramp {
+                from,
+                since,
+                ceiling,
+            } => {
+                let doublings = now.saturating_duration_since(since).as_secs_f64()
+                    / RAMP_DOUBLING.as_secs_f64();
+                Some((from * doublings.exp2()).min(ceiling))
+            }
+            Phase::Cruise { .. } => self.limit.map(|l| l * (1.0 - MARGIN)),
+            Phase::Probe { gain, .. } => self.limit.map(|l| l * (1.0 + gain)),
+        }
+    }
+
+    /// How long to hold `rate × (1 + gain)` before concluding the limit is above it: a few
+    /// times as long as the bucket takes to empty when the limit is `rate`.
+    fn hold(&self, rate: f64, gain: f64) -> Duration {
+        let burst = self.fit.burst().or(self.fit.burst_bound(self.bucket));
+        // Not known yet (a limit learned before): half a second's worth, as many buckets hold.
+        let burst = burst.unwrap_or(rate * UNKNOWN_BURST_SECS);
+        let secs = HOLD_FACTOR * burst / (gain * rate).max(MIN_RATE);
+        Duration::from_secs_f64(secs.min(HOLD_MAX.as_secs_f64())).max(HOLD_MIN)
+    }
+
+    /// Keeps the timeline short: drops what came before the bucket was last full, or starts
+    /// again from now (as full) when that tells nothing.
+    fn compact(&mut self, now: Instant) {
+        let Some(stretch) = &mut self.stretch else {
+            return;
+        };
+        let at = (
+            now.saturating_duration_since(stretch.start).as_secs_f64(),
+            stretch.sent as f64,
+        );
+        let cut = self.bucket.and_then(|b| stretch.timeline.cut(at, b));
+        match cut {
+            Some((secs, sent)) if stretch.timeline.len() <= MAX_POINTS / 2 => {
+                stretch.start += Duration::from_secs_f64(secs);
+                stretch.sent = stretch.sent.saturating_sub(sent as u64);
+            }
+            _ => *stretch = Stretch::new(now, true),
+        }
+    }
+
+    /// Requests sent at or after `at`.
+    fn sent_since(&self, at: Instant) -> u64 {
+        self.recent.iter().rev().take_while(|t| **t >= at).count() as u64
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PAUSE: Duration = Duration::from_secs(1);
-
-    /// Sends at the controller's pace (or `unpaced` per second without one) against a token
-    /// bucket of `limit` per second holding `burst`, for `secs`. Returns (sent, throttled) per
-    /// second.
-    fn simulate(limit: f64, burst: f64, unpaced: f64, secs: u64) -> (RateAimd, Vec<(u64, u64)>) {
-        let start = Instant::now();
-        let mut rate = RateAimd::new(start);
-        let mut tokens = burst;
-        let mut now = start;
-        let mut last = start;
-        let mut per_second = vec![(0u64, 0u64); secs as usize];
-        let mut paused_until = start;
-        while now < start + Duration::from_secs(secs) {
-            let step = 1.0 / rate.rate(now).unwrap_or(unpaced);
-            now += Duration::from_secs_f64(step);
-            if now < paused_until {
-                now = paused_until;
-            }
-            tokens = (tokens + now.duration_since(last).as_secs_f64() * limit).min(burst);
-            last = now;
-            let second = now.duration_since(start).as_secs() as usize;
-            if second >= per_second.len() {
-                break;
-            }
-            rate.on_send(now);
-            per_second[second].0 += 1;
-            if tokens >= 1.0 {
-                tokens -= 1.0;
-            } else {
-                per_second[second].1 += 1;
-                if rate.on_throttle(now, now, PAUSE).is_some() {
-                    paused_until = now + PAUSE;
-                }
-            }
-        }
-        (rate, per_second)
-    }
-
-    #[test]
-    fn finds_a_200_per_second_limit_and_stays_near_it() {
-        let (rate, seconds) = simulate(200.0, 20.0, 2000.0, 200);
-        let settled = &seconds[20..];
-        let sent: u64 = settled.iter().map(|s| s.0).sum();
-        let throttled: u64 = seconds.iter().map(|s| s.1).sum();
-        let total: u64 = seconds.iter().map(|s| s.0).sum();
-        let mean = sent as f64 / settled.len() as f64;
-        assert!((180.0..=210.0).contains(&mean), "settled at {mean}/s");
-        assert!(
-            (throttled as f64) < 0.02 * total as f64,
-            "{throttled} of {total}"
-        );
-        let settled = rate
-            .settled(Instant::now() + Duration::from_secs(200))
-            .unwrap();
-        assert!((185.0..=215.0).contains(&settled), "{settled}");
-    }
-
-    #[test]
-    fn a_learned_limit_starts_just_below_it_without_throttling() {
-        let now = Instant::now();
-        let rate = RateAimd::learned(200.0, now);
-        let start = rate.rate(now).unwrap();
-        assert!((185.0..200.0).contains(&start), "{start}");
-        let later = rate.rate(now + Duration::from_secs(10)).unwrap();
-        assert!(later > start && later <= 200.0, "{later}");
-    }
-
-    #[test]
-    fn throttles_of_requests_sent_before_a_cut_are_one_event() {
-        let t0 = Instant::now();
-        let mut rate = RateAimd::new(t0);
-        for i in 0..100 {
-            rate.on_send(t0 + Duration::from_millis(i * 2));
-        }
-        let at = t0 + Duration::from_millis(200);
-        let cut = rate.on_throttle(at, at, PAUSE).unwrap();
-        assert_eq!(
-            cut.throttled_at.round(),
-            500.0,
-            "measured: nothing paced it"
-        );
-        assert_eq!(cut.new_rate.round(), 250.0, "quick: halved");
-        let sent_before = at - Duration::from_millis(1);
-        assert_eq!(rate.on_throttle(at, sent_before, PAUSE), None);
-        assert_eq!(rate.cuts(), 1);
-    }
-
-    #[test]
-    fn nothing_known_nothing_paced() {
-        let rate = RateAimd::new(Instant::now());
-        assert_eq!(rate.rate(Instant::now()), None);
-        assert_eq!(rate.settled(Instant::now()), None);
-    }
-}
+#[path = "rate_control_tests.rs"]
+mod tests;
