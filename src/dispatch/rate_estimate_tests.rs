@@ -184,7 +184,7 @@ fn a_pause_refills_the_bucket_in_the_replay() {
     let mut timeline = Timeline::new(false);
     timeline.push(1.0, 0.0);
     let secs_after = 20.0 / 50.0;
-    let sent = (250.0 * secs_after as f64).floor();
+    let sent = (250.0_f64 * secs_after).floor();
     let end = (1.0 + secs_after, sent);
     let bucket = Bucket {
         rate: 200.0,
