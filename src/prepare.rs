@@ -297,9 +297,7 @@ impl Rows {
         };
         let known = known.filter(|k| !k.is_empty());
         prep.known = known.clone();
-        self.known = known.map(|users| KnownUsers {
-            first_lines: vec![0; users.len()],
-        });
+        self.known = known.map(|users| KnownUsers::new(users.len()));
     }
 
     /// Checks every row from now on against `rules` too (what the target declares). Must be
@@ -409,7 +407,7 @@ impl Rows {
     fn check_key(&mut self, row: &mut PreparedRow, record: &Record) {
         let line = row.line;
         if let (RowResult::Known, Position::At(at)) = (&row.result, row.position) {
-            let known = self.known.as_mut().filter(|k| at < k.first_lines.len());
+            let known = self.known.as_mut().filter(|k| k.has(at));
             if known.is_some_and(|k| k.first_line_or_insert(at, line).is_none()) {
                 return;
             }

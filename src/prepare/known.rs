@@ -3,6 +3,8 @@
 //! mapping and validation; a known user's duplicate check is a line number per snapshot position
 //! rather than a copy of its key in the file's key set.
 
+use std::collections::HashMap;
+
 use crate::ledger::SourceHash;
 
 /// The users a sync synced before (the target's snapshot), by fingerprint and by key.
@@ -58,18 +60,65 @@ impl Position {
 /// The known users, and where each was first seen in this file: their duplicate check, without
 /// a copy of their keys in `Rows::seen` (a nightly export is mostly known users).
 pub(super) struct KnownUsers {
-    /// By position: the line where the user was first seen, 0 before.
-    pub(super) first_lines: Vec<u64>,
+    /// By position: the line where the user was first seen, 0 before, [`FAR`] when in `far`.
+    /// Four bytes a user: a million known users take 4 MB for the whole run.
+    first_lines: Vec<u32>,
+    /// First lines past `u32::MAX - 1`, by position (a file of billions of lines).
+    far: HashMap<usize, u64>,
 }
 
+/// The first line is in [`KnownUsers::far`].
+const FAR: u32 = u32::MAX;
+
 impl KnownUsers {
+    /// None of `users` seen yet.
+    pub(super) fn new(users: usize) -> KnownUsers {
+        KnownUsers {
+            first_lines: vec![0; users],
+            far: HashMap::new(),
+        }
+    }
+
+    /// Whether `position` is one of the users.
+    pub(super) fn has(&self, position: usize) -> bool {
+        position < self.first_lines.len()
+    }
+
     /// The line where the user at `position` was first seen, or `None`, recording `line`.
     pub(super) fn first_line_or_insert(&mut self, position: usize, line: u64) -> Option<u64> {
         let first = self.first_lines.get_mut(position)?;
-        if *first != 0 {
-            return Some(*first);
+        match *first {
+            0 => {
+                match u32::try_from(line) {
+                    Ok(near) if near != FAR => *first = near,
+                    _ => {
+                        *first = FAR;
+                        self.far.insert(position, line);
+                    }
+                }
+                None
+            }
+            FAR => self.far.get(&position).copied(),
+            near => Some(u64::from(near)),
         }
-        *first = line;
-        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_lines_are_kept_whatever_their_size() {
+        let mut known = KnownUsers::new(3);
+        let far = u64::from(u32::MAX) + 7;
+        assert_eq!(known.first_line_or_insert(0, 2), None);
+        assert_eq!(known.first_line_or_insert(1, far), None);
+        assert_eq!(known.first_line_or_insert(0, far + 1), Some(2));
+        assert_eq!(known.first_line_or_insert(1, 3), Some(far));
+        assert_eq!(known.first_line_or_insert(2, u64::from(u32::MAX)), None);
+        assert_eq!(known.first_line_or_insert(2, 9), Some(u64::from(u32::MAX)));
+        assert_eq!(known.first_line_or_insert(3, 9), None, "not a known user");
+        assert!(known.has(2) && !known.has(3));
     }
 }

@@ -3,7 +3,6 @@
 
 use super::*;
 use std::io::Write;
-use std::panic::AssertUnwindSafe;
 
 fn rows(config: &str, csv: &str) -> (tempfile::TempDir, Rows) {
     let dir = tempfile::tempdir().unwrap();
@@ -292,6 +291,8 @@ fn known_rows_are_the_same_whatever_the_threads() {
     }
 }
 
+/// Test builds only: release builds have no injected panic.
+#[cfg(debug_assertions)]
 #[test]
 fn a_panic_while_preparing_comes_out_after_the_rows_before_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -308,7 +309,7 @@ fn a_panic_while_preparing_comes_out_after_the_rows_before_it() {
         // As `USERSYNC_TEST_PANIC_AT_LINE=1500` would.
         rows.prep_mut().panic_at = Some(1_500);
         let mut lines = Vec::new();
-        let caught = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             for row in rows.by_ref() {
                 lines.push(row.unwrap().line);
             }

@@ -60,7 +60,7 @@ const BULK_AUTO_CONCURRENCY: usize = 4;
 /// Items (single requests, or batches of up to 512 outcomes) queued between the pass and the
 /// send stage. A nightly re-sync reads faster than the ledger writer records: every queue ahead
 /// of it stays full, so each is kept short.
-const PASS_QUEUE: usize = 16;
+const PASS_QUEUE: usize = 8;
 
 /// The ledger writer of a run. Outcomes arrive in batches of hundreds, so a short queue keeps
 /// memory flat when the file is read faster than SQLite writes; big transactions make the
@@ -68,7 +68,8 @@ const PASS_QUEUE: usize = 16;
 fn writer_config() -> WriterConfig {
     WriterConfig {
         batch_rows: 4096,
-        channel_capacity: 16,
+        // A full batch of outcomes waits while one is written, no more.
+        channel_capacity: 8,
         ..WriterConfig::default()
     }
 }
