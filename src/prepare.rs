@@ -11,25 +11,33 @@
 //! the mapping reads, and of the mapping. A row whose fingerprint is that of a user's last synced
 //! row comes out at once as [`RowResult::Known`], without being mapped or validated: it can only
 //! become the payload that was synced. This is what makes a nightly re-sync of an unchanged export cheap.
+//!
+//! The work is spread over the machine's cores ([`pipeline`]): one thread parses the file into
+//! batches of records, a few workers fingerprint, map and validate whole batches ([`work`]), and
+//! the thread iterating [`Rows`] takes the batches back in file order and makes the one check
+//! that depends on the rows before, the duplicate key ([`keys`], [`known`]). Rows, errors and
+//! line numbers are exactly those of reading the file row by row on one thread.
 
 mod keys;
 mod known;
+mod pipeline;
+mod work;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::config::Target;
-use crate::input::{self, Cell, Column, Header, InputError, InputOptions, InputReader, Record};
-use crate::ledger::{PayloadHasher, SourceHash, SourceHasher};
+use crate::input::{self, Column, Header, InputError, InputOptions, InputReader, Record};
+use crate::ledger::{PayloadHasher, SourceHash};
 use crate::mapping::{Mapper, MappingError};
 use crate::payload::Payload;
 use crate::provider::RowRules;
-use crate::validate::{self, Context, FieldError, Schema};
+use crate::validate::FieldError;
 use keys::KeySet;
-use known::{known_row, KnownUsers};
+use known::KnownUsers;
 pub use known::{KnownRows, Position};
+use pipeline::{Batch, End, Pipeline};
+use work::{Prep, Worker};
 
 /// The pseudo-field that row-level input problems are reported on.
 pub const ROW_FIELD: &str = "_row";
@@ -125,49 +133,62 @@ pub enum PrepareError {
 const SIZING_ROWS: u64 = 256;
 /// The most keys reserved up front (about 1 GB of export); beyond, the set grows as it goes.
 const MAX_RESERVED_KEYS: u64 = 10_000_000;
+/// The most threads that map and validate rows, whatever the machine.
+const MAX_WORKERS: usize = 4;
+
+/// How many threads map and validate rows unless told otherwise: one per core, at most
+/// [`MAX_WORKERS`]; none on a single core, where threads would only take turns.
+pub fn default_workers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores > 1 {
+        cores.min(MAX_WORKERS)
+    } else {
+        0
+    }
+}
 
 /// The prepared rows of one export for one target. Iterating yields every row in file order;
 /// an `Err` is fatal (the file could not be read further) and ends the stream.
+///
+/// The rows are parsed on a thread of their own and mapped and validated by a few more
+/// ([`pipeline`]), in batches; the duplicate-key check, which depends on every earlier row, is
+/// made here in file order as the batches come back. A panic on any of those threads is raised
+/// again on the thread iterating the rows, after the rows before it.
 pub struct Rows {
-    reader: InputReader,
-    mapper: Mapper,
-    schema: &'static Schema,
-    extra_required: Vec<String>,
-    /// Fields a row takes from the target's options when it has none (GNOSS `community_id`).
-    option_fields: Payload,
-    key_field: String,
-    remote_id: Option<Column>,
+    header: Header,
+    /// The reader, until the first row is asked for.
+    reader: Option<InputReader>,
+    /// How each row is prepared; shared with the threads once they start.
+    prep: Arc<Prep>,
+    /// Threads that prepare rows (0: the iterating thread does it all).
+    workers: usize,
+    feed: Feed,
+    /// The batch whose rows are coming out, its rows reversed (the next one last).
+    current: Option<Batch>,
+    /// Where the row last returned is in `current`.
+    cursor: usize,
     /// Every key seen so far, with the line it was first seen on.
     seen: KeySet,
     /// The size of the file, to size `seen` once from the first rows.
     file_len: u64,
     /// Rows with a key so far.
     keyed_rows: u64,
-    /// Set once enough rows were read to size `seen`: the length of a key.
-    size_key_set: Option<usize>,
-    /// Set by [`Rows::fingerprint`] for a CSV export: the hasher and the columns it reads.
-    fingerprints: Option<(SourceHasher, Vec<Column>)>,
+    /// Set once `seen` was sized.
+    sized: bool,
     known: Option<KnownUsers>,
-    /// What the target itself declares a row must be (SCIM's `/Schemas`), found out when a
-    /// sync connects; checked after the provider's schema.
-    target_rules: Option<Arc<dyn RowRules>>,
+    /// What `record` lends before any row was read.
+    no_record: Record,
     done: bool,
-    /// Test builds only: the line whose row panics (see [`injected_panic_line`]).
-    #[cfg(debug_assertions)]
-    panic_at: Option<u64>,
 }
 
-/// Test builds only: the input line whose mapping panics, so that tests can break a run
-/// inside. Read once per process; release builds never read it.
-#[cfg(debug_assertions)]
-fn injected_panic_line() -> Option<u64> {
-    static LINE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-    // USERSYNC_TEST_PANIC_AT_LINE=N: the row on input line N panics as it is prepared.
-    *LINE.get_or_init(|| {
-        std::env::var("USERSYNC_TEST_PANIC_AT_LINE")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-    })
+/// Where the batches of rows come from.
+enum Feed {
+    /// Not started: the first row starts it.
+    Idle,
+    /// The iterating thread reads and prepares them itself.
+    Inline(InputReader, Box<Worker>),
+    /// Threads do (see [`pipeline`]).
+    Threads(Pipeline),
 }
 
 impl Rows {
@@ -188,8 +209,7 @@ impl Rows {
                 columns: crate::mapping::list_columns(reader.header()),
             })?),
         };
-        Ok(Rows {
-            reader,
+        let prep = Prep {
             mapper,
             schema: target.provider.schema(),
             // A row without the key cannot be synced: `validate` says so as the sync would.
@@ -202,30 +222,57 @@ impl Rows {
             option_fields: target.provider.option_fields(&target.options),
             key_field: target.key.clone(),
             remote_id,
-            seen: KeySet::default(),
-            file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
-            keyed_rows: 0,
-            size_key_set: None,
             fingerprints: None,
             known: None,
             target_rules: None,
-            done: false,
             #[cfg(debug_assertions)]
-            panic_at: injected_panic_line(),
+            panic_at: work::injected_panic_line(),
+        };
+        Ok(Rows {
+            header: reader.header().clone(),
+            reader: Some(reader),
+            prep: Arc::new(prep),
+            workers: default_workers(),
+            feed: Feed::Idle,
+            current: None,
+            cursor: 0,
+            seen: KeySet::default(),
+            file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
+            keyed_rows: 0,
+            sized: false,
+            known: None,
+            no_record: Record::empty(),
+            done: false,
         })
+    }
+
+    /// Sets how many threads map and validate the rows (0: the thread iterating the rows does
+    /// everything itself; by default [`default_workers`]). The rows are the same whatever the
+    /// number. Must be called before the first row is read.
+    pub fn with_workers(mut self, workers: usize) -> Rows {
+        self.workers = workers.min(64);
+        self
+    }
+
+    /// The settings of the rows, before the first row is read (the threads share them from then).
+    fn prep_mut(&mut self) -> &mut Prep {
+        Arc::get_mut(&mut self.prep).expect("rows are configured before the first is read")
     }
 
     /// Fingerprints every CSV row from now on with the ledger's `hasher`: the cells of the
     /// columns `target`'s mapping reads (so an unmapped column, or the columns' order, does not
     /// matter), under that mapping. With `known`, a row whose fingerprint it holds skips
-    /// mapping and validation (see [`PreparedRow::known`]). JSONL rows get no fingerprint.
+    /// mapping and validation (see [`RowResult::Known`]). JSONL rows get no fingerprint. Must be
+    /// called before the first row is read.
     pub fn fingerprint(
         &mut self,
         hasher: &PayloadHasher,
         target: &Target,
         known: Option<Arc<dyn KnownRows>>,
     ) {
-        let mut names = self.mapper.columns();
+        let header = self.header.clone();
+        let prep = self.prep_mut();
+        let mut names = prep.mapper.columns();
         names.extend(target.remote_id_column.as_deref());
         names.sort_unstable();
         names.dedup();
@@ -240,37 +287,37 @@ impl Rows {
             target.required,
             target.remote_id_column,
             names,
-            self.option_fields,
+            prep.option_fields,
         );
-        let header = self.reader.header();
         let columns = names.iter().map(|n| header.resolve(n));
         // A CSV header has every mapped column (`Rows::open` checked it); JSONL has no header.
-        self.fingerprints = match (header.names(), columns.collect::<Option<Vec<Column>>>()) {
+        prep.fingerprints = match (header.names(), columns.collect::<Option<Vec<Column>>>()) {
             (Some(_), Some(columns)) => Some((hasher.source_hasher(context.as_bytes()), columns)),
             _ => None,
         };
-        self.known = known.filter(|k| !k.is_empty()).map(|users| KnownUsers {
-            first_lines: vec![0; users.len()],
-            users,
-        });
+        let known = known.filter(|k| !k.is_empty());
+        prep.known = known.clone();
+        self.known = known.map(|users| KnownUsers::new(users.len()));
     }
 
-    /// Checks every row from now on against `rules` too (what the target declares).
+    /// Checks every row from now on against `rules` too (what the target declares). Must be
+    /// called before the first row is read.
     pub fn check_target_rules(&mut self, rules: Option<Arc<dyn RowRules>>) {
-        self.target_rules = rules;
+        self.prep_mut().target_rules = rules;
     }
 
     /// The export's columns.
     pub fn header(&self) -> &Header {
-        self.reader.header()
+        &self.header
     }
 
     /// The columns that describe a row of this export in a report (the rejects file): the CSV
     /// header, or for JSONL the columns the mapping reads.
     pub fn source_columns(&self) -> Vec<String> {
-        match self.reader.header().names() {
+        match self.header.names() {
             Some(names) => names.to_vec(),
             None => self
+                .prep
                 .mapper
                 .columns()
                 .into_iter()
@@ -281,13 +328,67 @@ impl Rows {
 
     /// The raw record of the row last returned (its original columns, for `--rejects`).
     pub fn record(&self) -> &Record {
-        self.reader.current()
+        match &self.current {
+            Some(batch) if self.cursor > 0 => &batch.records[self.cursor - 1],
+            _ => &self.no_record,
+        }
     }
 
-    /// Reserves room for the keys of the rest of the file, estimated from the bytes read so far,
-    /// so that the set is not rebuilt again and again as it grows.
-    fn size_key_set(&mut self, key_len: usize) {
-        let read = self.reader.bytes_read();
+    /// Starts reading: threads, unless there are to be none or none can be started.
+    fn start(&mut self) -> &mut Feed {
+        if let (Feed::Idle, Some(reader)) = (&self.feed, self.reader.take()) {
+            let workers = (0..self.workers)
+                .map(|_| Worker::new(Arc::clone(&self.prep)))
+                .collect::<Vec<_>>();
+            self.feed = match workers.is_empty() {
+                true => Feed::Inline(reader, Box::new(Worker::new(Arc::clone(&self.prep)))),
+                false => match pipeline::start(reader, workers) {
+                    Ok(threads) => Feed::Threads(threads),
+                    Err(reader) => {
+                        Feed::Inline(reader, Box::new(Worker::new(Arc::clone(&self.prep))))
+                    }
+                },
+            };
+        }
+        &mut self.feed
+    }
+
+    /// Takes the next batch of rows in file order and checks their keys, giving the batch whose
+    /// rows are all out back first.
+    fn next_batch(&mut self) -> Batch {
+        let used = self.current.take();
+        let mut batch = match self.start() {
+            Feed::Threads(threads) => {
+                if let Some(used) = used {
+                    threads.recycle(used);
+                }
+                threads.next_batch()
+            }
+            Feed::Inline(reader, worker) => {
+                let mut batch = used.unwrap_or_else(Batch::new);
+                batch.clear();
+                batch.fill(reader);
+                batch.work(worker);
+                batch
+            }
+            Feed::Idle => unreachable!("the rows were started"),
+        };
+        let mut rows = std::mem::take(&mut batch.rows);
+        for (row, record) in rows.iter_mut().zip(&batch.records) {
+            self.check_key(row, record);
+        }
+        rows.reverse();
+        batch.rows = rows;
+        if !self.sized && self.keyed_rows >= SIZING_ROWS {
+            self.sized = true;
+            self.size_key_set(batch.bytes_read);
+        }
+        batch
+    }
+
+    /// Reserves room for the keys of the rest of the file, estimated from the keys in the
+    /// `read` bytes read so far, so that the set is not rebuilt again and again as it grows.
+    fn size_key_set(&mut self, read: u64) {
         if read == 0 || self.file_len <= read {
             return;
         }
@@ -296,118 +397,42 @@ impl Rows {
             .min(MAX_RESERVED_KEYS)
             .saturating_sub(self.seen.len() as u64);
         tracing::trace!(expected, "sizing the key set");
+        let key_len = self.seen.mean_key_len();
         self.seen
             .reserve(usize::try_from(more).unwrap_or(0), key_len);
     }
 
-    /// Counts a row with a key, and once [`SIZING_ROWS`] were, sizes the key set for the whole
-    /// file (at the next row: the reader is busy with this one).
-    fn count_key(&mut self, key_len: usize) {
-        self.keyed_rows += 1;
-        if self.keyed_rows == SIZING_ROWS {
-            self.size_key_set = Some(key_len);
+    /// What depends on the rows before: a known row whose user was seen earlier in the file is
+    /// mapped after all, and a key seen earlier makes the row a duplicate (the first one is kept).
+    fn check_key(&mut self, row: &mut PreparedRow, record: &Record) {
+        let line = row.line;
+        if let (RowResult::Known, Position::At(at)) = (&row.result, row.position) {
+            let known = self.known.as_mut().filter(|k| k.has(at));
+            if known.is_some_and(|k| k.first_line_or_insert(at, line).is_none()) {
+                return;
+            }
+            // Seen earlier in this file: the full path, to be rejected as a duplicate there.
+            *row = self.prep.map(record, row.source_hash);
         }
-    }
-
-    fn prepare(&mut self) -> Result<Option<PreparedRow>, InputError> {
-        if let Some(key_len) = self.size_key_set.take() {
-            self.size_key_set(key_len);
-        }
-        let Some(record) = self.reader.read()? else {
-            return Ok(None);
+        let Some(k) = &row.key else { return };
+        let first = match (row.position, &mut self.known) {
+            (Position::At(at), Some(known)) => known.first_line_or_insert(at, line),
+            _ => {
+                self.keyed_rows += 1;
+                self.seen.first_line_or_insert(k, line)
+            }
         };
-        let line = record.line;
-        #[cfg(debug_assertions)]
-        if self.panic_at == Some(line) {
-            panic!("injected by USERSYNC_TEST_PANIC_AT_LINE on line {line}");
-        }
-        if let Some(problem) = record.problem() {
-            return Ok(Some(PreparedRow::new(
-                line,
-                None,
-                Err(vec![FieldError::new(
-                    ROW_FIELD,
-                    problem.code,
-                    problem.message.clone(),
-                )]),
-            )));
-        }
-        let source_hash = self.fingerprints.as_mut().map(|(hasher, columns)| {
-            hasher.hash(columns.iter().map(|c| match record.get(c) {
-                Cell::Text(s) => s.as_bytes(),
-                // A CSV row read cleanly has every column.
-                Cell::Missing | Cell::Json(_) => &[],
-            }))
-        });
-        if let (Some(hash), Some(known)) = (source_hash, &mut self.known) {
-            if let Some(row) = known_row(known, line, hash) {
-                return Ok(Some(row));
+        if let Some(first) = first {
+            let duplicate = FieldError::new(
+                &self.prep.key_field,
+                "duplicate_key",
+                format!("`{k}` is also on line {first}, which is kept"),
+            );
+            match &mut row.result {
+                RowResult::Invalid(errors) => errors.push(duplicate),
+                _ => row.result = RowResult::Invalid(vec![duplicate]),
             }
         }
-        let mut errors = Vec::new();
-        let mut payload = self.mapper.map(record, &mut errors);
-        for (name, value) in self.option_fields.iter() {
-            if !payload.contains_key(name) {
-                payload.insert(name.to_owned(), value.clone());
-            }
-        }
-        let remote_id = self
-            .remote_id
-            .as_ref()
-            .map(|c| record.get(c).to_text().trim().to_owned())
-            .filter(|s| !s.is_empty());
-        // A full payload: the fields required on create are required here too.
-        let ctx = Context {
-            extra_required: &self.extra_required,
-            partial: false,
-        };
-        let mut rule_errors = validate::validate(self.schema, &mut payload, &ctx);
-        // A field that could not be mapped is absent: do not also call it "required".
-        rule_errors.retain(|e| !errors.iter().any(|m| m.field == e.field));
-        errors.append(&mut rule_errors);
-        if let Some(rules) = &self.target_rules {
-            for error in rules.check(&payload) {
-                if !errors.iter().any(|e| e.field == error.field) {
-                    errors.push(error);
-                }
-            }
-        }
-        let key = payload.get(&self.key_field).and_then(key_text);
-        let mut position = Position::NotLookedUp;
-        if let Some(k) = &key {
-            if let Some(known) = &self.known {
-                position = known
-                    .users
-                    .position(k)
-                    .map_or(Position::Absent, Position::At);
-            }
-            let first = match (position, &mut self.known) {
-                (Position::At(at), Some(known)) => known.first_line_or_insert(at, line),
-                _ => {
-                    let first = self.seen.first_line_or_insert(k, line);
-                    self.count_key(k.len());
-                    first
-                }
-            };
-            if let Some(first) = first {
-                errors.push(FieldError::new(
-                    &self.key_field,
-                    "duplicate_key",
-                    format!("`{k}` is also on line {first}, which is kept"),
-                ));
-            }
-        }
-        let result = if errors.is_empty() {
-            RowResult::Valid(payload)
-        } else {
-            RowResult::Invalid(errors)
-        };
-        Ok(Some(PreparedRow {
-            remote_id,
-            source_hash,
-            position,
-            ..PreparedRow::new(line, key, result)
-        }))
     }
 }
 
@@ -415,215 +440,41 @@ impl Iterator for Rows {
     type Item = Result<PreparedRow, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.prepare() {
-            Ok(Some(row)) => Some(Ok(row)),
-            Ok(None) => {
-                self.done = true;
-                None
+        loop {
+            if self.done {
+                return None;
             }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
+            if let Some(batch) = &mut self.current {
+                if let Some(row) = batch.rows.pop() {
+                    self.cursor += 1;
+                    return Some(Ok(row));
+                }
+                if let Some(panic) = batch.panic.take() {
+                    self.done = true;
+                    std::panic::resume_unwind(panic);
+                }
+                match std::mem::replace(&mut batch.end, End::More) {
+                    End::More => {}
+                    End::Eof => self.done = true,
+                    End::Fatal(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                    End::Panic(panic) => {
+                        self.done = true;
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+                if self.done {
+                    return None;
+                }
             }
+            let batch = self.next_batch();
+            self.current = Some(batch);
+            self.cursor = 0;
         }
-    }
-}
-
-/// A key value as text (`"E1"`, `42`, `true`); `None` for null, and for a list or an object
-/// (a hostile JSONL value, which validation rejects anyway: it names no user).
-fn key_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null | Value::Array(_) | Value::Object(_) => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn rows(config: &str, csv: &str) -> (tempfile::TempDir, Rows) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.csv");
-        std::fs::File::create(&path)
-            .unwrap()
-            .write_all(csv.as_bytes())
-            .unwrap();
-        let config = crate::config::from_str(config, &dir.path().join("u.toml")).unwrap();
-        let target = config.target(None).unwrap();
-        let rows = Rows::open(&path, target, &InputOptions::default()).unwrap();
-        (dir, rows)
-    }
-
-    const CONFIG: &str = r#"
-        [targets.t]
-        provider = "meetinglawyers"
-        base_url = "mock"
-        key = "user_id"
-        remote_id_column = "ml"
-        fields = { user_id = "id", status = { value = 2 }, gender = { column = "sex", map = { M = 0, F = 1 } } }
-    "#;
-
-    #[test]
-    fn later_duplicates_are_rejected_on_the_key() {
-        let (_d, rows) = rows(CONFIG, "id,sex,ml\nE1,M,\nE2,F,77\nE1,F,\n");
-        let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
-        assert_eq!(rows.len(), 3);
-        assert!(rows[0].result.is_valid());
-        assert_eq!(rows[1].remote_id.as_deref(), Some("77"));
-        assert_eq!(rows[2].line, 4);
-        let errors = rows[2].result.errors().unwrap();
-        assert_eq!(errors[0].field, "user_id");
-        assert_eq!(errors[0].code, "duplicate_key");
-        assert_eq!(errors[0].message, "`E1` is also on line 2, which is kept");
-    }
-
-    #[test]
-    fn rule_errors_are_not_repeated_for_fields_that_failed_to_map() {
-        let (_d, rows) = rows(CONFIG, "id,sex,ml\nE1,X,\n,M,\n");
-        let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
-        let codes = |r: &PreparedRow| -> Vec<(String, String)> {
-            r.result
-                .errors()
-                .unwrap()
-                .iter()
-                .map(|e| (e.field.clone(), e.code.clone()))
-                .collect()
-        };
-        assert_eq!(
-            codes(&rows[0]),
-            [("gender".into(), "unmapped_value".into())]
-        );
-        assert_eq!(rows[1].key, None);
-        assert_eq!(codes(&rows[1]), [("user_id".into(), "required".into())]);
-    }
-
-    #[test]
-    fn ragged_rows_are_rejected_and_the_raw_record_stays_reachable() {
-        let (_d, mut rows) = rows(CONFIG, "id,sex,ml\nE1,M\nE2,F,1\n");
-        let first = rows.next().unwrap().unwrap();
-        let errors = first.result.errors().unwrap().to_vec();
-        assert_eq!(
-            (errors[0].field.as_str(), errors[0].code.as_str()),
-            (ROW_FIELD, "wrong_field_count")
-        );
-        let raw: Vec<&str> = rows.record().csv_fields().unwrap().collect();
-        assert_eq!(raw, ["E1", "M"]);
-        assert!(rows.next().unwrap().unwrap().result.is_valid());
-        assert!(rows.next().is_none());
-        assert_eq!(rows.source_columns(), ["id", "sex", "ml"]);
-    }
-
-    /// Users known by fingerprint, as a snapshot would hold them.
-    struct Snapshot(Vec<(SourceHash, String)>);
-
-    impl KnownRows for Snapshot {
-        fn find(&self, source: &SourceHash) -> Option<(usize, &str)> {
-            let i = self.0.iter().position(|(h, _)| h == source)?;
-            Some((i, self.0[i].1.as_str()))
-        }
-        fn position(&self, key: &str) -> Option<usize> {
-            self.0.iter().position(|(_, k)| k == key)
-        }
-        fn len(&self) -> usize {
-            self.0.len()
-        }
-    }
-
-    #[test]
-    fn rows_known_by_their_fingerprint_skip_mapping_and_keep_duplicates_exact() {
-        let csv = "id,sex,ml\nE1,M,\nE2,F,\nE1,M,\nE2,X,\n";
-        let hasher = PayloadHasher::new(&[3; 32]);
-        // A first read remembers the fingerprints, as a sync records them.
-        let (_d, mut first) = rows(CONFIG, csv);
-        let config = crate::config::from_str(CONFIG, Path::new("u.toml")).unwrap();
-        let target = config.target(None).unwrap();
-        first.fingerprint(&hasher, target, None);
-        let first: Vec<PreparedRow> = first.map(Result::unwrap).collect();
-        assert!(first
-            .iter()
-            .all(|r| r.result != RowResult::Known && r.source_hash.is_some()));
-        assert_eq!(first[0].source_hash, first[2].source_hash, "the same bytes");
-        assert_ne!(first[1].source_hash, first[3].source_hash);
-
-        // E1's row is known; E2's was synced from other bytes.
-        let known = Snapshot(vec![
-            (first[0].source_hash.unwrap(), "E1".into()),
-            ([9; 16], "E2".into()),
-        ]);
-        let (_d, mut again) = rows(CONFIG, csv);
-        again.fingerprint(&hasher, target, Some(Arc::new(known)));
-        let again: Vec<PreparedRow> = again.map(Result::unwrap).collect();
-        assert_eq!(again[0].result, RowResult::Known);
-        assert_eq!(again[0].position, Position::At(0));
-        assert_eq!(again[0].key.as_deref(), Some("E1"));
-        assert_ne!(
-            again[1].result,
-            RowResult::Known,
-            "a row with other bytes is mapped"
-        );
-        assert_eq!(
-            again[1].position,
-            Position::At(1),
-            "looked up once, for the planner too"
-        );
-        assert!(again[1].result.payload().unwrap().contains_key("gender"));
-        // Duplicates of a known row, and of a mapped one, are still rejected on the key.
-        for (row, first_line) in [(&again[2], 2), (&again[3], 3)] {
-            assert_ne!(row.result, RowResult::Known);
-            let errors = row.result.errors().unwrap();
-            let dup = errors.iter().find(|e| e.code == "duplicate_key").unwrap();
-            assert_eq!(
-                dup.message,
-                format!(
-                    "`{}` is also on line {first_line}, which is kept",
-                    row.key.as_deref().unwrap()
-                )
-            );
-        }
-    }
-
-    /// A provider whose schema makes the key optional (SCIM's `externalId`) still needs it in
-    /// every row: `validate` rejects the row as a sync would.
-    #[test]
-    fn the_key_is_required_whatever_the_schema_says() {
-        const SCIM: &str = r#"
-            [targets.t]
-            provider = "scim"
-            base_url = "mock"
-            key = "externalId"
-            fields = { externalId = "id", userName = "mail" }
-        "#;
-        let (_d, rows) = rows(SCIM, "id,mail\n,a@b.es\nE2,c@d.es\n");
-        let rows: Vec<PreparedRow> = rows.map(Result::unwrap).collect();
-        let errors = rows[0].result.errors().expect("rejected");
-        assert_eq!(
-            (errors[0].field.as_str(), errors[0].code.as_str()),
-            ("externalId", "required")
-        );
-        assert!(rows[1].result.is_valid());
-    }
-
-    #[test]
-    fn a_missing_remote_id_column_is_a_mapping_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.csv");
-        std::fs::write(&path, "id,sex\n").unwrap();
-        let config = crate::config::from_str(CONFIG, &dir.path().join("u.toml")).unwrap();
-        let err = Rows::open(
-            &path,
-            config.target(None).unwrap(),
-            &InputOptions::default(),
-        )
-        .err()
-        .unwrap();
-        assert!(
-            matches!(err, PrepareError::Mapping(ref m) if m.key == "targets.t.remote_id_column")
-        );
-    }
-}
+mod tests;

@@ -289,6 +289,24 @@ impl Record {
         }
     }
 
+    /// A record holding no row yet, to read rows into ([`InputReader::read_into`]).
+    pub fn empty() -> Record {
+        Record {
+            line: 0,
+            values: Values::Csv(csv::StringRecord::new()),
+            problem: None,
+        }
+    }
+
+    /// About how many bytes of text the record holds (0 for JSONL, whose objects say little
+    /// of it without a walk).
+    pub fn text_bytes(&self) -> usize {
+        match &self.values {
+            Values::Csv(rec) => rec.as_slice().len() + 8 * rec.len(),
+            Values::Json(_) => 0,
+        }
+    }
+
     /// The value in `column`.
     pub fn get(&self, column: &Column) -> Cell<'_> {
         match (&self.values, column) {
@@ -415,6 +433,16 @@ impl InputReader {
             FormatReader::Sheet(src) => src.read_into(&mut self.record)?,
         };
         Ok(more.then_some(&self.record))
+    }
+
+    /// Reads the next row into `record`, a buffer of the caller's (reused: its memory is
+    /// refilled rather than allocated again); false at the end of the file.
+    pub fn read_into(&mut self, record: &mut Record) -> Result<bool, InputError> {
+        match &mut self.source {
+            FormatReader::Csv(src) => src.read_into(record),
+            FormatReader::Jsonl(src) => src.read_into(record),
+            FormatReader::Sheet(src) => src.read_into(record),
+        }
     }
 
     /// About how many bytes of the file have been read so far (for estimates); 0 for a

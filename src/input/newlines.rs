@@ -60,7 +60,8 @@ impl<R: Read> Read for CrlfToLf<R> {
                 let avail = &self.buf[self.start..self.end];
                 let room = out.len() - written;
                 let scan = &avail[..avail.len().min(room)];
-                match scan.iter().position(|&b| b == b'\r') {
+                // memchr: most chunks hold no \r at all, and a byte loop was a fifth of parsing.
+                match memchr::memchr(b'\r', scan) {
                     None => {
                         out[written..written + scan.len()].copy_from_slice(scan);
                         written += scan.len();

@@ -13,16 +13,9 @@
 //! from ([`SourceHash`]), with a second index by fingerprint: a nightly re-sync finds an
 //! unchanged row by its bytes alone ([`Snapshot::by_source`]).
 
-use std::collections::HashMap;
-
 use ahash::RandomState;
 
-use rusqlite::OptionalExtension;
-
-use super::error::{LedgerError, SqlContext};
-use super::field_hashes::FieldHashes;
 use super::hash::{short, Hash, ShortHash, SourceHash};
-use super::Ledger;
 
 /// A slot of the index with no entry.
 const EMPTY: u32 = u32::MAX;
@@ -139,6 +132,35 @@ impl Snapshot {
         }
     }
 
+    /// [`Snapshot::by_source`] of many fingerprints at once (`None` for `None`), into `found`.
+    /// Each stage is made for every fingerprint before the next (every first slot, then every
+    /// entry), so that their cache misses, independent of one another, overlap rather than come
+    /// one after another: a million lookups in a snapshot of a million users are mostly misses.
+    pub fn by_source_many(&self, sources: &[Option<SourceHash>], found: &mut Vec<Option<usize>>) {
+        found.clear();
+        if self.source_slots.is_empty() {
+            found.resize(sources.len(), None);
+            return;
+        }
+        let mask = self.source_slots.len() - 1;
+        found.extend(sources.iter().map(|source| {
+            let slot = source_slot(source.as_ref()?) & mask;
+            Some(self.source_slots[slot] as usize)
+        }));
+        for (source, at) in sources.iter().zip(found.iter_mut()) {
+            let (Some(source), Some(first)) = (source, *at) else {
+                continue;
+            };
+            let entry = self.entries.get(first);
+            *at = match entry {
+                Some(e) if e.active && e.source.as_ref() == Some(source) => Some(first),
+                // Empty, or taken by another fingerprint: the probe goes on.
+                Some(_) => self.by_source(source),
+                None => None,
+            };
+        }
+    }
+
     /// Every user, in the order they were loaded (by key, from the ledger).
     pub fn iter(&self) -> impl Iterator<Item = SnapshotUser<'_>> + '_ {
         (0..self.entries.len()).map(|index| self.user(index))
@@ -173,12 +195,18 @@ impl Snapshot {
 #[derive(Debug)]
 pub struct SnapshotBuilder {
     snapshot: Snapshot,
+    /// The key index is not kept up to date: [`SnapshotBuilder::finish`] builds it (users come
+    /// from the ledger, whose keys are unique).
+    unindexed: bool,
 }
 
 /// The snapshot outgrew its 4 GiB text arena or 4 billion entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the snapshot is too large to hold in memory")]
 pub struct SnapshotTooLarge;
+
+/// From this many users on, the two indexes are built side by side on two threads.
+const INDEX_BESIDE: usize = 100_000;
 
 impl SnapshotBuilder {
     /// A builder with room for `users` users of about `text_bytes` of keys and remote ids.
@@ -192,6 +220,24 @@ impl SnapshotBuilder {
                 hasher: RandomState::new(),
                 active: 0,
             },
+            unindexed: false,
+        }
+    }
+
+    /// A builder of users whose keys are all different ([`SnapshotBuilder::push_new`]), with
+    /// room for `users` of about `text_bytes`, indexed once they are all in: the index is built
+    /// once, at its final size.
+    pub(crate) fn of_unique_keys(users: usize, text_bytes: usize) -> SnapshotBuilder {
+        SnapshotBuilder {
+            snapshot: Snapshot {
+                text: String::with_capacity(text_bytes),
+                entries: Vec::with_capacity(users),
+                slots: Vec::new(),
+                source_slots: Vec::new(),
+                hasher: RandomState::new(),
+                active: 0,
+            },
+            unindexed: true,
         }
     }
 
@@ -204,6 +250,11 @@ impl SnapshotBuilder {
         source: Option<SourceHash>,
         active: bool,
     ) -> Result<(), SnapshotTooLarge> {
+        if self.unindexed {
+            let s = &mut self.snapshot;
+            s.slots = key_index(&s.text, &s.entries, &s.hasher);
+            self.unindexed = false;
+        }
         let s = &mut self.snapshot;
         if let Some(index) = s.position(key) {
             let remote_id = remote_span(&mut s.text, remote_id)?;
@@ -232,7 +283,7 @@ impl SnapshotBuilder {
         if s.entries.len() >= (EMPTY - 1) as usize {
             return Err(SnapshotTooLarge);
         }
-        if (s.entries.len() + 1) * 2 > s.slots.len() {
+        if !self.unindexed && (s.entries.len() + 1) * 2 > s.slots.len() {
             self.grow();
         }
         let s = &mut self.snapshot;
@@ -246,32 +297,37 @@ impl SnapshotBuilder {
         let index = s.entries.len() as u32;
         s.entries.push(entry);
         s.active += usize::from(active);
-        insert_slot(&mut s.slots, &s.hasher, key, index);
+        if !self.unindexed {
+            insert_slot(&mut s.slots, &s.hasher, key, index);
+        }
         Ok(())
     }
 
-    /// The finished snapshot, with its index by fingerprint.
+    /// The finished snapshot, with its index by fingerprint (and by key, if not built yet).
     pub fn finish(mut self) -> Snapshot {
         let s = &mut self.snapshot;
-        let with_source = s
-            .entries
-            .iter()
-            .filter(|e| e.active && e.source.is_some())
-            .count();
-        if with_source > 0 {
-            let mut slots = vec![EMPTY; slots_for(with_source)];
-            let mask = slots.len() - 1;
-            for (index, entry) in s.entries.iter().enumerate() {
-                let (true, Some(source)) = (entry.active, &entry.source) else {
-                    continue;
+        let (text, entries, hasher) = (&s.text, &s.entries, &s.hasher);
+        if !self.unindexed {
+            s.source_slots = source_index(entries);
+        } else if entries.len() < INDEX_BESIDE {
+            s.slots = key_index(text, entries, hasher);
+            s.source_slots = source_index(entries);
+        } else {
+            // Each index is a pass of random writes over its own table: two cores, half the time.
+            let (keys, sources) = std::thread::scope(|scope| {
+                let beside = std::thread::Builder::new()
+                    .name("usersync-index".into())
+                    .spawn_scoped(scope, || source_index(entries));
+                let keys = key_index(text, entries, hasher);
+                let sources = match beside.map(|thread| thread.join()) {
+                    Ok(Ok(sources)) => sources,
+                    Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                    Err(_) => source_index(entries),
                 };
-                let mut slot = source_slot(source) & mask;
-                while slots[slot] != EMPTY {
-                    slot = (slot + 1) & mask;
-                }
-                slots[slot] = index as u32;
-            }
-            s.source_slots = slots;
+                (keys, sources)
+            });
+            s.slots = keys;
+            s.source_slots = sources;
         }
         self.snapshot
     }
@@ -287,6 +343,41 @@ impl SnapshotBuilder {
         }
         s.slots = slots;
     }
+}
+
+/// The index by key of `entries` (keys in `text`).
+fn key_index(text: &str, entries: &[Entry], hasher: &RandomState) -> Vec<u32> {
+    let mut slots = vec![EMPTY; slots_for(entries.len())];
+    for (index, entry) in entries.iter().enumerate() {
+        let start = entry.key.start as usize;
+        let key = &text[start..start + entry.key.len as usize];
+        insert_slot(&mut slots, hasher, key, index as u32);
+    }
+    slots
+}
+
+/// The index by fingerprint of the active users of `entries` that have one (empty if none).
+fn source_index(entries: &[Entry]) -> Vec<u32> {
+    let with_source = entries
+        .iter()
+        .filter(|e| e.active && e.source.is_some())
+        .count();
+    if with_source == 0 {
+        return Vec::new();
+    }
+    let mut slots = vec![EMPTY; slots_for(with_source)];
+    let mask = slots.len() - 1;
+    for (index, entry) in entries.iter().enumerate() {
+        let (true, Some(source)) = (entry.active, &entry.source) else {
+            continue;
+        };
+        let mut slot = source_slot(source) & mask;
+        while slots[slot] != EMPTY {
+            slot = (slot + 1) & mask;
+        }
+        slots[slot] = index as u32;
+    }
+    slots
 }
 
 /// An index size (a power of two) that keeps `users` entries at most half full.
@@ -331,204 +422,6 @@ fn remote_span(text: &mut String, remote_id: Option<&str>) -> Result<Span, Snaps
     }
 }
 
-impl Ledger {
-    /// Loads `target`'s snapshot (active and deactivated users) from `synced_users`.
-    pub fn snapshot(&self, target: &str) -> Result<Snapshot, LedgerError> {
-        let action = "load the snapshot";
-        let (users, text_bytes): (usize, usize) = self
-            .conn
-            .query_row(
-                // octet_length: the size in bytes, without copying the text as CAST does.
-                "SELECT count(*), coalesce(sum(octet_length(user_key) \
-                 + coalesce(octet_length(remote_id), 0)), 0) \
-                 FROM synced_users WHERE target = ?1",
-                [target],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .ctx(&self.path, action)?;
-        let mut builder = SnapshotBuilder::with_capacity(users, text_bytes);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT user_key, remote_id, payload_hash, active, source_hash FROM synced_users \
-                 WHERE target = ?1 ORDER BY user_key",
-            )
-            .ctx(&self.path, action)?;
-        let mut rows = stmt.query([target]).ctx(&self.path, action)?;
-        while let Some(row) = rows.next().ctx(&self.path, action)? {
-            let key = row
-                .get_ref(0)
-                .and_then(|v| Ok(v.as_str()?))
-                .ctx(&self.path, action)?;
-            let remote_id = row
-                .get_ref(1)
-                .and_then(|v| Ok(v.as_str_or_null()?))
-                .ctx(&self.path, action)?;
-            let hash = row
-                .get_ref(2)
-                .and_then(|v| Ok(v.as_blob()?))
-                .ctx(&self.path, action)?;
-            let hash: Hash = hash.try_into().map_err(|_| {
-                self.corrupt(format!(
-                    "synced_users {key:?}: payload_hash is not 32 bytes"
-                ))
-            })?;
-            let active: bool = row.get(3).ctx(&self.path, action)?;
-            // A fingerprint of another size (none is written) is only a shortcut lost.
-            let source = row
-                .get_ref(4)
-                .and_then(|v| Ok(v.as_blob_or_null()?))
-                .ctx(&self.path, action)?
-                .and_then(|blob| SourceHash::try_from(blob).ok());
-            // `(target, user_key)` is the table's primary key: every key comes once.
-            builder
-                .push_new(key, remote_id, hash, source, active)
-                .map_err(|e| self.corrupt(e.to_string()))?;
-        }
-        let snapshot = builder.finish();
-        tracing::debug!(
-            target_name = target,
-            users = snapshot.len(),
-            active = snapshot.active_len(),
-            memory_bytes = snapshot.memory_bytes(),
-            "snapshot loaded"
-        );
-        Ok(snapshot)
-    }
-
-    /// The per-field hashes last synced for one user (empty if the user is unknown).
-    pub fn field_hashes(&self, target: &str, user_key: &str) -> Result<FieldHashes, LedgerError> {
-        let json: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT field_hashes FROM synced_users WHERE target = ?1 AND user_key = ?2",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row([target, user_key], |row| row.get(0))
-                    .optional()
-            })
-            .ctx(&self.path, "read field hashes")?;
-        match json {
-            None => Ok(FieldHashes::default()),
-            Some(json) => FieldHashes::from_json(&json).ok_or_else(|| {
-                self.corrupt(format!("synced_users {user_key:?}: bad field_hashes"))
-            }),
-        }
-    }
-
-    /// [`Ledger::field_hashes`] for many users at once; unknown users are left out.
-    pub fn field_hashes_many<'k>(
-        &self,
-        target: &str,
-        user_keys: impl IntoIterator<Item = &'k str>,
-    ) -> Result<HashMap<String, FieldHashes>, LedgerError> {
-        let mut all = HashMap::new();
-        for key in user_keys {
-            let hashes = self.field_hashes(target, key)?;
-            if !hashes.is_empty() {
-                all.insert(key.to_string(), hashes);
-            }
-        }
-        Ok(all)
-    }
-}
-
+mod load;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn build(n: usize) -> Snapshot {
-        let mut b = SnapshotBuilder::with_capacity(0, 0);
-        for i in 0..n {
-            let remote = (i % 3 == 0).then(|| i.to_string());
-            b.push(
-                &format!("user-{i}"),
-                remote.as_deref(),
-                [i as u8; 32],
-                (i % 2 == 0).then_some([(i % 251) as u8; 16]),
-                i % 10 != 0,
-            )
-            .unwrap();
-        }
-        b.finish()
-    }
-
-    #[test]
-    fn finds_every_user_and_no_other() {
-        let s = build(5000);
-        assert_eq!(s.len(), 5000);
-        assert_eq!(s.active_len(), 4500);
-        for i in 0..5000 {
-            let u = s.get(&format!("user-{i}")).unwrap();
-            assert_eq!(u.payload_hash, &[i as u8; 16]);
-            assert_eq!(u.remote_id, (i % 3 == 0).then(|| i.to_string()).as_deref());
-            assert_eq!(u.active, i % 10 != 0);
-            assert_eq!(u.index, i);
-        }
-        assert!(s.get("user-5000").is_none());
-        assert!(s.get("").is_none());
-    }
-
-    #[test]
-    fn pushing_a_key_again_replaces_it() {
-        let mut b = SnapshotBuilder::with_capacity(2, 0);
-        b.push("a", None, [1; 32], None, true).unwrap();
-        b.push("a", Some("9"), [2; 32], Some([2; 16]), false)
-            .unwrap();
-        let s = b.finish();
-        assert_eq!(s.len(), 1);
-        assert_eq!(s.active_len(), 0);
-        let a = s.get("a").unwrap();
-        assert_eq!(
-            (a.remote_id, a.payload_hash, a.active),
-            (Some("9"), &[2; 16], false)
-        );
-    }
-
-    #[test]
-    fn active_users_are_found_by_the_fingerprint_of_their_row() {
-        let mut b = SnapshotBuilder::with_capacity(4, 0);
-        b.push("a", None, [1; 32], Some([1; 16]), true).unwrap();
-        b.push("b", None, [2; 32], Some([2; 16]), false).unwrap();
-        b.push("c", None, [3; 32], None, true).unwrap();
-        b.push("d", None, [4; 32], Some([4; 16]), true).unwrap();
-        let s = b.finish();
-        assert_eq!(s.by_source(&[1; 16]), s.position("a"));
-        assert_eq!(s.by_source(&[4; 16]), s.position("d"));
-        assert_eq!(s.get("d").unwrap().source_hash, Some(&[4; 16]));
-        assert_eq!(
-            s.by_source(&[2; 16]),
-            None,
-            "a deactivated user is not a shortcut"
-        );
-        assert_eq!(s.by_source(&[3; 16]), None);
-    }
-
-    #[test]
-    fn an_empty_snapshot_finds_nothing() {
-        let s = SnapshotBuilder::with_capacity(0, 0).finish();
-        assert!(s.is_empty());
-        assert!(s.get("x").is_none());
-    }
-
-    #[test]
-    fn a_million_users_fit_well_under_200_mb() {
-        let n = 1_000_000;
-        let key_len = "0123456789abcdef0123456789abcdef".len();
-        let mut b = SnapshotBuilder::with_capacity(n, n * (key_len + 7));
-        let mut key = String::new();
-        for i in 0..n {
-            key.clear();
-            key.push_str(&format!("{i:032x}"));
-            let mut source = [0u8; 16];
-            source[..8]
-                .copy_from_slice(&(i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
-            b.push(&key, Some(&format!("{i:07}")), [0; 32], Some(source), true)
-                .unwrap();
-        }
-        let s = b.finish();
-        let mb = s.memory_bytes() / 1_000_000;
-        assert!(mb < 120, "a million users took {mb} MB");
-        assert!(s.get(&format!("{:032x}", 123_456)).is_some());
-    }
-}
+mod tests;

@@ -76,6 +76,11 @@ impl KeySet {
         self.bytes.reserve(keys.saturating_mul(key_len));
     }
 
+    /// The mean length of the keys stored (at least 1).
+    pub(super) fn mean_key_len(&self) -> usize {
+        (self.bytes.len() / self.starts.len().max(1)).max(1)
+    }
+
     /// How many keys are stored.
     pub(super) fn len(&self) -> usize {
         self.lines.len() + self.fallback.len()

@@ -3,15 +3,28 @@
 //! mapping and validation; a known user's duplicate check is a line number per snapshot position
 //! rather than a copy of its key in the file's key set.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 
-use super::{PreparedRow, RowResult};
 use crate::ledger::SourceHash;
 
 /// The users a sync synced before (the target's snapshot), by fingerprint and by key.
 pub trait KnownRows: Send + Sync {
     /// The position and key of the active user last synced from a row with this fingerprint.
     fn find(&self, source: &SourceHash) -> Option<(usize, &str)>;
+    /// [`KnownRows::find`] of many fingerprints at once, one answer each (`None` for `None`),
+    /// into `found`. One by one unless the implementation can overlap the lookups.
+    fn find_many<'a>(
+        &'a self,
+        sources: &[Option<SourceHash>],
+        found: &mut Vec<Option<(usize, &'a str)>>,
+    ) {
+        found.clear();
+        found.extend(
+            sources
+                .iter()
+                .map(|s| s.as_ref().and_then(|s| self.find(s))),
+        );
+    }
     /// The position of the user with this key.
     fn position(&self, key: &str) -> Option<usize>;
     /// The number of users (positions are `0..len()`).
@@ -47,45 +60,65 @@ impl Position {
 /// The known users, and where each was first seen in this file: their duplicate check, without
 /// a copy of their keys in `Rows::seen` (a nightly export is mostly known users).
 pub(super) struct KnownUsers {
-    pub(super) users: Arc<dyn KnownRows>,
-    /// By position: the line where the user was first seen, 0 before.
-    pub(super) first_lines: Vec<u64>,
+    /// By position: the line where the user was first seen, 0 before, [`FAR`] when in `far`.
+    /// Four bytes a user: a million known users take 4 MB for the whole run.
+    first_lines: Vec<u32>,
+    /// First lines past `u32::MAX - 1`, by position (a file of billions of lines).
+    far: HashMap<usize, u64>,
 }
+
+/// The first line is in [`KnownUsers::far`].
+const FAR: u32 = u32::MAX;
 
 impl KnownUsers {
+    /// None of `users` seen yet.
+    pub(super) fn new(users: usize) -> KnownUsers {
+        KnownUsers {
+            first_lines: vec![0; users],
+            far: HashMap::new(),
+        }
+    }
+
+    /// Whether `position` is one of the users.
+    pub(super) fn has(&self, position: usize) -> bool {
+        position < self.first_lines.len()
+    }
+
     /// The line where the user at `position` was first seen, or `None`, recording `line`.
     pub(super) fn first_line_or_insert(&mut self, position: usize, line: u64) -> Option<u64> {
-        first_line_or_insert(&mut self.first_lines, position, line)
+        let first = self.first_lines.get_mut(position)?;
+        match *first {
+            0 => {
+                match u32::try_from(line) {
+                    Ok(near) if near != FAR => *first = near,
+                    _ => {
+                        *first = FAR;
+                        self.far.insert(position, line);
+                    }
+                }
+                None
+            }
+            FAR => self.far.get(&position).copied(),
+            near => Some(u64::from(near)),
+        }
     }
 }
 
-/// [`KnownUsers::first_line_or_insert`] on the lines alone (so the users can stay borrowed).
-fn first_line_or_insert(first_lines: &mut [u64], position: usize, line: u64) -> Option<u64> {
-    let first = first_lines.get_mut(position)?;
-    if *first != 0 {
-        return Some(*first);
-    }
-    *first = line;
-    None
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The row of `line` as a known row, if its fingerprint is known and its user was not seen
-/// earlier in this file (a duplicate takes the full path, to be rejected there).
-pub(super) fn known_row(
-    known: &mut KnownUsers,
-    line: u64,
-    hash: SourceHash,
-) -> Option<PreparedRow> {
-    let (index, key) = known.users.find(&hash)?;
-    // A user already seen in this file takes the full path, to be rejected as a duplicate there.
-    if index >= known.first_lines.len()
-        || first_line_or_insert(&mut known.first_lines, index, line).is_some()
-    {
-        return None;
+    #[test]
+    fn first_lines_are_kept_whatever_their_size() {
+        let mut known = KnownUsers::new(3);
+        let far = u64::from(u32::MAX) + 7;
+        assert_eq!(known.first_line_or_insert(0, 2), None);
+        assert_eq!(known.first_line_or_insert(1, far), None);
+        assert_eq!(known.first_line_or_insert(0, far + 1), Some(2));
+        assert_eq!(known.first_line_or_insert(1, 3), Some(far));
+        assert_eq!(known.first_line_or_insert(2, u64::from(u32::MAX)), None);
+        assert_eq!(known.first_line_or_insert(2, 9), Some(u64::from(u32::MAX)));
+        assert_eq!(known.first_line_or_insert(3, 9), None, "not a known user");
+        assert!(known.has(2) && !known.has(3));
     }
-    Some(PreparedRow {
-        position: Position::At(index),
-        source_hash: Some(hash),
-        ..PreparedRow::new(line, Some(key.to_owned()), RowResult::Known)
-    })
 }

@@ -312,6 +312,20 @@ impl KnownRows for Snapshot {
         Some((index, self.user_at(index)?.key))
     }
 
+    fn find_many<'a>(
+        &'a self,
+        sources: &[Option<SourceHash>],
+        found: &mut Vec<Option<(usize, &'a str)>>,
+    ) {
+        let mut positions = Vec::with_capacity(sources.len());
+        self.by_source_many(sources, &mut positions);
+        found.clear();
+        found.extend(positions.into_iter().map(|index| {
+            let index = index?;
+            Some((index, self.user_at(index)?.key))
+        }));
+    }
+
     fn position(&self, key: &str) -> Option<usize> {
         Snapshot::position(self, key)
     }

@@ -38,7 +38,7 @@ use super::read::{read_ahead, ReadFault};
 use super::scan::Scan;
 use crate::input::InputOptions;
 use crate::ledger::{LedgerError, RowOutcome, RunId, StoredOutcome, GUARD_REFUSED};
-use crate::prepare::{KnownRows, Rows};
+use crate::prepare::{self, KnownRows, Rows};
 use crate::provider::Operation;
 
 use super::scan::FileStamp;
@@ -477,12 +477,16 @@ impl Pass {
     fn open_rows(&self, input: &Path, options: &InputOptions) -> Result<Rows, Cut> {
         let differ = &self.differ;
         let opened = self.opened.borrow_mut().take();
-        let mut rows = match opened {
+        let rows = match opened {
             Some(opened) => opened.rows,
             None => {
                 Rows::open(input, &differ.target, options).map_err(|e| Cut::Fatal(e.to_string()))?
             }
         };
+        // The pass and the ledger writer keep a core beside the threads preparing the rows: on
+        // a nightly re-sync the writer is as busy as they are.
+        let workers = prepare::default_workers().saturating_sub(1);
+        let mut rows = rows.with_workers(workers);
         let known = (!differ.full).then(|| Arc::clone(&differ.snapshot) as Arc<dyn KnownRows>);
         rows.fingerprint(&differ.hasher, &differ.target, known);
         rows.check_target_rules(differ.target_rules.clone());
@@ -490,7 +494,7 @@ impl Pass {
     }
 
     /// Reads the export once: outcomes out at once, requests held, every row noted. The rows
-    /// are read, mapped and validated on a thread of their own, so that this one only diffs.
+    /// are read, mapped and validated on threads of their own, so that this one only diffs.
     fn first_pass<F: FnMut(PassItem) -> bool>(
         &self,
         input: &Path,

@@ -57,8 +57,10 @@ pub fn open_ledger(spec: &RunSpec) -> anyhow::Result<(Ledger, TargetLock)> {
 /// requests (each carries up to its `maxOperations` writes).
 const BULK_AUTO_CONCURRENCY: usize = 4;
 
-/// Items (single requests, or batches of outcomes) queued between the pass and the send stage.
-const PASS_QUEUE: usize = 64;
+/// Items (single requests, or batches of up to 512 outcomes) queued between the pass and the
+/// send stage. A nightly re-sync reads faster than the ledger writer records: every queue ahead
+/// of it stays full, so each is kept short.
+const PASS_QUEUE: usize = 8;
 
 /// The ledger writer of a run. Outcomes arrive in batches of hundreds, so a short queue keeps
 /// memory flat when the file is read faster than SQLite writes; big transactions make the
@@ -66,7 +68,8 @@ const PASS_QUEUE: usize = 64;
 fn writer_config() -> WriterConfig {
     WriterConfig {
         batch_rows: 4096,
-        channel_capacity: 64,
+        // A full batch of outcomes waits while one is written, no more.
+        channel_capacity: 8,
         ..WriterConfig::default()
     }
 }

@@ -1,5 +1,7 @@
-//! The read stage: the export's reader thread reads, maps and validates the rows (`prepare`)
-//! while the pass diffs them, and hands them over in batches.
+//! The read stage: the export's reader thread takes the rows from `prepare` (whose own threads
+//! parse, map and validate them), checks their keys in file order while the pass diffs them, and
+//! hands them over in batches. A panic on any of `prepare`'s threads is raised again on this
+//! one, so it is this thread's breakage.
 //!
 //! A thread that dies closes its channel just as one that finished does, so the end of the
 //! export is said explicitly, with an end marker: rows that stop without it are a breakage
@@ -54,7 +56,7 @@ enum Thread {
     Gone,
 }
 
-/// Reads, maps and validates `rows` on a thread of their own (the export's half of the work).
+/// Takes `rows` on a thread of their own (the export's half of the work).
 pub(super) fn read_ahead<I>(rows: I, input: &Path) -> ReadAhead
 where
     I: Iterator<Item = Result<PreparedRow, InputError>> + Send + 'static,
