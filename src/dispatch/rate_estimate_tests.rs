@@ -183,8 +183,8 @@ fn a_pause_refills_the_bucket_in_the_replay() {
     // From a 429 (empty), a 1 s pause, then 250/s against 200/s holding 20.
     let mut timeline = Timeline::new(false);
     timeline.push(1.0, 0.0);
-    let secs_after = 20.0 / 50.0;
-    let sent = (250.0 * secs_after as f64).floor();
+    let secs_after: f64 = 20.0 / 50.0;
+    let sent = (250.0 * secs_after).floor();
     let end = (1.0 + secs_after, sent);
     let bucket = Bucket {
         rate: 200.0,
