@@ -14,9 +14,12 @@
 //! as what it is instead of inflating the rate, and the 429's timing says how far above `R` the
 //! sending was.
 //!
-//! Which moment the bucket was last full depends on the pace, which changes (a search, a probe,
+//! Which moment the bucket was last full depends on the pace, which changes (a ramp, a probe,
 //! a pause): a [`Timeline`] of what was sent when replays the bucket over it to find that moment,
 //! or, with the bucket's size known, the rate that would have emptied it just when the 429 came.
+//! A few stretches may fit more than one bucket (a large one refilling slowly, a small one
+//! refilling fast): the fit starts from several and keeps the one whose replay explains every
+//! stretch best.
 //!
 //! Pure arithmetic, tested with made-up stretches.
 
