@@ -43,7 +43,8 @@ pub struct AdaptiveReport {
     /// Where the run started.
     pub start_concurrency: usize,
     pub start_rate: Option<f64>,
-    /// Requests allowed in flight at the end, and the most allowed at any time.
+    /// Requests allowed in flight where the run settled (the limit held longest over its last
+    /// seconds), and the most allowed at any time.
     pub concurrency: usize,
     pub peak_concurrency: usize,
     /// The provider's limit as found, in requests per second: the rate it announced in its
@@ -192,7 +193,7 @@ impl Adaptive {
         AdaptiveReport {
             start_concurrency: self.start.initial_concurrency,
             start_rate: self.start.initial_rate,
-            concurrency: state.concurrency.limit(),
+            concurrency: state.concurrency.settled(Instant::now()),
             peak_concurrency: state.concurrency.peak(),
             rate,
             announced: announced.is_some() && rate == announced,

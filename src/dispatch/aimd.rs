@@ -28,9 +28,9 @@ const AVERAGE_TOLERANCE: f64 = 1.05;
 /// The multiplicative cut.
 const DECREASE: f64 = 0.9;
 /// Requests waiting at the provider under which one more may be in flight, and over which one
-/// fewer may.
-const QUEUE_LOW: f64 = 0.5;
-const QUEUE_HIGH: f64 = 1.5;
+/// fewer may: at N + 1 one waits, and noise moves the limit between N and N + 1, not N + 2.
+const QUEUE_LOW: f64 = 0.3;
+const QUEUE_HIGH: f64 = 1.2;
 /// A round trip this far above the lowest recent one means the provider is swamped.
 const SWAMPED_FACTOR: f64 = 2.0;
 const SWAMPED_SLACK: Duration = Duration::from_millis(5);
@@ -42,6 +42,8 @@ const SHORT_SLACK: Duration = Duration::from_millis(2);
 const SHORT_SLACK_SHARE: f64 = 0.25;
 const SLACK: Duration = Duration::from_micros(200);
 const SLACK_SHARE: f64 = 0.005;
+/// The run's settled limit is the one held longest over this last stretch.
+const SETTLED_WINDOW: Duration = Duration::from_secs(20);
 /// Holding a queue this long, the limit steps down a period to measure the lowest round trip.
 const REFRESH: Duration = Duration::from_secs(10);
 /// The lowest round trip is the lowest period mean of the last this many seconds.
@@ -103,6 +105,8 @@ pub(super) struct ConcurrencyAimd {
     origin: Instant,
     /// The highest limit reached.
     peak: usize,
+    /// The limits held lately: (since when, limit), oldest first, for [`Self::settled`].
+    held: VecDeque<(Instant, usize)>,
 }
 
 impl ConcurrencyAimd {
@@ -126,6 +130,7 @@ impl ConcurrencyAimd {
             lows: VecDeque::new(),
             origin: now,
             peak: limit,
+            held: VecDeque::from([(now, limit)]),
         }
     }
 
@@ -137,6 +142,26 @@ impl ConcurrencyAimd {
     /// The highest limit reached so far.
     pub(super) fn peak(&self) -> usize {
         self.peak
+    }
+
+    /// The limit held longest over the last `SETTLED_WINDOW` before `now`: where the run
+    /// settled, whatever step it took last.
+    pub(super) fn settled(&self, now: Instant) -> usize {
+        let window_start = now.checked_sub(SETTLED_WINDOW).unwrap_or(now);
+        let mut spans: Vec<(usize, Duration)> = Vec::new();
+        let ends = self.held.iter().skip(1).map(|(at, _)| *at).chain([now]);
+        for (&(since, limit), until) in self.held.iter().zip(ends) {
+            let held = until.saturating_duration_since(since.max(window_start));
+            match spans.iter_mut().find(|(l, _)| *l == limit) {
+                Some((_, total)) => *total += held,
+                None => spans.push((limit, held)),
+            }
+        }
+        // Of limits held as long, the lower.
+        spans
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map_or(self.limit, |(limit, _)| limit)
     }
 
     /// A request left.
@@ -217,6 +242,10 @@ impl ConcurrencyAimd {
         self.peak = self.peak.max(self.limit);
         if self.limit != before {
             self.changed_at = now;
+            self.held.push_back((now, self.limit));
+            while self.held.len() > 1 && now.duration_since(self.held[1].0) > SETTLED_WINDOW {
+                self.held.pop_front();
+            }
         }
         match self.limit.cmp(&before) {
             std::cmp::Ordering::Greater => Some(Change::Raised(self.limit)),
@@ -338,6 +367,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn settled_is_the_limit_held_longest_lately() {
+        let t0 = Instant::now();
+        let mut aimd = ConcurrencyAimd::new(10, 100, t0);
+        let at = |secs: u64| t0 + Duration::from_secs(secs);
+        assert_eq!(aimd.settled(at(1)), 10);
+        // 11 for most of the last 20 s, 12 for the last one.
+        aimd.held.push_back((at(30), 11));
+        aimd.held.push_back((at(49), 12));
+        aimd.limit = 12;
+        assert_eq!(aimd.settled(at(50)), 11);
+        assert_eq!(aimd.settled(at(70)), 12);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //!
 //! - Until the first 429 nothing is paced: concurrency alone bounds the requests. That first
 //!   stretch, a burst, tells how much the provider's bucket holds at most.
-//! - Then the pace ramps up from an eighth of that, doubling every half second, until a 429:
-//!   knowing the bucket's size, the ramp tells the rate.
+//! - Then the pace ramps up from an eighth of the rate that was throttled, doubling every half
+//!   second, until a 429: knowing the bucket's size, the ramp tells the rate.
 //! - Every stretch that ends in a 429 is a sample for [`rate_estimate`](super::rate_estimate),
 //!   which keeps the rate and the bucket's size that explain them.
 //! - Known, the pace cruises [`MARGIN`] below the rate. After `probe_every` (soon while the
@@ -32,7 +32,8 @@ const PROBE_GAIN_MAX: f64 = 0.5;
 const ROUGH_GAIN_MAX: f64 = 0.2;
 /// A probe whose estimate is this close to the limit confirms it.
 const CONFIRMED: f64 = 0.02;
-/// An estimate whose last sample leaves it less sure than this is rough.
+/// An estimate less sure than this (a request's worth over the seconds of sending it rests on,
+/// as a share of it) is rough.
 const ROUGH: f64 = 0.02;
 /// Past this many stretches a rough estimate is probed no sooner than a precise one.
 const SURE_AFTER: usize = 4;
@@ -295,7 +296,6 @@ impl RateControl {
             return (None, true);
         };
         self.bucket = Some(bucket);
-        // Two requests' worth over the stretches: the counts' and the timing's noise.
         // A request's worth over the stretches the estimate rests on: its counts' noise. A
         // small bucket may keep it rough for good: past a few stretches it is what it is.
         self.doubt = 1.0 / self.fit.seconds().max(1e-3) / bucket.rate;

@@ -99,15 +99,6 @@ fn sync(world: World, mut ctl: RateControl, origin: Instant, writes: u64) -> Run
             if was_throttled {
                 let pause = Duration::from_secs(1);
                 let cut = ctl.on_throttle(answer, sent_at, pause);
-                if std::env::var_os("SIM_TRACE").is_some() {
-                    if let Some(cut) = cut {
-                        eprintln!(
-                            "{:8.3} {cut:?} {:?}",
-                            answer.duration_since(origin).as_secs_f64(),
-                            ctl.fit
-                        );
-                    }
-                }
                 if cut.is_some() || paused_until < answer {
                     paused_until = paused_until.max(answer + pause);
                 }
@@ -177,16 +168,6 @@ fn two_runs(world: World, secs: f64) -> (Run, Run) {
 
 fn check_aims(world: World, first: &Run, second: &Run) {
     let r = world.rate;
-    if std::env::var_os("SIM_TRACE").is_some() {
-        eprintln!(
-            "{r}/s: whole {:.1}/s, throttled {:.3}%, learned {:.2}, next run's first second {}, whole {:.1}",
-            first.writes_per_second(),
-            100.0 * first.throttled_share(),
-            first.ctl.settled().unwrap(),
-            second.per_second[1],
-            second.writes_per_second()
-        );
-    }
     let whole = first.writes_per_second();
     assert!(
         whole >= 0.93 * r && whole <= 1.02 * r,

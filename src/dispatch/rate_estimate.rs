@@ -14,16 +14,23 @@
 //! as what it is instead of inflating the rate, and the 429's timing says how far above `R` the
 //! sending was.
 //!
-//! Which moment the bucket was last full depends on the pace, which changes (a search, a probe,
+//! Which moment the bucket was last full depends on the pace, which changes (a ramp, a probe,
 //! a pause): a [`Timeline`] of what was sent when replays the bucket over it to find that moment,
 //! or, with the bucket's size known, the rate that would have emptied it just when the 429 came.
+//! A few stretches may fit more than one bucket (a large one refilling slowly, a small one
+//! refilling fast): the fit starts from several and keeps the one whose replay explains every
+//! stretch best.
 //!
 //! Pure arithmetic, tested with made-up stretches.
 
 use std::collections::VecDeque;
 
-/// The samples the fit keeps: the last few, so that a limit the provider changes is followed.
+/// The stretches the fit keeps: the first and the last few, so that a limit the provider
+/// changes is followed.
 const KEPT: usize = 6;
+/// An estimate resting on this many stretches is settled: a stretch far from it means the
+/// limit changed.
+const SETTLED: usize = 3;
 /// Below this spread of stretch lengths (see [`Fit::solve`]) a fit cannot tell the burst from
 /// the rate.
 const MIN_SPREAD: f64 = 0.1;
@@ -90,13 +97,16 @@ impl Fit {
             return self.last;
         }
         if let Some(last) = self.last {
-            if disagrees(&timeline.sample(end, last), last) {
-                // The provider changed its limit: the stretches before tell the old one.
-                self.stretches.clear();
+            let settled = self.stretches.len() >= SETTLED;
+            if settled && disagrees(&timeline.sample(end, last), last) {
+                // The provider changed its limit: the stretches before tell the old one (but
+                // the first, the run's burst, still tells the bucket's size best).
+                self.stretches.truncate(1);
             }
         }
         if self.stretches.len() == KEPT {
-            self.stretches.pop_front();
+            // The first stays, for the same reason.
+            self.stretches.remove(1);
         }
         self.stretches.push_back((timeline, end));
         // Several buckets may explain a few stretches (a large one refilling slowly, a small
@@ -116,6 +126,11 @@ impl Fit {
             }
         }
         self.last = best.map(|(_, bucket)| bucket);
+        tracing::trace!(
+            estimate = ?self.last,
+            samples = ?self.samples(self.last).collect::<Vec<_>>(),
+            "rate fit"
+        );
         if let Some(bucket) = self.last {
             if self.samples(Some(bucket)).any(|s| s.full) {
                 self.burst = Some(bucket.burst);
