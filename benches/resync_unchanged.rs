@@ -119,8 +119,7 @@ fn main() -> Result<(), Failure> {
             run.system,
             run.peak_mb
         );
-        if c.rows != rows || c.unchanged != synced || c.requests != 0 || last.exit_code != Some(0)
-        {
+        if c.rows != rows || c.unchanged != synced || c.requests != 0 || last.exit_code != Some(0) {
             problems.push(format!("run {} was not a no-op", last.id));
         }
         runs.push(run);

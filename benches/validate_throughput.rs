@@ -228,4 +228,3 @@ fn key_hash(bytes: &[u8]) -> u64 {
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^ (h >> 33)
 }
-

@@ -82,7 +82,10 @@ pub fn bare_parse(path: &Path, rounds: usize) -> (f64, u64) {
         let mut reader = csv::Reader::from_path(path).expect("open the export");
         let mut record = csv::ByteRecord::new();
         rows = 0;
-        while reader.read_byte_record(&mut record).expect("parse the export") {
+        while reader
+            .read_byte_record(&mut record)
+            .expect("parse the export")
+        {
             rows += 1;
         }
         best = best.min(started.elapsed().as_secs_f64());
