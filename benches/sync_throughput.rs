@@ -24,10 +24,18 @@
 //! server), each the lowest of the rounds: a figure less at the mercy of other processes than
 //! the rates.
 //!
+//! Then, where python3 with aiohttp is found (`USERSYNC_BENCH_PYTHON`, else
+//! `target/bench-venv/bin/python`, else `python3`), the *Python peer* (`benches/sync_peer.py`):
+//! the same job, export to server to an SQLite record of every row, written as a careful asyncio
+//! + aiohttp script would, against a fresh server at the same concurrency, timed and measured the
+//! same way. The last lines say whether usersync meets its aims against `bare` at concurrency 64:
+//! 35,000 rows/s, 30 µs of CPU per row, 7 times the Python peer.
+//!
 //! Not part of `cargo test`. Run (wrk and GNU time installed: `apt-get install -y wrk time`):
-//! `cargo bench --bench sync_throughput` or, to choose, `cargo bench --bench sync_throughput --
-//! --rows 100000 --concurrency 32,64 --server mock,bare --wrk-secs 5 --repeat 3`.
-//! Results go in BENCHMARKS.md.
+//! `cargo bench --bench sync_throughput` (`--rows 100000 --concurrency 64 --server bare --wrk-secs 5
+//! --repeat 3`) or, to choose, `cargo bench --bench sync_throughput -- --server mock,bare
+//! --concurrency 32,64`. For the peer: `python3 -m venv target/bench-venv &&
+//! target/bench-venv/bin/pip install aiohttp`. Results go in BENCHMARKS.md.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -93,8 +101,8 @@ struct Options {
 fn options() -> Options {
     let mut o = Options {
         rows: 100_000,
-        concurrency: vec![32, 64],
-        servers: vec!["mock".into(), "bare".into()],
+        concurrency: vec![64],
+        servers: vec!["bare".into()],
         wrk_secs: 5,
         repeat: 3,
     };
@@ -424,6 +432,81 @@ fn run_sync(
     }
 }
 
+/// The aims of a first sync against `bare` at concurrency 64.
+const AIM_ROWS_PER_SEC: f64 = 35_000.0;
+const AIM_CPU_PER_ROW_US: f64 = 30.0;
+const AIM_TIMES_PEER: f64 = 7.0;
+
+/// The Python that runs the peer, if one with aiohttp is found.
+fn peer_python() -> Option<String> {
+    let candidates = match std::env::var("USERSYNC_BENCH_PYTHON") {
+        Ok(python) => vec![python],
+        Err(_) => vec![
+            concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-venv/bin/python").to_string(),
+            "python3".to_string(),
+        ],
+    };
+    candidates.into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import aiohttp"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+struct PeerResult {
+    rows_per_sec: f64,
+    cpu_per_row_us: f64,
+    server_cpu_per_row_us: f64,
+}
+
+/// `benches/sync_peer.py` syncing the export to `server`, timed from spawn to exit.
+fn run_peer(
+    python: &str,
+    server: &Server,
+    dir: &Path,
+    export: &Path,
+    concurrency: usize,
+    rows: usize,
+) -> PeerResult {
+    let ledger = dir.join(format!("peer-{}.db", rand_suffix()));
+    let cpu = own_cpu_secs();
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "cpu %U %S"])
+        .arg(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/sync_peer.py"))
+        .arg(&server.url)
+        .arg(export)
+        .arg(&ledger)
+        .arg(concurrency.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the Python peer");
+    let secs = started.elapsed().as_secs_f64();
+    let server_cpu = own_cpu_secs() - cpu;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let synced = text
+        .strip_prefix("ok ")
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok());
+    assert!(
+        out.status.success() && synced == Some(rows as u64),
+        "the Python peer said:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        (server.accepted)(),
+        rows as u64,
+        "every peer row reached the server"
+    );
+    PeerResult {
+        rows_per_sec: rows as f64 / secs,
+        cpu_per_row_us: time_cpu_secs(&out.stderr) / rows as f64 * 1e6,
+        server_cpu_per_row_us: server_cpu / rows as f64 * 1e6,
+    }
+}
+
 /// The 1-minute load average, to judge how busy the machine was.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -466,10 +549,18 @@ fn main() {
         .build()
         .unwrap();
 
+    let python = peer_python();
+    if python.is_none() {
+        eprintln!(
+            "no Python with aiohttp: the peer is left out (python3 -m venv target/bench-venv && \
+             target/bench-venv/bin/pip install aiohttp)"
+        );
+    }
     let mut table = String::from(
-        "| server | concurrency | wrk req/s | HTTP floor req/s (÷ wrk) | usersync rows/s | rows/s ÷ req/s | usersync time | peak RSS | CPU per row: usersync + server | CPU per request: wrk + server | HTTP floor CPU per request | CPU ratio |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| server | concurrency | wrk req/s | HTTP floor req/s (÷ wrk) | usersync rows/s | rows/s ÷ req/s | usersync time | peak RSS | CPU per row: usersync + server | CPU per request: wrk + server | HTTP floor CPU per request | CPU ratio | Python peer rows/s (CPU per row) | usersync ÷ peer |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    let mut verdicts = Vec::new();
     for kind in &o.servers {
         for &c in &o.concurrency {
             // Alternate the two, `repeat` times each; keep each one's best (the machine is shared).
@@ -477,6 +568,8 @@ fn main() {
             let mut best_sync: Option<SyncResult> = None;
             let mut best_floor: Option<FloorResult> = None;
             let mut floor_cpu = f64::INFINITY;
+            let mut best_peer: Option<PeerResult> = None;
+            let mut peer_cpu = f64::INFINITY;
             // CPU figures: the lowest of the rounds (the least disturbed by other processes).
             let mut cpu = [f64::INFINITY; 4];
             for round in 1..=o.repeat {
@@ -489,6 +582,23 @@ fn main() {
                 let server = start_server(&rt, kind);
                 let sync = run_sync(&server, dir.path(), &export, c, o.rows);
                 drop(server);
+                if let Some(python) = &python {
+                    let server = start_server(&rt, kind);
+                    let peer = run_peer(python, &server, dir.path(), &export, c, o.rows);
+                    drop(server);
+                    eprintln!(
+                        "{kind} c={c} round {round}: Python peer {:.0} rows/s, {:.1} µs CPU/row \
+                         (server {:.1})",
+                        peer.rows_per_sec, peer.cpu_per_row_us, peer.server_cpu_per_row_us
+                    );
+                    peer_cpu = peer_cpu.min(peer.cpu_per_row_us);
+                    if best_peer
+                        .as_ref()
+                        .is_none_or(|b| peer.rows_per_sec > b.rows_per_sec)
+                    {
+                        best_peer = Some(peer);
+                    }
+                }
                 eprintln!(
                     "{kind} c={c} round {round}: HTTP floor {:.0} req/s, {:.1} µs CPU/req",
                     floor.rps, floor.cpu_per_req_us
@@ -540,9 +650,35 @@ fn main() {
             let [sync_cpu, sync_server_cpu, wrk_cpu, wrk_server_cpu] = cpu;
             let client = sync_cpu + sync_server_cpu;
             let generator = wrk_cpu + wrk_server_cpu;
+            let (peer, times_peer) = match &best_peer {
+                Some(p) => (
+                    format!("{:.0} ({:.0} µs)", p.rows_per_sec, peer_cpu),
+                    format!("{:.1}x", sync.rows_per_sec / p.rows_per_sec),
+                ),
+                None => ("—".into(), "—".into()),
+            };
+            if kind == "bare" && c == 64 {
+                let meets = |ok: bool| if ok { "meets" } else { "BELOW" };
+                verdicts.push(format!(
+                    "{} the aim of {AIM_ROWS_PER_SEC:.0} rows/s: {:.0}",
+                    meets(sync.rows_per_sec >= AIM_ROWS_PER_SEC),
+                    sync.rows_per_sec
+                ));
+                verdicts.push(format!(
+                    "{} the aim of {AIM_CPU_PER_ROW_US:.0} µs of CPU per row: {sync_cpu:.1}",
+                    meets(sync_cpu <= AIM_CPU_PER_ROW_US)
+                ));
+                if let Some(p) = &best_peer {
+                    let times = sync.rows_per_sec / p.rows_per_sec;
+                    verdicts.push(format!(
+                        "{} the aim of {AIM_TIMES_PEER:.0} times the Python peer: {times:.1}",
+                        meets(times >= AIM_TIMES_PEER)
+                    ));
+                }
+            }
             writeln!(
                 table,
-                "| {kind} | {c} | {:.0} | {:.0} ({:.0}%) | {:.0} | {:.0}% | {:.1} s | {:.1} MiB | {:.0} + {:.0} µs | {:.0} + {:.0} µs | {:.0} µs | {:.0}% |",
+                "| {kind} | {c} | {:.0} | {:.0} ({:.0}%) | {:.0} | {:.0}% | {:.1} s | {:.1} MiB | {:.0} + {:.0} µs | {:.0} + {:.0} µs | {:.0} µs | {:.0}% | {peer} | {times_peer} |",
                 wrk.rps,
                 floor.rps,
                 floor.rps / wrk.rps * 100.0,
@@ -570,4 +706,7 @@ fn main() {
         load_average(),
         usersync_bin(),
     );
+    for verdict in verdicts {
+        println!("{verdict}");
+    }
 }

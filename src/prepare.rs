@@ -186,7 +186,7 @@ enum Feed {
     /// Not started: the first row starts it.
     Idle,
     /// The iterating thread reads and prepares them itself.
-    Inline(InputReader, Box<Worker>),
+    Inline(Box<InputReader>, Box<Worker>),
     /// Threads do (see [`pipeline`]).
     Threads(Pipeline),
 }
@@ -341,7 +341,10 @@ impl Rows {
                 .map(|_| Worker::new(Arc::clone(&self.prep)))
                 .collect::<Vec<_>>();
             self.feed = match workers.is_empty() {
-                true => Feed::Inline(reader, Box::new(Worker::new(Arc::clone(&self.prep)))),
+                true => Feed::Inline(
+                    Box::new(reader),
+                    Box::new(Worker::new(Arc::clone(&self.prep))),
+                ),
                 false => match pipeline::start(reader, workers) {
                     Ok(threads) => Feed::Threads(threads),
                     Err(reader) => {

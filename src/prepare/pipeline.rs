@@ -148,7 +148,10 @@ pub(super) struct Pipeline {
 
 /// Starts a parser thread reading `reader`, and `workers` threads preparing its rows. Gives the
 /// reader back if no worker or no parser could be started: the caller then does both itself.
-pub(super) fn start(reader: InputReader, workers: Vec<Worker>) -> Result<Pipeline, InputReader> {
+pub(super) fn start(
+    reader: InputReader,
+    workers: Vec<Worker>,
+) -> Result<Pipeline, Box<InputReader>> {
     let pool = 2 * workers.len() + 2;
     let (free_tx, free_rx) = mpsc::channel();
     for _ in 0..pool {
@@ -169,7 +172,7 @@ pub(super) fn start(reader: InputReader, workers: Vec<Worker>) -> Result<Pipelin
         }
     }
     if started == 0 {
-        return Err(reader);
+        return Err(Box::new(reader));
     }
     let stop = Arc::new(AtomicBool::new(false));
     // Handed over through a slot, so that it comes back if the thread cannot be started.
@@ -190,7 +193,9 @@ pub(super) fn start(reader: InputReader, workers: Vec<Worker>) -> Result<Pipelin
         tracing::debug!(error = %e, "the export's parser thread could not be started");
         let reader = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
         // Not started, so the closure gave up the reader without taking it.
-        return Err(reader.expect("a parser thread that never ran left the reader"));
+        return Err(Box::new(
+            reader.expect("a parser thread that never ran left the reader"),
+        ));
     }
     Ok(Pipeline {
         done: done_rx,

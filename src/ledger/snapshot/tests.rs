@@ -139,7 +139,7 @@ fn a_push_after_unique_keys_indexes_them_first() {
 fn many_fingerprints_are_found_as_one_by_one() {
     let s = build(5000);
     let mut sources: Vec<Option<SourceHash>> = (0..300u32)
-        .map(|i| (i % 5 != 0).then(|| [(i % 251) as u8; 16]))
+        .map(|i| (i % 5 != 0).then_some([(i % 251) as u8; 16]))
         .collect();
     sources.push(Some([255; 16]));
     let mut found = vec![Some(7)];
