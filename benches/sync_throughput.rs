@@ -26,8 +26,8 @@
 //!
 //! Then, where python3 with aiohttp is found (`USERSYNC_BENCH_PYTHON`, else
 //! `target/bench-venv/bin/python`, else `python3`), the *Python peer* (`benches/sync_peer.py`):
-//! the same job, export to server to an SQLite record of every row, written as a careful asyncio
-//! + aiohttp script would, against a fresh server at the same concurrency, timed and measured the
+//! the same job, export to server to an SQLite record of every row, written as a careful script
+//! on asyncio and aiohttp would, against a fresh server at the same concurrency, timed and measured the
 //! same way. The last lines say whether usersync meets its aims against `bare` at concurrency 64:
 //! 35,000 rows/s, 30 µs of CPU per row, 7 times the Python peer.
 //!
