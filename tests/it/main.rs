@@ -8,6 +8,9 @@ mod support;
 
 // `concurrency = "auto"`: rate limits found with few 429s, remembered, kept as ceilings.
 mod adaptive;
+// The allocator hands freed memory back to the OS, as mimalloc reports it.
+#[cfg(target_os = "linux")]
+mod allocator;
 // The source's shape: no top-level module imports one that imports it back.
 mod architecture;
 // `usersync validate`: the samples, the report, `--json`, `--rejects`, exit codes.
