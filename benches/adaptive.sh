@@ -9,7 +9,8 @@
 #
 # SETTING: `auto` (concurrency = "auto"), `rate:N` (a static rate_limit of N/s, concurrency 64)
 # or `conc:N` (a static concurrency of N, no rate limit).
-# Examples (the BENCHMARKS.md tables; benches/adaptive_rate.sh runs the first for three limits):
+# Examples (the BENCHMARKS.md tables; `cargo bench --bench adaptive_rate` runs the first for
+# three limits, and the last at a capacity, and judges them against their aims):
 #   NEXT_ROWS=2000 benches/adaptive.sh 20000 auto --rate-limit 200
 #   benches/adaptive.sh 20000 rate:50  --rate-limit 200
 #   benches/adaptive.sh 20000 rate:1000 --rate-limit 200
@@ -18,7 +19,8 @@
 # Uses $USERSYNC, or target/release/usersync (build it first: cargo build --release).
 # Prints: wall time, the sync's summary, writes per second over the whole run (process start to
 # exit), requests and 429s the mock saw, the mean rate it saw over the second half of the run,
-# the most requests in flight at once, the row latencies; for the next night, the rate the mock
+# the most requests in flight at once, the row latencies, the rate and concurrency it learned
+# (where the next night starts); for the next night, the rate the mock
 # saw in its first whole second and its median; last, one `summary:` line of all that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,9 +112,14 @@ lat = sorted(r[0] for r in db.execute("SELECT latency_ms FROM row_outcomes WHERE
 if lat:
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     print(f"row latency: median {pick(0.5)} ms, p95 {pick(0.95)} ms, max {lat[-1]} ms")
+learned = db.execute("SELECT learned_rate, learned_concurrency FROM target_state").fetchone()
+learned_rate, learned_conc = learned if learned else (None, None)
+print(f"learned: rate {learned_rate} /s, concurrency {learned_conc}")
 print(f"summary: rows={rows} wall={wall:.2f} writes_per_s={rows / wall:.1f} "
       f"requests={s['requests']} throttled={throttled} "
-      f"throttled_pct={100 * throttled / max(1, s['requests']):.3f} seconds_seen={len(seconds)}",
+      f"throttled_pct={100 * throttled / max(1, s['requests']):.3f} "
+      f"learned_concurrency={learned_conc} max_in_flight={s['max_in_flight']} "
+      f"seconds_seen={len(seconds)}",
       end="")
 EOF
 cat "$work/first.txt"
