@@ -70,8 +70,9 @@ pub enum PassItem {
     /// Outcomes that need no request (rejected by validation, unchanged), in a batch; or
     /// rows recorded `not_attempted` because the run stopped before sending them.
     Done(Vec<RowOutcome>),
-    /// A request to send, carrying what the ledger needs once it is answered.
-    Send(Box<Request>),
+    /// Requests to send, each carrying what the ledger needs once it is answered; one at a time
+    /// unless the pass was told to gather them ([`Pass::send_batch`]).
+    Send(Vec<Request>),
     /// A guard refused the run: nothing was sent (the last item).
     Refused(GuardRefusal),
     /// The rows could not be read further (the last item).
@@ -132,6 +133,9 @@ pub struct Pass {
     /// How many requests the pass over an export holds back before it reads the file a second
     /// time for the rest ([`HOLD_LIMIT`]).
     pub hold_limit: usize,
+    /// Requests handed on together (1: each at once, in file order with the outcomes; a sync,
+    /// whose send stage commits the intents of many requests in one transaction, gathers them).
+    pub send_batch: usize,
     /// The caller wants the number of requests before the first one is handed on (`sync -v`'s
     /// estimate, `plan`): hold them during the pass even when the ledger knows no user of the
     /// target, where nothing else needs them held (see the module).
@@ -140,21 +144,53 @@ pub struct Pass {
     opened: RefCell<Option<Box<Opened>>>,
 }
 
-/// Hands items to the listener, gathering outcomes into batches.
+/// Hands items to the listener, gathering outcomes into batches, and requests too when told to.
 struct Emitter<'f, F: FnMut(PassItem) -> bool> {
     send: &'f mut F,
     done: Vec<RowOutcome>,
+    /// Requests gathered, when `send_batch` is more than one.
+    sends: Vec<Request>,
+    send_batch: usize,
     /// False once the listener has gone.
     open: bool,
 }
 
 impl<'f, F: FnMut(PassItem) -> bool> Emitter<'f, F> {
-    fn new(send: &'f mut F) -> Self {
+    fn new(send: &'f mut F, send_batch: usize) -> Self {
         Emitter {
             send,
             done: Vec::with_capacity(DONE_BATCH),
+            sends: Vec::new(),
+            send_batch: send_batch.max(1),
             open: true,
         }
+    }
+
+    /// Hands on one request: at once (after the outcomes before it, so that the listener sees
+    /// the rows in order), or gathered with others.
+    fn request(&mut self, request: Request) -> bool {
+        if self.send_batch == 1 {
+            return self.item(PassItem::Send(vec![request]));
+        }
+        self.sends.push(request);
+        if self.sends.len() >= self.send_batch {
+            self.flush_sends()
+        } else {
+            self.open
+        }
+    }
+
+    fn flush_sends(&mut self) -> bool {
+        if self.open && !self.sends.is_empty() {
+            let batch = std::mem::take(&mut self.sends);
+            self.open = (self.send)(PassItem::Send(batch));
+        }
+        self.open
+    }
+
+    /// The requests gathered and not handed on (the pass broke before it could).
+    fn take_sends(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.sends)
     }
 
     fn done(&mut self, outcome: RowOutcome) -> bool {
@@ -171,7 +207,7 @@ impl<'f, F: FnMut(PassItem) -> bool> Emitter<'f, F> {
             let batch = std::mem::replace(&mut self.done, Vec::with_capacity(DONE_BATCH));
             self.open = (self.send)(PassItem::Done(batch));
         }
-        self.open
+        self.flush_sends()
     }
 
     fn item(&mut self, item: PassItem) -> bool {
@@ -185,7 +221,7 @@ impl<'f, F: FnMut(PassItem) -> bool> Emitter<'f, F> {
     fn step(&mut self, fate: Fate) -> bool {
         match fate {
             Fate::Done(outcome) => self.done(outcome),
-            Fate::Send(request) => self.item(PassItem::Send(request)),
+            Fate::Send(request) => self.request(*request),
         }
     }
 
@@ -263,6 +299,7 @@ impl Pass {
             guards,
             stop_reading,
             hold_limit: HOLD_LIMIT,
+            send_batch: 1,
             count_first: false,
             opened: RefCell::new(opened),
         }
@@ -283,7 +320,7 @@ impl Pass {
         mut send: impl FnMut(PassItem) -> bool,
         requests: impl FnOnce(u64, u64),
     ) {
-        let mut emit = Emitter::new(&mut send);
+        let mut emit = Emitter::new(&mut send, self.send_batch);
         let mut held = Held::default();
         // A pass that breaks has not decided everything: the requests it held are recorded
         // not sent, and the listener told, as for a reader that breaks.
@@ -298,7 +335,8 @@ impl Pass {
         }));
         if let Err(panic) = pass {
             let what = format!("the planner panicked: {}", panic_message(panic.as_ref()));
-            let held = std::mem::take(&mut held.requests);
+            let mut held = std::mem::take(&mut held.requests);
+            held.extend(emit.take_sends());
             if emit.not_sent(held, "not_attempted", &not_sent_because(&what)) {
                 emit.item(PassItem::Broken(what));
             }
@@ -446,7 +484,7 @@ impl Pass {
             .into_iter()
             .chain(std::mem::take(&mut held.requests))
         {
-            if !emit.item(PassItem::Send(Box::new(job))) {
+            if !emit.request(job) {
                 return;
             }
         }
@@ -649,7 +687,7 @@ impl Pass {
                 }
                 let open = match self.differ.kept(kept) {
                     Fate::Done(outcome) => emit.done(outcome),
-                    Fate::Send(request) => emit.item(PassItem::Send(request)),
+                    Fate::Send(request) => emit.request(*request),
                 };
                 if open {
                     Ok(())

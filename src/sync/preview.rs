@@ -169,16 +169,18 @@ pub fn preview(
                     }
                 }
             }
-            PassItem::Send(p) => {
-                let op = counts.count(p.op);
-                each(&PlanLine {
-                    line: p.line,
-                    key: Some(p.user.key.clone()),
-                    op,
-                    fields: p.meta.fields.clone(),
-                    not_cleared: p.meta.uncleared.clone(),
-                    notes: p.meta.notes.iter().map(|n| n.code.to_string()).collect(),
-                });
+            PassItem::Send(requests) => {
+                for p in requests {
+                    let op = counts.count(p.op);
+                    each(&PlanLine {
+                        line: p.line,
+                        key: Some(p.user.key.clone()),
+                        op,
+                        fields: p.meta.fields.clone(),
+                        not_cleared: p.meta.uncleared.clone(),
+                        notes: p.meta.notes.iter().map(|n| n.code.to_string()).collect(),
+                    });
+                }
             }
             PassItem::Refused(refusal) => end = Some(anyhow::Error::new(refusal)),
             // A plan from part of the export is no plan: nothing is printed as if complete.

@@ -66,7 +66,7 @@ pub async fn feed(
                         return Err(broke(e.to_string()));
                     }
                 }
-                PassItem::Send(request) => batch.push(*request),
+                PassItem::Send(requests) => batch.extend(requests),
                 PassItem::Fatal(message) => end = Some(FeedEnd::Fatal(message)),
                 PassItem::Refused(refusal) => end = Some(FeedEnd::Refused(refusal)),
                 PassItem::Broken(what) => end = Some(broke(what)),

@@ -40,6 +40,8 @@ struct Setup {
     stop_at_first_send: bool,
     /// The planner panics once its pass is done, before the first request is handed on.
     panic_when_counted: bool,
+    /// Requests handed on together (0: the default, one at a time).
+    send_batch: usize,
 }
 
 /// Plans `export` (a CSV of ids) as `setup` says, with `--deactivate-missing`, holding at
@@ -105,6 +107,7 @@ fn plan_in(
     let mut pass = Pass::new(differ, input, guards, stop_reading.clone());
     pass.hold_limit = 2;
     pass.count_first = setup.count_first;
+    pass.send_batch = setup.send_batch.max(1);
     let out = std::cell::RefCell::new(Vec::new());
     let send = |item| {
         let mut out = out.borrow_mut();
@@ -114,18 +117,20 @@ fn plan_in(
                     .into_iter()
                     .map(|o| Out::Done(o.user_key.unwrap(), o.outcome, o.error_code)),
             ),
-            PassItem::Send(p) => {
-                if setup.stop_at_first_send {
-                    stop_reading.store(true, Ordering::Relaxed);
+            PassItem::Send(requests) => {
+                for p in requests {
+                    if setup.stop_at_first_send {
+                        stop_reading.store(true, Ordering::Relaxed);
+                    }
+                    let key = p.user.key;
+                    out.push(Out::Send(key.clone(), p.op));
+                    out.extend(
+                        p.meta
+                            .notes
+                            .into_iter()
+                            .map(|n| Out::Note(key.clone(), n.code.to_string())),
+                    );
                 }
-                let key = p.user.key;
-                out.push(Out::Send(key.clone(), p.op));
-                out.extend(
-                    p.meta
-                        .notes
-                        .into_iter()
-                        .map(|n| Out::Note(key.clone(), n.code.to_string())),
-                );
             }
             PassItem::Refused(GuardRefusal::TooManyDeactivations { .. }) => out.push(Out::Refused),
             PassItem::Broken(what) => out.push(Out::Broken(what)),
@@ -184,6 +189,28 @@ fn a_first_sync_sends_its_requests_as_it_reads_them() {
             send("u1"),
             send("u2"),
             send("u3")
+        ]
+    );
+}
+
+#[test]
+fn gathered_requests_are_all_handed_on_and_the_last_few_at_the_end() {
+    let gathered = Setup {
+        send_batch: 2,
+        ..Setup::default()
+    };
+    // u1 and u2 go together; the duplicate's outcome and u3 when the rows are over.
+    assert_eq!(
+        plan_with(WITH_DUPLICATE, gathered),
+        [
+            Out::Send("u1".into(), Operation::Create),
+            Out::Send("u2".into(), Operation::Create),
+            Out::Done(
+                "u2".into(),
+                OutcomeKind::Rejected,
+                Some("duplicate_key".into())
+            ),
+            Out::Send("u3".into(), Operation::Create),
         ]
     );
 }
