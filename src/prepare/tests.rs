@@ -292,6 +292,15 @@ fn known_rows_are_the_same_whatever_the_threads() {
 }
 
 /// Test builds only: release builds have no injected panic.
+/// The rows of the CSV at `path` for [`CONFIG`]'s target, prepared by `workers` threads.
+fn open_with_workers(path: &Path, workers: usize) -> Rows {
+    let config = crate::config::from_str(CONFIG, &path.with_file_name("u.toml")).unwrap();
+    let target = config.target(None).unwrap();
+    Rows::open(path, target, &InputOptions::default())
+        .unwrap()
+        .with_workers(workers)
+}
+
 #[cfg(debug_assertions)]
 #[test]
 fn a_panic_while_preparing_comes_out_after_the_rows_before_it() {
@@ -300,12 +309,8 @@ fn a_panic_while_preparing_comes_out_after_the_rows_before_it() {
     let csv: String =
         "id,sex,ml\n".to_owned() + &(0..3_000).map(|i| format!("E{i},M,\n")).collect::<String>();
     std::fs::write(&path, csv).unwrap();
-    let config = crate::config::from_str(CONFIG, &dir.path().join("u.toml")).unwrap();
-    let target = config.target(None).unwrap();
     for workers in [0, 2] {
-        let mut rows = Rows::open(&path, target, &InputOptions::default())
-            .unwrap()
-            .with_workers(workers);
+        let mut rows = open_with_workers(&path, workers);
         // As `USERSYNC_TEST_PANIC_AT_LINE=1500` would.
         rows.prep_mut().panic_at = Some(1_500);
         let mut lines = Vec::new();
@@ -338,12 +343,8 @@ fn huge_rows_come_out_in_order_with_their_records() {
         csv.push_str(&format!("E{i},M,{ml}\n"));
     }
     std::fs::write(&path, &csv).unwrap();
-    let config = crate::config::from_str(CONFIG, &dir.path().join("u.toml")).unwrap();
-    let target = config.target(None).unwrap();
     for workers in [0, 2] {
-        let mut rows = Rows::open(&path, target, &InputOptions::default())
-            .unwrap()
-            .with_workers(workers);
+        let mut rows = open_with_workers(&path, workers);
         let mut n = 0;
         while let Some(row) = rows.next() {
             let row = row.unwrap();
