@@ -117,7 +117,7 @@ fn main() -> Result<(), Failure> {
             run.cpu(),
             run.user,
             run.system,
-            run.peak_mb
+            run.peak_mb()
         );
         if c.rows != rows || c.unchanged != synced || c.requests != 0 || last.exit_code != Some(0) {
             problems.push(format!("run {} was not a no-op", last.id));
@@ -126,7 +126,7 @@ fn main() -> Result<(), Failure> {
     }
     let wall = process::median(&runs.iter().map(|r| r.wall).collect::<Vec<_>>());
     let cpu = process::median(&runs.iter().map(|r| r.cpu()).collect::<Vec<_>>());
-    let peak_mb = runs.iter().map(|r| r.peak_mb).fold(0.0, f64::max);
+    let peak_mb = runs.iter().map(|r| r.peak_mb()).fold(0.0, f64::max);
     let rate = rows as f64 / wall;
     let (bare, parsed) = process::bare_parse(&input, RUNS);
     assert_eq!(parsed, rows);

@@ -15,13 +15,13 @@
 //! look). Figures go in BENCHMARKS.md.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Instant;
 
 // Only the export generator: the target is SCIM's own, below.
 #[path = "common/mod.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -103,14 +103,10 @@ fn main() -> Result<(), Failure> {
 
 /// `usersync sync export.csv -t apps -q` in `dir`: wall seconds and peak RSS in MB.
 fn timed_sync(dir: &Path) -> Result<(f64, f64), Failure> {
-    let started = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(env!("CARGO_BIN_EXE_usersync"))
-        .args(["sync", "export.csv", "-t", "apps", "-q"])
-        .current_dir(dir)
-        .output()?;
-    let secs = started.elapsed().as_secs_f64();
+    let (out, cost) = process::measure(env!("CARGO_BIN_EXE_usersync"), |c| {
+        c.args(["sync", "export.csv", "-t", "apps", "-q"])
+            .current_dir(dir);
+    })?;
     if !out.status.success() {
         return Err(format!(
             "the sync failed: {}{}",
@@ -119,14 +115,5 @@ fn timed_sync(dir: &Path) -> Result<(f64, f64), Failure> {
         )
         .into());
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let kb: f64 = stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0);
-    Ok((secs, kb / 1024.0))
+    Ok((cost.wall, cost.peak_mib()))
 }

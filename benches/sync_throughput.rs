@@ -58,6 +58,8 @@ fn usersync_bin() -> String {
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 /// The config: the benches' MeetingLawyers target, with credentials, patient retries and timeouts.
 fn config() -> String {
@@ -225,20 +227,6 @@ fn own_cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// The CPU seconds (user + system) of a command run under `/usr/bin/time -f "cpu %U %S"`, from
-/// its stderr; NaN when the line is missing.
-fn time_cpu_secs(stderr: &[u8]) -> f64 {
-    String::from_utf8_lossy(stderr)
-        .lines()
-        .find_map(|l| l.strip_prefix("cpu "))
-        .map(|v| {
-            v.split_whitespace()
-                .filter_map(|x| x.parse::<f64>().ok())
-                .sum()
-        })
-        .unwrap_or(f64::NAN)
-}
-
 struct WrkResult {
     rps: f64,
     non_2xx: u64,
@@ -249,15 +237,13 @@ struct WrkResult {
 
 fn run_wrk(server: &Server, concurrency: usize, secs: u64, script: &Path) -> WrkResult {
     let cpu = own_cpu_secs();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "cpu %U %S"])
-        .arg("wrk")
-        .args(["-t2", &format!("-c{concurrency}"), &format!("-d{secs}s")])
-        .arg("-s")
-        .arg(script)
-        .arg(&server.url)
-        .output()
-        .expect("run wrk (apt-get install -y wrk time)");
+    let (out, cost) = process::measure("wrk", |c| {
+        c.args(["-t2", &format!("-c{concurrency}"), &format!("-d{secs}s")])
+            .arg("-s")
+            .arg(script)
+            .arg(&server.url);
+    })
+    .expect("run wrk (apt-get install -y wrk)");
     let server_cpu = own_cpu_secs() - cpu;
     let text = String::from_utf8_lossy(&out.stdout);
     let number = |prefix: &str| {
@@ -272,11 +258,10 @@ fn run_wrk(server: &Server, concurrency: usize, secs: u64, script: &Path) -> Wrk
         .find(|l| l.contains(" requests in "))
         .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
         .unwrap_or(f64::NAN);
-    let wrk_cpu = time_cpu_secs(&out.stderr);
     WrkResult {
         rps,
         non_2xx: number("Non-2xx or 3xx responses:").unwrap_or(0.0) as u64,
-        cpu_per_req_us: wrk_cpu / total * 1e6,
+        cpu_per_req_us: cost.cpu() / total * 1e6,
         server_cpu_per_req_us: server_cpu / total * 1e6,
     }
 }
@@ -337,15 +322,14 @@ struct FloorResult {
 }
 
 fn run_floor(server: &Server, concurrency: usize, rows: usize) -> FloorResult {
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "cpu %U %S"])
-        .arg(std::env::current_exe().expect("this bench's binary"))
-        .arg("--http-floor")
-        .arg(&server.url)
-        .arg(rows.to_string())
-        .arg(concurrency.to_string())
-        .output()
-        .expect("run the HTTP floor client");
+    let this = std::env::current_exe().expect("this bench's binary");
+    let (out, cost) = process::measure(this, |c| {
+        c.arg("--http-floor")
+            .arg(&server.url)
+            .arg(rows.to_string())
+            .arg(concurrency.to_string());
+    })
+    .expect("run the HTTP floor client");
     let text = String::from_utf8_lossy(&out.stdout);
     let words: Vec<&str> = text.split_whitespace().collect();
     let (ok, secs) = match words.as_slice() {
@@ -359,10 +343,9 @@ fn run_floor(server: &Server, concurrency: usize, rows: usize) -> FloorResult {
         )
     };
     assert_eq!(ok, rows, "every floor request was created");
-    let cpu = time_cpu_secs(&out.stderr);
     FloorResult {
         rps: rows as f64 / secs,
-        cpu_per_req_us: cpu / rows as f64 * 1e6,
+        cpu_per_req_us: cost.cpu() / rows as f64 * 1e6,
     }
 }
 
@@ -386,46 +369,32 @@ fn run_sync(
     let ledger = dir.join(format!("ledger-{}.db", rand_suffix()));
     let config = dir.join("usersync.toml");
     let cpu = own_cpu_secs();
-    let started = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(usersync_bin())
-        .arg("sync")
-        .arg(export)
-        .arg("-c")
-        .arg(&config)
-        .args(["-t", "lawyers", "--base-url", &server.url, "--concurrency"])
-        .arg(concurrency.to_string())
-        .arg("--ledger")
-        .arg(&ledger)
-        .env("ML_API_KEY", "demo-api-key")
-        .env("ML_SECRET_KEY", "demo-secret-key")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run /usr/bin/time usersync (apt-get install -y time)");
-    let secs = started.elapsed().as_secs_f64();
+    let (out, cost) = process::measure(usersync_bin(), |c| {
+        c.arg("sync")
+            .arg(export)
+            .arg("-c")
+            .arg(&config)
+            .args(["-t", "lawyers", "--base-url", &server.url, "--concurrency"])
+            .arg(concurrency.to_string())
+            .arg("--ledger")
+            .arg(&ledger)
+            .env("ML_API_KEY", "demo-api-key")
+            .env("ML_SECRET_KEY", "demo-secret-key");
+    })
+    .expect("run usersync");
     let server_cpu = own_cpu_secs() - cpu;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let field = |name: &str| {
-        stderr
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(name))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let exit = field("Exit status:") as i32;
+    let exit = out.status.code().unwrap_or(-1);
     if exit != 0 {
         eprintln!(
             "usersync exited {exit}:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
     }
-    let cpu_secs = field("User time (seconds):") + field("System time (seconds):");
     SyncResult {
-        rows_per_sec: rows as f64 / secs,
-        secs,
-        peak_rss_mib: field("Maximum resident set size (kbytes):") / 1024.0,
-        cpu_per_row_us: cpu_secs / rows as f64 * 1e6,
+        rows_per_sec: rows as f64 / cost.wall,
+        secs: cost.wall,
+        peak_rss_mib: cost.peak_mib(),
+        cpu_per_row_us: cost.cpu() / rows as f64 * 1e6,
         server_cpu_per_row_us: server_cpu / rows as f64 * 1e6,
         accepted: (server.accepted)(),
         exit,
@@ -472,19 +441,14 @@ fn run_peer(
 ) -> PeerResult {
     let ledger = dir.join(format!("peer-{}.db", rand_suffix()));
     let cpu = own_cpu_secs();
-    let started = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "cpu %U %S"])
-        .arg(python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/sync_peer.py"))
-        .arg(&server.url)
-        .arg(export)
-        .arg(&ledger)
-        .arg(concurrency.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the Python peer");
-    let secs = started.elapsed().as_secs_f64();
+    let (out, cost) = process::measure(python, |c| {
+        c.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/sync_peer.py"))
+            .arg(&server.url)
+            .arg(export)
+            .arg(&ledger)
+            .arg(concurrency.to_string());
+    })
+    .expect("run the Python peer");
     let server_cpu = own_cpu_secs() - cpu;
     let text = String::from_utf8_lossy(&out.stdout);
     let synced = text
@@ -501,8 +465,8 @@ fn run_peer(
         "every peer row reached the server"
     );
     PeerResult {
-        rows_per_sec: rows as f64 / secs,
-        cpu_per_row_us: time_cpu_secs(&out.stderr) / rows as f64 * 1e6,
+        rows_per_sec: rows as f64 / cost.wall,
+        cpu_per_row_us: cost.cpu() / rows as f64 * 1e6,
         server_cpu_per_row_us: server_cpu / rows as f64 * 1e6,
     }
 }

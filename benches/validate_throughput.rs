@@ -89,7 +89,7 @@ fn whole_process(path: &Path, config: &Path) {
             run.cpu(),
             run.user,
             run.system,
-            run.peak_mb
+            run.peak_mb()
         );
         runs.push(run);
     }
@@ -99,7 +99,7 @@ fn whole_process(path: &Path, config: &Path) {
     let wall = process::median(&walls);
     let best = walls.iter().copied().fold(f64::INFINITY, f64::min);
     let cpu = process::median(&runs.iter().map(|r| r.cpu()).collect::<Vec<_>>());
-    let peak = runs.iter().map(|r| r.peak_mb).fold(0.0, f64::max);
+    let peak = runs.iter().map(|r| r.peak_mb()).fold(0.0, f64::max);
     let rate = ROWS as f64 / wall;
     println!(
         "RESULT validate rows={ROWS} wall_median={wall:.2}s (best {best:.2}s) rows_per_sec={rate:.0} \
@@ -133,12 +133,7 @@ fn throughput(c: &mut Criterion, path: &Path, config_path: &Path) {
 
     group.bench_function("bare_csv_parse", |b| {
         b.iter(|| {
-            let mut reader = csv::Reader::from_path(path).unwrap();
-            let mut record = csv::ByteRecord::new();
-            let mut rows = 0u64;
-            while reader.read_byte_record(&mut record).unwrap() {
-                rows += 1;
-            }
+            let rows = process::count_rows(path);
             assert_eq!(rows, ROWS);
             black_box(rows)
         })

@@ -3,8 +3,6 @@
 //! mapping and validation; a known user's duplicate check is a line number per snapshot position
 //! rather than a copy of its key in the file's key set.
 
-use std::collections::HashMap;
-
 use crate::ledger::SourceHash;
 
 /// The users a sync synced before (the target's snapshot), by fingerprint and by key.
@@ -60,22 +58,15 @@ impl Position {
 /// The known users, and where each was first seen in this file: their duplicate check, without
 /// a copy of their keys in `Rows::seen` (a nightly export is mostly known users).
 pub(super) struct KnownUsers {
-    /// By position: the line where the user was first seen, 0 before, [`FAR`] when in `far`.
-    /// Four bytes a user: a million known users take 4 MB for the whole run.
-    first_lines: Vec<u32>,
-    /// First lines past `u32::MAX - 1`, by position (a file of billions of lines).
-    far: HashMap<usize, u64>,
+    /// By position: the line where the user was first seen, 0 before.
+    first_lines: Vec<u64>,
 }
-
-/// The first line is in [`KnownUsers::far`].
-const FAR: u32 = u32::MAX;
 
 impl KnownUsers {
     /// None of `users` seen yet.
     pub(super) fn new(users: usize) -> KnownUsers {
         KnownUsers {
             first_lines: vec![0; users],
-            far: HashMap::new(),
         }
     }
 
@@ -87,20 +78,11 @@ impl KnownUsers {
     /// The line where the user at `position` was first seen, or `None`, recording `line`.
     pub(super) fn first_line_or_insert(&mut self, position: usize, line: u64) -> Option<u64> {
         let first = self.first_lines.get_mut(position)?;
-        match *first {
-            0 => {
-                match u32::try_from(line) {
-                    Ok(near) if near != FAR => *first = near,
-                    _ => {
-                        *first = FAR;
-                        self.far.insert(position, line);
-                    }
-                }
-                None
-            }
-            FAR => self.far.get(&position).copied(),
-            near => Some(u64::from(near)),
+        if *first != 0 {
+            return Some(*first);
         }
+        *first = line;
+        None
     }
 }
 
