@@ -51,11 +51,10 @@ const BASELINE_WINDOW_SECS: usize = 30;
 /// No period is shorter than this (round trips on a loopback mock are far below a millisecond).
 const MIN_PERIOD: Duration = Duration::from_millis(5);
 
-/// A moving average with its variance.
+/// A moving average.
 #[derive(Debug, Clone, Copy, Default)]
 struct Ewma {
     mean: f64,
-    var: f64,
     primed: bool,
 }
 
@@ -64,14 +63,11 @@ impl Ewma {
         if !self.primed {
             *self = Ewma {
                 mean: x,
-                var: 0.0,
                 primed: true,
             };
             return;
         }
-        let delta = x - self.mean;
-        self.mean += EWMA_ALPHA * delta;
-        self.var = (1.0 - EWMA_ALPHA) * (self.var + EWMA_ALPHA * delta * delta);
+        self.mean += EWMA_ALPHA * (x - self.mean);
     }
 }
 
@@ -96,8 +92,6 @@ pub(super) struct ConcurrencyAimd {
     most_in_flight: usize,
     /// When a period's round trip was last near the lowest one.
     near_lowest_at: Instant,
-    /// When the limit last changed.
-    changed_at: Instant,
     back_pressure: bool,
     average: Ewma,
     /// (second since `origin`, lowest period mean in that second), oldest first.
@@ -124,7 +118,6 @@ impl ConcurrencyAimd {
             reached_limit: false,
             most_in_flight: 0,
             near_lowest_at: now,
-            changed_at: now,
             back_pressure: false,
             average: Ewma::default(),
             lows: VecDeque::new(),
@@ -142,6 +135,11 @@ impl ConcurrencyAimd {
     /// The highest limit reached so far.
     pub(super) fn peak(&self) -> usize {
         self.peak
+    }
+
+    /// When the limit last changed (the run's start, if it never did).
+    fn changed_at(&self) -> Instant {
+        self.held.back().map_or(self.origin, |&(since, _)| since)
     }
 
     /// The limit held longest over the last `SETTLED_WINDOW` before `now`: where the run
@@ -183,7 +181,8 @@ impl ConcurrencyAimd {
     ) -> Option<Change> {
         self.in_flight = self.in_flight.saturating_sub(1);
         // Only requests sent since the limit last changed tell what the new limit does.
-        let sent_since_change = |rtt: &Duration| now.checked_sub(*rtt) > Some(self.changed_at);
+        let changed_at = self.changed_at();
+        let sent_since_change = |rtt: &Duration| now.checked_sub(*rtt) > Some(changed_at);
         if let Some(rtt) = rtt.filter(sent_since_change) {
             self.rtt_sum += rtt.as_secs_f64();
             self.rtt_count += 1;
@@ -208,12 +207,15 @@ impl ConcurrencyAimd {
             self.cut();
         } else if let Some(rtt) = current {
             let near_average = !self.average.primed || rtt <= self.average.mean * AVERAGE_TOLERANCE;
-            match baseline {
-                Some(low) if rtt > low * SWAMPED_FACTOR + SWAMPED_SLACK.as_secs_f64() => self.cut(),
-                Some(low) if self.queue(rtt, low) > QUEUE_HIGH => {
+            let queue = baseline.map(|low| (low, self.queue(rtt, low)));
+            match queue {
+                Some((low, _)) if rtt > low * SWAMPED_FACTOR + SWAMPED_SLACK.as_secs_f64() => {
+                    self.cut()
+                }
+                Some((_, queue)) if queue > QUEUE_HIGH => {
                     self.limit = self.limit.saturating_sub(1).max(1);
                 }
-                Some(low) if self.queue(rtt, low) >= QUEUE_LOW => {
+                Some((_, queue)) if queue >= QUEUE_LOW => {
                     // Holding one request in the provider's queue for long, the lowest round
                     // trip would age out of its window and the queue look empty: one fewer for
                     // a period measures it again (BBR's ProbeRTT, in small).
@@ -241,7 +243,6 @@ impl ConcurrencyAimd {
         self.most_in_flight = self.in_flight;
         self.peak = self.peak.max(self.limit);
         if self.limit != before {
-            self.changed_at = now;
             self.held.push_back((now, self.limit));
             while self.held.len() > 1 && now.duration_since(self.held[1].0) > SETTLED_WINDOW {
                 self.held.pop_front();

@@ -113,6 +113,7 @@ fn without_create_only<'p>(
 }
 
 /// What came back from one attempt.
+#[derive(Clone)]
 pub(super) struct Answer {
     pub kind: AnswerKind,
     /// The HTTP status, when an answer arrived.
@@ -164,7 +165,7 @@ pub(super) async fn send(target: &Destination, op: Operation, prepared: &Prepare
         Ok(exchanged) => classify(
             target,
             op,
-            exchanged.raw,
+            &exchanged.raw,
             exchanged.started,
             exchanged.latency,
         ),
@@ -232,11 +233,11 @@ pub(super) async fn exchange(
 pub(super) fn classify(
     target: &Destination,
     op: Operation,
-    raw: RawResponse,
+    raw: &RawResponse,
     started: Instant,
     latency: Duration,
 ) -> Answer {
-    let mut outcome = target.provider.classify(&target.options, op, &raw);
+    let mut outcome = target.provider.classify(&target.options, op, raw);
     let now = SystemTime::now();
     if let Outcome::Retry { after, .. } = &mut outcome {
         if after.is_none() {
@@ -252,11 +253,7 @@ pub(super) fn classify(
     }
 }
 
-pub(super) fn transport_failure(
-    error: reqwest::Error,
-    started: Instant,
-    timeout: Duration,
-) -> Answer {
+fn transport_failure(error: reqwest::Error, started: Instant, timeout: Duration) -> Answer {
     let (code, reason) = if error.is_timeout() {
         (
             FailureCode::Timeout,

@@ -11,6 +11,11 @@
 //! on their own), and up to `concurrency` batches of jobs are worked on at once. A target that
 //! refuses a bulk request as a whole (anything but a passing problem or refused credentials)
 //! gets every write on its own from then on, with one warning.
+//!
+//! `rate_limit` and `max_requests` count writes, not bulk requests: a provider that limits user
+//! changes is not outrun by putting them in one request, which is the safe reading. So a target
+//! with a rate limit gets batches only of the writes that come within [`LINGER`] of each other
+//! (at 50 writes/s, about one); bulk pays off on targets without one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -25,7 +30,7 @@ use super::FailureCode;
 use crate::provider::{Bulk, BulkOp, Operation, Outcome};
 
 /// How long a write waits for others to fill its batch before the batch leaves as it is.
-pub(super) const LINGER: Duration = Duration::from_millis(20);
+const LINGER: Duration = Duration::from_millis(20);
 
 /// The batching of one run's writes.
 pub(super) struct Batcher {
@@ -158,7 +163,7 @@ impl Batcher {
         let request = reqwest::Request::new(http::Method::POST, url);
         let exchanged = match attempt::exchange(target, request, Some(Bytes::from(body))).await {
             Ok(exchanged) => exchanged,
-            Err(failed) => return answer_all(batch, |_| copy(&failed)),
+            Err(failed) => return answer_all(batch, |_| failed.clone()),
         };
         let raw = exchanged.raw;
         let (started, latency) = (exchanged.started, exchanged.latency);
@@ -167,7 +172,7 @@ impl Batcher {
             // Passing problems and refused credentials are each write's, read as its own.
             401 | 403 | 408 | 429 | 500..=599 => {
                 return answer_all(batch, |q| {
-                    attempt::classify(target, q.op, raw.clone(), started, latency)
+                    attempt::classify(target, q.op, &raw, started, latency)
                 });
             }
             status => {
@@ -184,7 +189,7 @@ impl Batcher {
             Ok(answers) => {
                 for (queued, answer) in batch.into_iter().zip(answers) {
                     let answer = match answer {
-                        Some(own) => attempt::classify(target, queued.op, own, started, latency),
+                        Some(own) => attempt::classify(target, queued.op, &own, started, latency),
                         None => lost("the bulk answer did not mention this write"),
                     };
                     let _ = queued.reply.send(answer);
@@ -250,17 +255,6 @@ fn lost(reason: &str) -> Answer {
         status: None,
         latency: Duration::ZERO,
         sent_at: Instant::now(),
-        rate_limit: None,
-    }
-}
-
-/// The same answer, for another write of the batch.
-fn copy(answer: &Answer) -> Answer {
-    Answer {
-        kind: answer.kind.clone(),
-        status: answer.status,
-        latency: answer.latency,
-        sent_at: answer.sent_at,
         rate_limit: None,
     }
 }

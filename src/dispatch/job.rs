@@ -61,7 +61,7 @@ pub(super) async fn process(ctl: Arc<Control>, job: Job) -> JobResult {
         .provider
         .reads_first(&target.options, job.op, &job.payload)
     {
-        (Operation::Lookup, Some(LookupFor::Read))
+        (Operation::Lookup, Some(LookupFor::Read(job.op)))
     } else {
         (job.op, None)
     };
@@ -139,12 +139,11 @@ enum LookupFor {
     Adopt(Failure),
     /// A create's answer was lost: find out whether it reached the provider.
     Recover,
-    /// The request is built from the record the provider holds (a deactivation that sends the
-    /// record back; a change whose request depends on what the user has).
-    Read,
-    /// The user changed at the provider since they were read (412): read them again and
-    /// rebuild this operation from what they hold now.
-    Reread(Operation),
+    /// This operation's request is built from the record the provider holds (a deactivation
+    /// that sends the record back; a change whose request depends on what the user has). Also
+    /// when the user changed at the provider since they were read (412, `Progress::reread`):
+    /// they are read again and the operation rebuilt from what they hold now.
+    Read(Operation),
 }
 
 /// Why an attempt did not succeed.
@@ -527,7 +526,7 @@ fn read_again(
                 "the user changed at the provider: reading them again"
             );
             progress.reread = true;
-            progress.lookup = Some(LookupFor::Reread(progress.op));
+            progress.lookup = Some(LookupFor::Read(progress.op));
             progress.resend_as(Operation::Lookup, lookup, changed)
         }
         Err(why) => Next::Done(changed.into_outcome(&format!("cannot read the user again: {why}"))),
@@ -616,38 +615,29 @@ fn after_lookup(target: &Destination, job: &Job, progress: &mut Progress, answer
             &job.payload,
             "the user was looked for and not found, but not created",
         ),
-        (Some(LookupFor::Read), Some((remote_id, record))) => {
+        (Some(LookupFor::Read(op)), Some((remote_id, record))) => {
             if remote_id.is_some() {
                 progress.found_remote_id = remote_id;
             }
-            let user = progress.user(job);
-            let built = Prepared::build_with(target, job.op, &user, &job.payload, Some(&record));
-            let request = match built {
-                Ok(request) => request,
-                Err(error) => return Next::Done(not_built(None, error)),
-            };
-            let pending = Failure {
-                status: progress.last_status,
-                code: FailureCode::Interrupted,
-                detail: format!("the user was read but the {} was not sent", job.op),
-            };
-            return progress.resend_as(job.op, request, pending);
-        }
-        (Some(LookupFor::Reread(op)), Some((_, record))) => {
             let user = progress.user(job);
             let request = match Prepared::build_with(target, op, &user, &job.payload, Some(&record))
             {
                 Ok(request) => request,
                 Err(error) => return Next::Done(not_built(None, error)),
             };
+            let read = if progress.reread {
+                "read again"
+            } else {
+                "read"
+            };
             let pending = Failure {
                 status: progress.last_status,
                 code: FailureCode::Interrupted,
-                detail: format!("the user was read again but the {op} was not sent"),
+                detail: format!("the user was {read} but the {op} was not sent"),
             };
             return progress.resend_as(op, request, pending);
         }
-        (Some(LookupFor::Read | LookupFor::Reread(_)), None) => {
+        (Some(LookupFor::Read(_)), None) => {
             return Next::Done(FinalOutcome::Failed {
                 status: progress.last_status,
                 code: FailureCode::NotFound,

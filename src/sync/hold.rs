@@ -182,7 +182,7 @@ impl<'f, F: FnMut(PassItem) -> bool> Emitter<'f, F> {
 
     fn flush_sends(&mut self) -> bool {
         if self.open && !self.sends.is_empty() {
-            let batch = std::mem::take(&mut self.sends);
+            let batch = std::mem::replace(&mut self.sends, Vec::with_capacity(self.send_batch));
             self.open = (self.send)(PassItem::Send(batch));
         }
         self.open

@@ -22,6 +22,7 @@ use super::{connect, endpoint, estimate, learned, Connection, SyncSummary, Tally
 use crate::dispatch::{self, AbortReason, Dispatcher, StopHandle, StopSignal};
 use crate::exit::Exit;
 use crate::ledger::{Ledger, LedgerWriter, NewRun, RunStatus, Snapshot, TargetLock, WriterConfig};
+use crate::provider::Discovered;
 
 /// What a run needs from its caller besides its description: the progress bar to move, and
 /// Ctrl-C (the caller raises the stop: graceful, then hard).
@@ -125,7 +126,12 @@ pub async fn execute(
     learned::start_from_learned(&ledger, &target.name, &mut settings)?;
     let client = dispatch::http_client(&settings).context("could not build the HTTP client")?;
     let mapped: Vec<&str> = target.fields.iter().map(|f| f.field.as_str()).collect();
-    let discovered = dispatch::discover(
+    let Discovered {
+        warnings,
+        options,
+        bulk,
+        rules,
+    } = dispatch::discover(
         target.provider,
         &connection.session,
         &client,
@@ -141,14 +147,11 @@ pub async fn execute(
             target.provider.name()
         )
     })?;
-    for warning in &discovered.warnings {
+    for warning in &warnings {
         tracing::warn!(target = %target.name, "{warning}");
     }
-    let options = discovered
-        .options
-        .clone()
-        .unwrap_or_else(|| connection.context.options.clone());
-    if let Some(bulk) = &discovered.bulk {
+    let options = options.unwrap_or_else(|| connection.context.options.clone());
+    if let Some(bulk) = &bulk {
         if settings.adaptive.take().is_some() {
             // The adaptive controller reads each request's round trip and pushes back on
             // requests in flight; a batch's round trip would mislead it. A few bulk requests
@@ -172,7 +175,7 @@ pub async fn execute(
     )?
     .with_options(options)
     .with_create_only(target.update_rules.create_only.clone());
-    if let Some(bulk) = discovered.bulk.clone() {
+    if let Some(bulk) = bulk {
         dispatcher = dispatcher.with_bulk(bulk);
     }
     // `-v`: the rate is known now, the requests once the pass has counted them.
@@ -205,7 +208,7 @@ pub async fn execute(
         hasher: hasher.clone(),
         target: target.clone(),
         full: spec.full,
-        target_rules: discovered.rules.clone(),
+        target_rules: rules,
     };
     let mut pass = Pass::new(differ, input, spec.guards, stop_reading.clone());
     pass.count_first = estimate_rate.is_some();
