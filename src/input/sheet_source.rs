@@ -395,23 +395,23 @@ impl<'a> Rows<'a> {
                 .checked_sub(columns.first)
                 .map(|i| i as usize)
                 .filter(|&i| i < width);
-            let name = index.map(|i| columns.names[i].clone());
             match (index, value) {
                 (Some(i), Ok(text)) => fields[i] = text,
                 (Some(i), Err(error)) => {
                     fields[i] = error.to_string();
-                    problem.get_or_insert(RowProblem {
+                    // Only the row's first problem is reported: word it only then.
+                    problem.get_or_insert_with(|| RowProblem {
                         code: "cell_error",
                         message: format!(
                             "column `{}` (cell {}{line}) holds the spreadsheet error {error}",
                             columns.names[i],
                             column_letters(col)
                         ),
-                        column: name,
+                        column: Some(columns.names[i].clone()),
                     });
                 }
                 (None, _) => {
-                    problem.get_or_insert(RowProblem {
+                    problem.get_or_insert_with(|| RowProblem {
                         code: "wrong_field_count",
                         column: None,
                         message: format!(
