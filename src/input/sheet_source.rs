@@ -289,9 +289,9 @@ struct Rows<'a> {
     row: Option<u32>,
     /// The current row's cells that hold something: (column, text or error).
     cells: Vec<(u32, Result<String, CellErrorType>)>,
-    /// The current row's text so far, and whether it passed [`MAX_LINE_BYTES`].
+    /// The current row's text so far; past [`MAX_LINE_BYTES`] the row is too long and its cells
+    /// are dropped.
     bytes: usize,
-    too_long: bool,
 }
 
 impl<'a> Rows<'a> {
@@ -303,7 +303,6 @@ impl<'a> Rows<'a> {
             row: None,
             cells: Vec::new(),
             bytes: 0,
-            too_long: false,
         }
     }
 
@@ -332,14 +331,12 @@ impl<'a> Rows<'a> {
         }
         if self.bytes > MAX_LINE_BYTES {
             // Keep none of the row's text, as for a CSV row this long.
-            self.too_long = true;
             self.cells = Vec::new();
             return Ok(());
         }
         match value {
             Ok(text) if text.is_empty() => {}
-            Ok(text) if !self.too_long => self.cells.push((col, Ok(text.into_owned()))),
-            Ok(_) => {}
+            Ok(text) => self.cells.push((col, Ok(text.into_owned()))),
             Err(e) => self.cells.push((col, Err(e))),
         }
         Ok(())
@@ -360,8 +357,7 @@ impl<'a> Rows<'a> {
             return Ok(());
         };
         let cells = std::mem::take(&mut self.cells);
-        let too_long = std::mem::take(&mut self.too_long);
-        self.bytes = 0;
+        let too_long = std::mem::take(&mut self.bytes) > MAX_LINE_BYTES;
         if cells.is_empty() && !too_long {
             return Ok(());
         }
