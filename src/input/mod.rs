@@ -34,6 +34,9 @@ pub use encoding::Encoding;
 /// `row_too_long`), not unbounded memory.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
+/// [`MAX_LINE_BYTES`] in whole megabytes, for messages.
+const MAX_LINE_MB: usize = MAX_LINE_BYTES / (1024 * 1024);
+
 /// The file format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -194,6 +197,17 @@ pub struct RowProblem {
     /// The column concerned, when there is one.
     pub column: Option<String>,
     pub message: String,
+}
+
+impl RowProblem {
+    /// A CSV or sheet row whose text passed [`MAX_LINE_BYTES`]: none of its values are kept.
+    fn row_too_long() -> RowProblem {
+        RowProblem {
+            code: "row_too_long",
+            column: None,
+            message: format!("the row is longer than {MAX_LINE_MB} MB; its values were not read"),
+        }
+    }
 }
 
 /// Where a column lives in a record, resolved once against the header.

@@ -25,7 +25,9 @@ use csv::StringRecord;
 
 use super::cell_text::{data_ref_text, data_text};
 use super::workbook_limits::{self, MAX_SHEETS};
-use super::{check_header, Format, InputError, Record, RowProblem, Values, MAX_LINE_BYTES};
+use super::{
+    check_header, Format, InputError, Record, RowProblem, Values, MAX_LINE_BYTES, MAX_LINE_MB,
+};
 
 /// Rows read ahead of the consumer.
 const ROWS_AHEAD: usize = 64;
@@ -369,18 +371,10 @@ impl<'a> Rows<'a> {
             return Ok(());
         };
         if too_long {
-            let problem = RowProblem {
-                code: "row_too_long",
-                column: None,
-                message: format!(
-                    "the row is longer than {} MB; its values were not read",
-                    MAX_LINE_BYTES / (1024 * 1024)
-                ),
-            };
             return self.send(Message::Row {
                 line,
                 fields: StringRecord::new(),
-                problem: Some(problem),
+                problem: Some(RowProblem::row_too_long()),
             });
         }
         let width = columns.names.len();
@@ -438,10 +432,7 @@ impl<'a> Rows<'a> {
             message,
         };
         if too_long {
-            return Err(header_err(format!(
-                "it is longer than {} MB",
-                MAX_LINE_BYTES / (1024 * 1024)
-            )));
+            return Err(header_err(format!("it is longer than {MAX_LINE_MB} MB")));
         }
         // Blank cells around the names (a space left in a cell) are no columns.
         let named = || {
