@@ -23,7 +23,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use calamine::{CellErrorType, Data, Ods, Reader, SheetType, Xls, Xlsx};
 use csv::StringRecord;
 
-use super::cell_text::{data_ref_text, data_text};
+use super::cell_text::data_text;
 use super::workbook_limits::{self, MAX_SHEETS};
 use super::{
     check_header, Format, InputError, Record, RowProblem, Values, MAX_LINE_BYTES, MAX_LINE_MB,
@@ -180,7 +180,7 @@ fn produce(
                 .map_err(|e| fail(format!("sheet `{name}`: {e}")))?
             {
                 let (row, col) = cell.get_position();
-                rows.cell(row, col, data_ref_text(cell.get_value()))?;
+                rows.cell(row, col, data_text(cell.get_value()))?;
             }
         }
         Format::Xls | Format::Ods => {
