@@ -58,11 +58,6 @@ impl Format {
     pub fn from_extension(path: &Path) -> Option<Format> {
         path.extension()?.to_str()?.parse().ok()
     }
-
-    /// Whether the format is a spreadsheet workbook (the formats `--sheet` applies to).
-    pub fn is_workbook(self) -> bool {
-        matches!(self, Format::Xlsx | Format::Xls | Format::Ods)
-    }
 }
 
 impl FromStr for Format {
