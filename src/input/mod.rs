@@ -350,6 +350,17 @@ enum FormatReader {
     Sheet(sheet_source::SheetSource),
 }
 
+impl FormatReader {
+    /// Reads the next row into `record`; false at the end of the file.
+    fn read_into(&mut self, record: &mut Record) -> Result<bool, InputError> {
+        match self {
+            FormatReader::Csv(src) => src.read_into(record),
+            FormatReader::Jsonl(src) => src.read_into(record),
+            FormatReader::Sheet(src) => src.read_into(record),
+        }
+    }
+}
+
 /// A streaming reader over one export file.
 pub struct InputReader {
     path: PathBuf,
@@ -436,22 +447,14 @@ impl InputReader {
 
     /// Reads the next row into the reader's buffer and lends it; `None` at the end of the file.
     pub fn read(&mut self) -> Result<Option<&Record>, InputError> {
-        let more = match &mut self.source {
-            FormatReader::Csv(src) => src.read_into(&mut self.record)?,
-            FormatReader::Jsonl(src) => src.read_into(&mut self.record)?,
-            FormatReader::Sheet(src) => src.read_into(&mut self.record)?,
-        };
+        let more = self.source.read_into(&mut self.record)?;
         Ok(more.then_some(&self.record))
     }
 
     /// Reads the next row into `record`, a buffer of the caller's (reused: its memory is
     /// refilled rather than allocated again); false at the end of the file.
     pub fn read_into(&mut self, record: &mut Record) -> Result<bool, InputError> {
-        match &mut self.source {
-            FormatReader::Csv(src) => src.read_into(record),
-            FormatReader::Jsonl(src) => src.read_into(record),
-            FormatReader::Sheet(src) => src.read_into(record),
-        }
+        self.source.read_into(record)
     }
 
     /// About how many bytes of the file have been read so far (for estimates); 0 for a
