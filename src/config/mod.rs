@@ -355,7 +355,7 @@ impl Target {
     /// config names. A missing variable, or an unreadable or empty file, is an error naming the
     /// key (and the variable or the file); values never appear in errors.
     pub fn credentials_from_env(&self) -> Result<Credentials, ConfigError> {
-        self.credentials_with(|var| std::env::var(var).ok())
+        self.credentials_with(env_var)
     }
 
     /// [`Target::credentials_from_env`] with another source of variables (tests, a vault).
@@ -364,39 +364,18 @@ impl Target {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Credentials, ConfigError> {
         let mut creds = Credentials::new();
-        let error = |name: &str, message: String| {
-            ConfigError::invalid(
-                &self.config_path,
-                self.key_path(&format!("credentials.{name}")),
-                message,
-            )
-        };
-        for (name, var) in &self.credentials {
-            if let Some(value) = lookup(var).filter(|v| !v.is_empty()) {
-                creds.insert(name.clone(), value);
-                continue;
-            }
-            let file_var = format!("{var}{FILE_SUFFIX}");
-            let Some(file) = lookup(&file_var).filter(|v| !v.is_empty()) else {
-                return Err(error(
+        for name in self.credentials.keys().chain(self.credential_files.keys()) {
+            let Some(value) = self.credential(name, &lookup)? else {
+                // Only a variable can be unset: a named file is read or is an error.
+                let var = &self.credentials[name];
+                return Err(self.credential_error(
                     name,
                     format!(
                         "the environment variable `{var}` is not set (or is empty or not valid \
-                         Unicode), nor is `{file_var}` naming a file that holds it"
+                         Unicode), nor is `{var}{FILE_SUFFIX}` naming a file that holds it"
                     ),
                 ));
             };
-            let value = read_secret_file(Path::new(&file)).map_err(|why| {
-                error(
-                    name,
-                    format!("`{var}` is not set and `{file_var}` names {file}, which {why}"),
-                )
-            })?;
-            creds.insert(name.clone(), value);
-        }
-        for (name, file) in &self.credential_files {
-            let value = read_secret_file(file)
-                .map_err(|why| error(name, format!("the file {} {why}", file.display())))?;
             creds.insert(name.clone(), value);
         }
         Ok(creds)
@@ -409,32 +388,9 @@ impl Target {
     /// would.
     pub fn credentials_or(&self, fallback: &Credentials) -> Result<Credentials, ConfigError> {
         use secrecy::ExposeSecret;
-        let error = |name: &str, message: String| {
-            ConfigError::invalid(
-                &self.config_path,
-                self.key_path(&format!("credentials.{name}")),
-                message,
-            )
-        };
-        let from_file = |name: &str, file: &Path| {
-            read_secret_file(file)
-                .map_err(|why| error(name, format!("the file {} {why}", file.display())))
-        };
         let mut out = Credentials::new();
         for name in fallback.names() {
-            let given = if let Some(var) = self.credentials.get(name) {
-                let set = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
-                match (set(var), set(&format!("{var}{FILE_SUFFIX}"))) {
-                    (Some(value), _) => Some(value),
-                    (None, Some(file)) => Some(from_file(name, Path::new(&file))?),
-                    (None, None) => None,
-                }
-            } else if let Some(file) = self.credential_files.get(name) {
-                Some(from_file(name, file)?)
-            } else {
-                None
-            };
-            match given {
+            match self.credential(name, &env_var)? {
                 Some(value) => out.insert(name, value),
                 None => {
                     if let Some(secret) = fallback.get(name) {
@@ -444,6 +400,48 @@ impl Target {
             }
         }
         Ok(out)
+    }
+
+    /// Credential `name` from wherever the config names it: the variable (through `lookup`),
+    /// else the file its `_FILE` twin names, or the file the config names. `None` only when
+    /// nothing is set (or the config names no source); a named file that cannot be read is an
+    /// error.
+    fn credential(
+        &self,
+        name: &str,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<String>, ConfigError> {
+        let set = |var: &str| lookup(var).filter(|v| !v.is_empty());
+        if let Some(var) = self.credentials.get(name) {
+            if let Some(value) = set(var) {
+                return Ok(Some(value));
+            }
+            let file_var = format!("{var}{FILE_SUFFIX}");
+            let Some(file) = set(&file_var) else {
+                return Ok(None);
+            };
+            return read_secret_file(Path::new(&file)).map(Some).map_err(|why| {
+                self.credential_error(
+                    name,
+                    format!("`{var}` is not set and `{file_var}` names {file}, which {why}"),
+                )
+            });
+        }
+        let Some(file) = self.credential_files.get(name) else {
+            return Ok(None);
+        };
+        read_secret_file(file).map(Some).map_err(|why| {
+            self.credential_error(name, format!("the file {} {why}", file.display()))
+        })
+    }
+
+    /// An error at `credentials.NAME` of this target.
+    fn credential_error(&self, name: &str, message: String) -> ConfigError {
+        ConfigError::invalid(
+            &self.config_path,
+            self.key_path(&format!("credentials.{name}")),
+            message,
+        )
     }
 
     /// Where the credentials come from, for messages: "the environment variables A, B" and
@@ -470,6 +468,11 @@ impl Target {
             .collect::<Vec<_>>()
             .join(" and ")
     }
+}
+
+/// The process environment's variable `var`, when it is set and valid Unicode.
+fn env_var(var: &str) -> Option<String> {
+    std::env::var(var).ok()
 }
 
 #[cfg(test)]

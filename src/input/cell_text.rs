@@ -11,36 +11,31 @@
 
 use std::borrow::Cow;
 
-use calamine::{CellErrorType, Data, DataRef, ExcelDateTime};
+use calamine::{CellErrorType, DataType, ExcelDateTime};
 
-/// The text of an `.xls` or `.ods` cell, or the error it holds.
-pub(super) fn data_text(cell: &Data) -> Result<Cow<'_, str>, CellErrorType> {
-    Ok(match cell {
-        Data::Empty => Cow::Borrowed(""),
-        Data::String(s) => Cow::Borrowed(s),
-        Data::Int(i) => Cow::Owned(i.to_string()),
-        Data::Float(f) => Cow::Owned(number_text(*f)),
-        Data::Bool(b) => Cow::Borrowed(bool_text(*b)),
-        Data::DateTime(d) => Cow::Owned(datetime_text(d)),
-        Data::DateTimeIso(s) => iso_datetime_text(s),
-        Data::DurationIso(s) => iso_duration_text(s),
-        Data::Error(e) => return Err(e.clone()),
-    })
-}
-
-/// The text of an `.xlsx` cell, or the error it holds.
-pub(super) fn data_ref_text<'a>(cell: &'a DataRef<'_>) -> Result<Cow<'a, str>, CellErrorType> {
-    Ok(match cell {
-        DataRef::Empty => Cow::Borrowed(""),
-        DataRef::String(s) => Cow::Borrowed(s),
-        DataRef::SharedString(s) => Cow::Borrowed(s),
-        DataRef::Int(i) => Cow::Owned(i.to_string()),
-        DataRef::Float(f) => Cow::Owned(number_text(*f)),
-        DataRef::Bool(b) => Cow::Borrowed(bool_text(*b)),
-        DataRef::DateTime(d) => Cow::Owned(datetime_text(d)),
-        DataRef::DateTimeIso(s) => iso_datetime_text(s),
-        DataRef::DurationIso(s) => iso_duration_text(s),
-        DataRef::Error(e) => return Err(e.clone()),
+/// The text of a cell of any workbook (`.xlsx` cells are [`calamine::DataRef`], `.xls` and
+/// `.ods` ones [`calamine::Data`]), or the error it holds. Each kind of cell answers exactly one
+/// of [`DataType`]'s getters; an empty cell answers none.
+pub(super) fn data_text<T: DataType>(cell: &T) -> Result<Cow<'_, str>, CellErrorType> {
+    if let Some(e) = cell.get_error() {
+        return Err(e.clone());
+    }
+    Ok(if let Some(s) = cell.get_string() {
+        Cow::Borrowed(s)
+    } else if let Some(i) = cell.get_int() {
+        Cow::Owned(i.to_string())
+    } else if let Some(f) = cell.get_float() {
+        Cow::Owned(number_text(f))
+    } else if let Some(b) = cell.get_bool() {
+        Cow::Borrowed(bool_text(b))
+    } else if let Some(d) = cell.get_datetime() {
+        Cow::Owned(datetime_text(&d))
+    } else if let Some(s) = cell.get_datetime_iso() {
+        iso_datetime_text(s)
+    } else if let Some(s) = cell.get_duration_iso() {
+        iso_duration_text(s)
+    } else {
+        Cow::Borrowed("")
     })
 }
 
@@ -133,6 +128,7 @@ fn iso_duration_text(s: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use calamine::ExcelDateTimeType::{DateTime, TimeDelta};
+    use calamine::{Data, DataRef};
 
     fn text(cell: Data) -> String {
         data_text(&cell).unwrap().into_owned()
@@ -167,8 +163,8 @@ mod tests {
         assert_eq!(text(Data::Bool(false)), "false");
         assert_eq!(text(Data::Empty), "");
         let shared = DataRef::SharedString("0034");
-        assert_eq!(data_ref_text(&shared).unwrap(), "0034");
-        assert_eq!(data_ref_text(&DataRef::Float(3.0)).unwrap(), "3");
+        assert_eq!(data_text(&shared).unwrap(), "0034");
+        assert_eq!(data_text(&DataRef::Float(3.0)).unwrap(), "3");
     }
 
     #[test]
@@ -204,7 +200,7 @@ mod tests {
             Err(CellErrorType::NA)
         );
         assert_eq!(
-            data_ref_text(&DataRef::Error(CellErrorType::Div0)).map(|_| ()),
+            data_text(&DataRef::Error(CellErrorType::Div0)).map(|_| ()),
             Err(CellErrorType::Div0)
         );
     }

@@ -127,14 +127,7 @@ impl CsvSource {
             // Keep none of it: a fresh buffer gives the memory back, and nothing downstream
             // (mapping, messages, the rejects file) copies a huge value.
             text = StringRecord::new();
-            record.problem = Some(RowProblem {
-                code: "row_too_long",
-                column: None,
-                message: format!(
-                    "the row is longer than {} MB; its values were not read",
-                    MAX_LINE_BYTES / (1024 * 1024)
-                ),
-            });
+            record.problem = Some(RowProblem::row_too_long());
         } else if more && text.len() != self.names.len() {
             record.problem = Some(RowProblem {
                 code: "wrong_field_count",

@@ -32,11 +32,6 @@ impl Encoding {
         (found != encoding_rs::REPLACEMENT).then_some(Encoding(found))
     }
 
-    /// The encoding a byte order mark at the start of `head` announces, if there is one.
-    pub fn from_bom(head: &[u8]) -> Option<Encoding> {
-        encoding_rs::Encoding::for_bom(head).map(|(e, _)| Encoding(e))
-    }
-
     /// Whether this is UTF-8, read without transcoding.
     pub fn is_utf8(self) -> bool {
         self.0 == encoding_rs::UTF_8
@@ -47,9 +42,10 @@ impl Encoding {
         self.0
     }
 
-    /// The encoding a file starting with `head` is read in: its BOM's, else `given`.
+    /// The encoding a file starting with `head` is read in: the one its byte order mark
+    /// announces, else `given`.
     pub(super) fn of_file(head: &[u8], given: Encoding) -> Encoding {
-        Encoding::from_bom(head).unwrap_or(given)
+        encoding_rs::Encoding::for_bom(head).map_or(given, |(e, _)| Encoding(e))
     }
 }
 

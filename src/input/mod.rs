@@ -34,6 +34,9 @@ pub use encoding::Encoding;
 /// `row_too_long`), not unbounded memory.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
+/// [`MAX_LINE_BYTES`] in whole megabytes, for messages.
+const MAX_LINE_MB: usize = MAX_LINE_BYTES / (1024 * 1024);
+
 /// The file format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -54,11 +57,6 @@ impl Format {
     /// JSONL; `.xlsx`, `.xlsm`, `.xls`, `.ods` -> those workbooks).
     pub fn from_extension(path: &Path) -> Option<Format> {
         path.extension()?.to_str()?.parse().ok()
-    }
-
-    /// Whether the format is a spreadsheet workbook (the formats `--sheet` applies to).
-    pub fn is_workbook(self) -> bool {
-        matches!(self, Format::Xlsx | Format::Xls | Format::Ods)
     }
 }
 
@@ -194,6 +192,17 @@ pub struct RowProblem {
     /// The column concerned, when there is one.
     pub column: Option<String>,
     pub message: String,
+}
+
+impl RowProblem {
+    /// A CSV or sheet row whose text passed [`MAX_LINE_BYTES`]: none of its values are kept.
+    fn row_too_long() -> RowProblem {
+        RowProblem {
+            code: "row_too_long",
+            column: None,
+            message: format!("the row is longer than {MAX_LINE_MB} MB; its values were not read"),
+        }
+    }
 }
 
 /// Where a column lives in a record, resolved once against the header.
@@ -341,6 +350,17 @@ enum FormatReader {
     Sheet(sheet_source::SheetSource),
 }
 
+impl FormatReader {
+    /// Reads the next row into `record`; false at the end of the file.
+    fn read_into(&mut self, record: &mut Record) -> Result<bool, InputError> {
+        match self {
+            FormatReader::Csv(src) => src.read_into(record),
+            FormatReader::Jsonl(src) => src.read_into(record),
+            FormatReader::Sheet(src) => src.read_into(record),
+        }
+    }
+}
+
 /// A streaming reader over one export file.
 pub struct InputReader {
     path: PathBuf,
@@ -427,22 +447,14 @@ impl InputReader {
 
     /// Reads the next row into the reader's buffer and lends it; `None` at the end of the file.
     pub fn read(&mut self) -> Result<Option<&Record>, InputError> {
-        let more = match &mut self.source {
-            FormatReader::Csv(src) => src.read_into(&mut self.record)?,
-            FormatReader::Jsonl(src) => src.read_into(&mut self.record)?,
-            FormatReader::Sheet(src) => src.read_into(&mut self.record)?,
-        };
+        let more = self.source.read_into(&mut self.record)?;
         Ok(more.then_some(&self.record))
     }
 
     /// Reads the next row into `record`, a buffer of the caller's (reused: its memory is
     /// refilled rather than allocated again); false at the end of the file.
     pub fn read_into(&mut self, record: &mut Record) -> Result<bool, InputError> {
-        match &mut self.source {
-            FormatReader::Csv(src) => src.read_into(record),
-            FormatReader::Jsonl(src) => src.read_into(record),
-            FormatReader::Sheet(src) => src.read_into(record),
-        }
+        self.source.read_into(record)
     }
 
     /// About how many bytes of the file have been read so far (for estimates); 0 for a

@@ -23,9 +23,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use calamine::{CellErrorType, Data, Ods, Reader, SheetType, Xls, Xlsx};
 use csv::StringRecord;
 
-use super::cell_text::{data_ref_text, data_text};
+use super::cell_text::data_text;
 use super::workbook_limits::{self, MAX_SHEETS};
-use super::{check_header, Format, InputError, Record, RowProblem, Values, MAX_LINE_BYTES};
+use super::{
+    check_header, Format, InputError, Record, RowProblem, Values, MAX_LINE_BYTES, MAX_LINE_MB,
+};
 
 /// Rows read ahead of the consumer.
 const ROWS_AHEAD: usize = 64;
@@ -178,7 +180,7 @@ fn produce(
                 .map_err(|e| fail(format!("sheet `{name}`: {e}")))?
             {
                 let (row, col) = cell.get_position();
-                rows.cell(row, col, data_ref_text(cell.get_value()))?;
+                rows.cell(row, col, data_text(cell.get_value()))?;
             }
         }
         Format::Xls | Format::Ods => {
@@ -289,9 +291,9 @@ struct Rows<'a> {
     row: Option<u32>,
     /// The current row's cells that hold something: (column, text or error).
     cells: Vec<(u32, Result<String, CellErrorType>)>,
-    /// The current row's text so far, and whether it passed [`MAX_LINE_BYTES`].
+    /// The current row's text so far; past [`MAX_LINE_BYTES`] the row is too long and its cells
+    /// are dropped.
     bytes: usize,
-    too_long: bool,
 }
 
 impl<'a> Rows<'a> {
@@ -303,7 +305,6 @@ impl<'a> Rows<'a> {
             row: None,
             cells: Vec::new(),
             bytes: 0,
-            too_long: false,
         }
     }
 
@@ -332,14 +333,12 @@ impl<'a> Rows<'a> {
         }
         if self.bytes > MAX_LINE_BYTES {
             // Keep none of the row's text, as for a CSV row this long.
-            self.too_long = true;
             self.cells = Vec::new();
             return Ok(());
         }
         match value {
             Ok(text) if text.is_empty() => {}
-            Ok(text) if !self.too_long => self.cells.push((col, Ok(text.into_owned()))),
-            Ok(_) => {}
+            Ok(text) => self.cells.push((col, Ok(text.into_owned()))),
             Err(e) => self.cells.push((col, Err(e))),
         }
         Ok(())
@@ -360,8 +359,7 @@ impl<'a> Rows<'a> {
             return Ok(());
         };
         let cells = std::mem::take(&mut self.cells);
-        let too_long = std::mem::take(&mut self.too_long);
-        self.bytes = 0;
+        let too_long = std::mem::take(&mut self.bytes) > MAX_LINE_BYTES;
         if cells.is_empty() && !too_long {
             return Ok(());
         }
@@ -373,18 +371,10 @@ impl<'a> Rows<'a> {
             return Ok(());
         };
         if too_long {
-            let problem = RowProblem {
-                code: "row_too_long",
-                column: None,
-                message: format!(
-                    "the row is longer than {} MB; its values were not read",
-                    MAX_LINE_BYTES / (1024 * 1024)
-                ),
-            };
             return self.send(Message::Row {
                 line,
                 fields: StringRecord::new(),
-                problem: Some(problem),
+                problem: Some(RowProblem::row_too_long()),
             });
         }
         let width = columns.names.len();
@@ -395,23 +385,23 @@ impl<'a> Rows<'a> {
                 .checked_sub(columns.first)
                 .map(|i| i as usize)
                 .filter(|&i| i < width);
-            let name = index.map(|i| columns.names[i].clone());
             match (index, value) {
                 (Some(i), Ok(text)) => fields[i] = text,
                 (Some(i), Err(error)) => {
                     fields[i] = error.to_string();
-                    problem.get_or_insert(RowProblem {
+                    // Only the row's first problem is reported: word it only then.
+                    problem.get_or_insert_with(|| RowProblem {
                         code: "cell_error",
                         message: format!(
                             "column `{}` (cell {}{line}) holds the spreadsheet error {error}",
                             columns.names[i],
                             column_letters(col)
                         ),
-                        column: name,
+                        column: Some(columns.names[i].clone()),
                     });
                 }
                 (None, _) => {
-                    problem.get_or_insert(RowProblem {
+                    problem.get_or_insert_with(|| RowProblem {
                         code: "wrong_field_count",
                         column: None,
                         message: format!(
@@ -442,10 +432,7 @@ impl<'a> Rows<'a> {
             message,
         };
         if too_long {
-            return Err(header_err(format!(
-                "it is longer than {} MB",
-                MAX_LINE_BYTES / (1024 * 1024)
-            )));
+            return Err(header_err(format!("it is longer than {MAX_LINE_MB} MB")));
         }
         // Blank cells around the names (a space left in a cell) are no columns.
         let named = || {

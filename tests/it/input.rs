@@ -2,7 +2,7 @@
 //! quoted newlines, ragged rows, invalid bytes), JSONL, and file-level errors. Each bad row must
 //! be reported on the physical line where it starts, and never stop the run.
 
-use crate::support::cli::{err, errors, json_lines, TestDir, ML_CONFIG};
+use crate::support::cli::{err, errors, read_rejects, run_json, summary, TestDir, ML_CONFIG};
 use crate::support::{stderr, stdout};
 use serde_json::Value;
 
@@ -10,42 +10,8 @@ use serde_json::Value;
 /// stderr.
 fn validate_json(dir: &TestDir, input: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {
     dir.write("usersync.toml", ML_CONFIG);
-    let out = dir
-        .usersync()
-        .args(["validate", input, "--json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap();
-    let err = stderr(&out);
-    let lines = if stdout(&out).is_empty() {
-        Vec::new()
-    } else {
-        json_lines(&stdout(&out))
-    };
-    (code, lines, err)
-}
-
-/// `(rows, valid, rejected)` from the last line.
-fn summary(lines: &[Value]) -> (u64, u64, u64) {
-    let s = &lines.last().unwrap()["summary"];
-    (
-        s["rows"].as_u64().unwrap(),
-        s["valid"].as_u64().unwrap(),
-        s["rejected"].as_u64().unwrap(),
-    )
-}
-
-/// The rejects CSV as rows of cells (without the BOM).
-fn read_rejects(dir: &TestDir) -> Vec<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_path(dir.path().join("rejects.csv"))
-        .unwrap();
-    reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect()
+    let args: Vec<&str> = ["validate", input].iter().chain(extra).copied().collect();
+    run_json(dir, &args)
 }
 
 usersync_test!(bom_crlf_and_quoted_fields_read_cleanly, |dir| {

@@ -265,7 +265,7 @@ fn a_rehearsal_on_the_builtin_mock_reads_credential_files_too() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("credentials.api_key"), "{stderr}");
-    assert!(stderr.contains("api_key"), "{stderr}");
+    assert!(stderr.contains("secrets/api_key"), "{stderr}");
 
     std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
     std::fs::write(dir.path().join("secrets/api_key"), "rehearsal-key\n").unwrap();

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use workbooks::{sample_as_xlsx, t, write_xlsx, C};
 
-use crate::support::cli::{err, errors, json_lines, TestDir, ML_CONFIG};
+use crate::support::cli::{err, errors, read_rejects, run_json, summary, TestDir, ML_CONFIG};
 use crate::support::reliability::{demo_env, TestMock};
 use crate::support::{samples, stderr, stdout};
 use usersync::mock::FaultConfig;
@@ -33,39 +33,6 @@ fn sheet_config() -> String {
         r#"birthdate = { column = "born", date_format = "%d/%m/%Y" }"#,
         r#"birthdate = "born""#,
     )
-}
-
-/// Runs `usersync ARGS --json` in `dir`: exit code, JSON lines, stderr.
-fn run_json(dir: &TestDir, args: &[&str]) -> (i32, Vec<Value>, String) {
-    let out = dir.usersync().args(args).arg("--json").output().unwrap();
-    let text = stdout(&out);
-    let lines = if text.is_empty() {
-        Vec::new()
-    } else {
-        json_lines(&text)
-    };
-    (out.status.code().unwrap(), lines, stderr(&out))
-}
-
-fn summary(lines: &[Value]) -> (u64, u64, u64) {
-    let s = &lines.last().expect("a summary line")["summary"];
-    (
-        s["rows"].as_u64().unwrap(),
-        s["valid"].as_u64().unwrap(),
-        s["rejected"].as_u64().unwrap(),
-    )
-}
-
-/// The rejects CSV as rows of cells (the first is its header).
-fn read_rejects(dir: &TestDir) -> Vec<Vec<String>> {
-    let text = dir.read("rejects.csv");
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.as_bytes())
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect()
 }
 
 /// The run counts of the ledger's latest run of `target`.

@@ -1,4 +1,5 @@
-//! Helpers of the tests that run the binary on small files (`cli_validate`, `input`, `report`):
+//! Helpers of the tests that run the binary on small files (`cli_validate`, `input`, `report`,
+//! `spreadsheet`):
 //! every test gets its own temporary directory ([`usersync_test!`]), runs the real binary from
 //! it, reads `--json` output back, and compares text with a readable line-by-line diff
 //! ([`assert_text_eq!`]).
@@ -128,5 +129,40 @@ pub fn err(line: u64, field: &str, code: &str) -> (u64, String, String) {
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// Runs `usersync ARGS --json` in `dir`: exit code, JSON lines, stderr.
+pub fn run_json(dir: &TestDir, args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
+    let out = dir.usersync().args(args).arg("--json").output().unwrap();
+    let text = super::stdout(&out);
+    let lines = if text.is_empty() {
+        Vec::new()
+    } else {
+        json_lines(&text)
+    };
+    (out.status.code().unwrap(), lines, super::stderr(&out))
+}
+
+/// `(rows, valid, rejected)` from the summary, the last line of `--json` output.
+pub fn summary(lines: &[serde_json::Value]) -> (u64, u64, u64) {
+    let s = &lines.last().expect("a summary line")["summary"];
+    (
+        s["rows"].as_u64().unwrap(),
+        s["valid"].as_u64().unwrap(),
+        s["rejected"].as_u64().unwrap(),
+    )
+}
+
+/// The rejects CSV `rejects.csv` of `dir` as rows of cells (the first is its header; the file's
+/// BOM left out).
+pub fn read_rejects(dir: &TestDir) -> Vec<Vec<String>> {
+    let text = dir.read("rejects.csv");
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
         .collect()
 }
