@@ -14,10 +14,11 @@
 //!   never touched.
 //!
 //! A provider that can list its users (SCIM) is read page by page. One that cannot, but can
-//! look a user up (MeetingLawyers by id; GNOSS by e-mail, taken from the export's row), is
-//! asked about each user the ledger holds as synced: drift and missing are found, unlinked and
-//! unowned cannot be, and the report says so. A provider with neither (Faveo, Abitmedia) is
-//! refused by name.
+//! look a user up (MeetingLawyers and Abitmedia by id; GNOSS by e-mail, taken from the export's
+//! row), is asked about each user the ledger holds as synced: drift and missing are found,
+//! unlinked and unowned cannot be, and the report says so. A provider with neither (Faveo:
+//! [`Provider::supports`](crate::provider::Provider::supports) says no lookup) is refused by
+//! name.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ use crate::ledger::{
 };
 use crate::payload::Payload;
 use crate::prepare::{RowResult, Rows};
-use crate::provider::{BuildError, Operation, Outcome, UserRef};
+use crate::provider::{Operation, Outcome, UserRef};
 use crate::sync::connect::{self, Connection};
 
 /// Users listed per request.
@@ -114,17 +115,11 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
     let target = &req.target;
     let provider = target.provider;
     let listed = provider.list_users(&target.options, 1, PAGE).is_some();
-    let probe = UserRef {
-        key: "0".into(),
-        remote_id: Some("0".into()),
-    };
-    let lookup =
-        provider.build_request(&target.options, Operation::Lookup, &probe, &Payload::new());
-    if !listed && matches!(lookup, Err(BuildError::Unsupported { .. })) {
+    if !listed && !provider.supports(Operation::Lookup) {
         anyhow::bail!(
             "target {} ({}): its API can neither list its users nor look one up, so there is \
-             nothing to reconcile with (reconcile reads SCIM targets, and MeetingLawyers and \
-             GNOSS targets one user at a time)",
+             nothing to reconcile with (reconcile reads SCIM targets, and MeetingLawyers, GNOSS \
+             and Abitmedia targets one user at a time)",
             target.name,
             provider.name()
         );
