@@ -110,9 +110,7 @@ impl Provider for Scim {
             Operation::Update | Operation::Patch => {
                 options.update == Update::Put || path::touches_typed_entries(payload)
             }
-            Operation::Deactivate => {
-                options.update == Update::Put && options.deactivate == Deactivate::Patch
-            }
+            Operation::Deactivate => deactivates_by_put(options),
             _ => false,
         }
     }
@@ -140,7 +138,7 @@ impl Provider for Scim {
                 http::Method::PUT,
                 path::replaced(payload, &record).map_err(incomplete)?,
             ),
-            (Operation::Deactivate, Update::Put) => {
+            (Operation::Deactivate, _) if deactivates_by_put(scim) => {
                 let inactive = Payload::from_iter([("active", Value::Bool(false))]);
                 (
                     http::Method::PUT,
@@ -350,6 +348,13 @@ impl Provider for Scim {
             &ctx.options,
         )?))
     }
+}
+
+/// Whether a leaver is sent back whole with `active: false` (`PUT`): a target updated by `PUT`
+/// that deactivates by setting `active`. One deleting its leavers sends `DELETE`, whatever it
+/// updates by.
+fn deactivates_by_put(options: &ScimOptions) -> bool {
+    options.update == Update::Put && options.deactivate == Deactivate::Patch
 }
 
 /// `Users/{id}`, by the id the target gave the user.
