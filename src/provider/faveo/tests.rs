@@ -359,7 +359,12 @@ fn faveo_cannot_look_a_user_up_and_says_so() {
     assert!(!Faveo.supports(Operation::Lookup));
     assert!(Faveo.supports(Operation::Update));
     assert!(matches!(
-        Faveo.build_request(&no_options(), Operation::Lookup, &user(Some("7")), &Payload::new()),
+        Faveo.build_request(
+            &no_options(),
+            Operation::Lookup,
+            &user(Some("7")),
+            &Payload::new()
+        ),
         Err(BuildError::Unsupported { .. })
     ));
 }

@@ -420,16 +420,32 @@ fn a_leaver_of_a_target_that_deletes_is_deleted_even_from_a_record() {
     let deletes = options("update = \"put\"\ndeactivate = \"delete\"");
     assert!(!Scim.reads_first(&deletes, Operation::Deactivate, &Payload::new()));
     let request = Scim
-        .build_from_record(&deletes, Operation::Deactivate, &user(id), &Payload::new(), &record)
+        .build_from_record(
+            &deletes,
+            Operation::Deactivate,
+            &user(id),
+            &Payload::new(),
+            &record,
+        )
         .unwrap();
     assert_eq!(
-        (&request.method, request.path.as_str(), request.body.is_none()),
+        (
+            &request.method,
+            request.path.as_str(),
+            request.body.is_none()
+        ),
         (&http::Method::DELETE, "Users/2819c223", true)
     );
     let puts = options("update = \"put\"");
     assert!(Scim.reads_first(&puts, Operation::Deactivate, &Payload::new()));
     let request = Scim
-        .build_from_record(&puts, Operation::Deactivate, &user(id), &Payload::new(), &record)
+        .build_from_record(
+            &puts,
+            Operation::Deactivate,
+            &user(id),
+            &Payload::new(),
+            &record,
+        )
         .unwrap();
     assert_eq!(request.method, http::Method::PUT);
     assert_eq!(body(&request)["active"], json!(false));
