@@ -14,10 +14,11 @@
 //!   never touched.
 //!
 //! A provider that can list its users (SCIM) is read page by page. One that cannot, but can
-//! look a user up (MeetingLawyers by id; GNOSS by e-mail, taken from the export's row), is
-//! asked about each user the ledger holds as synced: drift and missing are found, unlinked and
-//! unowned cannot be, and the report says so. A provider with neither (Faveo, Abitmedia) is
-//! refused by name.
+//! look a user up (MeetingLawyers and Abitmedia by id; GNOSS by e-mail, taken from the export's
+//! row), is asked about each user the ledger holds as synced: drift and missing are found,
+//! unlinked and unowned cannot be, and the report says so. A provider with neither (Faveo:
+//! [`Provider::supports`](crate::provider::Provider::supports) says no lookup) is refused by
+//! name.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ use crate::ledger::{
 };
 use crate::payload::Payload;
 use crate::prepare::{RowResult, Rows};
-use crate::provider::{BuildError, Operation, Outcome, UserRef};
+use crate::provider::{Operation, Outcome, UserRef};
 use crate::sync::connect::{self, Connection};
 
 /// Users listed per request.
@@ -114,17 +115,11 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
     let target = &req.target;
     let provider = target.provider;
     let listed = provider.list_users(&target.options, 1, PAGE).is_some();
-    let probe = UserRef {
-        key: "0".into(),
-        remote_id: Some("0".into()),
-    };
-    let lookup =
-        provider.build_request(&target.options, Operation::Lookup, &probe, &Payload::new());
-    if !listed && matches!(lookup, Err(BuildError::Unsupported { .. })) {
+    if !listed && !provider.supports(Operation::Lookup) {
         anyhow::bail!(
             "target {} ({}): its API can neither list its users nor look one up, so there is \
-             nothing to reconcile with (reconcile reads SCIM targets, and MeetingLawyers and \
-             GNOSS targets one user at a time)",
+             nothing to reconcile with (reconcile reads SCIM targets, and MeetingLawyers, GNOSS \
+             and Abitmedia targets one user at a time)",
             target.name,
             provider.name()
         );
@@ -146,22 +141,20 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
         Some((input, options)) => export_rows(input, options, target)?,
         None => Vec::new(),
     };
-    let mut unchecked = Vec::new();
-    let mut present = Vec::new();
-    let users = if listed {
-        list_all(&connection, &client, target).await?
+    let lookups = if listed {
+        Lookups {
+            found: list_all(&connection, &client, target).await?,
+            ..Lookups::default()
+        }
     } else {
-        look_up_each(
-            &connection,
-            &client,
-            target,
-            &snapshot,
-            &rows,
-            &mut unchecked,
-            &mut present,
-        )
-        .await?
+        look_up_each(&connection, &client, target, &snapshot, &rows).await?
     };
+    let Lookups {
+        found: users,
+        present,
+        missing,
+        unchecked,
+    } = lookups;
 
     // The ledger's users by the id the target gave them.
     let mut linked: HashMap<&str, (&str, bool)> = HashMap::new();
@@ -183,7 +176,7 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
     match_fields.extend(provider.match_fields(&target.options));
 
     let mut found = Findings {
-        at_target: (users.len() + present.len()) as u64,
+        at_target: users.len() as u64 + present,
         listed,
         unchecked,
         ..Findings::default()
@@ -227,19 +220,22 @@ pub async fn reconcile(req: &ReconcileRequest) -> anyhow::Result<Findings> {
             }),
         }
     }
-    for user in snapshot.iter() {
-        let Some(id) = id_of(&user, listed) else {
-            continue;
-        };
-        let unchecked = found.unchecked.iter().any(|k| k == user.key);
-        let there = present.iter().any(|k| k == user.key);
-        if user.active && !seen.contains(id) && !unchecked && !there {
-            ledger.forget(&target.name, user.key)?;
-            found.findings.push(Finding::Missing {
-                key: user.key.to_owned(),
-                remote_id: id.to_owned(),
-            });
-        }
+    // Asked one by one, the target said which users it does not have; listed, a linked user
+    // is missing when no page held them.
+    let missing = if listed {
+        snapshot
+            .iter()
+            .filter_map(|user| {
+                let id = user.remote_id?;
+                (user.active && !seen.contains(id)).then(|| (user.key.to_owned(), id.to_owned()))
+            })
+            .collect()
+    } else {
+        missing
+    };
+    for (key, remote_id) in missing {
+        ledger.forget(&target.name, &key)?;
+        found.findings.push(Finding::Missing { key, remote_id });
     }
     let run = if req.adopt && !adopting.is_empty() {
         Some(ledger.begin_run(&NewRun {
@@ -301,23 +297,32 @@ async fn list_all(
     Ok(users)
 }
 
+/// What the target answered about each user the ledger holds as synced.
+#[derive(Default)]
+struct Lookups {
+    /// The users found with values to compare, by the id the ledger links them by.
+    found: Vec<(String, Payload)>,
+    /// How many were found without values to compare (GNOSS answers the GUID only).
+    present: u64,
+    /// The users the target says it does not have: key and id.
+    missing: Vec<(String, String)>,
+    /// The users that could not be asked about, by key.
+    unchecked: Vec<String>,
+}
+
 /// Each user the ledger holds as synced, looked up one by one (for an API that cannot list its
-/// users): the ones found, by the id the ledger links them by. A user the target says it does
-/// not have is left out (missing); one that cannot be asked about is put in `unchecked`, and
-/// one found without values to compare in `present`.
+/// users).
 async fn look_up_each(
     connection: &Connection,
     client: &reqwest::Client,
     target: &Target,
     snapshot: &Snapshot,
     rows: &[(String, Payload)],
-    unchecked: &mut Vec<String>,
-    present: &mut Vec<String>,
-) -> anyhow::Result<Vec<(String, Payload)>> {
+) -> anyhow::Result<Lookups> {
     let provider = target.provider;
     let by_key: HashMap<&str, &Payload> = rows.iter().map(|(k, p)| (k.as_str(), p)).collect();
     let empty = Payload::new();
-    let mut users = Vec::new();
+    let mut lookups = Lookups::default();
     for user in snapshot.iter() {
         if !user.active {
             continue;
@@ -330,17 +335,17 @@ async fn look_up_each(
         let payload = by_key.get(user.key).copied().unwrap_or(&empty);
         let Ok(request) = provider.build_request(&target.options, Operation::Lookup, &who, payload)
         else {
-            unchecked.push(user.key.to_owned());
+            lookups.unchecked.push(user.key.to_owned());
             continue;
         };
         let answer = ask(connection, client, target, request, "look up a user").await?;
         match provider.classify(&target.options, Operation::Lookup, &answer) {
             Outcome::Found { record, .. } if !record.is_empty() => {
-                users.push((id.to_owned(), record))
+                lookups.found.push((id.to_owned(), record))
             }
             // There, but the answer holds no values to compare (GNOSS answers the GUID only).
-            Outcome::Found { .. } => present.push(user.key.to_owned()),
-            Outcome::Missing => {}
+            Outcome::Found { .. } => lookups.present += 1,
+            Outcome::Missing => lookups.missing.push((user.key.to_owned(), id.to_owned())),
             Outcome::AuthFailed { detail, .. } => anyhow::bail!(
                 "target {}: the provider refused the credentials: {detail}",
                 target.name
@@ -351,11 +356,11 @@ async fn look_up_each(
                     status = answer.status,
                     "could not check this user"
                 );
-                unchecked.push(user.key.to_owned());
+                lookups.unchecked.push(user.key.to_owned());
             }
         }
     }
-    Ok(users)
+    Ok(lookups)
 }
 
 /// Sends `request` to the target once; `what` it was for names the failure.

@@ -212,9 +212,16 @@ impl Store {
         }
     }
 
-    fn unindex(&mut self, id: &str, fields: &Payload) {
-        for key in unique_pairs(self.indexed_fields, fields) {
-            if let Some(ids) = self.index.get_mut(&key) {
+    /// Takes `id` out of the index under `fields`. Borrows the index alone, so that the fields
+    /// can be read from the stored user in place.
+    fn unindex(
+        index: &mut HashMap<(String, String), Vec<String>>,
+        indexed_fields: &[&str],
+        id: &str,
+        fields: &Payload,
+    ) {
+        for key in unique_pairs(indexed_fields, fields) {
+            if let Some(ids) = index.get_mut(&key) {
                 ids.retain(|other| other != id);
             }
         }
@@ -375,8 +382,7 @@ impl Store {
             self.unique.insert(key, id.to_string());
         }
         next.record(request);
-        let before = current.fields.clone();
-        self.unindex(id, &before);
+        Self::unindex(&mut self.index, self.indexed_fields, id, &current.fields);
         self.add_to_index(id, &next.fields);
         self.users.insert(id.to_string(), next.clone());
         Ok(next)
@@ -417,7 +423,7 @@ impl Store {
         for key in unique_pairs(self.unique_fields, &user.fields) {
             self.unique.remove(&key);
         }
-        self.unindex(id, &user.fields);
+        Self::unindex(&mut self.index, self.indexed_fields, id, &user.fields);
         self.order.retain(|other| other != id);
         Ok(user)
     }

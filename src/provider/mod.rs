@@ -260,8 +260,9 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Whether this provider supports the operation at all. Every provider usersync knows has
     /// each of create, update and deactivate; the dispatcher's tests use an adapter without a
-    /// deactivation. Not asked of [`Operation::Reactivate`]: [`Provider::reactivation`] says
-    /// whether and how.
+    /// deactivation. Of [`Operation::Lookup`], false where the API cannot read a user back
+    /// (Faveo): `reconcile` refuses such a target unless it can list its users. Not asked of
+    /// [`Operation::Reactivate`]: [`Provider::reactivation`] says whether and how.
     fn supports(&self, op: Operation) -> bool {
         let _ = op;
         true

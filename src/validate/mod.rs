@@ -46,6 +46,8 @@ pub mod code {
     pub const INVALID_LENGTH: &str = "invalid_length";
     /// Faveo: `organisation_department` without a matching `related`.
     pub const RELATED_MISMATCH: &str = "related_mismatch";
+    /// SCIM: a value outside the canonical values the target's `/Schemas` declare.
+    pub const NOT_CANONICAL: &str = "not_canonical";
 }
 
 /// A rule's verdict on one value, before it is tied to a field: a stable [`code`] and a message

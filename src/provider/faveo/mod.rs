@@ -65,6 +65,11 @@ impl Provider for Faveo {
         ]
     }
 
+    /// The pages document no way to read a user back.
+    fn supports(&self, op: Operation) -> bool {
+        op != Operation::Lookup
+    }
+
     /// The pages document a deactivation (`v3/api/account/deactivate/{id}`) and no way back.
     fn reactivation(&self) -> Reactivation {
         Reactivation::Unsupported

@@ -353,3 +353,18 @@ async fn a_configured_token_is_sent_as_is_and_never_renewed() {
         &["marker"],
     );
 }
+
+#[test]
+fn faveo_cannot_look_a_user_up_and_says_so() {
+    assert!(!Faveo.supports(Operation::Lookup));
+    assert!(Faveo.supports(Operation::Update));
+    assert!(matches!(
+        Faveo.build_request(
+            &no_options(),
+            Operation::Lookup,
+            &user(Some("7")),
+            &Payload::new()
+        ),
+        Err(BuildError::Unsupported { .. })
+    ));
+}

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::path::{AttrPath, CORE_USER};
 use crate::payload::Payload;
 use crate::provider::RowRules;
-use crate::validate::FieldError;
+use crate::validate::{code, FieldError};
 
 /// One declared attribute (RFC 7643 section 7, "attributes").
 #[derive(Debug, Clone)]
@@ -260,7 +260,7 @@ impl RowRules for DeclaredRules {
                 if rule.required {
                     errors.push(FieldError::new(
                         rule.field.clone(),
-                        "required",
+                        code::REQUIRED,
                         "the target requires a value (its /Schemas)",
                     ));
                 }
@@ -280,7 +280,7 @@ impl RowRules for DeclaredRules {
             if !fits {
                 errors.push(FieldError::new(
                     rule.field.clone(),
-                    "invalid_type",
+                    code::INVALID_TYPE,
                     format!("the target takes a {} here (its /Schemas)", rule.kind),
                 ));
                 continue;
@@ -296,7 +296,7 @@ impl RowRules for DeclaredRules {
                 if !canonical {
                     errors.push(FieldError::new(
                         rule.field.clone(),
-                        "not_canonical",
+                        code::NOT_CANONICAL,
                         format!(
                             "the target takes one of {} here (its /Schemas)",
                             rule.canonical.join(", ")

@@ -110,9 +110,7 @@ impl Provider for Scim {
             Operation::Update | Operation::Patch => {
                 options.update == Update::Put || path::touches_typed_entries(payload)
             }
-            Operation::Deactivate => {
-                options.update == Update::Put && options.deactivate == Deactivate::Patch
-            }
+            Operation::Deactivate => deactivates_by_put(options),
             _ => false,
         }
     }
@@ -129,6 +127,12 @@ impl Provider for Scim {
         record: &Payload,
     ) -> Result<ProviderRequest, BuildError> {
         let scim: &ScimOptions = options.get();
+        let if_match = scim
+            .if_match
+            .then(|| record.get("meta")?.get("version")?.as_str())
+            .flatten()
+            .map(str::to_owned);
+        // The one copy of the record: a PUT's body is made of it.
         let record = Value::from(record.clone());
         let incomplete = |e: path::PathError| BuildError::Incomplete(e.to_string());
         let (method, body) = match (op, scim.update) {
@@ -138,26 +142,24 @@ impl Provider for Scim {
             ),
             (Operation::Update | Operation::Patch, Update::Put) => (
                 http::Method::PUT,
-                path::replaced(payload, &record).map_err(incomplete)?,
+                path::replaced(payload, record).map_err(incomplete)?,
             ),
-            (Operation::Deactivate, Update::Put) => {
+            (Operation::Deactivate, _) if deactivates_by_put(scim) => {
                 let inactive = Payload::from_iter([("active", Value::Bool(false))]);
                 (
                     http::Method::PUT,
-                    path::replaced(&inactive, &record).map_err(incomplete)?,
+                    path::replaced(&inactive, record).map_err(incomplete)?,
                 )
             }
             _ => return self.build_request(options, op, user, payload),
         };
-        let if_match = scim
-            .if_match
-            .then(|| record.pointer("/meta/version").and_then(Value::as_str))
-            .flatten()
-            .map(str::to_owned);
         Ok(ProviderRequest {
             method,
             path: user_path(user)?,
-            body: body.as_object().cloned().map(Payload::from),
+            body: match body {
+                Value::Object(body) => Some(Payload::from(body)),
+                _ => None,
+            },
             if_match,
         })
     }
@@ -350,6 +352,13 @@ impl Provider for Scim {
             &ctx.options,
         )?))
     }
+}
+
+/// Whether a leaver is sent back whole with `active: false` (`PUT`): a target updated by `PUT`
+/// that deactivates by setting `active`. One deleting its leavers sends `DELETE`, whatever it
+/// updates by.
+fn deactivates_by_put(options: &ScimOptions) -> bool {
+    options.update == Update::Put && options.deactivate == Deactivate::Patch
 }
 
 /// `Users/{id}`, by the id the target gave the user.

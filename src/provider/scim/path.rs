@@ -113,29 +113,7 @@ fn is_name(s: &str) -> bool {
 /// The User resource for a payload keyed by attribute paths: nested, with the `schemas` it
 /// uses. Fields whose value is `null` are left out (nothing to set).
 pub fn resource(payload: &Payload) -> Result<Value, PathError> {
-    let mut root = Map::new();
-    let mut schemas = vec![Value::from(CORE_USER)];
-    for (name, value) in payload.iter() {
-        if value.is_null() {
-            continue;
-        }
-        let path = AttrPath::parse(name)?;
-        let object = match &path.schema {
-            None => &mut root,
-            Some(urn) => {
-                if !schemas.iter().any(|s| s == urn.as_str()) {
-                    schemas.push(Value::from(urn.as_str()));
-                }
-                root.entry(urn.clone())
-                    .or_insert_with(|| Value::Object(Map::new()))
-                    .as_object_mut()
-                    .expect("an extension is an object")
-            }
-        };
-        set(object, &path, value.clone());
-    }
-    root.insert("schemas".into(), Value::Array(schemas));
-    Ok(Value::Object(root))
+    replaced(payload, Value::Object(Map::new()))
 }
 
 /// Sets `path` to `value` in `object` (one schema's attributes).
@@ -258,8 +236,11 @@ pub fn patch_against(changes: &Payload, user: &Value) -> Result<Value, PathError
 /// without PATCH: `user` as the target holds it now with every field of `changes` set, and each
 /// `null` one removed. What usersync does not map is sent back as it was read, so the PUT
 /// changes nothing else; `meta` is the server's and is left out.
-pub fn replaced(changes: &Payload, user: &Value) -> Result<Value, PathError> {
-    let mut root = user.as_object().cloned().unwrap_or_default();
+pub fn replaced(changes: &Payload, user: Value) -> Result<Value, PathError> {
+    let mut root = match user {
+        Value::Object(user) => user,
+        _ => Map::new(),
+    };
     root.remove("meta");
     let mut schemas: Vec<Value> = root
         .get("schemas")
@@ -393,7 +374,7 @@ mod tests {
                 json!("Legal"),
             ),
         ]);
-        let put = replaced(&changes, &user).unwrap();
+        let put = replaced(&changes, user).unwrap();
         assert_eq!(put.get("meta"), None);
         assert_eq!(put["id"], "u1");
         assert_eq!(put["title"], "Boss", "what is not mapped is sent back");

@@ -410,3 +410,44 @@ fn the_attributes_a_target_declares_are_heeded() {
         ]
     );
 }
+
+/// A target that deletes its leavers gets a `DELETE` even where updates are `PUT`s, whether
+/// or not the leaver's record was read.
+#[test]
+fn a_leaver_of_a_target_that_deletes_is_deleted_even_from_a_record() {
+    let id = Some("2819c223");
+    let record = payload(json!({"id": "2819c223", "userName": "b", "active": true}));
+    let deletes = options("update = \"put\"\ndeactivate = \"delete\"");
+    assert!(!Scim.reads_first(&deletes, Operation::Deactivate, &Payload::new()));
+    let request = Scim
+        .build_from_record(
+            &deletes,
+            Operation::Deactivate,
+            &user(id),
+            &Payload::new(),
+            &record,
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            &request.method,
+            request.path.as_str(),
+            request.body.is_none()
+        ),
+        (&http::Method::DELETE, "Users/2819c223", true)
+    );
+    let puts = options("update = \"put\"");
+    assert!(Scim.reads_first(&puts, Operation::Deactivate, &Payload::new()));
+    let request = Scim
+        .build_from_record(
+            &puts,
+            Operation::Deactivate,
+            &user(id),
+            &Payload::new(),
+            &record,
+        )
+        .unwrap();
+    assert_eq!(request.method, http::Method::PUT);
+    assert_eq!(body(&request)["active"], json!(false));
+    assert_eq!(body(&request)["userName"], json!("b"));
+}
