@@ -48,6 +48,21 @@ fn last_counts(dir: &TestDir, ledger: &str, target: &str) -> Value {
     report["counts"].clone()
 }
 
+/// `usersync validate FILE -c usersync.toml --rejects rejects.csv --json` in `dir`.
+fn validate_with_rejects(dir: &TestDir, file: &str) -> (i32, Vec<Value>, String) {
+    run_json(
+        dir,
+        &[
+            "validate",
+            file,
+            "-c",
+            "usersync.toml",
+            "--rejects",
+            "rejects.csv",
+        ],
+    )
+}
+
 usersync_test!(the_sample_export_as_xlsx_gives_the_csv_outcomes, |dir| {
     let sample = std::fs::read_to_string(samples().join("usersync.toml")).unwrap();
     dir.write("usersync.toml", &sample);
@@ -144,17 +159,7 @@ usersync_test!(
                 ],
             )],
         );
-        let (code, lines, message) = run_json(
-            &dir,
-            &[
-                "validate",
-                "in.xlsx",
-                "-c",
-                "usersync.toml",
-                "--rejects",
-                "rejects.csv",
-            ],
-        );
+        let (code, lines, message) = validate_with_rejects(&dir, "in.xlsx");
         assert_eq!(code, 3, "{message}");
         assert_eq!(errors(&lines), [err(3, "status", "unmapped_value")]);
         assert_eq!(summary(&lines), (2, 1, 1));
@@ -199,17 +204,7 @@ usersync_test!(
         // The date-time and the phone number as a CSV would hold them, seen through the rejects
         // file of a config that rejects every row.
         dir.write("usersync.toml", sheet_config().replace("premium = 2, ", ""));
-        let (_, _, message) = run_json(
-            &dir,
-            &[
-                "validate",
-                "in.xlsx",
-                "-c",
-                "usersync.toml",
-                "--rejects",
-                "rejects.csv",
-            ],
-        );
+        let (_, _, message) = validate_with_rejects(&dir, "in.xlsx");
         let rejects = read_rejects(&dir);
         assert_eq!(
             rejects[1][..8],
@@ -233,17 +228,7 @@ usersync_test!(the_xls_and_ods_fixtures_are_read, |dir| {
     for name in ["employees.xls", "employees.ods"] {
         let file = fixture(name);
         let file = file.to_str().unwrap();
-        let (code, lines, stderr) = run_json(
-            &dir,
-            &[
-                "validate",
-                file,
-                "-c",
-                "usersync.toml",
-                "--rejects",
-                "rejects.csv",
-            ],
-        );
+        let (code, lines, stderr) = validate_with_rejects(&dir, file);
         assert_eq!(code, 3, "{name}: {stderr}");
         assert_eq!(
             errors(&lines),
