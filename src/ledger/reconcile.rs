@@ -34,7 +34,7 @@ impl Ledger {
             .execute(
                 "UPDATE synced_users SET payload_hash = ?3, field_hashes = ?4, source_hash = NULL \
                  WHERE target = ?1 AND user_key = ?2",
-                params![target, key, &STALE[..], at_target.to_json()],
+                params![target, key, &STALE[..], at_target.to_blob()],
             )
             .ctx(&self.path, "mark a user stale")?;
         Ok(changed > 0)
@@ -87,7 +87,7 @@ impl Ledger {
                     run.0,
                     timestamp(chrono::Utc::now()),
                     &STALE[..],
-                    at_target.to_json()
+                    at_target.to_blob()
                 ],
             )
             .ctx(&self.path, "link a user")?;

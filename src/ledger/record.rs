@@ -314,7 +314,7 @@ impl<'tx> Statements<'tx> {
                 field_hashes,
                 source_hash,
             } => {
-                let fields = field_hashes.to_json();
+                let fields = field_hashes.to_blob();
                 self.upsert_user.execute(params![
                     target,
                     key,

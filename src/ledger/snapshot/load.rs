@@ -77,21 +77,22 @@ impl Ledger {
 
     /// The per-field hashes last synced for one user (empty if the user is unknown).
     pub fn field_hashes(&self, target: &str, user_key: &str) -> Result<FieldHashes, LedgerError> {
-        let json: Option<String> = self
+        let bad = || self.corrupt(format!("synced_users {user_key:?}: bad field_hashes"));
+        let read = self
             .conn
             .prepare_cached(
                 "SELECT field_hashes FROM synced_users WHERE target = ?1 AND user_key = ?2",
             )
             .and_then(|mut stmt| {
-                stmt.query_row([target, user_key], |row| row.get(0))
-                    .optional()
+                stmt.query_row([target, user_key], |row| {
+                    Ok(FieldHashes::from_column(row.get_ref(0)?))
+                })
+                .optional()
             })
             .ctx(&self.path, "read field hashes")?;
-        match json {
+        match read {
             None => Ok(FieldHashes::default()),
-            Some(json) => FieldHashes::from_json(&json).ok_or_else(|| {
-                self.corrupt(format!("synced_users {user_key:?}: bad field_hashes"))
-            }),
+            Some(hashes) => hashes.ok_or_else(bad),
         }
     }
 

@@ -262,23 +262,46 @@ async fn snapshot_and_field_hashes_round_trip() {
         .field_hashes_many("ml", ["u1", "u2", "nobody"])
         .unwrap();
     assert_eq!(many.len(), 2);
-    // The ledger keeps hashes, never values.
-    let raw: String = rusqlite::Connection::open(&path)
-        .unwrap()
+    // The ledger keeps hashes, never values: a BLOB of the field names and 16 bytes of hash
+    // each (a format byte, a count, then per field its name's length, the name, the hash).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let raw: Vec<u8> = conn
         .query_row(
             "SELECT field_hashes FROM synced_users WHERE user_key = 'u1'",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert!(!raw.contains("example.com"), "{raw}");
-    // One 16-byte hash (32 hex digits) per field: the column stays small.
-    let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&raw).unwrap();
-    assert_eq!(raw.len(), user(1).len());
-    assert!(
-        raw.values().all(|h| h.as_str().unwrap().len() == 32),
-        "{raw:?}"
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!text.contains("example.com"), "{text}");
+    let names: usize = user(1).keys().map(|name| 1 + name.len() + 16).sum();
+    assert_eq!(raw.len(), 2 + names, "{text}");
+    assert!(user(1).keys().all(|name| text.contains(name)), "{text}");
+
+    // An older ledger's row, its hashes in hex JSON, is still read.
+    let hex_json = serde_json::Value::Object(
+        hasher
+            .hash_fields(&user(1))
+            .iter()
+            .map(|(name, hash)| (name.to_string(), hex::encode(hash).into()))
+            .collect(),
     );
+    conn.execute(
+        "UPDATE synced_users SET field_hashes = ?1 WHERE user_key = 'u1'",
+        [hex_json.to_string()],
+    )
+    .unwrap();
+    assert_eq!(
+        ledger.field_hashes("ml", "u1").unwrap(),
+        hasher.hash_fields(&user(1))
+    );
+    conn.execute(
+        "UPDATE synced_users SET field_hashes = X'02' WHERE user_key = 'u1'",
+        [],
+    )
+    .unwrap();
+    let err = ledger.field_hashes("ml", "u1").unwrap_err().to_string();
+    assert!(err.contains("bad field_hashes"), "{err}");
 }
 
 #[test]

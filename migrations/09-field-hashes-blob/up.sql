@@ -1,0 +1,9 @@
+-- `synced_users.field_hashes` is now written as a BLOB (a format byte, then each field's name
+-- and the first 16 bytes of its keyed hash, postcard-encoded) instead of a JSON object with the
+-- hashes in hex: about 40% of each snapshot row, which is written once per synced user. Rows
+-- written before keep their JSON and are read as before; each takes the new form when its user
+-- is next synced, so nothing is converted here.
+--
+-- No table changes: this version exists so that an older usersync, which reads only the JSON,
+-- refuses a ledger written by this one with a clear message ("written by a newer usersync")
+-- instead of calling its field hashes corrupt.
