@@ -17,7 +17,9 @@
 //! binary as a client that does only what every usersync request does over HTTP (usersync's
 //! reqwest client, built by `usersync::dispatch::http_client`, one tokio worker as in a sync,
 //! wrk's bodies, N at a time, `--rows` of them), to tell the HTTP client's share of the gap from
-//! the rest of a row's work; then `usersync sync` of the whole export
+//! the rest of a row's work; then the same requests through hyper without reqwest, once with
+//! hyper's pooled client and once with a connection per in-flight slot (the leanest client hyper
+//! allows), to tell reqwest's own share from hyper's and the kernel's; then `usersync sync` of the whole export
 //! with `--concurrency N` and a fresh ledger, timed from spawn to exit, under `/usr/bin/time -v`
 //! for its peak RSS and CPU time. The server's CPU time (this process) is measured during both,
 //! so the table also compares CPU per row (usersync + server) with CPU per request (wrk +
@@ -277,11 +279,7 @@ fn create_body(i: usize) -> String {
 /// `--http-floor URL ROWS N` (this binary as a client): POSTs ROWS creates, N at a time, through
 /// usersync's own HTTP client on one tokio worker, and prints `ok K secs S`.
 fn http_floor(url: &str, rows: usize, concurrency: usize) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = floor_runtime();
     let settings = usersync::dispatch::DispatchSettings {
         concurrency,
         ..Default::default()
@@ -315,16 +313,131 @@ fn http_floor(url: &str, rows: usize, concurrency: usize) {
     println!("ok {ok} secs {}", started.elapsed().as_secs_f64());
 }
 
+/// `--hyper-floor URL ROWS N`: [`http_floor`] with hyper's own pooled client
+/// (`hyper_util::client::legacy`, the pool reqwest wraps) instead of reqwest, plain HTTP: what
+/// the same requests cost without reqwest's layers (URL handling, redirect and timeout wrappers).
+fn hyper_floor(url: &str, rows: usize, concurrency: usize) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::{connect::HttpConnector, Client};
+    let rt = floor_runtime();
+    let started = Instant::now();
+    let ok = rt.block_on(async {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client: Client<_, Full<bytes::Bytes>> =
+            Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_max_idle_per_host(concurrency * 2)
+                .build(connector);
+        let uri: http::Uri = format!("{url}s2s/v1/users").parse().expect("the URL");
+        futures::stream::iter(0..rows)
+            .map(|i| {
+                let request = floor_request(&uri, i);
+                let client = client.clone();
+                async move {
+                    match client.request(request).await {
+                        Ok(response) => {
+                            let created = response.status().is_success();
+                            created && response.into_body().collect().await.is_ok()
+                        }
+                        Err(_) => false,
+                    }
+                }
+            })
+            .buffer_unordered(concurrency)
+            .filter(|ok| std::future::ready(*ok))
+            .count()
+            .await
+    });
+    println!("ok {ok} secs {}", started.elapsed().as_secs_f64());
+}
+
+/// `--conn-floor URL ROWS N`: the leanest client hyper allows: N connections
+/// (`hyper::client::conn::http1`), one per in-flight slot, each sending its share of the rows
+/// one after another. No pool, no checkout: what a client of our own on hyper could reach.
+fn conn_floor(url: &str, rows: usize, concurrency: usize) {
+    let rt = floor_runtime();
+    let uri: http::Uri = format!("{url}s2s/v1/users").parse().expect("the URL");
+    let authority = uri.authority().expect("a host").to_string();
+    let started = Instant::now();
+    let ok = rt.block_on(async {
+        let slots = (0..concurrency).map(|slot| {
+            let (uri, authority) = (uri.clone(), authority.clone());
+            async move {
+                let stream = tokio::net::TcpStream::connect(&authority)
+                    .await
+                    .expect("connect");
+                stream.set_nodelay(true).expect("nodelay");
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await
+                        .expect("handshake");
+                tokio::spawn(connection);
+                let mut ok = 0;
+                for i in (slot..rows).step_by(concurrency) {
+                    if sender.ready().await.is_err() {
+                        break;
+                    }
+                    if let Ok(response) = sender.send_request(floor_request(&uri, i)).await {
+                        let created = response.status().is_success();
+                        if created
+                            && http_body_util::BodyExt::collect(response.into_body())
+                                .await
+                                .is_ok()
+                        {
+                            ok += 1;
+                        }
+                    }
+                }
+                ok
+            }
+        });
+        futures::future::join_all(slots)
+            .await
+            .into_iter()
+            .sum::<usize>()
+    });
+    println!("ok {ok} secs {}", started.elapsed().as_secs_f64());
+}
+
+/// The runtime of the floor clients: one tokio worker, as in a sync.
+fn floor_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The hyper floors' request for row `i`: wrk's body and headers, with the `Host` and
+/// `User-Agent` reqwest adds.
+fn floor_request(uri: &http::Uri, i: usize) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    http::Request::post(uri.clone())
+        .header("Host", uri.authority().map_or("", |a| a.as_str()))
+        .header("User-Agent", usersync::dispatch::USER_AGENT)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .header("Api-Key", "demo-api-key")
+        .header("Secret-Key", "demo-secret-key")
+        .body(http_body_util::Full::new(bytes::Bytes::from(create_body(
+            i,
+        ))))
+        .expect("a valid request")
+}
+
+/// A floor client's entry point: `(URL, ROWS, N)`.
+type FloorClient = fn(&str, usize, usize);
+
 struct FloorResult {
     rps: f64,
     /// The client's own CPU per request (user + system).
     cpu_per_req_us: f64,
 }
 
-fn run_floor(server: &Server, concurrency: usize, rows: usize) -> FloorResult {
+/// Runs this binary as the floor client `mode` (`--http-floor`, `--hyper-floor`, `--conn-floor`).
+fn run_floor(mode: &str, server: &Server, concurrency: usize, rows: usize) -> FloorResult {
     let this = std::env::current_exe().expect("this bench's binary");
     let (out, cost) = process::measure(this, |c| {
-        c.arg("--http-floor")
+        c.arg(mode)
             .arg(&server.url)
             .arg(rows.to_string())
             .arg(concurrency.to_string());
@@ -338,11 +451,11 @@ fn run_floor(server: &Server, concurrency: usize, rows: usize) -> FloorResult {
     };
     let (Some(ok), Some(secs)) = (ok, secs) else {
         panic!(
-            "the HTTP floor client said:\n{text}{}",
+            "the {mode} client said:\n{text}{}",
             String::from_utf8_lossy(&out.stderr)
         )
     };
-    assert_eq!(ok, rows, "every floor request was created");
+    assert_eq!(ok, rows, "every {mode} request was created");
     FloorResult {
         rps: rows as f64 / secs,
         cpu_per_req_us: cost.cpu() / rows as f64 * 1e6,
@@ -485,14 +598,21 @@ fn rand_suffix() -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(at) = args.iter().position(|a| a == "--http-floor") {
-        let arg = |i: usize| args.get(at + i).expect("--http-floor URL ROWS N");
-        http_floor(
-            arg(1),
-            arg(2).parse().expect("ROWS"),
-            arg(3).parse().expect("N"),
-        );
-        return;
+    let floors: [(&str, FloorClient); 3] = [
+        ("--http-floor", http_floor),
+        ("--hyper-floor", hyper_floor),
+        ("--conn-floor", conn_floor),
+    ];
+    for (mode, client) in floors {
+        if let Some(at) = args.iter().position(|a| a == mode) {
+            let arg = |i: usize| args.get(at + i).expect("URL ROWS N");
+            client(
+                arg(1),
+                arg(2).parse().expect("ROWS"),
+                arg(3).parse().expect("N"),
+            );
+            return;
+        }
     }
     let o = options();
     if std::env::args().any(|a| a == "--list") {
@@ -524,6 +644,10 @@ fn main() {
         "| server | concurrency | wrk req/s | HTTP floor req/s (÷ wrk) | usersync rows/s | rows/s ÷ req/s | usersync time | peak RSS | CPU per row: usersync + server | CPU per request: wrk + server | HTTP floor CPU per request | CPU ratio | Python peer rows/s (CPU per row) | usersync ÷ peer |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    let mut floors = String::from(
+        "| server | concurrency | reqwest (usersync's client) | hyper's pooled client | hyper, a connection per slot | wrk |\n\
+         |---|---|---|---|---|---|\n",
+    );
     let mut verdicts = Vec::new();
     for kind in &o.servers {
         for &c in &o.concurrency {
@@ -532,6 +656,8 @@ fn main() {
             let mut best_sync: Option<SyncResult> = None;
             let mut best_floor: Option<FloorResult> = None;
             let mut floor_cpu = f64::INFINITY;
+            // hyper's pooled client, then a connection per slot: best req/s, lowest CPU.
+            let mut lean_floors = [(0.0f64, f64::INFINITY); 2];
             let mut best_peer: Option<PeerResult> = None;
             let mut peer_cpu = f64::INFINITY;
             // CPU figures: the lowest of the rounds (the least disturbed by other processes).
@@ -541,8 +667,20 @@ fn main() {
                 let wrk = run_wrk(&server, c, o.wrk_secs, &script);
                 drop(server);
                 let server = start_server(&rt, kind);
-                let floor = run_floor(&server, c, o.rows);
+                let floor = run_floor("--http-floor", &server, c, o.rows);
                 drop(server);
+                for (i, mode) in ["--hyper-floor", "--conn-floor"].into_iter().enumerate() {
+                    let server = start_server(&rt, kind);
+                    let lean = run_floor(mode, &server, c, o.rows);
+                    drop(server);
+                    eprintln!(
+                        "{kind} c={c} round {round}: {mode} {:.0} req/s, {:.1} µs CPU/req",
+                        lean.rps, lean.cpu_per_req_us
+                    );
+                    let best = &mut lean_floors[i];
+                    best.0 = best.0.max(lean.rps);
+                    best.1 = best.1.min(lean.cpu_per_req_us);
+                }
                 let server = start_server(&rt, kind);
                 let sync = run_sync(&server, dir.path(), &export, c, o.rows);
                 drop(server);
@@ -658,6 +796,13 @@ fn main() {
                 generator / client * 100.0,
             )
             .unwrap();
+            let [(pool_rps, pool_cpu), (conn_rps, conn_cpu)] = lean_floors;
+            writeln!(
+                floors,
+                "| {kind} | {c} | {:.0} ({floor_cpu:.0} µs) | {pool_rps:.0} ({pool_cpu:.0} µs) | {conn_rps:.0} ({conn_cpu:.0} µs) | {:.0} ({wrk_cpu:.0} µs) |",
+                floor.rps, wrk.rps,
+            )
+            .unwrap();
         }
     }
     println!(
@@ -669,6 +814,9 @@ fn main() {
         o.repeat,
         load_average(),
         usersync_bin(),
+    );
+    println!(
+        "The same requests without the rest of a row, req/s (client CPU per request):\n\n{floors}"
     );
     for verdict in verdicts {
         println!("{verdict}");
