@@ -16,7 +16,7 @@ use crate::ledger::{
     SourceHash, StoredOutcome,
 };
 use crate::notes;
-use crate::payload::Payload;
+use crate::payload::{FieldName, Payload};
 use crate::prepare::{KnownRows, PreparedRow, RowResult};
 use crate::provider::{Operation, Reactivation, RowRules, UserRef};
 
@@ -27,8 +27,9 @@ pub type Request = Job<RowContext>;
 /// the dispatcher (which never reads it).
 #[derive(Debug, Default, Clone)]
 pub struct RowContext {
-    /// The changed field names (never values), for `plan --json`.
-    pub fields: Vec<String>,
+    /// The changed field names (never values), for `plan --json`. Names from the provider's
+    /// schema are borrowed, so a create's list of every field costs no allocation per row.
+    pub fields: Vec<FieldName>,
     /// Fields emptied in the export that the provider cannot clear (not sent).
     pub uncleared: Vec<String>,
     /// The whole canonical payload when the job sends less or other than it (an update, a
@@ -223,7 +224,7 @@ impl Differ {
             }
             Decision::Create => (
                 Operation::Create,
-                payload.keys().map(str::to_owned).collect(),
+                payload.entries().map(|(name, _)| name.clone()).collect(),
                 Vec::new(),
                 payload,
                 None,
@@ -235,7 +236,14 @@ impl Differ {
                 fields,
                 uncleared,
                 returning,
-            } => (op, fields, uncleared, body, Some(payload), returning),
+            } => (
+                op,
+                fields.into_iter().map(FieldName::Owned).collect(),
+                uncleared,
+                body,
+                Some(payload),
+                returning,
+            ),
         };
         if let Some(note) = self.forbidden(&key, op) {
             return Fate::Done(left_alone(line, key, note));

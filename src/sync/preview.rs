@@ -176,7 +176,7 @@ pub fn preview(
                         line: p.line,
                         key: Some(p.user.key.clone()),
                         op,
-                        fields: p.meta.fields.clone(),
+                        fields: p.meta.fields.iter().map(|f| f.to_string()).collect(),
                         not_cleared: p.meta.uncleared.clone(),
                         notes: p.meta.notes.iter().map(|n| n.code.to_string()).collect(),
                     });
