@@ -11,6 +11,7 @@
 //!
 //! Nothing here decides anything: [`RateLimitInfo`] only says what the provider announced.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
@@ -37,17 +38,30 @@ impl RateLimitInfo {
     }
 }
 
-/// Header name prefixes, most standard first.
-const PREFIXES: [&str; 3] = ["ratelimit-", "x-ratelimit-", "x-rate-limit-"];
+/// The limit, remaining and reset headers of each naming, most standard first. Spelled out
+/// whole, so reading an answer builds no name (every answer is read).
+const NAMES: [[&str; 3]; 3] = [
+    ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+    [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ],
+    [
+        "x-rate-limit-limit",
+        "x-rate-limit-remaining",
+        "x-rate-limit-reset",
+    ],
+];
 
 /// Reads the rate-limit headers of an answer; `None` when it has none. `now` turns a reset given
 /// as a Unix time into a duration.
 pub fn parse_rate_limit(headers: &HeaderMap, now: SystemTime) -> Option<RateLimitInfo> {
     let mut info = RateLimitInfo::default();
-    for prefix in PREFIXES {
-        let get = |name: &str| header_text(headers, &format!("{prefix}{name}"));
+    for [limit, remaining, reset] in NAMES {
+        let get = |name: &str| header_text(headers, name);
         if info.limit.is_none() {
-            if let Some(text) = get("limit") {
+            if let Some(text) = get(limit) {
                 let mut items = text.split(',');
                 info.limit = items.next().and_then(leading_number).map(|n| n as u64);
                 // Draft-00 style: `RateLimit-Limit: 100, 100;w=60`.
@@ -59,13 +73,13 @@ pub fn parse_rate_limit(headers: &HeaderMap, now: SystemTime) -> Option<RateLimi
             }
         }
         if info.remaining.is_none() {
-            info.remaining = get("remaining")
+            info.remaining = get(remaining)
                 .as_deref()
                 .and_then(leading_number)
                 .map(|n| n as u64);
         }
         if info.reset.is_none() {
-            info.reset = get("reset").and_then(|t| reset_duration(t, now));
+            info.reset = get(reset).and_then(|t| reset_duration(&t, now));
         }
     }
     if let Some(text) = header_text(headers, "ratelimit-policy") {
@@ -94,13 +108,22 @@ pub fn parse_rate_limit(headers: &HeaderMap, now: SystemTime) -> Option<RateLimi
     found.then_some(info)
 }
 
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!values.is_empty()).then(|| values.join(","))
+/// The header's values as one text, joined by commas as a list header's repeats are; borrowed
+/// when it came once (the usual case: nothing is copied).
+fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, str>> {
+    let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
+    let first = values.next()?;
+    match values.next() {
+        None => Some(Cow::Borrowed(first)),
+        Some(second) => {
+            let mut joined = format!("{first},{second}");
+            for value in values {
+                joined.push(',');
+                joined.push_str(value);
+            }
+            Some(Cow::Owned(joined))
+        }
+    }
 }
 
 /// The number a value starts with (`42`, `42.5`, `42;w=1`).
@@ -143,8 +166,8 @@ fn most_restrictive(text: &str) -> Option<(u64, Duration)> {
 }
 
 /// A reset value: seconds from now, or a Unix time in seconds or milliseconds.
-fn reset_duration(text: String, now: SystemTime) -> Option<Duration> {
-    let value = leading_number(&text)?;
+fn reset_duration(text: &str, now: SystemTime) -> Option<Duration> {
+    let value = leading_number(text)?;
     let now_secs = now.duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
     let secs = if value > 1e12 {
         value / 1000.0 - now_secs
@@ -200,6 +223,18 @@ mod tests {
     #[test]
     fn policy_inside_the_limit_header() {
         let info = parse(&[("ratelimit-limit", "100, 100;w=60, 1000;w=3600")]).unwrap();
+        assert_eq!(info.limit, Some(100));
+        assert_eq!(info.window, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_list_header_sent_as_several_lines_is_read_as_one_list() {
+        let info = parse(&[
+            ("ratelimit-limit", "100"),
+            ("ratelimit-limit", "100;w=60"),
+            ("ratelimit-limit", "1000;w=3600"),
+        ])
+        .unwrap();
         assert_eq!(info.limit, Some(100));
         assert_eq!(info.window, Some(Duration::from_secs(60)));
     }
