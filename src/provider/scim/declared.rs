@@ -15,11 +15,68 @@ use crate::payload::Payload;
 use crate::provider::RowRules;
 use crate::validate::{code, FieldError};
 
+/// An attribute's data type (RFC 7643 section 2.3): what JSON a row's value must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AttrType {
+    String,
+    Boolean,
+    Decimal,
+    Integer,
+    DateTime,
+    Binary,
+    Reference,
+    Complex,
+}
+
+impl AttrType {
+    /// A declared `type`. One the RFC does not name is checked as a string, its default.
+    fn read(name: &str) -> AttrType {
+        match name {
+            "boolean" => AttrType::Boolean,
+            "decimal" => AttrType::Decimal,
+            "integer" => AttrType::Integer,
+            "dateTime" => AttrType::DateTime,
+            "binary" => AttrType::Binary,
+            "reference" => AttrType::Reference,
+            "complex" => AttrType::Complex,
+            _ => AttrType::String,
+        }
+    }
+
+    /// Its name in `/Schemas`, for messages.
+    fn name(self) -> &'static str {
+        match self {
+            AttrType::String => "string",
+            AttrType::Boolean => "boolean",
+            AttrType::Decimal => "decimal",
+            AttrType::Integer => "integer",
+            AttrType::DateTime => "dateTime",
+            AttrType::Binary => "binary",
+            AttrType::Reference => "reference",
+            AttrType::Complex => "complex",
+        }
+    }
+
+    /// Whether `value` is JSON of this type (a dateTime is an RFC 3339 string, section 2.3.5).
+    fn fits(self, value: &Value) -> bool {
+        match self {
+            AttrType::Boolean => value.is_boolean(),
+            AttrType::Integer => value.is_i64() || value.is_u64(),
+            AttrType::Decimal => value.is_number(),
+            AttrType::DateTime => value
+                .as_str()
+                .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
+            AttrType::Complex => value.is_object(),
+            AttrType::String | AttrType::Binary | AttrType::Reference => value.is_string(),
+        }
+    }
+}
+
 /// One declared attribute (RFC 7643 section 7, "attributes").
 #[derive(Debug, Clone)]
 struct Attr {
     name: String,
-    kind: String,
+    kind: AttrType,
     required: bool,
     case_exact: bool,
     mutability: String,
@@ -33,7 +90,7 @@ impl Attr {
         let flag = |key: &str| json.get(key).and_then(Value::as_bool).unwrap_or(false);
         Some(Attr {
             name: text("name")?,
-            kind: text("type").unwrap_or_else(|| "string".into()),
+            kind: text("type").map_or(AttrType::String, |t| AttrType::read(&t)),
             required: flag("required"),
             case_exact: flag("caseExact"),
             mutability: text("mutability").unwrap_or_else(|| "readWrite".into()),
@@ -75,7 +132,7 @@ pub struct Declared {
 #[derive(Debug, Clone)]
 struct FieldRule {
     field: String,
-    kind: String,
+    kind: AttrType,
     required: bool,
     case_exact: bool,
     canonical: Vec<String>,
@@ -112,7 +169,7 @@ impl Declared {
         let has_user = schemas.iter().any(|(id, _)| id == CORE_USER);
         let external_id = Attr {
             name: "externalId".into(),
-            kind: "string".into(),
+            kind: AttrType::String,
             required: false,
             case_exact: true,
             mutability: "readWrite".into(),
@@ -235,7 +292,7 @@ impl Declared {
                 let declared = sub.unwrap_or(attr);
                 Some(FieldRule {
                     field: (*field).to_owned(),
-                    kind: declared.kind.clone(),
+                    kind: declared.kind,
                     // A sub-attribute is required only of an entry that is there at all.
                     required: sub.is_none() && attr.required,
                     case_exact: declared.case_exact,
@@ -266,22 +323,14 @@ impl RowRules for DeclaredRules {
                 }
                 continue;
             };
-            let fits = match rule.kind.as_str() {
-                "boolean" => value.is_boolean(),
-                "integer" => value.is_i64() || value.is_u64(),
-                "decimal" => value.is_number(),
-                "dateTime" => value
-                    .as_str()
-                    .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
-                "complex" => value.is_object(),
-                // string, reference, binary
-                _ => value.is_string(),
-            };
-            if !fits {
+            if !rule.kind.fits(value) {
                 errors.push(FieldError::new(
                     rule.field.clone(),
                     code::INVALID_TYPE,
-                    format!("the target takes a {} here (its /Schemas)", rule.kind),
+                    format!(
+                        "the target takes a {} here (its /Schemas)",
+                        rule.kind.name()
+                    ),
                 ));
                 continue;
             }
@@ -306,5 +355,46 @@ impl RowRules for DeclaredRules {
             }
         }
         errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// RFC 7643 section 2.3: what JSON each declared type takes (a dateTime is an `xsd:dateTime`,
+    /// written as in RFC 3339, section 2.3.5).
+    #[test]
+    fn each_declared_type_takes_its_json() {
+        let cases = [
+            ("string", json!("ana"), json!(1)),
+            ("boolean", json!(true), json!("true")),
+            ("decimal", json!(1.5), json!("1.5")),
+            ("integer", json!(12), json!(1.5)),
+            (
+                "dateTime",
+                json!("2008-01-23T04:56:22Z"),
+                json!("23/01/2008"),
+            ),
+            ("binary", json!("aGVsbG8="), json!([1, 2])),
+            (
+                "reference",
+                json!("https://example.com/Users/2819c223"),
+                json!({}),
+            ),
+            ("complex", json!({"value": "a"}), json!("a")),
+        ];
+        for (name, fits, does_not) in cases {
+            let kind = AttrType::read(name);
+            assert_eq!(kind.name(), name);
+            assert!(kind.fits(&fits), "{name} takes {fits}");
+            assert!(!kind.fits(&does_not), "{name} refuses {does_not}");
+        }
+        assert!(AttrType::read("integer").fits(&json!(0)));
+        assert!(AttrType::read("decimal").fits(&json!(2)));
+        // A type the RFC does not name is checked as a string, its default.
+        assert_eq!(AttrType::read("uuid"), AttrType::String);
     }
 }
