@@ -103,13 +103,10 @@ fn main() -> Result<(), Failure> {
             for chunk in prepared.chunks(INTENT_BATCH) {
                 let intents = chunk
                     .iter()
-                    .map(|(line, key, payload)| Intent {
-                        line: *line,
-                        user_key: key.clone(),
-                        operation: Operation::Create,
-                        payload: payload.clone(),
+                    .map(|(line, key, payload)| {
+                        Intent::new(*line, key.clone(), Operation::Create, payload)
                     })
-                    .collect();
+                    .collect::<Result<_, _>>()?;
                 writer.record_intents(run, intents).await?;
                 for _ in 0..chunk.len().div_ceil(OUTCOME_BATCH) {
                     let batch: Vec<RowOutcome> = outcomes.by_ref().take(OUTCOME_BATCH).collect();

@@ -60,6 +60,17 @@ impl PayloadHasher {
         PayloadHasher { keyed }
     }
 
+    /// [`PayloadHasher::hash_payload`], with the canonical JSON it hashed (what a sync records
+    /// in the request's intent).
+    pub fn hash_payload_json(&self, payload: &Payload) -> (Hash, String) {
+        // Serialising a payload cannot fail: its keys are strings.
+        let json = serde_json::to_string(payload).unwrap_or_default();
+        let mut mac = self.keyed.clone();
+        mac.update(PAYLOAD_TAG);
+        mac.update(json.as_bytes());
+        (mac.finalize().into_bytes().into(), json)
+    }
+
     /// The hash of a whole canonical payload.
     pub fn hash_payload(&self, payload: &Payload) -> Hash {
         let mut mac = self.keyed.clone();
@@ -195,6 +206,15 @@ fn write_unbuffered<T: serde::Serialize + ?Sized>(mac: &mut HmacSha256, value: &
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_json_hashed_is_the_payloads_canonical_json_and_hashes_the_same() {
+        let hasher = PayloadHasher::new(&[7; 32]);
+        let p = payload(json!({"name": "Núñez \"N\"", "age": 42, "tags": ["a", null]}));
+        let (hash, json) = hasher.hash_payload_json(&p);
+        assert_eq!(hash, hasher.hash_payload(&p));
+        assert_eq!(json, r#"{"age":42,"name":"Núñez \"N\"","tags":["a",null]}"#);
+    }
 
     fn payload(v: Value) -> Payload {
         match v {

@@ -78,8 +78,26 @@ pub struct Intent {
     pub line: i64,
     pub user_key: String,
     pub operation: Operation,
-    /// The payload being sent (for a patch, the changed fields).
-    pub payload: Payload,
+    /// The whole payload the request stands for (a patch's too, for `retry`), as its canonical
+    /// JSON: the text a sync already made to hash the payload, so it is not made twice.
+    pub payload_json: String,
+}
+
+impl Intent {
+    /// The intent of sending `payload` for the row at `line`.
+    pub fn new(
+        line: i64,
+        user_key: String,
+        operation: Operation,
+        payload: &Payload,
+    ) -> serde_json::Result<Intent> {
+        Ok(Intent {
+            line,
+            user_key,
+            operation,
+            payload_json: serde_json::to_string(payload)?,
+        })
+    }
 }
 
 /// How a row's outcome changes the target's snapshot (`synced_users`), committed in the same

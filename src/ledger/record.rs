@@ -201,13 +201,12 @@ impl<'tx> Statements<'tx> {
 
     fn intents(&mut self, run: RunId, intents: &[Intent], now: &str) -> rusqlite::Result<()> {
         for intent in intents {
-            let payload = payload_json(&intent.payload)?;
             self.intent.execute(params![
                 run.0,
                 intent.line,
                 intent.user_key,
                 intent.operation.as_str(),
-                payload,
+                intent.payload_json,
                 now,
             ])?;
         }

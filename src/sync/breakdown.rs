@@ -264,12 +264,7 @@ mod tests {
         let mut payload = Payload::new();
         payload.insert("id", "u2".into());
         let intents = [2, 3]
-            .map(|line| Intent {
-                line,
-                user_key: format!("u{line}"),
-                operation: Operation::Create,
-                payload: payload.clone(),
-            })
+            .map(|line| Intent::new(line, format!("u{line}"), Operation::Create, &payload).unwrap())
             .into();
         writer.record_intents(run, intents).await.unwrap();
         let synced = RowOutcome::new(3, Some("u3".into()), OutcomeKind::Synced);

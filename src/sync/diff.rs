@@ -37,6 +37,9 @@ pub struct RowContext {
     /// (a deactivation).
     pub full: Option<Payload>,
     pub hash: Option<Hash>,
+    /// The whole payload's canonical JSON, made once to hash it: what the request's intent
+    /// records. Empty where the row did not come through the diff (a leaver, a retry).
+    pub json: String,
     /// The fingerprint of the export row it came from, for the snapshot once it succeeds.
     pub source_hash: Option<SourceHash>,
     /// What a person has to know about the row once it goes through (see `crate::notes`).
@@ -167,7 +170,7 @@ impl Differ {
         source_hash: Option<SourceHash>,
     ) -> Fate {
         let provider = self.target.provider;
-        let hash = self.hasher.hash_payload(&payload);
+        let (hash, json) = self.hasher.hash_payload_json(&payload);
         let previous = found.and_then(|index| self.snapshot.user_at(index));
         let decision = decide::decide(
             &self.target.update_rules,
@@ -268,6 +271,7 @@ impl Differ {
                 uncleared,
                 full,
                 hash: Some(hash),
+                json,
                 source_hash,
                 notes: row_notes,
             },

@@ -9,7 +9,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::breakdown::Breakdown;
-use super::diff::{whole_payload, Request};
+use super::diff::Request;
 use super::guard::GuardRefusal;
 use super::hold::PassItem;
 use super::record::Recorder;
@@ -120,14 +120,23 @@ async fn hand_over(
     batch: &mut Vec<Request>,
 ) -> Result<Vec<Request>, String> {
     let intents = batch
-        .iter()
-        .map(|request| Intent {
-            line: request.line,
-            user_key: request.user.key.clone(),
-            operation: request.op,
-            payload: whole_payload(request),
+        .iter_mut()
+        .map(|request| {
+            let json = std::mem::take(&mut request.meta.json);
+            if json.is_empty() {
+                let whole = request.meta.full.as_ref().unwrap_or(&request.payload);
+                Intent::new(request.line, request.user.key.clone(), request.op, whole)
+            } else {
+                Ok(Intent {
+                    line: request.line,
+                    user_key: request.user.key.clone(),
+                    operation: request.op,
+                    payload_json: json,
+                })
+            }
         })
-        .collect();
+        .collect::<serde_json::Result<_>>()
+        .map_err(|e| format!("a payload could not be serialised: {e}"))?;
     recorder
         .writer
         .record_intents(recorder.run, intents)

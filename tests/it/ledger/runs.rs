@@ -10,12 +10,7 @@ async fn a_run_left_running_by_a_dead_process_is_recovered() {
     let run = ledger.begin_run(&new_run("ml")).unwrap();
     let (handle, join) = spawn_writer(&path);
     let intents = (0..2)
-        .map(|i| Intent {
-            line: i + 2,
-            user_key: format!("u{i}"),
-            operation: Operation::Create,
-            payload: user(i as usize),
-        })
+        .map(|i| Intent::new(i + 2, format!("u{i}"), Operation::Create, &user(i as usize)).unwrap())
         .collect();
     handle.record_intents(run, intents).await.unwrap();
     handle

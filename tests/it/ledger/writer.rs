@@ -10,12 +10,7 @@ async fn intents_are_committed_before_the_call_returns() {
     let (handle, _join) = spawn_writer(&path);
 
     let intents = (0..3)
-        .map(|i| Intent {
-            line: i + 2,
-            user_key: format!("u{i}"),
-            operation: Operation::Create,
-            payload: user(i as usize),
-        })
+        .map(|i| Intent::new(i + 2, format!("u{i}"), Operation::Create, &user(i as usize)).unwrap())
         .collect();
     handle.record_intents(run, intents).await.unwrap();
 
@@ -33,12 +28,7 @@ async fn an_outcome_replaces_its_intent_and_updates_the_snapshot_together() {
     let (path, ledger, run) = ledger_with_run(&dir);
     let (handle, join) = spawn_writer(&path);
     let ana = user(1);
-    let intent = Intent {
-        line: 2,
-        user_key: "u1".into(),
-        operation: Operation::Create,
-        payload: ana.clone(),
-    };
+    let intent = Intent::new(2, "u1".into(), Operation::Create, &ana).unwrap();
     handle.record_intents(run, vec![intent]).await.unwrap();
     handle
         .record_outcome(run, synced(&ledger, 2, Operation::Create, &ana, Some("41")))
@@ -123,12 +113,7 @@ async fn a_failed_row_keeps_its_payload_and_a_deactivation_marks_the_user_inacti
     handle.flush().await.unwrap();
 
     let second = ledger.begin_run(&new_run("ml")).unwrap();
-    let intent = Intent {
-        line: 3,
-        user_key: "u2".into(),
-        operation: Operation::Create,
-        payload: user(2),
-    };
+    let intent = Intent::new(3, "u2".into(), Operation::Create, &user(2)).unwrap();
     handle.record_intents(second, vec![intent]).await.unwrap();
     // The failed outcome does not repeat the payload: the intent's is kept.
     handle
