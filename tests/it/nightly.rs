@@ -4,7 +4,8 @@
 //! refuse a truncated export and a mass deactivation before any request, and `--force` passes
 //! them; `plan --json` names fields, never values; `sync --dry-run` sends and records nothing;
 //! `sync --full` sends everyone whole; the in-process mock (`base_url = "mock"`) keeps its users
-//! between runs.
+//! between runs; a ledger whose field hashes are in the older hex JSON form still tells exactly
+//! what changed.
 
 use crate::support::nightly::{
     assert_exit, employees, first_night, history, quiet_mock as mock, Employee, Night,
@@ -349,4 +350,80 @@ fn sync_full_resends_everyone_whole_even_rows_known_by_their_fingerprint() {
     let out = night.sync(&mock, &night.path("hr.csv"), &[]);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("unchanged 20"), "{}", stdout(&out));
+}
+
+/// A ledger from before the field hashes were stored as BLOBs holds them as hex JSON. Upgrading
+/// must not make anyone look changed: the next night sends exactly the edited person's changed
+/// field, and only that person's row is rewritten in the new form.
+#[test]
+fn a_ledger_with_the_older_hex_field_hashes_sends_exactly_the_changes() {
+    let night = Night::new();
+    let mock = mock();
+    let mut everyone = first_night(&night, &mock);
+
+    // Rewrite the ledger as the previous version wrote it: schema 8, `field_hashes` a JSON
+    // object of hex hashes. The BLOB is decoded by its documented layout (a format byte, a
+    // count, then each name's length, the name and 16 bytes), every count and length < 128.
+    let db = rusqlite::Connection::open(night.path("usersync.db")).unwrap();
+    let rows: Vec<(String, Vec<u8>)> = db
+        .prepare("SELECT user_key, field_hashes FROM synced_users")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 20);
+    for (key, blob) in &rows {
+        assert_eq!(blob[0], 1, "format byte of {key}");
+        let mut json = serde_json::Map::new();
+        let mut at = 2;
+        for _ in 0..blob[1] {
+            let len = usize::from(blob[at]);
+            let name = String::from_utf8(blob[at + 1..at + 1 + len].to_vec()).unwrap();
+            at += 1 + len;
+            json.insert(name, hex::encode(&blob[at..at + 16]).into());
+            at += 16;
+        }
+        assert_eq!(at, blob.len());
+        db.execute(
+            "UPDATE synced_users SET field_hashes = ?1 WHERE user_key = ?2",
+            [serde_json::Value::Object(json).to_string(), key.clone()],
+        )
+        .unwrap();
+    }
+    db.pragma_update(None, "user_version", 8).unwrap();
+    drop(db);
+
+    everyone[1].email = "Nueva.Direccion@Empresa.example.com".into();
+    let export = night.export("hr.csv", &everyone);
+    let out = night.sync(&mock, &export, &[]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("updated 1"), "{text}");
+    assert!(text.contains("unchanged 19"), "{text}");
+    assert_eq!(
+        history(&mock.user("E00002")).last().cloned().unwrap(),
+        (
+            "patch".to_string(),
+            vec!["email".to_string(), "status".to_string()]
+        ),
+        "the older hashes told exactly which field changed"
+    );
+
+    let db = rusqlite::Connection::open(night.path("usersync.db")).unwrap();
+    let kinds: Vec<(String, String)> = db
+        .prepare("SELECT user_key, typeof(field_hashes) FROM synced_users ORDER BY user_key")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (key, kind) in kinds {
+        let expected = if key == "E00002" { "blob" } else { "text" };
+        assert_eq!(kind, expected, "{key}");
+    }
+    let version: usize = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, usersync::ledger::schema_version());
 }
