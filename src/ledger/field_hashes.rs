@@ -11,7 +11,8 @@
 //! Sixteen bytes are plenty for telling a changed value from an unchanged one (two values share
 //! them with a chance of 2^-128).
 //!
-//! In the `sqlite3` shell, `hex(field_hashes)` shows it; the names are readable in it as ASCII.
+//! In the `sqlite3` shell, `hex(field_hashes)` shows its bytes, each name as its ASCII codes, and
+//! `instr(field_hashes, CAST('email' AS BLOB)) > 0` tells whether a field is there.
 
 use rusqlite::types::ValueRef;
 use serde::ser::{Serialize, Serializer};

@@ -38,7 +38,7 @@ pub struct RowContext {
     pub full: Option<Payload>,
     pub hash: Option<Hash>,
     /// The whole payload's canonical JSON, made once to hash it: what the request's intent
-    /// records. Empty where the row did not come through the diff (a leaver, a retry).
+    /// records. Empty for a deactivation (a leaver's, or a retried one).
     pub json: String,
     /// The fingerprint of the export row it came from, for the snapshot once it succeeds.
     pub source_hash: Option<SourceHash>,
