@@ -60,11 +60,14 @@ impl PayloadHasher {
         PayloadHasher { keyed }
     }
 
-    /// [`PayloadHasher::hash_payload`], with the canonical JSON it hashed (what a sync records
-    /// in the request's intent).
+    /// The hash of a whole canonical payload, with the canonical JSON it hashed (what a sync
+    /// records in the request's intent, so the payload is serialised once).
     pub fn hash_payload_json(&self, payload: &Payload) -> (Hash, String) {
         // Serialising a payload cannot fail: its keys are strings.
-        let json = serde_json::to_string(payload).unwrap_or_default();
+        let json = serde_json::to_string(payload).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "could not serialise a payload for hashing");
+            String::new()
+        });
         let mut mac = self.keyed.clone();
         mac.update(PAYLOAD_TAG);
         mac.update(json.as_bytes());
@@ -73,10 +76,7 @@ impl PayloadHasher {
 
     /// The hash of a whole canonical payload.
     pub fn hash_payload(&self, payload: &Payload) -> Hash {
-        let mut mac = self.keyed.clone();
-        mac.update(PAYLOAD_TAG);
-        write_json(&mut mac, payload);
-        mac.finalize().into_bytes().into()
+        self.hash_payload_json(payload).0
     }
 
     /// The hash of one field's value, its first 16 bytes (see [`FieldHashes`]). The field

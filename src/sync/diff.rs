@@ -46,14 +46,10 @@ pub struct RowContext {
     pub notes: Vec<RowNote>,
 }
 
-/// The whole payload a request stands for (a patch sends only part of it): what the ledger
-/// keeps for `retry` when it does not go through.
-pub fn whole_payload(request: &Request) -> Payload {
-    request
-        .meta
-        .full
-        .clone()
-        .unwrap_or_else(|| request.payload.clone())
+/// The whole payload a request stands for (a patch sends only part of it): what its intent
+/// records, and what the ledger keeps for `retry` when it does not go through.
+pub fn whole_payload(request: &Request) -> &Payload {
+    request.meta.full.as_ref().unwrap_or(&request.payload)
 }
 
 /// The outcome of a request that is never sent, with `code` and `why`; its whole payload is
@@ -63,7 +59,7 @@ pub fn not_attempted(request: Request, code: &str, why: &str) -> RowOutcome {
         operation: Some(request.op),
         error_code: Some(code.to_owned()),
         error_detail: Some(why.to_owned()),
-        payload: Some(whole_payload(&request)),
+        payload: Some(whole_payload(&request).clone()),
         ..RowOutcome::new(
             request.line,
             Some(request.user.key),

@@ -9,7 +9,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::breakdown::Breakdown;
-use super::diff::Request;
+use super::diff::{whole_payload, Request};
 use super::guard::GuardRefusal;
 use super::hold::PassItem;
 use super::record::Recorder;
@@ -122,18 +122,17 @@ async fn hand_over(
     let intents = batch
         .iter_mut()
         .map(|request| {
-            let json = std::mem::take(&mut request.meta.json);
-            if json.is_empty() {
-                let whole = request.meta.full.as_ref().unwrap_or(&request.payload);
-                Intent::new(request.line, request.user.key.clone(), request.op, whole)
-            } else {
-                Ok(Intent {
-                    line: request.line,
-                    user_key: request.user.key.clone(),
-                    operation: request.op,
-                    payload_json: json,
-                })
-            }
+            // The JSON the differ hashed; a leaver's payload has none made yet.
+            let payload_json = match std::mem::take(&mut request.meta.json) {
+                json if json.is_empty() => serde_json::to_string(whole_payload(request))?,
+                json => json,
+            };
+            Ok(Intent {
+                line: request.line,
+                user_key: request.user.key.clone(),
+                operation: request.op,
+                payload_json,
+            })
         })
         .collect::<serde_json::Result<_>>()
         .map_err(|e| format!("a payload could not be serialised: {e}"))?;
