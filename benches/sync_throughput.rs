@@ -279,91 +279,65 @@ fn create_body(i: usize) -> String {
 /// `--http-floor URL ROWS N` (this binary as a client): POSTs ROWS creates, N at a time, through
 /// usersync's own HTTP client on one tokio worker, and prints `ok K secs S`.
 fn http_floor(url: &str, rows: usize, concurrency: usize) {
-    let rt = floor_runtime();
     let settings = usersync::dispatch::DispatchSettings {
         concurrency,
         ..Default::default()
     };
     let client = usersync::dispatch::http_client(&settings).expect("the HTTP client");
-    let endpoint = format!("{}s2s/v1/users", url);
-    let started = Instant::now();
-    let ok = rt.block_on(
-        futures::stream::iter(0..rows)
-            .map(|i| {
-                let request = client
-                    .post(&endpoint)
-                    .header("Content-Type", "application/json")
-                    .header("Api-Key", "demo-api-key")
-                    .header("Secret-Key", "demo-secret-key")
-                    .body(create_body(i));
-                async move {
-                    match request.send().await {
-                        Ok(response) => {
-                            let created = response.status().is_success();
-                            created && response.bytes().await.is_ok()
-                        }
-                        Err(_) => false,
-                    }
-                }
-            })
-            .buffer_unordered(concurrency)
-            .filter(|ok| std::future::ready(*ok))
-            .count(),
-    );
-    println!("ok {ok} secs {}", started.elapsed().as_secs_f64());
+    let endpoint = format!("{url}s2s/v1/users");
+    run_floor_client(created(rows, concurrency, |i| {
+        let request = client
+            .post(&endpoint)
+            .header("Content-Type", "application/json")
+            .header("Api-Key", "demo-api-key")
+            .header("Secret-Key", "demo-secret-key")
+            .body(create_body(i));
+        async move {
+            match request.send().await {
+                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+    }));
 }
 
 /// `--hyper-floor URL ROWS N`: [`http_floor`] with hyper's own pooled client
 /// (`hyper_util::client::legacy`, the pool reqwest wraps) instead of reqwest, plain HTTP: what
 /// the same requests cost without reqwest's layers (URL handling, redirect and timeout wrappers).
 fn hyper_floor(url: &str, rows: usize, concurrency: usize) {
-    use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::{connect::HttpConnector, Client};
-    let rt = floor_runtime();
-    let started = Instant::now();
-    let ok = rt.block_on(async {
+    let uri: http::Uri = format!("{url}s2s/v1/users").parse().expect("the URL");
+    run_floor_client(async {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let client: Client<_, Full<bytes::Bytes>> =
+        let client: Client<_, http_body_util::Full<bytes::Bytes>> =
             Client::builder(hyper_util::rt::TokioExecutor::new())
                 .pool_max_idle_per_host(concurrency * 2)
                 .build(connector);
-        let uri: http::Uri = format!("{url}s2s/v1/users").parse().expect("the URL");
-        futures::stream::iter(0..rows)
-            .map(|i| {
-                let request = floor_request(&uri, i);
-                let client = client.clone();
-                async move {
-                    match client.request(request).await {
-                        Ok(response) => {
-                            let created = response.status().is_success();
-                            created && response.into_body().collect().await.is_ok()
-                        }
-                        Err(_) => false,
-                    }
+        created(rows, concurrency, |i| {
+            let answer = client.request(floor_request(&uri, i));
+            async move {
+                match answer.await {
+                    Ok(response) => created_and_read(response).await,
+                    Err(_) => false,
                 }
-            })
-            .buffer_unordered(concurrency)
-            .filter(|ok| std::future::ready(*ok))
-            .count()
-            .await
+            }
+        })
+        .await
     });
-    println!("ok {ok} secs {}", started.elapsed().as_secs_f64());
 }
 
 /// `--conn-floor URL ROWS N`: the leanest client hyper allows: N connections
 /// (`hyper::client::conn::http1`), one per in-flight slot, each sending its share of the rows
 /// one after another. No pool, no checkout: what a client of our own on hyper could reach.
 fn conn_floor(url: &str, rows: usize, concurrency: usize) {
-    let rt = floor_runtime();
     let uri: http::Uri = format!("{url}s2s/v1/users").parse().expect("the URL");
     let authority = uri.authority().expect("a host").to_string();
-    let started = Instant::now();
-    let ok = rt.block_on(async {
+    run_floor_client(async {
         let slots = (0..concurrency).map(|slot| {
-            let (uri, authority) = (uri.clone(), authority.clone());
+            let (uri, authority) = (&uri, &authority);
             async move {
-                let stream = tokio::net::TcpStream::connect(&authority)
+                let stream = tokio::net::TcpStream::connect(authority)
                     .await
                     .expect("connect");
                 stream.set_nodelay(true).expect("nodelay");
@@ -377,35 +351,50 @@ fn conn_floor(url: &str, rows: usize, concurrency: usize) {
                     if sender.ready().await.is_err() {
                         break;
                     }
-                    if let Ok(response) = sender.send_request(floor_request(&uri, i)).await {
-                        let created = response.status().is_success();
-                        if created
-                            && http_body_util::BodyExt::collect(response.into_body())
-                                .await
-                                .is_ok()
-                        {
-                            ok += 1;
-                        }
+                    if let Ok(response) = sender.send_request(floor_request(uri, i)).await {
+                        ok += usize::from(created_and_read(response).await);
                     }
                 }
                 ok
             }
         });
-        futures::future::join_all(slots)
-            .await
-            .into_iter()
-            .sum::<usize>()
+        futures::future::join_all(slots).await.into_iter().sum()
     });
-    println!("ok {ok} secs {}", started.elapsed().as_secs_f64());
 }
 
-/// The runtime of the floor clients: one tokio worker, as in a sync.
-fn floor_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs a floor client's `work` (how many creates succeeded) on one tokio worker, as in a sync,
+/// and prints `ok K secs S` for [`run_floor`].
+fn run_floor_client(work: impl std::future::Future<Output = usize>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .unwrap()
+        .unwrap();
+    let started = Instant::now();
+    let ok = rt.block_on(work);
+    println!("ok {ok} secs {}", started.elapsed().as_secs_f64());
+}
+
+/// How many of the `rows` requests `send(i)` made, `concurrency` at a time, were created.
+async fn created<F: std::future::Future<Output = bool>>(
+    rows: usize,
+    concurrency: usize,
+    send: impl FnMut(usize) -> F,
+) -> usize {
+    futures::stream::iter(0..rows)
+        .map(send)
+        .buffer_unordered(concurrency)
+        .filter(|ok| std::future::ready(*ok))
+        .count()
+        .await
+}
+
+/// Whether hyper's `response` is a success whose whole body arrived.
+async fn created_and_read(response: http::Response<hyper::body::Incoming>) -> bool {
+    response.status().is_success()
+        && http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .is_ok()
 }
 
 /// The hyper floors' request for row `i`: wrk's body and headers, with the `Host` and
