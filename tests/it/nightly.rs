@@ -365,13 +365,7 @@ fn a_ledger_with_the_older_hex_field_hashes_sends_exactly_the_changes() {
     // object of hex hashes. The BLOB is decoded by its documented layout (a format byte, a
     // count, then each name's length, the name and 16 bytes), every count and length < 128.
     let db = rusqlite::Connection::open(night.path("usersync.db")).unwrap();
-    let rows: Vec<(String, Vec<u8>)> = db
-        .prepare("SELECT user_key, field_hashes FROM synced_users")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let rows: Vec<(String, Vec<u8>)> = by_user(&db, "field_hashes");
     assert_eq!(rows.len(), 20);
     for (key, blob) in &rows {
         assert_eq!(blob[0], 1, "format byte of {key}");
@@ -411,13 +405,7 @@ fn a_ledger_with_the_older_hex_field_hashes_sends_exactly_the_changes() {
     );
 
     let db = rusqlite::Connection::open(night.path("usersync.db")).unwrap();
-    let kinds: Vec<(String, String)> = db
-        .prepare("SELECT user_key, typeof(field_hashes) FROM synced_users ORDER BY user_key")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let kinds: Vec<(String, String)> = by_user(&db, "typeof(field_hashes)");
     for (key, kind) in kinds {
         let expected = if key == "E00002" { "blob" } else { "text" };
         assert_eq!(kind, expected, "{key}");
@@ -426,4 +414,16 @@ fn a_ledger_with_the_older_hex_field_hashes_sends_exactly_the_changes() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, usersync::ledger::schema_version());
+}
+
+/// `what` (a column or an expression of `synced_users`) for every user, by user key.
+fn by_user<T: rusqlite::types::FromSql>(db: &rusqlite::Connection, what: &str) -> Vec<(String, T)> {
+    db.prepare(&format!(
+        "SELECT user_key, {what} FROM synced_users ORDER BY user_key"
+    ))
+    .unwrap()
+    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
