@@ -415,19 +415,20 @@ fn the_attributes_a_target_declares_are_heeded() {
 /// or not the leaver's record was read.
 #[test]
 fn a_leaver_of_a_target_that_deletes_is_deleted_even_from_a_record() {
-    let id = Some("2819c223");
     let record = payload(json!({"id": "2819c223", "userName": "b", "active": true}));
-    let deletes = options("update = \"put\"\ndeactivate = \"delete\"");
-    assert!(!Scim.reads_first(&deletes, Operation::Deactivate, &Payload::new()));
-    let request = Scim
-        .build_from_record(
-            &deletes,
+    let leaver_from_record = |options: &Options| {
+        Scim.build_from_record(
+            options,
             Operation::Deactivate,
-            &user(id),
+            &user(Some("2819c223")),
             &Payload::new(),
             &record,
         )
-        .unwrap();
+        .unwrap()
+    };
+    let deletes = options("update = \"put\"\ndeactivate = \"delete\"");
+    assert!(!Scim.reads_first(&deletes, Operation::Deactivate, &Payload::new()));
+    let request = leaver_from_record(&deletes);
     assert_eq!(
         (
             &request.method,
@@ -438,15 +439,7 @@ fn a_leaver_of_a_target_that_deletes_is_deleted_even_from_a_record() {
     );
     let puts = options("update = \"put\"");
     assert!(Scim.reads_first(&puts, Operation::Deactivate, &Payload::new()));
-    let request = Scim
-        .build_from_record(
-            &puts,
-            Operation::Deactivate,
-            &user(id),
-            &Payload::new(),
-            &record,
-        )
-        .unwrap();
+    let request = leaver_from_record(&puts);
     assert_eq!(request.method, http::Method::PUT);
     assert_eq!(body(&request)["active"], json!(false));
     assert_eq!(body(&request)["userName"], json!("b"));
